@@ -1,0 +1,76 @@
+import { MaxLength } from "class-validator";
+import { Arg, Authorized, Ctx, Field, FieldResolver, ID, InputType, Mutation, ObjectType, Query, Resolver, Root } from "type-graphql";
+import type { RequestContext } from "../graphql/context.js";
+import { NotBlank } from "../graphql/validation.js";
+import { Partner } from "../partners/partner.entity.js";
+import { MAX_NAME_LENGTH } from "../partners/partner.inputs.js";
+import { Role } from "./role.js";
+
+@ObjectType({ description: "Who the calling key is." })
+export class Viewer {
+  @Field(() => Role)
+  role: Role;
+
+  @Field(() => String, { description: "The key's label, which events record as their actor." })
+  label: string;
+
+  partnerId: string | null;
+}
+
+@InputType()
+export class IssueApiKeyInput {
+  @Field(() => Role)
+  role: Role;
+
+  @Field(() => ID, { nullable: true, description: "Required for PARTNER keys." })
+  partnerId?: string | null;
+
+  @Field(() => String)
+  @NotBlank()
+  @MaxLength(MAX_NAME_LENGTH)
+  label: string;
+}
+
+@ObjectType()
+export class IssuedApiKey {
+  @Field(() => ID)
+  id: string;
+
+  @Field(() => Role)
+  role: Role;
+
+  @Field(() => String)
+  label: string;
+
+  @Field(() => String, { description: "Shown once; only its hash is stored." })
+  secret: string;
+}
+
+@Resolver(() => Viewer)
+export class ApiKeyResolver {
+  @Query(() => Viewer)
+  me(@Ctx() { caller }: RequestContext): Viewer {
+    return { role: caller.role, label: caller.label, partnerId: caller.partnerId };
+  }
+
+  @FieldResolver(() => Partner, { nullable: true, description: "The partner organisation of a PARTNER key; null for other roles." })
+  async partner(@Root() viewer: Viewer, @Ctx() { loaders }: RequestContext): Promise<Partner | null> {
+    return viewer.partnerId === null ? null : ((await loaders.partner.load(viewer.partnerId)) ?? null);
+  }
+
+  @Authorized(Role.ADMIN)
+  @Mutation(() => IssuedApiKey, { description: "ADMIN." })
+  async issueApiKey(
+    @Arg("input", () => IssueApiKeyInput) input: IssueApiKeyInput,
+    @Ctx() { services }: RequestContext,
+  ): Promise<IssuedApiKey> {
+    const { key, secret } = await services.apiKeys.issue(input);
+    return { id: key.id, role: key.role, label: key.label, secret };
+  }
+
+  @Authorized(Role.ADMIN)
+  @Mutation(() => Boolean, { description: "ADMIN. Takes effect on the key's next request; true once the key is revoked." })
+  revokeApiKey(@Arg("id", () => ID) id: string, @Ctx() { services }: RequestContext): Promise<boolean> {
+    return services.apiKeys.revoke(id);
+  }
+}

@@ -1,0 +1,116 @@
+import { createHash, randomBytes } from "node:crypto";
+import { IsNull, type DataSource, type EntityManager } from "typeorm";
+import { isRowId } from "../db/ids.js";
+import { badInput, notFound, unauthenticated } from "../graphql/errors.js";
+import { Partner } from "../partners/partner.entity.js";
+import { ApiKey } from "./api-key.entity.js";
+import type { Caller } from "./caller.js";
+import { Role } from "./role.js";
+
+const SECRET_PREFIX = "prk_";
+const SECRET_BYTES = 32;
+const ENVIRONMENT_KEY_LABEL = "ADMIN_API_KEY";
+
+export interface IssueApiKey {
+  role: Role;
+  partnerId?: string | null;
+  label: string;
+}
+
+export interface IssuedKey {
+  key: ApiKey;
+  /** Shown once; only its hash is stored. */
+  secret: string;
+}
+
+export function hashSecret(secret: string): string {
+  return createHash("sha256").update(secret).digest("hex");
+}
+
+function callerOf(key: ApiKey): Caller {
+  return { keyId: key.id, label: key.label, role: key.role, partnerId: key.partnerId };
+}
+
+export class ApiKeyService {
+  constructor(private readonly db: DataSource) {}
+
+  /** The caller behind an `Authorization: Bearer <key>` value; a missing, unknown or revoked key is refused. */
+  async authenticate(authorization: string | undefined): Promise<Caller> {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "");
+    if (!match) throw unauthenticated("send an API key as 'Authorization: Bearer <key>'");
+    const key = await this.db.getRepository(ApiKey).findOneBy({ secretHash: hashSecret(match[1]), revokedAt: IsNull() });
+    if (!key) throw unauthenticated("this API key is unknown or revoked");
+    return callerOf(key);
+  }
+
+  /** Whether the key is still usable; long-lived connections ask this to notice revocation. */
+  async isActive(keyId: string): Promise<boolean> {
+    return this.db.getRepository(ApiKey).existsBy({ id: keyId, revokedAt: IsNull() });
+  }
+
+  async issue(input: IssueApiKey, em: EntityManager = this.db.manager): Promise<IssuedKey> {
+    const label = input.label.trim();
+    if (input.role === Role.PARTNER) {
+      if (!input.partnerId) throw badInput("input.partnerId", "is required for PARTNER keys");
+      if (!isRowId(input.partnerId) || !(await em.existsBy(Partner, { id: input.partnerId }))) {
+        throw badInput("input.partnerId", `no partner ${input.partnerId}`);
+      }
+    } else if (input.partnerId) {
+      throw badInput("input.partnerId", `only PARTNER keys belong to a partner, not ${input.role} keys`);
+    }
+    const secret = SECRET_PREFIX + randomBytes(SECRET_BYTES).toString("base64url");
+    const key = em.create(ApiKey, {
+      label,
+      role: input.role,
+      partnerId: input.role === Role.PARTNER ? input.partnerId! : null,
+      secretHash: hashSecret(secret),
+      fromEnvironment: false,
+      createdAt: new Date(),
+      revokedAt: null,
+    });
+    await em.insert(ApiKey, key);
+    return { key, secret };
+  }
+
+  /** Revokes a key; the next request with it is refused. True once the key is revoked, however often asked. */
+  async revoke(id: string): Promise<boolean> {
+    if (!isRowId(id)) throw notFound(`API key ${id}`);
+    const repository = this.db.getRepository(ApiKey);
+    await repository.update({ id, revokedAt: IsNull() }, { revokedAt: new Date() });
+    if (!(await repository.existsBy({ id }))) throw notFound(`API key ${id}`);
+    return true;
+  }
+
+  /**
+   * Makes ADMIN_API_KEY work at once: its hash replaces the previous environment key, and unsetting
+   * the variable revokes it.
+   */
+  async syncEnvironmentAdminKey(secret: string | undefined): Promise<void> {
+    await this.db.transaction(async (em) => {
+      const now = new Date();
+      const secretHash = secret === undefined ? undefined : hashSecret(secret);
+      const previous = em
+        .createQueryBuilder()
+        .update(ApiKey)
+        .set({ revokedAt: now })
+        .where("from_environment = 1 AND revoked_at IS NULL");
+      if (secretHash) previous.andWhere("secret_hash <> :secretHash", { secretHash });
+      await previous.execute();
+      if (secretHash === undefined) return;
+      const existing = await em.findOneBy(ApiKey, { secretHash });
+      if (existing) {
+        await em.update(ApiKey, { id: existing.id }, { revokedAt: null, role: Role.ADMIN, partnerId: null });
+        return;
+      }
+      await em.insert(ApiKey, {
+        label: ENVIRONMENT_KEY_LABEL,
+        role: Role.ADMIN,
+        partnerId: null,
+        secretHash,
+        fromEnvironment: true,
+        createdAt: now,
+        revokedAt: null,
+      });
+    });
+  }
+}

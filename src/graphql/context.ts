@@ -1,0 +1,23 @@
+import type { ApiKeyService } from "../auth/api-key.service.js";
+import type { Caller } from "../auth/caller.js";
+import type { PartnerService } from "../partners/partner.service.js";
+import type { ReferralFinder } from "../referrals/referral.finder.js";
+import type { ReferralService } from "../referrals/referral.service.js";
+import type { RfiService } from "../rfis/rfi.service.js";
+import type { Loaders } from "./loaders.js";
+
+/** The long-lived services, created once per server. */
+export interface Services {
+  apiKeys: ApiKeyService;
+  partners: PartnerService;
+  rfis: RfiService;
+  referrals: ReferralService;
+  referralFinder: ReferralFinder;
+}
+
+/** What every resolver receives: who calls, the services, and this request's loaders. */
+export interface RequestContext {
+  caller: Caller;
+  services: Services;
+  loaders: Loaders;
+}

@@ -1,0 +1,89 @@
+import { randomUUID } from "node:crypto";
+import { GraphQLError, type GraphQLFormattedError } from "graphql";
+import { unwrapResolverError } from "@apollo/server/errors";
+import type { Logger } from "pino";
+
+/** The stable codes clients see in `extensions.code`. */
+export enum ErrorCode {
+  BAD_USER_INPUT = "BAD_USER_INPUT",
+  UNAUTHENTICATED = "UNAUTHENTICATED",
+  FORBIDDEN = "FORBIDDEN",
+  NOT_FOUND = "NOT_FOUND",
+  INVALID_TRANSITION = "INVALID_TRANSITION",
+  STALE_VERSION = "STALE_VERSION",
+  NOT_IMPLEMENTED = "NOT_IMPLEMENTED",
+  INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR",
+}
+
+/** An error the client caused or may act on: its message and code reach the client as they are. */
+export class AppError extends GraphQLError {
+  constructor(code: ErrorCode, message: string, extensions: Record<string, unknown> = {}) {
+    super(message, { extensions: { ...extensions, code } });
+  }
+}
+
+/** Bad input, naming the field (as a dotted path like `input.customer.email`). */
+export function badInput(field: string, problem: string): AppError {
+  return new AppError(ErrorCode.BAD_USER_INPUT, `${field}: ${problem}`, { field });
+}
+
+export function notFound(what: string): AppError {
+  return new AppError(ErrorCode.NOT_FOUND, `${what} not found`);
+}
+
+export function forbidden(message = "this key's role may not do this"): AppError {
+  return new AppError(ErrorCode.FORBIDDEN, message);
+}
+
+export function unauthenticated(message: string): AppError {
+  return new AppError(ErrorCode.UNAUTHENTICATED, message, { http: { status: 401 } });
+}
+
+export function notImplemented(feature: string): AppError {
+  return new AppError(ErrorCode.NOT_IMPLEMENTED, `${feature} is not implemented yet`);
+}
+
+/** Codes produced by graphql-js and Apollo themselves for requests that are wrong as written. */
+const REQUEST_ERROR_CODES = new Set([
+  "GRAPHQL_PARSE_FAILED",
+  "GRAPHQL_VALIDATION_FAILED",
+  "BAD_REQUEST",
+  "OPERATION_RESOLUTION_FAILURE",
+  "PERSISTED_QUERY_NOT_FOUND",
+  "PERSISTED_QUERY_NOT_SUPPORTED",
+]);
+const CLIENT_CODES = new Set<string>([...Object.values(ErrorCode), ...REQUEST_ERROR_CODES]);
+
+/** graphql-js reports a literal of the wrong scalar form as a validation error; it is bad input. */
+const LITERAL_VALUE_PROBLEM = /^Expected value of type|^Expected type|cannot represent/;
+
+export interface ErrorFormatting {
+  logger: Logger;
+  /** Drop "Did you mean …?" hints, which reveal parts of the schema. */
+  hideSchemaHints: boolean;
+}
+
+/**
+ * Shapes every error leaving the server, over HTTP and WebSocket alike. Errors with a known code pass
+ * through; anything else is logged with an id and masked, so no internal detail ever reaches a client.
+ */
+export function createErrorFormatter({ logger, hideSchemaHints }: ErrorFormatting) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const original = unwrapResolverError(error);
+    const code = formatted.extensions?.code;
+    if (typeof code === "string" && CLIENT_CODES.has(code)) {
+      const message = hideSchemaHints ? formatted.message.replace(/ ?Did you mean .*\?$/, "") : formatted.message;
+      const isBadLiteral = code === "GRAPHQL_VALIDATION_FAILED" && LITERAL_VALUE_PROBLEM.test(message);
+      const extensions = { ...formatted.extensions, code: isBadLiteral ? ErrorCode.BAD_USER_INPUT : code };
+      return { ...formatted, message, extensions };
+    }
+    const errorId = randomUUID();
+    logger.error({ err: original, errorId, path: formatted.path }, "unexpected error while serving a request");
+    return {
+      message: `Internal server error (id ${errorId})`,
+      locations: formatted.locations,
+      path: formatted.path,
+      extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR, errorId },
+    };
+  };
+}

@@ -1,0 +1,44 @@
+import { getNamedType } from "graphql";
+import { Matches, validate, type ValidationError } from "class-validator";
+import type { ValidatorFn } from "type-graphql";
+import { AppError, ErrorCode } from "./errors.js";
+
+/** A required string must hold something other than white space. */
+export const NotBlank = (each = false) => Matches(/\S/, { message: "must not be blank", each });
+
+interface Problem {
+  field: string;
+  message: string;
+}
+
+function problemsOf(errors: ValidationError[], prefix: string): Problem[] {
+  return errors.flatMap((error) => {
+    const field = `${prefix}.${error.property}`;
+    const own = Object.values(error.constraints ?? {}).map((message) => ({ field, message }));
+    return [...own, ...problemsOf(error.children ?? [], field)];
+  });
+}
+
+/**
+ * Runs class-validator on every input object argument and reports the problems as BAD_USER_INPUT,
+ * naming the field by its path from the argument (`input.customer.email`).
+ */
+export const validateArguments: ValidatorFn = async (value, type, { info }) => {
+  if (value === null || typeof value !== "object") return;
+  const typeName = typeof type === "function" ? type.name : undefined;
+  const argument = info.parentType
+    .getFields()
+    [info.fieldName]?.args.find((arg) => getNamedType(arg.type).name === typeName);
+  const prefix = argument?.name ?? "input";
+  const items: object[] = Array.isArray(value) ? value : [value];
+  for (const item of items) {
+    const problems = problemsOf(await validate(item, { forbidUnknownValues: false }), prefix);
+    if (problems.length > 0) {
+      const [first] = problems;
+      throw new AppError(ErrorCode.BAD_USER_INPUT, `${first.field}: ${first.message}`, {
+        field: first.field,
+        problems,
+      });
+    }
+  }
+};

@@ -1,0 +1,35 @@
+// The process: configuration, then the server, then a clean stop on SIGTERM or SIGINT.
+import "reflect-metadata";
+import { ConfigError, loadConfig, type Config } from "./config.js";
+import { createLogger } from "./logger.js";
+import { startServer } from "./server.js";
+
+let config: Config;
+try {
+  config = loadConfig();
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  console.error(`configuration error: ${error.message}`);
+  process.exit(1);
+}
+
+const logger = createLogger(config);
+try {
+  const server = await startServer(config, { logger });
+  const shutdown = async (signal: string) => {
+    logger.info({ signal }, "stopping");
+    await server.stop();
+    process.exit(0);
+  };
+  process.once("SIGTERM", () => void shutdown("SIGTERM"));
+  process.once("SIGINT", () => void shutdown("SIGINT"));
+} catch (error) {
+  const { host, port, database } = config.database;
+  const code = (error as { code?: string }).code;
+  if (code === "ECONNREFUSED" || code === "ER_ACCESS_DENIED_ERROR" || code === "ENOTFOUND") {
+    logger.fatal(`cannot reach MySQL at ${host}:${port} (database ${database}): ${code}; check DATABASE_URL`);
+  } else {
+    logger.fatal({ err: error }, "could not start");
+  }
+  process.exit(1);
+}

@@ -1,0 +1,47 @@
+import { Field, ID, ObjectType } from "type-graphql";
+import { Column, Entity, PrimaryGeneratedColumn } from "typeorm";
+import { CountryCodeScalar, EmailAddressScalar } from "../graphql/scalars.js";
+import { CompanySize } from "../rfis/company-size.js";
+
+@ObjectType({
+  description: "A partner's marketing profile for one region and location: where referrals are routed and alerts are sent.",
+})
+@Entity("marketing_profiles")
+export class MarketingProfile {
+  @Field(() => ID)
+  @PrimaryGeneratedColumn({ type: "bigint", unsigned: true })
+  id: string;
+
+  @Column({ name: "partner_id", type: "bigint", unsigned: true })
+  partnerId: string;
+
+  @Field(() => CountryCodeScalar)
+  @Column({ type: "char", length: 2 })
+  region: string;
+
+  @Field(() => String, { description: "The office this profile stands for, in words." })
+  @Column({ type: "varchar", length: 200 })
+  location: string;
+
+  @Field(() => EmailAddressScalar, { description: "Receives an alert for every new referral." })
+  @Column({ name: "contact_email", type: "varchar", length: 254 })
+  contactEmail: string;
+
+  @Field(() => [String])
+  @Column({ type: "simple-json" })
+  keywords: string[];
+
+  @Field(() => [CompanySize], { description: "The company sizes this profile wants; empty means any." })
+  @Column({ name: "preferred_company_sizes", type: "simple-json" })
+  preferredCompanySizes: CompanySize[];
+
+  @Field(() => Boolean, { description: "Only active profiles receive referrals." })
+  @Column({ type: "boolean" })
+  active: boolean;
+
+  @Column({ name: "created_at", type: "datetime", precision: 3 })
+  createdAt: Date;
+
+  @Column({ name: "updated_at", type: "datetime", precision: 3 })
+  updatedAt: Date;
+}

@@ -1,0 +1,27 @@
+import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Resolver, Root } from "type-graphql";
+import { Role } from "../auth/role.js";
+import type { RequestContext } from "../graphql/context.js";
+import { MarketingProfile } from "./marketing-profile.entity.js";
+import { Partner } from "./partner.entity.js";
+import { MarketingProfileInput } from "./partner.inputs.js";
+
+@Resolver(() => MarketingProfile)
+export class MarketingProfileResolver {
+  @Authorized(Role.ADMIN, Role.PARTNER)
+  @Mutation(() => MarketingProfile, {
+    description: "PARTNER (own partner) or ADMIN. Without `id`, creates a profile; with it, updates that one.",
+  })
+  upsertMarketingProfile(
+    @Arg("partnerId", () => ID) partnerId: string,
+    @Arg("id", () => ID, { nullable: true }) id: string | null,
+    @Arg("input", () => MarketingProfileInput) input: MarketingProfileInput,
+    @Ctx() { caller, services }: RequestContext,
+  ): Promise<MarketingProfile> {
+    return services.partners.upsertProfile(caller, partnerId, id, input);
+  }
+
+  @FieldResolver(() => Partner)
+  async partner(@Root() profile: MarketingProfile, @Ctx() { loaders }: RequestContext): Promise<Partner> {
+    return (await loaders.partner.load(profile.partnerId))!;
+  }
+}

@@ -1,0 +1,17 @@
+import { Field, ID, ObjectType } from "type-graphql";
+import { Column, Entity, PrimaryGeneratedColumn } from "typeorm";
+
+@ObjectType({ description: "A partner organisation that receives referrals." })
+@Entity("partners")
+export class Partner {
+  @Field(() => ID)
+  @PrimaryGeneratedColumn({ type: "bigint", unsigned: true })
+  id: string;
+
+  @Field(() => String)
+  @Column({ type: "varchar", length: 200 })
+  name: string;
+
+  @Column({ name: "created_at", type: "datetime", precision: 3 })
+  createdAt: Date;
+}

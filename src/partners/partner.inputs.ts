@@ -1,0 +1,54 @@
+import { ArrayMaxSize, IsOptional, MaxLength } from "class-validator";
+import { Field, InputType, ObjectType } from "type-graphql";
+import { CountryCodeScalar, EmailAddressScalar } from "../graphql/scalars.js";
+import { NotBlank } from "../graphql/validation.js";
+import { CompanySize } from "../rfis/company-size.js";
+import { Partner } from "./partner.entity.js";
+
+export const MAX_NAME_LENGTH = 200;
+export const MAX_KEYWORDS = 50;
+export const MAX_KEYWORD_LENGTH = 50;
+
+@InputType()
+export class CreatePartnerInput {
+  @Field(() => String)
+  @NotBlank()
+  @MaxLength(MAX_NAME_LENGTH)
+  name: string;
+}
+
+@ObjectType()
+export class CreatePartnerPayload {
+  @Field(() => Partner)
+  partner: Partner;
+
+  @Field(() => String, { description: "A new PARTNER key for this partner. Shown once; only its hash is stored." })
+  apiKey: string;
+}
+
+@InputType()
+export class MarketingProfileInput {
+  @Field(() => CountryCodeScalar)
+  region: string;
+
+  @Field(() => String)
+  @NotBlank()
+  @MaxLength(MAX_NAME_LENGTH)
+  location: string;
+
+  @Field(() => EmailAddressScalar)
+  contactEmail: string;
+
+  @Field(() => [String])
+  @ArrayMaxSize(MAX_KEYWORDS)
+  @NotBlank(true)
+  @MaxLength(MAX_KEYWORD_LENGTH, { each: true })
+  keywords: string[];
+
+  @Field(() => [CompanySize])
+  preferredCompanySizes: CompanySize[];
+
+  @Field(() => Boolean, { nullable: true, description: "Defaults to true for a new profile, to unchanged on update." })
+  @IsOptional()
+  active?: boolean | null;
+}

@@ -1,0 +1,35 @@
+import { Arg, Authorized, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from "type-graphql";
+import { Role } from "../auth/role.js";
+import type { RequestContext } from "../graphql/context.js";
+import { CountryCodeScalar } from "../graphql/scalars.js";
+import { MarketingProfile } from "./marketing-profile.entity.js";
+import { Partner } from "./partner.entity.js";
+import { CreatePartnerInput, CreatePartnerPayload } from "./partner.inputs.js";
+
+@Resolver(() => Partner)
+export class PartnerResolver {
+  @Authorized(Role.ADMIN, Role.ANALYST, Role.INTAKE)
+  @Query(() => [Partner], {
+    description: "ADMIN, ANALYST and INTAKE: partners by name, those with an active profile in `region` when given.",
+  })
+  partners(
+    @Arg("region", () => CountryCodeScalar, { nullable: true }) region: string | null,
+    @Ctx() { services }: RequestContext,
+  ): Promise<Partner[]> {
+    return services.partners.list(region);
+  }
+
+  @Authorized(Role.ADMIN)
+  @Mutation(() => CreatePartnerPayload, { description: "ADMIN." })
+  createPartner(
+    @Arg("input", () => CreatePartnerInput) input: CreatePartnerInput,
+    @Ctx() { services }: RequestContext,
+  ): Promise<CreatePartnerPayload> {
+    return services.partners.create(input.name);
+  }
+
+  @FieldResolver(() => [MarketingProfile])
+  profiles(@Root() partner: Partner, @Ctx() { loaders }: RequestContext): Promise<MarketingProfile[]> {
+    return loaders.profilesOfPartner.load(partner.id);
+  }
+}

@@ -1,0 +1,91 @@
+import type { DataSource } from "typeorm";
+import type { ApiKeyService } from "../auth/api-key.service.js";
+import { canActForPartner, type Caller } from "../auth/caller.js";
+import { Role } from "../auth/role.js";
+import { isDuplicateKey } from "../db/errors.js";
+import { isRowId } from "../db/ids.js";
+import { badInput, notFound } from "../graphql/errors.js";
+import { normaliseKeywords } from "./keywords.js";
+import { MarketingProfile } from "./marketing-profile.entity.js";
+import { Partner } from "./partner.entity.js";
+import type { MarketingProfileInput } from "./partner.inputs.js";
+
+export interface CreatedPartner {
+  partner: Partner;
+  apiKey: string;
+}
+
+export class PartnerService {
+  constructor(
+    private readonly db: DataSource,
+    private readonly apiKeys: ApiKeyService,
+  ) {}
+
+  /** Partners by name; with a region, those with an active profile there (what a customer may choose from). */
+  list(region: string | null): Promise<Partner[]> {
+    const query = this.db.getRepository(Partner).createQueryBuilder("partner").orderBy("partner.name", "ASC");
+    if (region) {
+      query.where(
+        "EXISTS (SELECT 1 FROM marketing_profiles p WHERE p.partner_id = partner.id AND p.region = :region AND p.active = 1)",
+        { region },
+      );
+    }
+    return query.getMany();
+  }
+
+  /** A partner and its first PARTNER key, together or not at all. */
+  async create(name: string): Promise<CreatedPartner> {
+    const trimmed = name.trim();
+    try {
+      return await this.db.transaction(async (em) => {
+        const partner = em.create(Partner, { name: trimmed, createdAt: new Date() });
+        await em.insert(Partner, partner);
+        const { secret } = await this.apiKeys.issue(
+          { role: Role.PARTNER, partnerId: partner.id, label: `${trimmed} (first key)` },
+          em,
+        );
+        return { partner, apiKey: secret };
+      });
+    } catch (error) {
+      if (isDuplicateKey(error, "uq_partners_name")) throw badInput("input.name", `a partner named "${trimmed}" exists`);
+      throw error;
+    }
+  }
+
+  /** Creates a profile, or updates the partner's profile `id`. Another partner's profile is not found. */
+  async upsertProfile(
+    caller: Caller,
+    partnerId: string,
+    id: string | null | undefined,
+    input: MarketingProfileInput,
+  ): Promise<MarketingProfile> {
+    if (!isRowId(partnerId) || !canActForPartner(caller, partnerId)) throw notFound(`partner ${partnerId}`);
+    const repository = this.db.getRepository(MarketingProfile);
+    const now = new Date();
+    const fields = {
+      region: input.region,
+      location: input.location.trim(),
+      contactEmail: input.contactEmail,
+      keywords: normaliseKeywords(input.keywords),
+      preferredCompanySizes: [...new Set(input.preferredCompanySizes)],
+      updatedAt: now,
+    };
+    try {
+      if (id === null || id === undefined) {
+        if (!(await this.db.getRepository(Partner).existsBy({ id: partnerId }))) throw notFound(`partner ${partnerId}`);
+        const profile = repository.create({ ...fields, partnerId, active: input.active ?? true, createdAt: now });
+        await repository.insert(profile);
+        return profile;
+      }
+      const active = input.active === null || input.active === undefined ? {} : { active: input.active };
+      const changed = isRowId(id) ? await repository.update({ id, partnerId }, { ...fields, ...active }) : undefined;
+      if (!changed?.affected) throw notFound(`marketing profile ${id} of partner ${partnerId}`);
+      return repository.findOneByOrFail({ id });
+    } catch (error) {
+      if (isDuplicateKey(error, "uq_marketing_profiles_partner_region_location")) {
+        throw badInput("input.location", `partner ${partnerId} already has a profile for ${fields.region} / ${fields.location}`);
+      }
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,142 @@
+import { Field, ID, Int, ObjectType, registerEnumType } from "type-graphql";
+import { Column, Entity, PrimaryGeneratedColumn } from "typeorm";
+import { DateTimeScalar, LocalDateScalar } from "../graphql/scalars.js";
+import { ReferralAction, ReferralStage, ReferralStatus } from "./lifecycle.js";
+
+registerEnumType(ReferralStatus, {
+  name: "ReferralStatus",
+  description: "Every state a referral can be in. The last six are archived states.",
+});
+registerEnumType(ReferralStage, {
+  name: "ReferralStage",
+  description:
+    "The dashboard tabs: NEW, EVALUATING, NEGOTIATING, and ARCHIVED (won, lost, ignored, missed, declined, expired).",
+});
+registerEnumType(ReferralAction, {
+  name: "ReferralAction",
+  description: "What happened to a referral: its arrival, a partner's action, or a deadline (MISS, EXPIRE).",
+});
+
+/** One partner's copy of an RFI, with its own life. Deal values are DECIMAL(15,2), never floats. */
+@ObjectType({ description: "One partner's copy of an RFI, with its own lifecycle." })
+@Entity("referrals")
+export class Referral {
+  @Field(() => ID)
+  @PrimaryGeneratedColumn({ type: "bigint", unsigned: true })
+  id: string;
+
+  @Column({ name: "rfi_id", type: "bigint", unsigned: true })
+  rfiId: string;
+
+  @Column({ name: "partner_id", type: "bigint", unsigned: true })
+  partnerId: string;
+
+  @Column({ name: "profile_id", type: "bigint", unsigned: true })
+  profileId: string;
+
+  /** The RFI's region, copied so that lists filter on an index of this table. */
+  @Column({ type: "char", length: 2 })
+  region: string;
+
+  @Field(() => ReferralStatus)
+  @Column({ type: "varchar", length: 16 })
+  status: ReferralStatus;
+
+  @Field(() => Int, { description: "Increases with every change; pass it back as expectedVersion to refuse a stale write." })
+  @Column({ type: "int", unsigned: true })
+  version: number;
+
+  @Field(() => DateTimeScalar)
+  @Column({ name: "received_at", type: "datetime", precision: 3 })
+  receivedAt: Date;
+
+  @Field(() => DateTimeScalar)
+  @Column({ name: "updated_at", type: "datetime", precision: 3 })
+  updatedAt: Date;
+
+  @Field(() => DateTimeScalar, {
+    nullable: true,
+    description:
+      "When the current stage lapses (72 hours after arrival for NEW, 7 days after interest for EVALUATING); null once no deadline applies.",
+  })
+  @Column({ name: "respond_by", type: "datetime", precision: 3, nullable: true })
+  respondBy: Date | null;
+
+  @Field(() => DateTimeScalar, { nullable: true, description: "When the partner said it was interested." })
+  @Column({ name: "interested_at", type: "datetime", precision: 3, nullable: true })
+  interestedAt: Date | null;
+
+  /** The first answer to the arrival (interest or no thanks), for responsiveness. */
+  @Column({ name: "answered_at", type: "datetime", precision: 3, nullable: true })
+  answeredAt: Date | null;
+
+  @Column({ name: "estimated_deal_value", type: "decimal", precision: 15, scale: 2, nullable: true })
+  estimatedDealValue: string | null;
+
+  @Column({ name: "estimated_currency", type: "char", length: 3, nullable: true })
+  estimatedCurrency: string | null;
+
+  @Field(() => LocalDateScalar, { nullable: true })
+  @Column({ name: "estimated_close_date", type: "date", nullable: true })
+  estimatedCloseDate: string | null;
+
+  /** The close date estimated at acceptance, kept to measure how far the final date slipped. */
+  @Column({ name: "accepted_close_date", type: "date", nullable: true })
+  acceptedCloseDate: string | null;
+
+  @Column({ name: "final_deal_value", type: "decimal", precision: 15, scale: 2, nullable: true })
+  finalDealValue: string | null;
+
+  @Column({ name: "final_currency", type: "char", length: 3, nullable: true })
+  finalCurrency: string | null;
+
+  @Field(() => LocalDateScalar, { nullable: true, description: "The close date reported when WON." })
+  @Column({ name: "final_close_date", type: "date", nullable: true })
+  finalCloseDate: string | null;
+
+  @Field(() => DateTimeScalar, { nullable: true, description: "When the referral was archived." })
+  @Column({ name: "closed_at", type: "datetime", precision: 3, nullable: true })
+  closedAt: Date | null;
+
+  @Field(() => String, { nullable: true, description: "Why it was ignored, declined or lost, when given." })
+  @Column({ type: "varchar", length: 1000, nullable: true })
+  reason: string | null;
+
+  @Field(() => String, { nullable: true, description: "The partner's own id for this referral in its CRM." })
+  @Column({ name: "external_reference_id", type: "varchar", length: 200, nullable: true })
+  externalReferenceId: string | null;
+}
+
+@ObjectType({ description: "One entry of a referral's audit trail." })
+@Entity("referral_events")
+export class ReferralEvent {
+  @PrimaryGeneratedColumn({ type: "bigint", unsigned: true })
+  id: string;
+
+  @Column({ name: "referral_id", type: "bigint", unsigned: true })
+  referralId: string;
+
+  @Field(() => ReferralAction)
+  @Column({ type: "varchar", length: 32 })
+  action: ReferralAction;
+
+  @Field(() => DateTimeScalar)
+  @Column({ type: "datetime", precision: 3 })
+  at: Date;
+
+  @Field(() => ReferralStatus, { nullable: true })
+  @Column({ name: "from_status", type: "varchar", length: 16, nullable: true })
+  from: ReferralStatus | null;
+
+  @Field(() => ReferralStatus)
+  @Column({ name: "to_status", type: "varchar", length: 16 })
+  to: ReferralStatus;
+
+  @Field(() => String, { description: "Who caused it: a user or key label, or 'system' for deadline expiry." })
+  @Column({ type: "varchar", length: 200 })
+  actor: string;
+
+  @Field(() => String, { nullable: true })
+  @Column({ type: "text", nullable: true })
+  note: string | null;
+}

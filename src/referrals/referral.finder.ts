@@ -1,0 +1,183 @@
+import { Brackets, type DataSource, type SelectQueryBuilder } from "typeorm";
+import { partnerScope, type Caller } from "../auth/caller.js";
+import { isRowId } from "../db/ids.js";
+import { badInput, notImplemented } from "../graphql/errors.js";
+import { statusesInStage, type ReferralStatus } from "./lifecycle.js";
+import { Referral } from "./referral.entity.js";
+import {
+  DEFAULT_PAGE_SIZE,
+  MAX_PAGE_SIZE,
+  OrderDirection,
+  ReferralOrderField,
+  type ReferralConnection,
+  type ReferralFilter,
+  type ReferralOrder,
+} from "./referral.inputs.js";
+
+interface SortKey {
+  column: string;
+  nullable: boolean;
+  /** The cursor's form of a row's value. */
+  valueOf: (referral: Referral) => string | null;
+  /** The cursor's value as a query parameter; undefined when it is not of this key's form. */
+  parse: (value: string) => string | Date | undefined;
+}
+
+const instant = (date: Date | null) => (date === null ? null : date.toISOString());
+const parseInstant = (value: string) => {
+  const date = new Date(value);
+  return Number.isNaN(date.getTime()) ? undefined : date;
+};
+const matching = (form: RegExp) => (value: string) => (form.test(value) ? value : undefined);
+
+const SORT_KEYS: Record<Exclude<ReferralOrderField, ReferralOrderField.FIT_SCORE>, SortKey> = {
+  RECEIVED_AT: { column: "r.received_at", nullable: false, valueOf: (r) => instant(r.receivedAt), parse: parseInstant },
+  UPDATED_AT: { column: "r.updated_at", nullable: false, valueOf: (r) => instant(r.updatedAt), parse: parseInstant },
+  RESPOND_BY: { column: "r.respond_by", nullable: true, valueOf: (r) => instant(r.respondBy), parse: parseInstant },
+  ESTIMATED_DEAL_VALUE: {
+    column: "r.estimated_deal_value",
+    nullable: true,
+    valueOf: (r) => r.estimatedDealValue,
+    parse: matching(/^\d{1,13}\.\d{2}$/),
+  },
+  ESTIMATED_CLOSE_DATE: {
+    column: "r.estimated_close_date",
+    nullable: true,
+    valueOf: (r) => r.estimatedCloseDate,
+    parse: matching(/^\d{4}-\d{2}-\d{2}$/),
+  },
+};
+
+const DEFAULT_ORDER: ReferralOrder = { field: ReferralOrderField.RECEIVED_AT, direction: OrderDirection.DESC };
+
+/** A position in one ordering: the sort value and id of the last row seen. */
+type Cursor = [field: ReferralOrderField, direction: OrderDirection, value: string | null, id: string];
+
+function encodeCursor(cursor: Cursor): string {
+  return Buffer.from(JSON.stringify(cursor)).toString("base64url");
+}
+
+function isCursor(value: unknown): value is Cursor {
+  return (
+    Array.isArray(value) &&
+    value.length === 4 &&
+    (typeof value[2] === "string" || value[2] === null) &&
+    typeof value[3] === "string" &&
+    isRowId(value[3])
+  );
+}
+
+function decodeCursor(text: string, order: ReferralOrder): Cursor {
+  let cursor: unknown;
+  try {
+    cursor = JSON.parse(Buffer.from(text, "base64url").toString("utf8"));
+  } catch {
+    cursor = undefined;
+  }
+  if (!isCursor(cursor)) throw badInput("after", "is not a cursor this API gave out");
+  if (cursor[0] !== order.field || cursor[1] !== order.direction) {
+    throw badInput("after", `was given for orderBy ${cursor[0]} ${cursor[1]}, not ${order.field} ${order.direction}`);
+  }
+  return cursor;
+}
+
+export interface PageRequest {
+  filter?: ReferralFilter | null;
+  orderBy?: ReferralOrder | null;
+  first?: number | null;
+  after?: string | null;
+}
+
+/** Reading referrals as a caller may: a PARTNER key only ever sees its own partner's. */
+export class ReferralFinder {
+  constructor(private readonly db: DataSource) {}
+
+  /** The referral, or null when it does not exist or is not the caller's to see (indistinguishable). */
+  async findVisible(caller: Caller, id: string): Promise<Referral | null> {
+    if (!isRowId(id)) return null;
+    const scope = partnerScope(caller);
+    return this.db.getRepository(Referral).findOneBy(scope === undefined ? { id } : { id, partnerId: scope });
+  }
+
+  /**
+   * A page in a stable order: the sort field, then id in the same direction, empty values last. The
+   * cursor carries the last row's value and id, so rows with equal values are neither lost nor repeated.
+   */
+  async page(caller: Caller, request: PageRequest): Promise<ReferralConnection> {
+    const order = request.orderBy ?? DEFAULT_ORDER;
+    if (order.field === ReferralOrderField.FIT_SCORE) throw notImplemented("ordering by FIT_SCORE");
+    const sort = SORT_KEYS[order.field];
+    if (request.first != null && request.first < 0) throw badInput("first", "must not be negative");
+    const size = Math.min(request.first ?? DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
+
+    const filtered = this.filtered(caller, request.filter);
+    if (filtered === undefined) {
+      return { edges: [], pageInfo: { hasNextPage: false, endCursor: null }, countAll: async () => 0 };
+    }
+    const rows = filtered.clone();
+    if (request.after) this.startAfter(rows, sort, order.direction, decodeCursor(request.after, order));
+    const direction = order.direction === OrderDirection.ASC ? "ASC" : "DESC";
+    if (sort.nullable) rows.orderBy(`${sort.column} IS NULL`, "ASC").addOrderBy(sort.column, direction);
+    else rows.orderBy(sort.column, direction);
+    const found = await rows.addOrderBy("r.id", direction).limit(size + 1).getMany();
+
+    const edges = found.slice(0, size).map((node) => ({
+      node,
+      cursor: encodeCursor([order.field, order.direction, sort.valueOf(node), node.id]),
+    }));
+    return {
+      edges,
+      pageInfo: { hasNextPage: found.length > size, endCursor: edges.at(-1)?.cursor ?? null },
+      countAll: () => filtered.getCount(),
+    };
+  }
+
+  /** The caller's scope and the filter as a query; undefined when they cannot match anything. */
+  private filtered(caller: Caller, filter: ReferralFilter | null | undefined): SelectQueryBuilder<Referral> | undefined {
+    const query = this.db.getRepository(Referral).createQueryBuilder("r");
+    const scope = partnerScope(caller);
+    if (scope !== undefined) query.andWhere("r.partner_id = :scope", { scope });
+    if (!filter) return query;
+
+    if (filter.partnerId != null) {
+      if (!isRowId(filter.partnerId) || (scope !== undefined && scope !== filter.partnerId)) return undefined;
+      query.andWhere("r.partner_id = :partnerId", { partnerId: filter.partnerId });
+    }
+    let statuses: ReferralStatus[] | undefined = filter.statuses ?? undefined;
+    if (filter.stage != null) {
+      const inStage = statusesInStage(filter.stage);
+      statuses = statuses === undefined ? inStage : statuses.filter((status) => inStage.includes(status));
+    }
+    if (statuses !== undefined) {
+      if (statuses.length === 0) return undefined;
+      query.andWhere("r.status IN (:...statuses)", { statuses });
+    }
+    if (filter.region != null) query.andWhere("r.region = :region", { region: filter.region });
+    if (filter.receivedAfter != null) query.andWhere("r.received_at >= :receivedAfter", { receivedAfter: filter.receivedAfter });
+    if (filter.receivedBefore != null) query.andWhere("r.received_at < :receivedBefore", { receivedBefore: filter.receivedBefore });
+    if (filter.updatedAfter != null) query.andWhere("r.updated_at >= :updatedAfter", { updatedAfter: filter.updatedAfter });
+    return query;
+  }
+
+  /** Rows strictly after the cursor in (value, id) order, with empty values after every value. */
+  private startAfter(query: SelectQueryBuilder<Referral>, sort: SortKey, direction: OrderDirection, cursor: Cursor) {
+    const [, , value, id] = cursor;
+    const beyond = direction === OrderDirection.ASC ? ">" : "<";
+    const column = sort.column;
+    if (value === null) {
+      query.andWhere(`(${column} IS NULL AND r.id ${beyond} :cursorId)`, { cursorId: id });
+      return;
+    }
+    const cursorValue = sort.parse(value);
+    if (cursorValue === undefined) throw badInput("after", "is not a cursor this API gave out");
+    const parameters = { cursorValue, cursorId: id };
+    query.andWhere(
+      new Brackets((after) => {
+        after
+          .where(`${column} ${beyond} :cursorValue`, parameters)
+          .orWhere(`(${column} = :cursorValue AND r.id ${beyond} :cursorId)`, parameters);
+        if (sort.nullable) after.orWhere(`${column} IS NULL`);
+      }),
+    );
+  }
+}

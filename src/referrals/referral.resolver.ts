@@ -1,0 +1,219 @@
+import { Arg, Args, ArgsType, Authorized, Ctx, Field, FieldResolver, Float, ID, Int, Mutation, Query, Resolver, Root } from "type-graphql";
+import { Role } from "../auth/role.js";
+import type { RequestContext } from "../graphql/context.js";
+import { notImplemented } from "../graphql/errors.js";
+import { MarketingProfile } from "../partners/marketing-profile.entity.js";
+import { Partner } from "../partners/partner.entity.js";
+import { CustomerDetails, customerOf, overviewOf, RfiOverview } from "../rfis/rfi.entity.js";
+import { isArchived, partnerSeesCustomer, ReferralStage, stageOf } from "./lifecycle.js";
+import { Money, moneyOf } from "./money.js";
+import { Referral, ReferralEvent } from "./referral.entity.js";
+import {
+  AcceptReferralInput,
+  ReferralConnection,
+  ReferralFilter,
+  ReferralOrder,
+  WonReferralInput,
+} from "./referral.inputs.js";
+import { actorOf } from "./referral.service.js";
+
+@ArgsType()
+class ReferralsArgs {
+  @Field(() => ReferralFilter, { nullable: true })
+  filter?: ReferralFilter | null;
+
+  @Field(() => ReferralOrder, { nullable: true, description: "Default: RECEIVED_AT DESC, newest first." })
+  orderBy?: ReferralOrder | null;
+
+  @Field(() => Int, { nullable: true, description: "Page size: 20 by default, at most 100." })
+  first?: number | null;
+
+  @Field(() => String, { nullable: true, description: "The endCursor of the previous page." })
+  after?: string | null;
+}
+
+const PARTNER_OR_ADMIN = [Role.PARTNER, Role.ADMIN];
+const expectedVersionArg = { nullable: true, description: "Refuse the change with STALE_VERSION unless the referral is at this version." };
+const reasonArg = { nullable: true, description: "Why, in words (at most 1,000 characters)." };
+
+@Resolver(() => Referral)
+export class ReferralResolver {
+  @Query(() => Referral, {
+    nullable: true,
+    description: "Null when the referral does not exist or is not the caller's to see.",
+  })
+  referral(@Arg("id", () => ID) id: string, @Ctx() { caller, services }: RequestContext): Promise<Referral | null> {
+    return services.referralFinder.findVisible(caller, id);
+  }
+
+  @Query(() => ReferralConnection)
+  referrals(@Args(() => ReferralsArgs) args: ReferralsArgs, @Ctx() { caller, services }: RequestContext): Promise<ReferralConnection> {
+    return services.referralFinder.page(caller, args);
+  }
+
+  @Authorized(...PARTNER_OR_ADMIN)
+  @Mutation(() => Referral, { description: "NEW -> EVALUATING (I'm interested): the customer's details become visible." })
+  expressInterest(
+    @Arg("id", () => ID) id: string,
+    @Arg("expectedVersion", () => Int, expectedVersionArg) expectedVersion: number | null,
+    @Ctx() { caller, services }: RequestContext,
+  ): Promise<Referral> {
+    return services.referrals.expressInterest(actorOf(caller), id, expectedVersion);
+  }
+
+  @Authorized(...PARTNER_OR_ADMIN)
+  @Mutation(() => Referral, { description: "NEW -> IGNORED (No thanks)." })
+  ignoreReferral(
+    @Arg("id", () => ID) id: string,
+    @Arg("reason", () => String, reasonArg) reason: string | null,
+    @Arg("expectedVersion", () => Int, expectedVersionArg) expectedVersion: number | null,
+    @Ctx() { caller, services }: RequestContext,
+  ): Promise<Referral> {
+    return services.referrals.ignore(actorOf(caller), id, reason, expectedVersion);
+  }
+
+  @Authorized(...PARTNER_OR_ADMIN)
+  @Mutation(() => Referral, { description: "EVALUATING -> NEGOTIATING, with the estimated deal value and close date." })
+  acceptReferral(
+    @Arg("id", () => ID) id: string,
+    @Arg("input", () => AcceptReferralInput) input: AcceptReferralInput,
+    @Arg("expectedVersion", () => Int, expectedVersionArg) expectedVersion: number | null,
+    @Ctx() { caller, services }: RequestContext,
+  ): Promise<Referral> {
+    return services.referrals.accept(actorOf(caller), id, input, expectedVersion);
+  }
+
+  @Authorized(...PARTNER_OR_ADMIN)
+  @Mutation(() => Referral, { description: "EVALUATING -> DECLINED." })
+  declineReferral(
+    @Arg("id", () => ID) id: string,
+    @Arg("reason", () => String, reasonArg) reason: string | null,
+    @Arg("expectedVersion", () => Int, expectedVersionArg) expectedVersion: number | null,
+    @Ctx() { caller, services }: RequestContext,
+  ): Promise<Referral> {
+    return services.referrals.decline(actorOf(caller), id, reason, expectedVersion);
+  }
+
+  @Authorized(...PARTNER_OR_ADMIN)
+  @Mutation(() => Referral, {
+    description: "NEGOTIATING: revise the estimated deal value and close date without changing state.",
+  })
+  updateDealEstimate(
+    @Arg("id", () => ID) id: string,
+    @Arg("input", () => AcceptReferralInput) input: AcceptReferralInput,
+    @Arg("expectedVersion", () => Int, expectedVersionArg) expectedVersion: number | null,
+    @Ctx() { caller, services }: RequestContext,
+  ): Promise<Referral> {
+    return services.referrals.updateEstimate(actorOf(caller), id, input, expectedVersion);
+  }
+
+  @Authorized(...PARTNER_OR_ADMIN)
+  @Mutation(() => Referral, { description: "NEGOTIATING -> WON." })
+  markReferralWon(
+    @Arg("id", () => ID) id: string,
+    @Arg("input", () => WonReferralInput, { nullable: true }) input: WonReferralInput | null,
+    @Arg("expectedVersion", () => Int, expectedVersionArg) expectedVersion: number | null,
+    @Ctx() { caller, services }: RequestContext,
+  ): Promise<Referral> {
+    return services.referrals.markWon(actorOf(caller), id, input, expectedVersion);
+  }
+
+  @Authorized(...PARTNER_OR_ADMIN)
+  @Mutation(() => Referral, { description: "NEGOTIATING -> LOST." })
+  markReferralLost(
+    @Arg("id", () => ID) id: string,
+    @Arg("reason", () => String, reasonArg) reason: string | null,
+    @Arg("expectedVersion", () => Int, expectedVersionArg) expectedVersion: number | null,
+    @Ctx() { caller, services }: RequestContext,
+  ): Promise<Referral> {
+    return services.referrals.markLost(actorOf(caller), id, reason, expectedVersion);
+  }
+
+  @Authorized(Role.PARTNER)
+  @Mutation(() => Referral, {
+    description: "PARTNER (own referral): record or clear its CRM id; no change of state. Archived referrals are read-only.",
+  })
+  setExternalReference(
+    @Arg("id", () => ID) id: string,
+    @Arg("externalReferenceId", () => String, { nullable: true, description: "Null or empty clears it." })
+    externalReferenceId: string | null,
+    @Arg("expectedVersion", () => Int, expectedVersionArg) expectedVersion: number | null,
+    @Ctx() { caller, services }: RequestContext,
+  ): Promise<Referral> {
+    return services.referrals.setExternalReference(actorOf(caller), id, externalReferenceId, expectedVersion);
+  }
+
+  @FieldResolver(() => ReferralStage)
+  stage(@Root() referral: Referral): ReferralStage {
+    return stageOf(referral.status);
+  }
+
+  @FieldResolver(() => Boolean, { description: "Archived referrals (won, lost, ignored, missed, declined, expired) are read-only." })
+  archived(@Root() referral: Referral): boolean {
+    return isArchived(referral.status);
+  }
+
+  @FieldResolver(() => Partner)
+  async partner(@Root() referral: Referral, @Ctx() { loaders }: RequestContext): Promise<Partner> {
+    return (await loaders.partner.load(referral.partnerId))!;
+  }
+
+  @FieldResolver(() => MarketingProfile)
+  async profile(@Root() referral: Referral, @Ctx() { loaders }: RequestContext): Promise<MarketingProfile> {
+    return (await loaders.profile.load(referral.profileId))!;
+  }
+
+  @FieldResolver(() => RfiOverview)
+  async overview(@Root() referral: Referral, @Ctx() { loaders }: RequestContext): Promise<RfiOverview> {
+    return overviewOf((await loaders.rfi.load(referral.rfiId))!);
+  }
+
+  @FieldResolver(() => CustomerDetails, {
+    nullable: true,
+    description:
+      "Null while the referral is NEW, and for referrals ignored or missed before the partner was interested. Never shown to ANALYST keys.",
+  })
+  async customer(@Root() referral: Referral, @Ctx() { caller, loaders }: RequestContext): Promise<CustomerDetails | null> {
+    const visible =
+      caller.role === Role.ADMIN ||
+      caller.role === Role.INTAKE ||
+      (caller.role === Role.PARTNER && partnerSeesCustomer(referral.status));
+    return visible ? customerOf((await loaders.rfi.load(referral.rfiId))!) : null;
+  }
+
+  @FieldResolver(() => Money, { nullable: true, description: "The latest estimate, given at acceptance and revised while NEGOTIATING." })
+  estimatedDealValue(@Root() referral: Referral): Money | null {
+    return moneyOf(referral.estimatedDealValue, referral.estimatedCurrency);
+  }
+
+  @FieldResolver(() => Money, { nullable: true, description: "The value reported when WON." })
+  finalDealValue(@Root() referral: Referral): Money | null {
+    return moneyOf(referral.finalDealValue, referral.finalCurrency);
+  }
+
+  @FieldResolver(() => [ReferralEvent], { description: "The audit trail, oldest first; the first event is the arrival (from null to NEW)." })
+  events(@Root() referral: Referral, @Ctx() { loaders }: RequestContext): Promise<ReferralEvent[]> {
+    return loaders.eventsOfReferral.load(referral.id);
+  }
+
+  @FieldResolver(() => Float, {
+    nullable: true,
+    description: "How well this referral fits what the partner accepted and declined before, 0..1; null without history.",
+  })
+  fitScore(): number | null {
+    throw notImplemented("fitScore");
+  }
+
+  @FieldResolver(() => [String], { description: "The strongest factors behind fitScore, in words; empty without history." })
+  fitReasons(): string[] {
+    throw notImplemented("fitReasons");
+  }
+}
+
+@Resolver(() => ReferralConnection)
+export class ReferralConnectionResolver {
+  @FieldResolver(() => Int, { description: "All referrals that match the filter, across pages." })
+  totalCount(@Root() connection: ReferralConnection): Promise<number> {
+    return connection.countAll();
+  }
+}

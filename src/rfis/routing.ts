@@ -1,0 +1,57 @@
+import type { MarketingProfile } from "../partners/marketing-profile.entity.js";
+import type { CompanySize } from "./company-size.js";
+
+export interface RfiTraits {
+  keywords: readonly string[];
+  companySize: CompanySize;
+}
+
+export interface RankedProfile {
+  profile: MarketingProfile;
+  /** 0..1: 0.7 × share of the RFI's keywords the profile lists + 0.3 × company-size fit. */
+  match: number;
+}
+
+const KEYWORD_WEIGHT = 0.7;
+const SIZE_WEIGHT = 0.3;
+
+/** Whether the profile accepts companies of this size (no preference accepts all). */
+export function acceptsCompanySize(profile: MarketingProfile, size: CompanySize): boolean {
+  return profile.preferredCompanySizes.length === 0 || profile.preferredCompanySizes.includes(size);
+}
+
+/**
+ * How well a profile matches an RFI: keyword overlap (case-insensitive) and company-size preference.
+ * A stated preference that includes the size beats no preference.
+ */
+export function matchOf(profile: MarketingProfile, rfi: RfiTraits): number {
+  const offered = new Set(profile.keywords.map((keyword) => keyword.toLowerCase()));
+  const wanted = rfi.keywords.map((keyword) => keyword.toLowerCase());
+  const keywordShare = wanted.length === 0 ? 0 : wanted.filter((keyword) => offered.has(keyword)).length / wanted.length;
+  const sizeFit = profile.preferredCompanySizes.includes(rfi.companySize) ? 1 : 0.5;
+  return KEYWORD_WEIGHT * keywordShare + SIZE_WEIGHT * sizeFit;
+}
+
+/** Each partner's best profile, best first; ties go to the older profile so routing is repeatable. */
+export function bestProfilePerPartner(profiles: readonly MarketingProfile[], rfi: RfiTraits): RankedProfile[] {
+  const best = new Map<string, RankedProfile>();
+  for (const profile of profiles) {
+    const ranked = { profile, match: matchOf(profile, rfi) };
+    const current = best.get(profile.partnerId);
+    if (!current || compareRanked(ranked, current) < 0) best.set(profile.partnerId, ranked);
+  }
+  return [...best.values()].sort(compareRanked);
+}
+
+function compareRanked(a: RankedProfile, b: RankedProfile): number {
+  return b.match - a.match || Number(a.profile.id) - Number(b.profile.id);
+}
+
+/**
+ * Automatic routing: among active profiles in the region that accept the company size, the best
+ * `maxPartners` partners.
+ */
+export function routeRfi(profiles: readonly MarketingProfile[], rfi: RfiTraits, maxPartners: number): RankedProfile[] {
+  const eligible = profiles.filter((profile) => profile.active && acceptsCompanySize(profile, rfi.companySize));
+  return bestProfilePerPartner(eligible, rfi).slice(0, maxPartners);
+}

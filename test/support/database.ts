@@ -1,0 +1,30 @@
+import mysql from "mysql2/promise";
+import type { DataSource } from "typeorm";
+import { parseDatabaseUrl } from "../../src/config.js";
+
+/** The suite's own database, never the one `npm start` uses. */
+export const TEST_DATABASE_URL =
+  process.env.TEST_DATABASE_URL ?? "mysql://root@127.0.0.1:3306/partner_referrals_test";
+export const testDatabase = parseDatabaseUrl(TEST_DATABASE_URL);
+
+/** Starts each run from nothing, so migrations are applied exactly as on a fresh machine. */
+export async function dropTestDatabase(): Promise<void> {
+  const { host, port, user, password, database } = testDatabase;
+  const connection = await mysql.createConnection({ host, port, user, password });
+  try {
+    await connection.query(`DROP DATABASE IF EXISTS \`${database}\``);
+  } finally {
+    await connection.end();
+  }
+}
+
+const TABLES = ["referral_events", "referrals", "idempotency_records", "rfis", "api_keys", "marketing_profiles", "partners"];
+
+/** Empties every table of the application (not the migrations table). */
+export async function truncateAll(db: DataSource): Promise<void> {
+  await db.transaction(async (em) => {
+    await em.query("SET FOREIGN_KEY_CHECKS = 0");
+    for (const table of TABLES) await em.query(`TRUNCATE TABLE ${table}`);
+    await em.query("SET FOREIGN_KEY_CHECKS = 1");
+  });
+}

@@ -1,0 +1,127 @@
+import type { GraphQLClient } from "./client.js";
+import type { TestServer } from "./harness.js";
+
+export interface TestPartner {
+  id: string;
+  name: string;
+  profileId: string;
+  /** A client with this partner's PARTNER key. */
+  api: GraphQLClient;
+}
+
+export interface ProfileOptions {
+  region?: string;
+  location?: string;
+  keywords?: string[];
+  preferredCompanySizes?: string[];
+  active?: boolean;
+}
+
+let serial = 0;
+/** A name no other test has used in this run. */
+export function uniqueName(prefix: string): string {
+  serial += 1;
+  return `${prefix} ${process.pid}-${serial}`;
+}
+
+export async function createPartner(server: TestServer, name = uniqueName("Partner"), profile: ProfileOptions = {}): Promise<TestPartner> {
+  const { createPartner: created } = await server.admin.data(
+    `mutation($name: String!) { createPartner(input: { name: $name }) { partner { id name } apiKey } }`,
+    { name },
+  );
+  const { upsertMarketingProfile } = await server.admin.data(
+    `mutation($partnerId: ID!, $input: MarketingProfileInput!) {
+       upsertMarketingProfile(partnerId: $partnerId, input: $input) { id }
+     }`,
+    {
+      partnerId: created.partner.id,
+      input: {
+        region: profile.region ?? "FR",
+        location: profile.location ?? "Paris",
+        contactEmail: "referrals@partner.example",
+        keywords: profile.keywords ?? ["cloud", "data"],
+        preferredCompanySizes: profile.preferredCompanySizes ?? [],
+        active: profile.active ?? true,
+      },
+    },
+  );
+  return { id: created.partner.id, name, profileId: upsertMarketingProfile.id, api: server.client(created.apiKey) };
+}
+
+export async function issueKey(server: TestServer, role: string, partnerId?: string): Promise<GraphQLClient> {
+  const { issueApiKey } = await server.admin.data(
+    `mutation($input: IssueApiKeyInput!) { issueApiKey(input: $input) { secret } }`,
+    { input: { role, partnerId, label: uniqueName(`${role} key`) } },
+  );
+  return server.client(issueApiKey.secret);
+}
+
+export interface RfiOptions {
+  partnerIds?: string[];
+  region?: string;
+  keywords?: string[];
+  companySize?: string;
+  maxPartners?: number;
+  idempotencyKey?: string;
+  need?: string;
+}
+
+export function rfiInput(options: RfiOptions = {}) {
+  return {
+    customer: { companyName: "Fabrikam", contactName: "Ann Lee", email: "ann@fabrikam.example", phone: "+33 1 23 45 67 89" },
+    need: options.need ?? "Move our ERP to the cloud",
+    companySize: options.companySize ?? "SIZE_50_TO_249",
+    industry: "Manufacturing",
+    region: options.region ?? "FR",
+    keywords: options.keywords ?? ["cloud"],
+    partnerIds: options.partnerIds,
+    maxPartners: options.maxPartners,
+    idempotencyKey: options.idempotencyKey,
+  };
+}
+
+export const SUBMIT_RFI = `mutation($input: SubmitRfiInput!) {
+  submitRfi(input: $input) { rfi { id } referrals { id status version partner { id } } }
+}`;
+
+/** Submits an RFI as `submitter` (an INTAKE or ADMIN client) and returns the referral ids in partner order. */
+export async function submitRfi(submitter: GraphQLClient, options: RfiOptions = {}): Promise<{ rfiId: string; referralIds: string[] }> {
+  const { submitRfi: submitted } = await submitter.data(SUBMIT_RFI, { input: rfiInput(options) });
+  return { rfiId: submitted.rfi.id, referralIds: submitted.referrals.map((r: { id: string }) => r.id) };
+}
+
+/** A referral for `partner`, in NEW. */
+export async function newReferral(server: TestServer, partner: TestPartner): Promise<string> {
+  const { referralIds } = await submitRfi(server.admin, { partnerIds: [partner.id] });
+  return referralIds[0];
+}
+
+export const REFERRAL_FIELDS = `id status stage archived version respondBy reason externalReferenceId closedAt
+  estimatedDealValue { amount currency } estimatedCloseDate finalDealValue { amount currency } finalCloseDate
+  customer { companyName email }
+  events { action from to actor note }`;
+
+/** A date `days` from today (UTC), as YYYY-MM-DD. */
+export function daysFromToday(days: number): string {
+  return new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10);
+}
+
+const ACCEPT = `acceptReferral(id: $id, input: { estimatedDealValue: "50000.00", currency: "EUR", estimatedCloseDate: "${daysFromToday(60)}" }) { id }`;
+
+/** Drives a new referral of `partner` along the happy path until it reaches `status`. */
+export async function referralIn(server: TestServer, partner: TestPartner, status: string): Promise<string> {
+  const id = await newReferral(server, partner);
+  const steps: Record<string, string[]> = {
+    NEW: [],
+    EVALUATING: ["expressInterest(id: $id) { id }"],
+    NEGOTIATING: ["expressInterest(id: $id) { id }", ACCEPT],
+    WON: ["expressInterest(id: $id) { id }", ACCEPT, "markReferralWon(id: $id) { id }"],
+    LOST: ["expressInterest(id: $id) { id }", ACCEPT, "markReferralLost(id: $id) { id }"],
+    IGNORED: ["ignoreReferral(id: $id) { id }"],
+    DECLINED: ["expressInterest(id: $id) { id }", "declineReferral(id: $id) { id }"],
+  };
+  for (const step of steps[status]) {
+    await partner.api.data(`mutation($id: ID!) { ${step} }`, { id });
+  }
+  return id;
+}

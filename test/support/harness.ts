@@ -1,0 +1,48 @@
+import { loadConfig, type Config } from "../../src/config.js";
+import { startServer, type RunningServer, type StartOptions } from "../../src/server.js";
+import { GraphQLClient } from "./client.js";
+import { TEST_DATABASE_URL, truncateAll } from "./database.js";
+
+export const ADMIN_KEY = "test-admin-key-0123456789-0123456789-0123456789";
+
+/** The configuration a test server runs with: the test database, any free port, the test admin key. */
+export function testConfig(overrides: Record<string, string> = {}): Config {
+  return loadConfig({
+    NODE_ENV: "test",
+    PORT: "0",
+    DATABASE_URL: TEST_DATABASE_URL,
+    ADMIN_API_KEY: ADMIN_KEY,
+    ...overrides,
+  });
+}
+
+export interface TestServer extends RunningServer {
+  admin: GraphQLClient;
+  /** A client for this server with the given key (or none). */
+  client(key?: string): GraphQLClient;
+}
+
+/** A real server on a real port, over the test database. */
+export async function startTestServer(overrides: Record<string, string> = {}, options: StartOptions = {}): Promise<TestServer> {
+  const server = await startServer(testConfig(overrides), options);
+  const client = (key?: string) => new GraphQLClient(server.url, key);
+  return Object.assign(server, { admin: client(ADMIN_KEY), client });
+}
+
+/**
+ * One server for a describe block, on emptied tables: call at the top of the block and read
+ * `.current` inside tests.
+ */
+export function useTestServer(overrides: Record<string, string> = {}): { current: TestServer } {
+  const holder = {} as { current: TestServer };
+  before(async function () {
+    this.timeout(60_000);
+    holder.current = await startTestServer(overrides);
+    await truncateAll(holder.current.db);
+    await holder.current.services.apiKeys.syncEnvironmentAdminKey(ADMIN_KEY);
+  });
+  after(async () => {
+    await holder.current?.stop();
+  });
+  return holder;
+}
