@@ -1,6 +1,8 @@
 // The TypeORM data source for the CLI, e.g. `npx typeorm migration:show -d dist/ormconfig.js`.
 import "reflect-metadata";
 import { loadConfig } from "./src/config.js";
-import { createDataSource } from "./src/db/data-source.js";
+import { createDataSource, ensureDatabase } from "./src/db/data-source.js";
 
-export default createDataSource(loadConfig().database);
+const { database } = loadConfig();
+// TypeORM reads MariaDB's catalog differently from MySQL's: tell it which one this is.
+export default createDataSource(database, { flavour: await ensureDatabase(database) });

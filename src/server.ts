@@ -10,7 +10,7 @@ import type { Config } from "./config.js";
 import { openDatabase } from "./db/data-source.js";
 import type { RequestContext, Services } from "./graphql/context.js";
 import { createErrorFormatter } from "./graphql/errors.js";
-import { LIMITS, parseOptions, validationRules } from "./graphql/limits.js";
+import { assertAffordable, LIMITS, parseOptions, validationRules } from "./graphql/limits.js";
 import { createLoaders } from "./graphql/loaders.js";
 import { buildAppSchema } from "./graphql/schema.js";
 import { createLogger, type Logger } from "./logger.js";
@@ -82,7 +82,17 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     formatError: createErrorFormatter({ logger, hideSchemaHints: production }),
     allowBatchedHttpRequests: false,
     csrfPrevention: true,
-    plugins: [ApolloServerPluginDrainHttpServer({ httpServer })],
+    // main.ts owns SIGTERM/SIGINT; Apollo's own handler would re-raise the signal and kill the process mid-stop.
+    stopOnTerminationSignals: false,
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      {
+        requestDidStart: async () => ({
+          didResolveOperation: async ({ request, document, schema }) =>
+            assertAffordable(schema, document, request.variables, request.operationName),
+        }),
+      },
+    ],
   });
   await apollo.start();
 

@@ -1,8 +1,11 @@
-import { Column, Entity, PrimaryGeneratedColumn } from "typeorm";
+import { Column, Entity, ForeignKey, Index, PrimaryGeneratedColumn } from "typeorm";
+import { Partner } from "../partners/partner.entity.js";
 import { Role } from "./role.js";
 
 /** An API key. Only the SHA-256 of its secret is kept: the secret is random, so a slow hash adds nothing. */
 @Entity("api_keys")
+@Index("uq_api_keys_secret_hash", ["secretHash"], { unique: true })
+@Index("ix_api_keys_partner", ["partnerId"])
 export class ApiKey {
   @PrimaryGeneratedColumn({ type: "bigint", unsigned: true })
   id: string;
@@ -14,6 +17,7 @@ export class ApiKey {
   role: Role;
 
   @Column({ name: "partner_id", type: "bigint", unsigned: true, nullable: true })
+  @ForeignKey(() => Partner, { name: "fk_api_keys_partner", onDelete: "RESTRICT", onUpdate: "RESTRICT" })
   partnerId: string | null;
 
   @Column({ name: "secret_hash", type: "char", length: 64 })

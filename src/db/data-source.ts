@@ -12,16 +12,21 @@ import { InitialSchema1764000000000 } from "./migrations/1764000000000-InitialSc
 export const entities = [ApiKey, Partner, MarketingProfile, Rfi, IdempotencyRecord, Referral, ReferralEvent];
 export const migrations = [InitialSchema1764000000000];
 
+/** Which server speaks the MySQL protocol: TypeORM reads their catalogs differently (e.g. column defaults). */
+export type ServerFlavour = "mysql" | "mariadb";
+
 export interface DataSourceOptions {
   /** Receives every statement; tests count them. */
   logger?: TypeOrmLogger;
   poolSize?: number;
+  /** Defaults to "mysql"; openDatabase asks the server. */
+  flavour?: ServerFlavour;
 }
 
 /** The one place that says how the server talks to MySQL: UTC instants, decimals as strings, migrations. */
 export function createDataSource(db: DatabaseConfig, options: DataSourceOptions = {}): DataSource {
   return new DataSource({
-    type: "mysql",
+    type: options.flavour ?? "mysql",
     host: db.host,
     port: db.port,
     username: db.user,
@@ -39,8 +44,8 @@ export function createDataSource(db: DatabaseConfig, options: DataSourceOptions 
   });
 }
 
-/** Creates the database when it is missing, so a fresh machine needs no manual step. */
-export async function ensureDatabase(db: DatabaseConfig): Promise<void> {
+/** Creates the database when it is missing, so a fresh machine needs no manual step; says which server it is. */
+export async function ensureDatabase(db: DatabaseConfig): Promise<ServerFlavour> {
   const connection = await mysql.createConnection({
     host: db.host,
     port: db.port,
@@ -51,6 +56,8 @@ export async function ensureDatabase(db: DatabaseConfig): Promise<void> {
     await connection.query(
       `CREATE DATABASE IF NOT EXISTS \`${db.database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`,
     );
+    const [rows] = await connection.query<mysql.RowDataPacket[]>("SELECT VERSION() AS version");
+    return /mariadb/i.test(String(rows[0].version)) ? "mariadb" : "mysql";
   } finally {
     await connection.end();
   }
@@ -58,8 +65,8 @@ export async function ensureDatabase(db: DatabaseConfig): Promise<void> {
 
 /** Creates the database if needed, connects and applies pending migrations. */
 export async function openDatabase(db: DatabaseConfig, options: DataSourceOptions = {}): Promise<DataSource> {
-  await ensureDatabase(db);
-  const dataSource = createDataSource(db, options);
+  const flavour = await ensureDatabase(db);
+  const dataSource = createDataSource(db, { flavour, ...options });
   await dataSource.initialize();
   await dataSource.runMigrations({ transaction: "each" });
   return dataSource;

@@ -52,7 +52,11 @@ const REQUEST_ERROR_CODES = new Set([
   "PERSISTED_QUERY_NOT_FOUND",
   "PERSISTED_QUERY_NOT_SUPPORTED",
 ]);
-const CLIENT_CODES = new Set<string>([...Object.values(ErrorCode), ...REQUEST_ERROR_CODES]);
+/** Apollo gives every unknown error the code INTERNAL_SERVER_ERROR, so that code never passes through: it is masked. */
+const CLIENT_CODES = new Set<string>([
+  ...Object.values(ErrorCode).filter((code) => code !== ErrorCode.INTERNAL_SERVER_ERROR),
+  ...REQUEST_ERROR_CODES,
+]);
 
 /** graphql-js reports a literal of the wrong scalar form as a validation error; it is bad input. */
 const LITERAL_VALUE_PROBLEM = /^Expected value of type|^Expected type|cannot represent/;

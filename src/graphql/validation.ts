@@ -30,7 +30,10 @@ export const validateArguments: ValidatorFn = async (value, type, { info }) => {
     .getFields()
     [info.fieldName]?.args.find((arg) => getNamedType(arg.type).name === typeName);
   const prefix = argument?.name ?? "input";
-  const items: object[] = Array.isArray(value) ? value : [value];
+  // A list argument of enums or scalars (e.g. `groupBy: [StatsDimension!]`) has nothing for class-validator.
+  const items = (Array.isArray(value) ? value : [value]).filter(
+    (item: unknown): item is object => item !== null && typeof item === "object",
+  );
   for (const item of items) {
     const problems = problemsOf(await validate(item, { forbidUnknownValues: false }), prefix);
     if (problems.length > 0) {

@@ -1,18 +1,22 @@
 import { Field, ID, ObjectType } from "type-graphql";
-import { Column, Entity, PrimaryGeneratedColumn } from "typeorm";
+import { Column, Entity, ForeignKey, Index, PrimaryGeneratedColumn } from "typeorm";
 import { CountryCodeScalar, EmailAddressScalar } from "../graphql/scalars.js";
 import { CompanySize } from "../rfis/company-size.js";
+import { Partner } from "./partner.entity.js";
 
 @ObjectType({
   description: "A partner's marketing profile for one region and location: where referrals are routed and alerts are sent.",
 })
 @Entity("marketing_profiles")
+@Index("uq_marketing_profiles_partner_region_location", ["partnerId", "region", "location"], { unique: true })
+@Index("ix_marketing_profiles_region_active", ["region", "active"])
 export class MarketingProfile {
   @Field(() => ID)
   @PrimaryGeneratedColumn({ type: "bigint", unsigned: true })
   id: string;
 
   @Column({ name: "partner_id", type: "bigint", unsigned: true })
+  @ForeignKey(() => Partner, { name: "fk_marketing_profiles_partner", onDelete: "RESTRICT", onUpdate: "RESTRICT" })
   partnerId: string;
 
   @Field(() => CountryCodeScalar)

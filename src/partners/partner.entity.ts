@@ -1,8 +1,9 @@
 import { Field, ID, ObjectType } from "type-graphql";
-import { Column, Entity, PrimaryGeneratedColumn } from "typeorm";
+import { Column, Entity, Index, PrimaryGeneratedColumn } from "typeorm";
 
 @ObjectType({ description: "A partner organisation that receives referrals." })
 @Entity("partners")
+@Index("uq_partners_name", ["name"], { unique: true })
 export class Partner {
   @Field(() => ID)
   @PrimaryGeneratedColumn({ type: "bigint", unsigned: true })

@@ -8,7 +8,14 @@ import { badInput, notFound } from "../graphql/errors.js";
 import { normaliseKeywords } from "./keywords.js";
 import { MarketingProfile } from "./marketing-profile.entity.js";
 import { Partner } from "./partner.entity.js";
-import type { MarketingProfileInput } from "./partner.inputs.js";
+import { MAX_NAME_LENGTH, type MarketingProfileInput } from "./partner.inputs.js";
+
+const FIRST_KEY_SUFFIX = " (first key)";
+
+/** The first key's label: the partner's name, cut (by characters) so the label fits a label column like any other. */
+function firstKeyLabel(name: string): string {
+  return Array.from(name).slice(0, MAX_NAME_LENGTH - FIRST_KEY_SUFFIX.length).join("") + FIRST_KEY_SUFFIX;
+}
 
 export interface CreatedPartner {
   partner: Partner;
@@ -41,7 +48,7 @@ export class PartnerService {
         const partner = em.create(Partner, { name: trimmed, createdAt: new Date() });
         await em.insert(Partner, partner);
         const { secret } = await this.apiKeys.issue(
-          { role: Role.PARTNER, partnerId: partner.id, label: `${trimmed} (first key)` },
+          { role: Role.PARTNER, partnerId: partner.id, label: firstKeyLabel(trimmed) },
           em,
         );
         return { partner, apiKey: secret };

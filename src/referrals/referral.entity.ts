@@ -1,6 +1,9 @@
 import { Field, ID, Int, ObjectType, registerEnumType } from "type-graphql";
-import { Column, Entity, PrimaryGeneratedColumn } from "typeorm";
+import { Column, Entity, ForeignKey, Index, PrimaryGeneratedColumn } from "typeorm";
 import { DateTimeScalar, LocalDateScalar } from "../graphql/scalars.js";
+import { MarketingProfile } from "../partners/marketing-profile.entity.js";
+import { Partner } from "../partners/partner.entity.js";
+import { Rfi } from "../rfis/rfi.entity.js";
 import { ReferralAction, ReferralStage, ReferralStatus } from "./lifecycle.js";
 
 registerEnumType(ReferralStatus, {
@@ -20,18 +23,29 @@ registerEnumType(ReferralAction, {
 /** One partner's copy of an RFI, with its own life. Deal values are DECIMAL(15,2), never floats. */
 @ObjectType({ description: "One partner's copy of an RFI, with its own lifecycle." })
 @Entity("referrals")
+@Index("uq_referrals_rfi_partner", ["rfiId", "partnerId"], { unique: true })
+@Index("ix_referrals_partner_received", ["partnerId", "receivedAt", "id"])
+@Index("ix_referrals_partner_updated", ["partnerId", "updatedAt", "id"])
+@Index("ix_referrals_partner_status", ["partnerId", "status", "receivedAt"])
+@Index("ix_referrals_received", ["receivedAt", "id"])
+@Index("ix_referrals_updated", ["updatedAt", "id"])
+@Index("ix_referrals_status_respond_by", ["status", "respondBy"])
+@Index("ix_referrals_profile", ["profileId"])
 export class Referral {
   @Field(() => ID)
   @PrimaryGeneratedColumn({ type: "bigint", unsigned: true })
   id: string;
 
   @Column({ name: "rfi_id", type: "bigint", unsigned: true })
+  @ForeignKey(() => Rfi, { name: "fk_referrals_rfi", onDelete: "RESTRICT", onUpdate: "RESTRICT" })
   rfiId: string;
 
   @Column({ name: "partner_id", type: "bigint", unsigned: true })
+  @ForeignKey(() => Partner, { name: "fk_referrals_partner", onDelete: "RESTRICT", onUpdate: "RESTRICT" })
   partnerId: string;
 
   @Column({ name: "profile_id", type: "bigint", unsigned: true })
+  @ForeignKey(() => MarketingProfile, { name: "fk_referrals_profile", onDelete: "RESTRICT", onUpdate: "RESTRICT" })
   profileId: string;
 
   /** The RFI's region, copied so that lists filter on an index of this table. */
@@ -109,11 +123,13 @@ export class Referral {
 
 @ObjectType({ description: "One entry of a referral's audit trail." })
 @Entity("referral_events")
+@Index("ix_referral_events_referral", ["referralId", "id"])
 export class ReferralEvent {
   @PrimaryGeneratedColumn({ type: "bigint", unsigned: true })
   id: string;
 
   @Column({ name: "referral_id", type: "bigint", unsigned: true })
+  @ForeignKey(() => Referral, { name: "fk_referral_events_referral", onDelete: "RESTRICT", onUpdate: "RESTRICT" })
   referralId: string;
 
   @Field(() => ReferralAction)

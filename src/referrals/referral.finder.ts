@@ -5,9 +5,8 @@ import { badInput, notImplemented } from "../graphql/errors.js";
 import { statusesInStage, type ReferralStatus } from "./lifecycle.js";
 import { Referral } from "./referral.entity.js";
 import {
-  DEFAULT_PAGE_SIZE,
-  MAX_PAGE_SIZE,
   OrderDirection,
+  pageSize,
   ReferralOrderField,
   type ReferralConnection,
   type ReferralFilter,
@@ -108,7 +107,7 @@ export class ReferralFinder {
     if (order.field === ReferralOrderField.FIT_SCORE) throw notImplemented("ordering by FIT_SCORE");
     const sort = SORT_KEYS[order.field];
     if (request.first != null && request.first < 0) throw badInput("first", "must not be negative");
-    const size = Math.min(request.first ?? DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
+    const size = pageSize(request.first);
 
     const filtered = this.filtered(caller, request.filter);
     if (filtered === undefined) {

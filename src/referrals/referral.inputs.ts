@@ -114,3 +114,8 @@ export class ReferralConnection {
 
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
+
+/** How many referrals a page holds for `first` (unset: the default; never more than the maximum). */
+export function pageSize(first: number | null | undefined): number {
+  return Math.min(first ?? DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
+}

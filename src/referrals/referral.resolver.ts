@@ -2,6 +2,7 @@ import { Arg, Args, ArgsType, Authorized, Ctx, Field, FieldResolver, Float, ID, 
 import { Role } from "../auth/role.js";
 import type { RequestContext } from "../graphql/context.js";
 import { notImplemented } from "../graphql/errors.js";
+import { listCost } from "../graphql/limits.js";
 import { MarketingProfile } from "../partners/marketing-profile.entity.js";
 import { Partner } from "../partners/partner.entity.js";
 import { CustomerDetails, customerOf, overviewOf, RfiOverview } from "../rfis/rfi.entity.js";
@@ -14,6 +15,7 @@ import {
   ReferralFilter,
   ReferralOrder,
   WonReferralInput,
+  pageSize,
 } from "./referral.inputs.js";
 import { actorOf } from "./referral.service.js";
 
@@ -32,6 +34,8 @@ class ReferralsArgs {
   after?: string | null;
 }
 
+/** What the cost limit assumes of a referral's audit trail. */
+const TYPICAL_EVENTS = 10;
 const PARTNER_OR_ADMIN = [Role.PARTNER, Role.ADMIN];
 const expectedVersionArg = { nullable: true, description: "Refuse the change with STALE_VERSION unless the referral is at this version." };
 const reasonArg = { nullable: true, description: "Why, in words (at most 1,000 characters)." };
@@ -46,7 +50,7 @@ export class ReferralResolver {
     return services.referralFinder.findVisible(caller, id);
   }
 
-  @Query(() => ReferralConnection)
+  @Query(() => ReferralConnection, { complexity: listCost(({ first }) => pageSize(first as number | null | undefined)) })
   referrals(@Args(() => ReferralsArgs) args: ReferralsArgs, @Ctx() { caller, services }: RequestContext): Promise<ReferralConnection> {
     return services.referralFinder.page(caller, args);
   }
@@ -191,7 +195,8 @@ export class ReferralResolver {
     return moneyOf(referral.finalDealValue, referral.finalCurrency);
   }
 
-  @FieldResolver(() => [ReferralEvent], { description: "The audit trail, oldest first; the first event is the arrival (from null to NEW)." })
+  @FieldResolver(() => [ReferralEvent], {
+    complexity: listCost(() => TYPICAL_EVENTS), description: "The audit trail, oldest first; the first event is the arrival (from null to NEW)." })
   events(@Root() referral: Referral, @Ctx() { loaders }: RequestContext): Promise<ReferralEvent[]> {
     return loaders.eventsOfReferral.load(referral.id);
   }

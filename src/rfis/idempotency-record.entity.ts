@@ -1,10 +1,11 @@
-import { Column, Entity, PrimaryGeneratedColumn } from "typeorm";
+import { Column, Entity, Index, PrimaryGeneratedColumn } from "typeorm";
 
 /**
  * One per (key, idempotency key): its unique index makes concurrent retries wait for the first
  * submission's transaction, then find its result.
  */
 @Entity("idempotency_records")
+@Index("uq_idempotency_records_key", ["apiKeyId", "idempotencyKey"], { unique: true })
 export class IdempotencyRecord {
   @PrimaryGeneratedColumn({ type: "bigint", unsigned: true })
   id: string;

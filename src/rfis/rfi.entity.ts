@@ -1,11 +1,12 @@
 import { Field, ID, ObjectType } from "type-graphql";
-import { Column, Entity, PrimaryGeneratedColumn } from "typeorm";
+import { Column, Entity, Index, PrimaryGeneratedColumn } from "typeorm";
 import { CountryCodeScalar, DateTimeScalar, EmailAddressScalar } from "../graphql/scalars.js";
 import { CompanySize } from "./company-size.js";
 
 /** A customer's request for information. Its customer columns are shown to partners only once interested. */
 @ObjectType({ description: "A customer's request for information, sent to one or more partners." })
 @Entity("rfis")
+@Index("ix_rfis_submitted_at", ["submittedAt"])
 export class Rfi {
   @Field(() => ID)
   @PrimaryGeneratedColumn({ type: "bigint", unsigned: true })

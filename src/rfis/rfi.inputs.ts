@@ -1,6 +1,7 @@
 import { ArrayMaxSize, IsOptional, Matches, Max, MaxLength, Min, ValidateNested } from "class-validator";
 import { Field, ID, InputType, Int, ObjectType } from "type-graphql";
 import { CountryCodeScalar, EmailAddressScalar } from "../graphql/scalars.js";
+import { listCost } from "../graphql/limits.js";
 import { NotBlank } from "../graphql/validation.js";
 import { MAX_KEYWORD_LENGTH, MAX_KEYWORDS, MAX_NAME_LENGTH } from "../partners/partner.inputs.js";
 import { Referral } from "../referrals/referral.entity.js";
@@ -28,6 +29,7 @@ export class CustomerInput {
 
   @Field(() => String, { nullable: true })
   @IsOptional()
+  @MaxLength(40)
   @Matches(/^\+?[0-9 ().-]{3,40}$/, { message: "phone must be digits, spaces and + ( ) . - only, at most 40" })
   phone?: string | null;
 }
@@ -92,6 +94,6 @@ export class SubmitRfiPayload {
   @Field(() => Rfi)
   rfi: Rfi;
 
-  @Field(() => [Referral])
+  @Field(() => [Referral], { complexity: listCost(() => MAX_PARTNERS) })
   referrals: Referral[];
 }

@@ -44,13 +44,15 @@ function normalise(input: SubmitRfiInput): NormalisedRfi {
     industry: input.industry?.trim() || null,
     region: input.region,
     keywords: normaliseKeywords(input.keywords ?? []),
-    partnerIds: input.partnerIds && input.partnerIds.length > 0 ? [...new Set(input.partnerIds)].sort() : null,
+    partnerIds: input.partnerIds && input.partnerIds.length > 0 ? [...new Set(input.partnerIds)] : null,
     maxPartners: input.maxPartners ?? DEFAULT_MAX_PARTNERS,
   };
 }
 
+/** The same RFI whatever the order its partners were named in. */
 function hashOf(rfi: NormalisedRfi): string {
-  return createHash("sha256").update(JSON.stringify(rfi)).digest("hex");
+  const partnerIds = rfi.partnerIds && [...rfi.partnerIds].sort();
+  return createHash("sha256").update(JSON.stringify({ ...rfi, partnerIds })).digest("hex");
 }
 
 /** InnoDB may pick a waiting retry as a deadlock victim when the first submission rolls back. */

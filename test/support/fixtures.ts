@@ -125,3 +125,56 @@ export async function referralIn(server: TestServer, partner: TestPartner, statu
   }
   return id;
 }
+
+/** Adds a marketing profile to an existing partner (as ADMIN) and returns its id. */
+export async function addProfile(server: TestServer, partnerId: string, profile: ProfileOptions = {}): Promise<string> {
+  const { upsertMarketingProfile } = await server.admin.data(
+    `mutation($partnerId: ID!, $input: MarketingProfileInput!) {
+       upsertMarketingProfile(partnerId: $partnerId, input: $input) { id }
+     }`,
+    {
+      partnerId,
+      input: {
+        region: profile.region ?? "FR",
+        location: profile.location ?? uniqueName("Office"),
+        contactEmail: "referrals@partner.example",
+        keywords: profile.keywords ?? ["cloud", "data"],
+        preferredCompanySizes: profile.preferredCompanySizes ?? [],
+        active: profile.active ?? true,
+      },
+    },
+  );
+  return upsertMarketingProfile.id;
+}
+
+export interface IssuedTestKey {
+  id: string;
+  role: string;
+  label: string;
+  secret: string;
+  /** A client with this key. */
+  api: GraphQLClient;
+}
+
+/** Issues a key as the admin and returns all of it: the id (for revokeApiKey), the label, the secret and a client. */
+export async function issueKeyDetails(
+  server: TestServer,
+  role: string,
+  partnerId?: string,
+  label = uniqueName(`${role} key`),
+): Promise<IssuedTestKey> {
+  const { issueApiKey } = await server.admin.data(
+    `mutation($input: IssueApiKeyInput!) { issueApiKey(input: $input) { id role label secret } }`,
+    { input: { role, partnerId, label } },
+  );
+  return { ...issueApiKey, api: server.client(issueApiKey.secret) };
+}
+
+const APPLICATION_TABLES = ["partners", "marketing_profiles", "api_keys", "rfis", "idempotency_records", "referrals", "referral_events"];
+
+/** Every row of the application's tables, in id order: compare two of them to prove nothing changed. */
+export async function snapshotTables(server: TestServer, tables: string[] = APPLICATION_TABLES): Promise<Record<string, unknown[]>> {
+  const snapshot: Record<string, unknown[]> = {};
+  for (const table of tables) snapshot[table] = await server.db.query(`SELECT * FROM ${table} ORDER BY id`);
+  return snapshot;
+}

@@ -29,7 +29,7 @@ export class InitialSchema1764000000000 implements MigrationInterface {
         PRIMARY KEY (id),
         UNIQUE KEY uq_marketing_profiles_partner_region_location (partner_id, region, location),
         KEY ix_marketing_profiles_region_active (region, active),
-        CONSTRAINT fk_marketing_profiles_partner FOREIGN KEY (partner_id) REFERENCES partners (id)
+        CONSTRAINT fk_marketing_profiles_partner FOREIGN KEY (partner_id) REFERENCES partners (id) ON DELETE RESTRICT ON UPDATE RESTRICT
       ) ENGINE=InnoDB`);
 
     await q.query(`
@@ -45,7 +45,7 @@ export class InitialSchema1764000000000 implements MigrationInterface {
         PRIMARY KEY (id),
         UNIQUE KEY uq_api_keys_secret_hash (secret_hash),
         KEY ix_api_keys_partner (partner_id),
-        CONSTRAINT fk_api_keys_partner FOREIGN KEY (partner_id) REFERENCES partners (id)
+        CONSTRAINT fk_api_keys_partner FOREIGN KEY (partner_id) REFERENCES partners (id) ON DELETE RESTRICT ON UPDATE RESTRICT
       ) ENGINE=InnoDB`);
 
     await q.query(`
@@ -112,9 +112,9 @@ export class InitialSchema1764000000000 implements MigrationInterface {
         KEY ix_referrals_updated (updated_at, id),
         KEY ix_referrals_status_respond_by (status, respond_by),
         KEY ix_referrals_profile (profile_id),
-        CONSTRAINT fk_referrals_rfi FOREIGN KEY (rfi_id) REFERENCES rfis (id),
-        CONSTRAINT fk_referrals_partner FOREIGN KEY (partner_id) REFERENCES partners (id),
-        CONSTRAINT fk_referrals_profile FOREIGN KEY (profile_id) REFERENCES marketing_profiles (id)
+        CONSTRAINT fk_referrals_rfi FOREIGN KEY (rfi_id) REFERENCES rfis (id) ON DELETE RESTRICT ON UPDATE RESTRICT,
+        CONSTRAINT fk_referrals_partner FOREIGN KEY (partner_id) REFERENCES partners (id) ON DELETE RESTRICT ON UPDATE RESTRICT,
+        CONSTRAINT fk_referrals_profile FOREIGN KEY (profile_id) REFERENCES marketing_profiles (id) ON DELETE RESTRICT ON UPDATE RESTRICT
       ) ENGINE=InnoDB`);
 
     await q.query(`
@@ -129,7 +129,7 @@ export class InitialSchema1764000000000 implements MigrationInterface {
         note TEXT NULL,
         PRIMARY KEY (id),
         KEY ix_referral_events_referral (referral_id, id),
-        CONSTRAINT fk_referral_events_referral FOREIGN KEY (referral_id) REFERENCES referrals (id)
+        CONSTRAINT fk_referral_events_referral FOREIGN KEY (referral_id) REFERENCES referrals (id) ON DELETE RESTRICT ON UPDATE RESTRICT
       ) ENGINE=InnoDB`);
   }
 

@@ -1,0 +1,96 @@
+import { expect } from "chai";
+import { ConfigError, loadConfig } from "../src/config.js";
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+/** The ConfigError that loadConfig throws for `env`. */
+function configError(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).to.be.an.instanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  expect.fail(`loadConfig accepted ${JSON.stringify(env)}`);
+}
+
+describe("config > loadConfig", () => {
+  it("falls back to the defaults when nothing is set", () => {
+    expect(loadConfig({})).to.deep.equal({
+      env: "development",
+      port: 4000,
+      database: { host: "127.0.0.1", port: 3306, user: "root", password: "", database: "partner_referrals" },
+      adminApiKey: undefined,
+      newReferralResponseWindowMs: 72 * HOUR,
+      evaluationWindowMs: 7 * DAY,
+      logLevel: "info",
+    });
+  });
+
+  it("reads every variable when set", () => {
+    expect(
+      loadConfig({
+        NODE_ENV: "production",
+        PORT: "8080",
+        DATABASE_URL: "mysql://app:s%3Acret@db.internal:3307/referrals_prod",
+        ADMIN_API_KEY: "a".repeat(32),
+        NEW_REFERRAL_RESPONSE_WINDOW: "2s",
+        EVALUATION_WINDOW: "90 minutes",
+        LOG_LEVEL: "warn",
+      }),
+    ).to.deep.equal({
+      env: "production",
+      port: 8080,
+      database: { host: "db.internal", port: 3307, user: "app", password: "s:cret", database: "referrals_prod" },
+      adminApiKey: "a".repeat(32),
+      newReferralResponseWindowMs: 2_000,
+      evaluationWindowMs: 90 * 60_000,
+      logLevel: "warn",
+    });
+  });
+
+  for (const [text, expected] of [
+    ["2s", 2_000],
+    ["90 minutes", 90 * 60_000],
+    ["72h", 72 * HOUR],
+    ["7d", 7 * DAY],
+  ] as const) {
+    it(`understands the human duration "${text}" as ${expected} ms in both windows`, () => {
+      const config = loadConfig({ NEW_REFERRAL_RESPONSE_WINDOW: text, EVALUATION_WINDOW: text });
+      expect(config.newReferralResponseWindowMs).to.equal(expected);
+      expect(config.evaluationWindowMs).to.equal(expected);
+    });
+  }
+
+  it("stays silent under test unless LOG_LEVEL says otherwise", () => {
+    expect(loadConfig({ NODE_ENV: "test" }).logLevel).to.equal("silent");
+    expect(loadConfig({ NODE_ENV: "test", LOG_LEVEL: "debug" }).logLevel).to.equal("debug");
+  });
+
+  const BAD_VALUES: [variable: string, value: string][] = [
+    ["PORT", "abc"],
+    ["PORT", "70000"],
+    ["DATABASE_URL", "postgres://root@127.0.0.1:5432/partner_referrals"],
+    ["DATABASE_URL", "not a url"],
+    ["DATABASE_URL", "mysql://root@127.0.0.1:3306/partner-referrals"],
+    ["NODE_ENV", "staging"],
+    ["ADMIN_API_KEY", "too-short-0123456789"],
+    ["NEW_REFERRAL_RESPONSE_WINDOW", "soon"],
+    ["EVALUATION_WINDOW", "0"],
+    ["EVALUATION_WINDOW", "-5s"],
+    ["LOG_LEVEL", "loud"],
+  ];
+  for (const [variable, value] of BAD_VALUES) {
+    it(`refuses ${variable}=${JSON.stringify(value)} with one line naming ${variable}`, () => {
+      const { message } = configError({ [variable]: value });
+      expect(message).to.not.include("\n");
+      expect(message.startsWith(`${variable} `), message).to.equal(true);
+    });
+  }
+
+  it("never repeats a refused ADMIN_API_KEY in its message", () => {
+    const { message } = configError({ ADMIN_API_KEY: "too-short-0123456789" });
+    expect(message).to.not.include("too-short-0123456789");
+  });
+});

@@ -1,0 +1,164 @@
+import { expect } from "chai";
+import type { DataSource, Logger as TypeOrmLogger } from "typeorm";
+import { createDataSource, ensureDatabase } from "../../src/db/data-source.js";
+import { testDatabase, truncateAll } from "../support/database.js";
+import { addProfile, createPartner, uniqueName, type TestPartner } from "../support/fixtures.js";
+import { startTestServer, type TestServer } from "../support/harness.js";
+
+/** A TypeORM logger that records every statement the data source sends while `recording` is on. */
+class StatementRecorder implements TypeOrmLogger {
+  recording = false;
+  statements: string[] = [];
+
+  logQuery(query: string): void {
+    if (this.recording) this.statements.push(query);
+  }
+  logQueryError(): void {}
+  logQuerySlow(): void {}
+  logSchemaBuild(): void {}
+  logMigration(): void {}
+  log(): void {}
+
+  /** The statements sent while `action` ran. */
+  async during(action: () => Promise<unknown>): Promise<string[]> {
+    this.statements = [];
+    this.recording = true;
+    try {
+      await action();
+    } finally {
+      this.recording = false;
+    }
+    return this.statements;
+  }
+}
+
+const PARTNERS = 25;
+const REFERRALS = 120;
+const SEEDED_ACTIONS = ["EXPRESS_INTEREST", "RECEIVE", "SET_EXTERNAL_REFERENCE"];
+
+const PAGE = `query($first: Int!) {
+  referrals(first: $first, orderBy: { field: RECEIVED_AT, direction: ASC }) {
+    edges {
+      node {
+        id
+        partner { id name profiles { id } }
+        profile { id region }
+        overview { need }
+        customer { companyName }
+        events { action }
+      }
+    }
+  }
+}`;
+
+interface PageNode {
+  id: string;
+  partner: { id: string; name: string; profiles: { id: string }[] };
+  profile: { id: string; region: string };
+  overview: { need: string };
+  customer: { companyName: string };
+  events: { action: string }[];
+}
+
+describe("referrals > batching (no N+1)", () => {
+  const recorder = new StatementRecorder();
+  let db: DataSource;
+  let server: TestServer;
+  const partners: (TestPartner & { profileIds: string[] })[] = [];
+
+  before(async function () {
+    this.timeout(60_000);
+    // The server runs on a data source of the test's own, whose logger sees every statement.
+    await ensureDatabase(testDatabase);
+    db = createDataSource(testDatabase, { logger: recorder });
+    await db.initialize();
+    await db.runMigrations({ transaction: "each" });
+    await truncateAll(db);
+    server = await startTestServer({}, { db });
+
+    for (let p = 0; p < PARTNERS; p++) {
+      const partner = await createPartner(server, uniqueName("Batched"), { region: "FR", location: "Paris" });
+      const second = await addProfile(server, partner.id, { region: "DE", location: "Berlin" });
+      partners.push({ ...partner, profileIds: [partner.profileId, second] });
+    }
+    // Many referrals, each its own RFI, spread over every partner and both of its profiles, with an audit trail.
+    const start = Date.UTC(2025, 0, 1);
+    await db.query(
+      `INSERT INTO rfis (need, company_size, region, keywords, customer_company_name, customer_contact_name, customer_email, submitted_at)
+       VALUES ${Array.from({ length: REFERRALS }, () => "(?, 'SIZE_10_TO_49', 'FR', '[]', ?, 'Ann Lee', 'ann@example.com', ?)").join(", ")}`,
+      Array.from({ length: REFERRALS }, (_, i) => [`Need ${i}`, `Customer ${i}`, new Date(start + i * 60_000)]).flat(),
+    );
+    const rfis: { id: unknown; need: string }[] = await db.query("SELECT id, need FROM rfis");
+    const rfiOf = new Map(rfis.map((rfi) => [rfi.need, String(rfi.id)]));
+    await db.query(
+      `INSERT INTO referrals (rfi_id, partner_id, profile_id, region, status, version, received_at, updated_at)
+       VALUES ${Array.from({ length: REFERRALS }, () => "(?, ?, ?, 'FR', 'EVALUATING', 1, ?, ?)").join(", ")}`,
+      Array.from({ length: REFERRALS }, (_, i) => {
+        const partner = partners[i % PARTNERS];
+        const at = new Date(start + i * 60_000);
+        return [rfiOf.get(`Need ${i}`), partner.id, partner.profileIds[Math.floor(i / PARTNERS) % 2], at, at];
+      }).flat(),
+    );
+    await db.query(
+      `INSERT INTO referral_events (referral_id, action, at, from_status, to_status, actor)
+       SELECT r.id, a.action, r.received_at, NULL, 'NEW', 'seed' FROM referrals r
+       CROSS JOIN (SELECT 'RECEIVE' AS action UNION ALL SELECT 'SET_EXTERNAL_REFERENCE' UNION ALL SELECT 'EXPRESS_INTEREST') a`,
+    );
+  });
+
+  after(async () => {
+    await server?.stop();
+    await db?.destroy();
+  });
+
+  /** Fetches a page with an ADMIN key (so it spans every partner), returning its nodes and the statements it cost. */
+  async function fetchPage(first: number): Promise<{ nodes: PageNode[]; statements: string[] }> {
+    let nodes: PageNode[] = [];
+    const statements = await recorder.during(async () => {
+      const { referrals } = await server.admin.data(PAGE, { first });
+      nodes = referrals.edges.map((edge: { node: PageNode }) => edge.node);
+    });
+    return { nodes, statements };
+  }
+
+  /**
+   * What is counted: every statement the server's data source sends from the moment the request leaves
+   * the client until its response is in, the API-key lookup included. The fixed set is: the key lookup,
+   * the page, then one batched query per relation: partners, their profiles, the referrals' profiles,
+   * RFIs (overview and customer share it), events.
+   */
+  const EXPECTED_STATEMENTS = 7;
+  const EXPECTED_TABLES = ["api_keys", "marketing_profiles", "marketing_profiles", "partners", "referral_events", "referrals", "rfis"];
+
+  /** The table each statement reads, sorted (loaders of one tick may run in either order). */
+  function tablesOf(statements: string[]): string[] {
+    return statements.map((statement) => /\bFROM `(\w+)`/.exec(statement)?.[1] ?? statement).sort();
+  }
+
+  it(`costs ${EXPECTED_STATEMENTS} statements for a page of 100 referrals with partner, profiles, profile, overview, customer and events`, async () => {
+    const { nodes, statements } = await fetchPage(100);
+    expect(nodes).to.have.length(100);
+    const partnerIds = new Set(nodes.map((node) => node.partner.id));
+    expect(partnerIds.size).to.equal(PARTNERS);
+    expect(new Set(nodes.map((node) => node.profile.id)).size).to.equal(PARTNERS * 2);
+    for (const node of nodes) {
+      const partner = partners.find((candidate) => candidate.id === node.partner.id)!;
+      expect(node.partner.name).to.equal(partner.name);
+      expect(node.partner.profiles.map((profile) => profile.id)).to.deep.equal(partner.profileIds);
+      expect(partner.profileIds).to.include(node.profile.id);
+      expect(node.customer.companyName).to.equal(node.overview.need.replace("Need", "Customer"));
+      expect(node.events.map((event) => event.action).sort()).to.deep.equal(SEEDED_ACTIONS);
+    }
+    expect(statements, statements.join("\n")).to.have.length(EXPECTED_STATEMENTS);
+    expect(tablesOf(statements)).to.deep.equal(EXPECTED_TABLES);
+  });
+
+  it("costs the same number of statements for a page of 10 as for a page of 100", async () => {
+    const small = await fetchPage(10);
+    const large = await fetchPage(100);
+    expect(small.nodes).to.have.length(10);
+    expect(small.statements, small.statements.join("\n")).to.have.length(EXPECTED_STATEMENTS);
+    expect(large.statements, large.statements.join("\n")).to.have.length(EXPECTED_STATEMENTS);
+    expect(tablesOf(small.statements)).to.deep.equal(EXPECTED_TABLES);
+  });
+});

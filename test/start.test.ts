@@ -1,0 +1,136 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { createServer } from "node:net";
+import { fileURLToPath } from "node:url";
+import { expect } from "chai";
+import mysql from "mysql2/promise";
+import { migrations } from "../src/db/data-source.js";
+import { GraphQLClient } from "./support/client.js";
+import { testDatabase } from "./support/database.js";
+import { ADMIN_KEY } from "./support/harness.js";
+
+// What `npm start` runs, from whichever outDir this file was compiled to.
+const MAIN = fileURLToPath(new URL("../src/main.js", import.meta.url));
+
+interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Starts the server process with exactly `env` (plus PATH). */
+function startProcess(env: Record<string, string>): { child: ChildProcess; exited: Promise<Exit> } {
+  const child = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH ?? "", ...env }, stdio: "pipe" });
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+  child.stderr!.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+  const exited = new Promise<Exit>((resolve) => {
+    child.once("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+  return { child, exited };
+}
+
+/** A TCP port nobody listens on right now. */
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+  const { port } = probe.address() as { port: number };
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
+
+async function healthy(port: number): Promise<boolean> {
+  try {
+    const response = await fetch(`http://127.0.0.1:${port}/healthz`);
+    return response.ok && ((await response.json()) as { status?: string }).status === "ok";
+  } catch {
+    return false;
+  }
+}
+
+async function onServer<T>(work: (connection: mysql.Connection) => Promise<T>): Promise<T> {
+  const { host, port, user, password } = testDatabase;
+  const connection = await mysql.createConnection({ host, port, user, password });
+  try {
+    return await work(connection);
+  } finally {
+    await connection.end();
+  }
+}
+
+describe("start > the server process", () => {
+  it("refuses PORT=abc with exit code 1 and one line on stderr naming PORT", async () => {
+    const { exited } = startProcess({ PORT: "abc" });
+    const { code, stderr } = await exited;
+    expect(code).to.equal(1);
+    const lines = stderr.split("\n");
+    expect(lines, stderr).to.have.length(2);
+    expect(lines[1]).to.equal("");
+    expect(lines[0].startsWith("configuration error: PORT "), lines[0]).to.equal(true);
+  });
+
+  describe("on a database that does not exist yet", () => {
+    const database = `prt_start_${randomBytes(6).toString("hex")}`;
+    let server: ReturnType<typeof startProcess> | undefined;
+    let url: string;
+
+    before(async function () {
+      this.timeout(60_000);
+      const { host, port, user, password } = testDatabase;
+      const credentials = password ? `${encodeURIComponent(user)}:${encodeURIComponent(password)}` : encodeURIComponent(user);
+      const [existing] = await onServer((connection) => connection.query<mysql.RowDataPacket[]>("SHOW DATABASES LIKE ?", [database]));
+      expect(existing, `${database} exists already`).to.have.length(0);
+      const httpPort = await freePort();
+      url = `http://localhost:${httpPort}/graphql`;
+      server = startProcess({
+        NODE_ENV: "production",
+        PORT: String(httpPort),
+        DATABASE_URL: `mysql://${credentials}@${host}:${port}/${database}`,
+        ADMIN_API_KEY: ADMIN_KEY,
+      });
+      // Ready once /healthz answers (as Docker's HEALTHCHECK asks); a process that exits first has failed to start.
+      const running = server;
+      let exit: Exit | undefined;
+      void running.exited.then((result) => (exit = result));
+      while (!(await healthy(httpPort))) {
+        if (exit) throw new Error(`the server exited with ${exit.code} before serving:\n${exit.stdout}\n${exit.stderr}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    });
+
+    after(async function () {
+      this.timeout(30_000);
+      if (server && server.child.exitCode === null && server.child.signalCode === null) {
+        server.child.kill("SIGKILL");
+        await server.exited;
+      }
+      await onServer((connection) => connection.query(`DROP DATABASE IF EXISTS \`${database}\``));
+    });
+
+    it("creates the database and applies every migration", async () => {
+      const names = await onServer(async (connection) => {
+        const [rows] = await connection.query<mysql.RowDataPacket[]>(
+          `SELECT name FROM \`${database}\`.schema_migrations ORDER BY timestamp`,
+        );
+        return rows.map((row) => row.name as string);
+      });
+      expect(names).to.include("InitialSchema1764000000000");
+      expect(names).to.deep.equal(migrations.map((Migration) => new Migration().name));
+    });
+
+    it("answers GraphQL with the ADMIN_API_KEY it was given", async () => {
+      const { status, data, errors } = await new GraphQLClient(url, ADMIN_KEY).request("{ me { role } }");
+      expect(errors).to.equal(undefined);
+      expect(status).to.equal(200);
+      expect(data).to.deep.equal({ me: { role: "ADMIN" } });
+    });
+
+    it("stops with exit code 0 on SIGTERM", async () => {
+      server!.child.kill("SIGTERM");
+      const { code, signal } = await server!.exited;
+      expect({ code, signal }).to.deep.equal({ code: 0, signal: null });
+    });
+  });
+});
