@@ -10,6 +10,17 @@ export interface DatabaseConfig {
   database: string;
 }
 
+export interface JobsConfig {
+  /** Where Agenda keeps its jobs: `redis://…` or `mongodb://…`. */
+  url: string;
+  /** Separates this deployment's jobs from others' in a shared Redis or MongoDB. */
+  namespace: string;
+  /** How often Agenda looks for jobs that are due soon. */
+  processEveryMs: number;
+  /** How often the sweeper looks for overdue referrals that no job expired. */
+  sweepEveryMs: number;
+}
+
 export interface Config {
   env: Environment;
   port: number;
@@ -20,6 +31,7 @@ export interface Config {
   newReferralResponseWindowMs: number;
   /** How long a partner has to accept or decline an EVALUATING referral (from interest). */
   evaluationWindowMs: number;
+  jobs: JobsConfig;
   logLevel: string;
 }
 
@@ -33,6 +45,8 @@ const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"
 const MIN_ADMIN_KEY_LENGTH = 32;
 
 export const DEFAULT_DATABASE_URL = "mysql://root@127.0.0.1:3306/partner_referrals";
+export const DEFAULT_JOBS_URL = "redis://127.0.0.1:6379";
+const JOB_STORE_SCHEMES = ["redis:", "rediss:", "mongodb:", "mongodb+srv:"];
 
 type Env = Record<string, string | undefined>;
 
@@ -52,15 +66,45 @@ export function loadConfig(env: Env = process.env): Config {
       `ADMIN_API_KEY must be at least ${MIN_ADMIN_KEY_LENGTH} characters (try: openssl rand -base64 32)`,
     );
   }
+  const database = parseDatabaseUrl(env.DATABASE_URL?.trim() || DEFAULT_DATABASE_URL);
   return {
     env: nodeEnv,
     port: readPort(env, "PORT", 4000),
-    database: parseDatabaseUrl(env.DATABASE_URL?.trim() || DEFAULT_DATABASE_URL),
+    database,
     adminApiKey,
     newReferralResponseWindowMs: readDuration(env, "NEW_REFERRAL_RESPONSE_WINDOW", "72h"),
     evaluationWindowMs: readDuration(env, "EVALUATION_WINDOW", "7d"),
+    jobs: {
+      url: readJobsUrl(env),
+      namespace: readNamespace(env, "JOBS_NAMESPACE", database.database),
+      processEveryMs: readDuration(env, "JOBS_PROCESS_EVERY", "1s"),
+      sweepEveryMs: readDuration(env, "EXPIRY_SWEEP_EVERY", "1 minute"),
+    },
     logLevel,
   };
+}
+
+function readJobsUrl(env: Env): string {
+  const raw = env.JOBS_URL?.trim() || DEFAULT_JOBS_URL;
+  let scheme: string;
+  try {
+    scheme = new URL(raw).protocol;
+  } catch {
+    throw new ConfigError(`JOBS_URL must be a redis:// or mongodb:// URL (got "${raw}")`);
+  }
+  if (!JOB_STORE_SCHEMES.includes(scheme)) {
+    throw new ConfigError(`JOBS_URL must start with redis:// or mongodb:// (got "${scheme}//")`);
+  }
+  return raw;
+}
+
+/** A name that can prefix Redis keys and channels and MongoDB collections. */
+export function readNamespace(env: Env, name: string, fallback: string): string {
+  const raw = env[name]?.trim() || fallback;
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(raw)) {
+    throw new ConfigError(`${name} must be 1 to 64 letters, digits, _ or - (got "${raw}")`);
+  }
+  return raw;
 }
 
 function readPort(env: Env, name: string, fallback: number): number {

@@ -8,6 +8,7 @@ import type { DataSource } from "typeorm";
 import { ApiKeyService } from "./auth/api-key.service.js";
 import type { Config } from "./config.js";
 import { openDatabase } from "./db/data-source.js";
+import { DeadlineJobs } from "./jobs/deadline-jobs.js";
 import type { RequestContext, Services } from "./graphql/context.js";
 import { createErrorFormatter } from "./graphql/errors.js";
 import { assertAffordable, LIMITS, parseOptions, validationRules } from "./graphql/limits.js";
@@ -16,14 +17,15 @@ import { buildAppSchema } from "./graphql/schema.js";
 import { createLogger, type Logger } from "./logger.js";
 import { PartnerService } from "./partners/partner.service.js";
 import { ReferralFinder } from "./referrals/referral.finder.js";
+import { ReferralChanges } from "./referrals/referral-changes.js";
 import { ReferralService } from "./referrals/referral.service.js";
 import { RfiService } from "./rfis/rfi.service.js";
 
 export const GRAPHQL_PATH = "/graphql";
 
-export function createServices(db: DataSource, config: Config): Services {
+export function createServices(db: DataSource, config: Config, changes: ReferralChanges): Services {
   const apiKeys = new ApiKeyService(db);
-  const referrals = new ReferralService(db, config);
+  const referrals = new ReferralService(db, config, changes);
   return {
     apiKeys,
     partners: new PartnerService(db, apiKeys),
@@ -48,6 +50,7 @@ export interface RunningServer {
   httpServer: Server;
   db: DataSource;
   services: Services;
+  deadlines: DeadlineJobs;
   logger: Logger;
   stop(): Promise<void>;
 }
@@ -59,14 +62,26 @@ export interface StartOptions {
 }
 
 /**
- * Opens the database (creating it and applying migrations), makes ADMIN_API_KEY usable, and serves
- * GraphQL over HTTP on `config.port` until stopped.
+ * Opens the database (creating it and applying migrations), makes ADMIN_API_KEY usable, starts the
+ * deadline jobs, and serves GraphQL over HTTP on `config.port` until stopped.
  */
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
   const logger = options.logger ?? createLogger(config);
   const db = options.db ?? (await openDatabase(config.database));
-  const services = createServices(db, config);
-  await services.apiKeys.syncEnvironmentAdminKey(config.adminApiKey);
+  const closeDb = async () => {
+    if (!options.db) await db.destroy();
+  };
+  const changes = new ReferralChanges(logger);
+  const services = createServices(db, config, changes);
+  let deadlines: DeadlineJobs;
+  try {
+    await services.apiKeys.syncEnvironmentAdminKey(config.adminApiKey);
+    deadlines = await DeadlineJobs.start(db, services.referrals, config.jobs, logger);
+  } catch (error) {
+    await closeDb();
+    throw error;
+  }
+  changes.listen(({ referral }) => deadlines.schedule(referral));
 
   const production = config.env === "production";
   const app = express();
@@ -126,10 +141,12 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     httpServer,
     db,
     services,
+    deadlines,
     logger,
     async stop() {
       await apollo.stop();
-      if (!options.db) await db.destroy();
+      await deadlines.stop();
+      await closeDb();
     },
   };
 }

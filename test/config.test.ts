@@ -24,6 +24,7 @@ describe("config > loadConfig", () => {
       adminApiKey: undefined,
       newReferralResponseWindowMs: 72 * HOUR,
       evaluationWindowMs: 7 * DAY,
+      jobs: { url: "redis://127.0.0.1:6379", namespace: "partner_referrals", processEveryMs: 1000, sweepEveryMs: 60_000 },
       logLevel: "info",
     });
   });
@@ -37,6 +38,10 @@ describe("config > loadConfig", () => {
         ADMIN_API_KEY: "a".repeat(32),
         NEW_REFERRAL_RESPONSE_WINDOW: "2s",
         EVALUATION_WINDOW: "90 minutes",
+        JOBS_URL: "mongodb://mongo:27017/jobs",
+        JOBS_NAMESPACE: "eu-west",
+        JOBS_PROCESS_EVERY: "500ms",
+        EXPIRY_SWEEP_EVERY: "2 minutes",
         LOG_LEVEL: "warn",
       }),
     ).to.deep.equal({
@@ -46,6 +51,7 @@ describe("config > loadConfig", () => {
       adminApiKey: "a".repeat(32),
       newReferralResponseWindowMs: 2_000,
       evaluationWindowMs: 90 * 60_000,
+      jobs: { url: "mongodb://mongo:27017/jobs", namespace: "eu-west", processEveryMs: 500, sweepEveryMs: 120_000 },
       logLevel: "warn",
     });
   });
@@ -62,6 +68,11 @@ describe("config > loadConfig", () => {
       expect(config.evaluationWindowMs).to.equal(expected);
     });
   }
+
+  it("names the job store's namespace after the database unless JOBS_NAMESPACE is set", () => {
+    expect(loadConfig({ DATABASE_URL: "mysql://root@127.0.0.1:3306/tenant_a" }).jobs.namespace).to.equal("tenant_a");
+    expect(loadConfig({ JOBS_URL: "rediss://cache.internal:6380" }).jobs.url).to.equal("rediss://cache.internal:6380");
+  });
 
   it("stays silent under test unless LOG_LEVEL says otherwise", () => {
     expect(loadConfig({ NODE_ENV: "test" }).logLevel).to.equal("silent");
@@ -80,6 +91,11 @@ describe("config > loadConfig", () => {
     ["EVALUATION_WINDOW", "0"],
     ["EVALUATION_WINDOW", "-5s"],
     ["LOG_LEVEL", "loud"],
+    ["JOBS_URL", "postgres://127.0.0.1:5432/jobs"],
+    ["JOBS_URL", "127.0.0.1:6379"],
+    ["JOBS_NAMESPACE", "a b"],
+    ["JOBS_PROCESS_EVERY", "often"],
+    ["EXPIRY_SWEEP_EVERY", "0s"],
   ];
   for (const [variable, value] of BAD_VALUES) {
     it(`refuses ${variable}=${JSON.stringify(value)} with one line naming ${variable}`, () => {

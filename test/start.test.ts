@@ -6,8 +6,9 @@ import { expect } from "chai";
 import mysql from "mysql2/promise";
 import { migrations } from "../src/db/data-source.js";
 import { GraphQLClient } from "./support/client.js";
-import { testDatabase } from "./support/database.js";
+import { TEST_DATABASE_URL, testDatabase } from "./support/database.js";
 import { ADMIN_KEY } from "./support/harness.js";
+import { purgeNamespace } from "./support/redis.js";
 
 // What `npm start` runs, from whichever outDir this file was compiled to.
 const MAIN = fileURLToPath(new URL("../src/main.js", import.meta.url));
@@ -71,6 +72,21 @@ describe("start > the server process", () => {
     expect(lines[0].startsWith("configuration error: PORT "), lines[0]).to.equal(true);
   });
 
+  it("gives up within seconds, exit code 1, naming JOBS_URL, when the job store cannot be reached", async () => {
+    const started = Date.now();
+    const { exited } = startProcess({ PORT: "0", DATABASE_URL: TEST_DATABASE_URL, JOBS_URL: "redis://127.0.0.1:1" });
+    const { code, stdout } = await exited;
+    expect(code).to.equal(1);
+    expect(Date.now() - started).to.be.below(10_000);
+    const fatal = stdout
+      .split("\n")
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as { level: number; msg: string })
+      .filter((entry) => entry.level === 60);
+    expect(fatal, stdout).to.have.length(1);
+    expect(fatal[0].msg).to.match(/^cannot reach the job store at redis:\/\/127\.0\.0\.1:1 \(JOBS_URL\): /);
+  });
+
   describe("on a database that does not exist yet", () => {
     const database = `prt_start_${randomBytes(6).toString("hex")}`;
     let server: ReturnType<typeof startProcess> | undefined;
@@ -107,6 +123,7 @@ describe("start > the server process", () => {
         await server.exited;
       }
       await onServer((connection) => connection.query(`DROP DATABASE IF EXISTS \`${database}\``));
+      await purgeNamespace(database);
     });
 
     it("creates the database and applies every migration", async () => {

@@ -155,6 +155,11 @@ export function deadlineAction(status: ReferralStatus): ReferralAction | undefin
   return undefined;
 }
 
+/** The statuses that lapse at a deadline (NEW and EVALUATING). */
+export function statusesWithDeadline(): ReferralStatus[] {
+  return Object.values(ReferralStatus).filter((status) => deadlineAction(status) !== undefined);
+}
+
 /**
  * Whether the partner may see who the customer is: only once it has said it is interested, and
  * from then on. IGNORED and MISSED are reached from NEW only, so they never reveal it.

@@ -4,13 +4,16 @@ import { isRowId } from "../db/ids.js";
 import { AppError, badInput, ErrorCode, notFound } from "../graphql/errors.js";
 import {
   allowedFrom,
+  deadlineAction,
   isArchived,
   ReferralAction,
+  type ReferralStatus,
   respondByOnEntering,
   statusBefore,
   targetStatus,
   type LifecycleWindows,
 } from "./lifecycle.js";
+import type { ReferralChanges } from "./referral-changes.js";
 import { Referral, ReferralEvent } from "./referral.entity.js";
 
 /** Who changes a referral: a key (confined to its partner when it is a PARTNER key) or the system. */
@@ -53,6 +56,8 @@ interface Change {
   set?: (now: Date) => ColumnChanges;
   /** The event's note, from the referral as the change left it. */
   note?: (after: Referral) => string | null;
+  /** Only when the referral's deadline has passed by then (deadline actions). */
+  overdueAt?: Date;
 }
 
 export const MAX_REASON_LENGTH = 1000;
@@ -82,6 +87,7 @@ export class ReferralService {
   constructor(
     private readonly db: DataSource,
     private readonly windows: LifecycleWindows,
+    private readonly changes: ReferralChanges,
   ) {}
 
   /** Creates the referrals of a new RFI inside the caller's transaction, each with its arrival event. */
@@ -116,6 +122,26 @@ export class ReferralService {
       })),
     );
     return referrals;
+  }
+
+  /** Announces referrals created by `receive`, once their transaction has committed. */
+  announceReceived(referrals: Referral[]): Promise<void> {
+    return this.changes.committed(
+      referrals.map((referral) => ({ kind: "received", action: ReferralAction.RECEIVE, referral })),
+    );
+  }
+
+  /**
+   * The deadline of a referral in `status` has passed: NEW becomes MISSED and EVALUATING becomes
+   * EXPIRED, by the system. Idempotent: when the referral has moved on or is not yet due, nothing is
+   * written and the answer is null. The row, not the caller, decides.
+   */
+  async expireIfOverdue(id: string, status: ReferralStatus, now = new Date()): Promise<Referral | null> {
+    const action = deadlineAction(status);
+    if (action === undefined || !isRowId(id)) return null;
+    const after = await this.db.transaction((em) => this.compareAndSet(em, SYSTEM_ACTOR, id, { action, overdueAt: now }, now));
+    if (after) await this.changes.committed([{ kind: "updated", action, referral: after }]);
+    return after;
   }
 
   expressInterest(actor: Actor, id: string, expectedVersion?: number | null): Promise<Referral> {
@@ -219,10 +245,29 @@ export class ReferralService {
     };
   }
 
-  /** The compare-and-set transition; see the class comment. */
+  /** A partner's action: applied, or refused with the reason and nothing written. */
   private async apply(actor: Actor, id: string, change: Change): Promise<Referral> {
     if (!isRowId(id)) throw notFound(`referral ${id}`);
-    const now = new Date();
+    const after = await this.db.transaction(async (em) => {
+      const changed = await this.compareAndSet(em, actor, id, change, new Date());
+      if (!changed) throw await this.refusal(em, actor, id, change);
+      return changed;
+    });
+    await this.changes.committed([{ kind: "updated", action: change.action, referral: after }]);
+    return after;
+  }
+
+  /**
+   * The transition itself (see the class comment): one compare-and-set UPDATE, then its event.
+   * Null when the UPDATE matched no row, in which case nothing was written.
+   */
+  private async compareAndSet(
+    em: EntityManager,
+    actor: Actor,
+    id: string,
+    change: Change,
+    now: Date,
+  ): Promise<Referral | null> {
     const to = targetStatus(change.action);
     const columns: ColumnChanges = { ...change.set?.(now), version: () => "version + 1", updatedAt: now };
     if (to !== undefined) {
@@ -230,30 +275,29 @@ export class ReferralService {
       columns.respondBy = respondByOnEntering(to, now, this.windows);
       if (isArchived(to)) columns.closedAt = now;
     }
-    return this.db.transaction(async (em) => {
-      const update = em
-        .createQueryBuilder()
-        .update(Referral)
-        .set(columns as never)
-        .where("id = :id", { id })
-        .andWhere("status IN (:...from)", { from: allowedFrom(change.action) });
-      if (actor.partnerId !== undefined) update.andWhere("partner_id = :partnerId", { partnerId: actor.partnerId });
-      if (change.expectedVersion != null) update.andWhere("version = :version", { version: change.expectedVersion });
-      const { affected } = await update.execute();
-      if (!affected) throw await this.refusal(em, actor, id, change);
+    const update = em
+      .createQueryBuilder()
+      .update(Referral)
+      .set(columns as never)
+      .where("id = :id", { id })
+      .andWhere("status IN (:...from)", { from: allowedFrom(change.action) });
+    if (actor.partnerId !== undefined) update.andWhere("partner_id = :partnerId", { partnerId: actor.partnerId });
+    if (change.expectedVersion != null) update.andWhere("version = :version", { version: change.expectedVersion });
+    if (change.overdueAt !== undefined) update.andWhere("respond_by <= :overdueAt", { overdueAt: change.overdueAt });
+    const { affected } = await update.execute();
+    if (!affected) return null;
 
-      const after = await em.findOneByOrFail(Referral, { id });
-      await em.insert(ReferralEvent, {
-        referralId: id,
-        action: change.action,
-        at: now,
-        from: statusBefore(change.action, after.status),
-        to: after.status,
-        actor: actor.label,
-        note: change.note?.(after) ?? null,
-      });
-      return after;
+    const after = await em.findOneByOrFail(Referral, { id });
+    await em.insert(ReferralEvent, {
+      referralId: id,
+      action: change.action,
+      at: now,
+      from: statusBefore(change.action, after.status),
+      to: after.status,
+      actor: actor.label,
+      note: change.note?.(after) ?? null,
     });
+    return after;
   }
 
   /** Why the compare-and-set matched no row: unknown (or not the actor's), wrong status, or stale version. */

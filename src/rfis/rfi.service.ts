@@ -77,12 +77,12 @@ export class RfiService {
   async submit(caller: Caller, input: SubmitRfiInput): Promise<SubmittedRfi> {
     const rfi = normalise(input);
     const key = input.idempotencyKey?.trim();
-    if (!key) return this.db.transaction((em) => this.create(em, caller, rfi));
+    if (!key) return this.announced(await this.db.transaction((em) => this.create(em, caller, rfi)));
 
     const requestHash = hashOf(rfi);
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.db.transaction(async (em) => {
+        const submitted = await this.db.transaction(async (em) => {
           const record = em.create(IdempotencyRecord, {
             apiKeyId: caller.keyId,
             idempotencyKey: key,
@@ -95,11 +95,17 @@ export class RfiService {
           await em.update(IdempotencyRecord, { id: record.id }, { rfiId: submitted.rfi.id });
           return submitted;
         });
+        return await this.announced(submitted);
       } catch (error) {
         if (isDuplicateKey(error, "uq_idempotency_records_key")) return this.replay(caller, key, requestHash);
         if (!isDeadlock(error) || attempt >= DEADLOCK_RETRIES) throw error;
       }
     }
+  }
+
+  private async announced(submitted: SubmittedRfi): Promise<SubmittedRfi> {
+    await this.referrals.announceReceived(submitted.referrals);
+    return submitted;
   }
 
   private async replay(caller: Caller, key: string, requestHash: string): Promise<SubmittedRfi> {
