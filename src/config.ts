@@ -21,6 +21,13 @@ export interface JobsConfig {
   sweepEveryMs: number;
 }
 
+export interface PubSubConfig {
+  /** `redis://…` to share live events between instances; undefined for in-process delivery. */
+  url: string | undefined;
+  /** Separates this deployment's channels from others' on a shared Redis. */
+  namespace: string;
+}
+
 export interface Config {
   env: Environment;
   port: number;
@@ -32,6 +39,7 @@ export interface Config {
   /** How long a partner has to accept or decline an EVALUATING referral (from interest). */
   evaluationWindowMs: number;
   jobs: JobsConfig;
+  pubsub: PubSubConfig;
   logLevel: string;
 }
 
@@ -80,6 +88,10 @@ export function loadConfig(env: Env = process.env): Config {
       processEveryMs: readDuration(env, "JOBS_PROCESS_EVERY", "1s"),
       sweepEveryMs: readDuration(env, "EXPIRY_SWEEP_EVERY", "1 minute"),
     },
+    pubsub: {
+      url: readPubSubUrl(env),
+      namespace: readNamespace(env, "PUBSUB_NAMESPACE", database.database),
+    },
     logLevel,
   };
 }
@@ -94,6 +106,21 @@ function readJobsUrl(env: Env): string {
   }
   if (!JOB_STORE_SCHEMES.includes(scheme)) {
     throw new ConfigError(`JOBS_URL must start with redis:// or mongodb:// (got "${scheme}//")`);
+  }
+  return raw;
+}
+
+function readPubSubUrl(env: Env): string | undefined {
+  const raw = env.PUBSUB_URL?.trim();
+  if (!raw) return undefined;
+  let scheme: string | undefined;
+  try {
+    scheme = new URL(raw).protocol;
+  } catch {
+    scheme = undefined;
+  }
+  if (scheme !== "redis:" && scheme !== "rediss:") {
+    throw new ConfigError(`PUBSUB_URL must be a redis:// URL, or unset for in-process delivery (got "${raw}")`);
   }
   return raw;
 }

@@ -1,7 +1,7 @@
 // The process: configuration, then the server, then a clean stop on SIGTERM or SIGINT.
 import "reflect-metadata";
 import { ConfigError, loadConfig, type Config } from "./config.js";
-import { JobStoreUnavailableError } from "./jobs/job-store.js";
+import { UnreachableServiceError } from "./redis.js";
 import { createLogger } from "./logger.js";
 import { startServer } from "./server.js";
 
@@ -27,7 +27,7 @@ try {
 } catch (error) {
   const { host, port, database } = config.database;
   const code = (error as { code?: string }).code;
-  if (error instanceof JobStoreUnavailableError) {
+  if (error instanceof UnreachableServiceError) {
     logger.fatal(error.message);
   } else if (code === "ECONNREFUSED" || code === "ER_ACCESS_DENIED_ERROR" || code === "ENOTFOUND") {
     logger.fatal(`cannot reach MySQL at ${host}:${port} (database ${database}): ${code}; check DATABASE_URL`);

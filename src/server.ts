@@ -11,9 +11,12 @@ import { openDatabase } from "./db/data-source.js";
 import { DeadlineJobs } from "./jobs/deadline-jobs.js";
 import type { RequestContext, Services } from "./graphql/context.js";
 import { createErrorFormatter } from "./graphql/errors.js";
-import { assertAffordable, LIMITS, parseOptions, validationRules } from "./graphql/limits.js";
+import { assertAffordable, LIMITS, parseOptions, validationRulesFor } from "./graphql/limits.js";
 import { createLoaders } from "./graphql/loaders.js";
 import { buildAppSchema } from "./graphql/schema.js";
+import { LiveBus } from "./live/pubsub.js";
+import { ReferralFeed } from "./live/referral-feed.js";
+import { serveLive, type LiveServer } from "./live/websocket.js";
 import { createLogger, type Logger } from "./logger.js";
 import { PartnerService } from "./partners/partner.service.js";
 import { ReferralFinder } from "./referrals/referral.finder.js";
@@ -23,8 +26,8 @@ import { RfiService } from "./rfis/rfi.service.js";
 
 export const GRAPHQL_PATH = "/graphql";
 
-export function createServices(db: DataSource, config: Config, changes: ReferralChanges): Services {
-  const apiKeys = new ApiKeyService(db);
+export function createServices(db: DataSource, config: Config, changes: ReferralChanges, bus: LiveBus): Services {
+  const apiKeys = new ApiKeyService(db, (keyId) => bus.publishKeyRevoked(keyId));
   const referrals = new ReferralService(db, config, changes);
   return {
     apiKeys,
@@ -32,6 +35,7 @@ export function createServices(db: DataSource, config: Config, changes: Referral
     rfis: new RfiService(db, referrals),
     referrals,
     referralFinder: new ReferralFinder(db),
+    feed: new ReferralFeed(bus, db),
   };
 }
 
@@ -51,6 +55,7 @@ export interface RunningServer {
   db: DataSource;
   services: Services;
   deadlines: DeadlineJobs;
+  live: LiveServer;
   logger: Logger;
   stop(): Promise<void>;
 }
@@ -62,91 +67,90 @@ export interface StartOptions {
 }
 
 /**
- * Opens the database (creating it and applying migrations), makes ADMIN_API_KEY usable, starts the
- * deadline jobs, and serves GraphQL over HTTP on `config.port` until stopped.
+ * Opens the database (creating it and applying migrations), makes ADMIN_API_KEY usable, connects the
+ * live events bus, starts the deadline jobs, and serves GraphQL over HTTP and WebSocket on
+ * `config.port` until stopped. What it opened it closes in reverse order, on stop or a failed start.
  */
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
   const logger = options.logger ?? createLogger(config);
-  const db = options.db ?? (await openDatabase(config.database));
-  const closeDb = async () => {
-    if (!options.db) await db.destroy();
+  const opened: (() => Promise<void>)[] = [];
+  const closeAll = async () => {
+    for (const close of opened.splice(0).reverse()) await close();
   };
-  const changes = new ReferralChanges(logger);
-  const services = createServices(db, config, changes);
-  let deadlines: DeadlineJobs;
   try {
+    const db = options.db ?? (await openDatabase(config.database));
+    if (!options.db) opened.push(() => db.destroy());
+    const bus = await LiveBus.connect(config.pubsub, logger);
+    opened.push(() => bus.close());
+    const changes = new ReferralChanges(logger);
+    const services = createServices(db, config, changes, bus);
     await services.apiKeys.syncEnvironmentAdminKey(config.adminApiKey);
-    deadlines = await DeadlineJobs.start(db, services.referrals, config.jobs, logger);
+    const deadlines = await DeadlineJobs.start(db, services.referrals, config.jobs, logger);
+    opened.push(() => deadlines.stop());
+    changes.listen(({ referral }) => deadlines.schedule(referral));
+    changes.listen((change) => services.feed.publish(change));
+
+    const production = config.env === "production";
+    const schema = await buildAppSchema();
+    const formatError = createErrorFormatter({ logger, hideSchemaHints: production });
+    const validationRules = validationRulesFor({ introspection: !production });
+    const app = express();
+    app.disable("x-powered-by");
+    const httpServer = createHttpServer(app);
+    const apollo = new ApolloServer<RequestContext>({
+      schema,
+      validationRules,
+      parseOptions,
+      // Introspection is off in production through the shared validation rules, for HTTP and WebSocket alike.
+      introspection: true,
+      includeStacktraceInErrorResponses: false,
+      hideSchemaDetailsFromClientErrors: production,
+      formatError,
+      allowBatchedHttpRequests: false,
+      csrfPrevention: true,
+      // main.ts owns SIGTERM/SIGINT; Apollo's own handler would re-raise the signal and kill the process mid-stop.
+      stopOnTerminationSignals: false,
+      plugins: [
+        ApolloServerPluginDrainHttpServer({ httpServer }),
+        {
+          requestDidStart: async () => ({
+            didResolveOperation: async ({ request, document, schema }) =>
+              assertAffordable(schema, document, request.variables, request.operationName),
+          }),
+        },
+      ],
+    });
+    await apollo.start();
+    opened.push(() => apollo.stop());
+    const live = serveLive({ httpServer, path: GRAPHQL_PATH, schema, services, db, bus, validationRules, formatError });
+    opened.push(() => live.close());
+
+    app.get("/healthz", (_req, res) => {
+      res.json({ status: "ok", live: { sockets: live.sockets, subscriptions: services.feed.activeSubscriptions } });
+    });
+    app.use(
+      GRAPHQL_PATH,
+      express.json({ limit: LIMITS.maxPayloadBytes }),
+      bodyErrors,
+      expressMiddleware(apollo, {
+        context: async ({ req }) => ({
+          caller: await services.apiKeys.authenticate(req.headers.authorization),
+          services,
+          loaders: createLoaders(db),
+        }),
+      }),
+    );
+
+    await new Promise<void>((resolve, reject) => {
+      httpServer.once("error", reject);
+      httpServer.listen(config.port, resolve);
+    });
+    const { port } = httpServer.address() as AddressInfo;
+    const url = `http://localhost:${port}${GRAPHQL_PATH}`;
+    logger.info({ url, env: config.env }, "serving GraphQL over HTTP and WebSocket");
+    return { url, port, httpServer, db, services, deadlines, live, logger, stop: closeAll };
   } catch (error) {
-    await closeDb();
+    await closeAll();
     throw error;
   }
-  changes.listen(({ referral }) => deadlines.schedule(referral));
-
-  const production = config.env === "production";
-  const app = express();
-  app.disable("x-powered-by");
-  const httpServer = createHttpServer(app);
-  const apollo = new ApolloServer<RequestContext>({
-    schema: await buildAppSchema(),
-    validationRules,
-    parseOptions,
-    introspection: !production,
-    includeStacktraceInErrorResponses: false,
-    hideSchemaDetailsFromClientErrors: production,
-    formatError: createErrorFormatter({ logger, hideSchemaHints: production }),
-    allowBatchedHttpRequests: false,
-    csrfPrevention: true,
-    // main.ts owns SIGTERM/SIGINT; Apollo's own handler would re-raise the signal and kill the process mid-stop.
-    stopOnTerminationSignals: false,
-    plugins: [
-      ApolloServerPluginDrainHttpServer({ httpServer }),
-      {
-        requestDidStart: async () => ({
-          didResolveOperation: async ({ request, document, schema }) =>
-            assertAffordable(schema, document, request.variables, request.operationName),
-        }),
-      },
-    ],
-  });
-  await apollo.start();
-
-  app.get("/healthz", (_req, res) => {
-    res.json({ status: "ok" });
-  });
-  app.use(
-    GRAPHQL_PATH,
-    express.json({ limit: LIMITS.maxPayloadBytes }),
-    bodyErrors,
-    expressMiddleware(apollo, {
-      context: async ({ req }) => ({
-        caller: await services.apiKeys.authenticate(req.headers.authorization),
-        services,
-        loaders: createLoaders(db),
-      }),
-    }),
-  );
-
-  await new Promise<void>((resolve, reject) => {
-    httpServer.once("error", reject);
-    httpServer.listen(config.port, resolve);
-  });
-  const { port } = httpServer.address() as AddressInfo;
-  const url = `http://localhost:${port}${GRAPHQL_PATH}`;
-  logger.info({ url, env: config.env }, "serving GraphQL");
-
-  return {
-    url,
-    port,
-    httpServer,
-    db,
-    services,
-    deadlines,
-    logger,
-    async stop() {
-      await apollo.stop();
-      await deadlines.stop();
-      await closeDb();
-    },
-  };
 }

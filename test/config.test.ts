@@ -25,6 +25,7 @@ describe("config > loadConfig", () => {
       newReferralResponseWindowMs: 72 * HOUR,
       evaluationWindowMs: 7 * DAY,
       jobs: { url: "redis://127.0.0.1:6379", namespace: "partner_referrals", processEveryMs: 1000, sweepEveryMs: 60_000 },
+      pubsub: { url: undefined, namespace: "partner_referrals" },
       logLevel: "info",
     });
   });
@@ -42,6 +43,8 @@ describe("config > loadConfig", () => {
         JOBS_NAMESPACE: "eu-west",
         JOBS_PROCESS_EVERY: "500ms",
         EXPIRY_SWEEP_EVERY: "2 minutes",
+        PUBSUB_URL: "redis://cache.internal:6379",
+        PUBSUB_NAMESPACE: "eu-west-live",
         LOG_LEVEL: "warn",
       }),
     ).to.deep.equal({
@@ -52,6 +55,7 @@ describe("config > loadConfig", () => {
       newReferralResponseWindowMs: 2_000,
       evaluationWindowMs: 90 * 60_000,
       jobs: { url: "mongodb://mongo:27017/jobs", namespace: "eu-west", processEveryMs: 500, sweepEveryMs: 120_000 },
+      pubsub: { url: "redis://cache.internal:6379", namespace: "eu-west-live" },
       logLevel: "warn",
     });
   });
@@ -96,6 +100,8 @@ describe("config > loadConfig", () => {
     ["JOBS_NAMESPACE", "a b"],
     ["JOBS_PROCESS_EVERY", "often"],
     ["EXPIRY_SWEEP_EVERY", "0s"],
+    ["PUBSUB_URL", "mongodb://mongo:27017/live"],
+    ["PUBSUB_NAMESPACE", "live events"],
   ];
   for (const [variable, value] of BAD_VALUES) {
     it(`refuses ${variable}=${JSON.stringify(value)} with one line naming ${variable}`, () => {

@@ -32,7 +32,11 @@ function callerOf(key: ApiKey): Caller {
 }
 
 export class ApiKeyService {
-  constructor(private readonly db: DataSource) {}
+  constructor(
+    private readonly db: DataSource,
+    /** Told of every revocation, so that open sockets with the key close at once. */
+    private readonly revoked: (keyId: string) => void,
+  ) {}
 
   /** The caller behind an `Authorization: Bearer <key>` value; a missing, unknown or revoked key is refused. */
   async authenticate(authorization: string | undefined): Promise<Caller> {
@@ -41,11 +45,6 @@ export class ApiKeyService {
     const key = await this.db.getRepository(ApiKey).findOneBy({ secretHash: hashSecret(match[1]), revokedAt: IsNull() });
     if (!key) throw unauthenticated("this API key is unknown or revoked");
     return callerOf(key);
-  }
-
-  /** Whether the key is still usable; long-lived connections ask this to notice revocation. */
-  async isActive(keyId: string): Promise<boolean> {
-    return this.db.getRepository(ApiKey).existsBy({ id: keyId, revokedAt: IsNull() });
   }
 
   async issue(input: IssueApiKey, em: EntityManager = this.db.manager): Promise<IssuedKey> {
@@ -78,6 +77,7 @@ export class ApiKeyService {
     const repository = this.db.getRepository(ApiKey);
     await repository.update({ id, revokedAt: IsNull() }, { revokedAt: new Date() });
     if (!(await repository.existsBy({ id }))) throw notFound(`API key ${id}`);
+    this.revoked(id);
     return true;
   }
 

@@ -1,4 +1,5 @@
 import type { ApiKeyService } from "../auth/api-key.service.js";
+import type { ReferralFeed } from "../live/referral-feed.js";
 import type { Caller } from "../auth/caller.js";
 import type { PartnerService } from "../partners/partner.service.js";
 import type { ReferralFinder } from "../referrals/referral.finder.js";
@@ -13,11 +14,14 @@ export interface Services {
   rfis: RfiService;
   referrals: ReferralService;
   referralFinder: ReferralFinder;
+  feed: ReferralFeed;
 }
 
-/** What every resolver receives: who calls, the services, and this request's loaders. */
+/** What every resolver receives: who calls, the services, and this request's (or this live event's) loaders. */
 export interface RequestContext {
   caller: Caller;
   services: Services;
   loaders: Loaders;
+  /** Over a WebSocket: gives up on a client that does not keep up with its live events. */
+  dropSlowConsumer?: () => void;
 }

@@ -30,6 +30,10 @@ export const LIMITS = {
   maxTokens: 2000,
   /** Largest HTTP body or WebSocket message, in bytes: a full RFI is far below it. */
   maxPayloadBytes: 100 * 1024,
+  /** Live events a subscription may have waiting for its client before the server gives up on it as too slow. */
+  maxPendingEvents: 100,
+  /** Operations one WebSocket may run at once. */
+  maxOperationsPerSocket: 20,
 } as const;
 
 /** Report a breached limit as a validation error of the document (GRAPHQL_VALIDATION_FAILED), like any other. */
@@ -39,11 +43,29 @@ const armor = {
   onReject: [(context: ValidationContext | null, error: GraphQLError) => context?.reportError(error)],
 };
 
-export const validationRules: ValidationRule[] = [
-  maxDepthRule({ n: LIMITS.maxDepth, ignoreIntrospection: true, ...armor }),
-  maxAliasesRule({ n: LIMITS.maxAliases, ...armor }),
-  maxDirectivesRule({ n: LIMITS.maxDirectives, ...armor }),
-] as ValidationRule[];
+/** Refuses `__schema` and `__type` (once each, unlike graphql-js's rule, which flags every field below them). */
+const noIntrospection: ValidationRule = (context) => ({
+  Field(node) {
+    if (node.name.value === "__schema" || node.name.value === "__type") {
+      context.reportError(
+        new GraphQLError(`GraphQL introspection is not allowed here, but the query contained ${node.name.value}`, {
+          nodes: [node],
+          extensions: { validationErrorCode: "INTROSPECTION_DISABLED" },
+        }),
+      );
+    }
+  },
+});
+
+/** The validation rules beyond graphql-js's own, for every transport; without introspection in production. */
+export function validationRulesFor({ introspection }: { introspection: boolean }): ValidationRule[] {
+  return [
+    maxDepthRule({ n: LIMITS.maxDepth, ignoreIntrospection: true, ...armor }),
+    maxAliasesRule({ n: LIMITS.maxAliases, ...armor }),
+    maxDirectivesRule({ n: LIMITS.maxDirectives, ...armor }),
+    ...(introspection ? [] : [noIntrospection]),
+  ] as ValidationRule[];
+}
 
 export const parseOptions: ParseOptions = { maxTokens: LIMITS.maxTokens };
 

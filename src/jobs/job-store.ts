@@ -1,30 +1,16 @@
 import type { AgendaBackend } from "agenda";
 import { MongoBackend } from "@agendajs/mongo-backend";
 import { RedisBackend } from "@agendajs/redis-backend";
-import { Redis } from "ioredis";
 import { MongoClient } from "mongodb";
 import type { Logger } from "pino";
 import type { JobsConfig } from "../config.js";
-
-/** How long the start waits for the job store before giving up with a clear error. */
-const CONNECT_TIMEOUT_MS = 5000;
+import { CONNECT_TIMEOUT_MS, connectRedis, UnreachableServiceError, withTimeout } from "../redis.js";
 
 /** Agenda's storage, chosen by the scheme of JOBS_URL and namespaced by JOBS_NAMESPACE. */
 export interface JobStore {
   backend: AgendaBackend;
   /** Closes the connection this module opened (Agenda leaves connections it was given alone). */
   close(): Promise<void>;
-}
-
-export class JobStoreUnavailableError extends Error {
-  override name = "JobStoreUnavailableError";
-}
-
-/** The URL without its password, fit for a log line. */
-export function redactUrl(raw: string): string {
-  const url = new URL(raw);
-  if (url.password) url.password = "***";
-  return url.toString();
 }
 
 /**
@@ -35,29 +21,14 @@ export function redactUrl(raw: string): string {
 export async function connectJobStore(config: JobsConfig, logger: Logger): Promise<JobStore> {
   const scheme = new URL(config.url).protocol;
   try {
-    return scheme.startsWith("mongodb") ? await connectMongo(config) : await connectRedis(config, logger);
+    return scheme.startsWith("mongodb") ? await connectMongo(config) : await connectRedisStore(config, logger);
   } catch (error) {
-    throw new JobStoreUnavailableError(
-      `cannot reach the job store at ${redactUrl(config.url)} (JOBS_URL): ${(error as Error).message}`,
-    );
+    throw new UnreachableServiceError("job store", config.url, "JOBS_URL", error);
   }
 }
 
-async function connectRedis(config: JobsConfig, logger: Logger): Promise<JobStore> {
-  const redis = new Redis(config.url, {
-    lazyConnect: true,
-    connectTimeout: CONNECT_TIMEOUT_MS,
-    // While running, commands fail fast during an outage; Agenda retries on its next poll.
-    maxRetriesPerRequest: 1,
-    retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
-  });
-  redis.on("error", (err) => logger.warn({ err }, "job store connection error"));
-  try {
-    await withTimeout(redis.connect(), "Redis did not answer");
-  } catch (error) {
-    redis.disconnect();
-    throw error;
-  }
+async function connectRedisStore(config: JobsConfig, logger: Logger): Promise<JobStore> {
+  const redis = await connectRedis(config.url, "job store", logger);
   const prefix = `${config.namespace}:agenda:`;
   return {
     backend: new RedisBackend({ redis, keyPrefix: prefix, channelName: `${prefix}jobs` }),
@@ -82,12 +53,4 @@ async function connectMongo(config: JobsConfig): Promise<JobStore> {
     backend: new MongoBackend({ mongo: client.db(), collection: `${config.namespace}_agenda_jobs` }),
     close: () => client.close(),
   };
-}
-
-function withTimeout<T>(promise: Promise<T>, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${message} within ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { Redis } from "ioredis";
 import { DEADLINE_JOB, SWEEP_BATCH_SIZE, SWEEP_JOB } from "../../src/jobs/deadline-jobs.js";
-import { JobStoreUnavailableError } from "../../src/jobs/job-store.js";
+import { UnreachableServiceError } from "../../src/redis.js";
 import { ReferralStatus } from "../../src/referrals/lifecycle.js";
 import { testDatabase } from "../support/database.js";
 import { createPartner, newReferral, submitRfi, type TestPartner } from "../support/fixtures.js";
@@ -216,7 +216,7 @@ describe("jobs > deadline expiry", () => {
       await startTestServer({ JOBS_URL: "redis://127.0.0.1:1" });
       expect.fail("the server started without its job store");
     } catch (error) {
-      expect(error).to.be.an.instanceOf(JobStoreUnavailableError);
+      expect(error).to.be.an.instanceOf(UnreachableServiceError);
       expect((error as Error).message).to.match(/^cannot reach the job store at redis:\/\/127\.0\.0\.1:1 \(JOBS_URL\): /);
     }
     expect(Date.now() - started).to.be.below(7000);

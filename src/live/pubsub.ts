@@ -1,0 +1,81 @@
+import { setMaxListeners } from "node:events";
+import { createPubSub, type PubSub, type Repeater } from "@graphql-yoga/subscription";
+import { createRedisEventTarget } from "@graphql-yoga/redis-event-target";
+import type { Logger } from "pino";
+import type { PubSubConfig } from "../config.js";
+import { connectRedis, UnreachableServiceError } from "../redis.js";
+
+/** What travels between instances: a committed referral change, or a revoked key. */
+export interface ReferralChangeMessage {
+  kind: "received" | "updated";
+  action: string;
+  partnerId: string;
+  /** The referral's columns as JSON (instants as ISO strings). */
+  referral: Record<string, unknown>;
+}
+
+export interface KeyRevokedMessage {
+  keyId: string;
+}
+
+type Topics = Record<string, [ReferralChangeMessage] | [KeyRevokedMessage]>;
+
+/**
+ * The live events bus: in-process when PUBSUB_URL is unset, through Redis when it names one (so a
+ * subscriber on instance B sees a change made on instance A). The one place that makes this choice;
+ * channels are prefixed by PUBSUB_NAMESPACE so deployments sharing a Redis never hear each other.
+ */
+export class LiveBus {
+  private constructor(
+    private readonly pubSub: PubSub<Topics>,
+    private readonly namespace: string,
+    private readonly closeConnections: () => Promise<void>,
+  ) {}
+
+  static async connect(config: PubSubConfig, logger: Logger): Promise<LiveBus> {
+    if (config.url === undefined) {
+      // Every subscriber listens on this one target: a thousand listeners are expected, not a leak.
+      const eventTarget = new EventTarget();
+      setMaxListeners(0, eventTarget);
+      return new LiveBus(createPubSub<Topics>({ eventTarget }), config.namespace, async () => undefined);
+    }
+    let publishClient;
+    let subscribeClient;
+    try {
+      publishClient = await connectRedis(config.url, "pub/sub", logger);
+      subscribeClient = await connectRedis(config.url, "pub/sub", logger);
+    } catch (error) {
+      publishClient?.disconnect();
+      throw new UnreachableServiceError("pub/sub", config.url, "PUBSUB_URL", error);
+    }
+    const eventTarget = createRedisEventTarget<CustomEvent>({ publishClient, subscribeClient });
+    return new LiveBus(createPubSub<Topics>({ eventTarget }), config.namespace, async () => {
+      await Promise.all([publishClient.quit(), subscribeClient.quit()]);
+    });
+  }
+
+  publishReferralChange(message: ReferralChangeMessage): void {
+    this.pubSub.publish(this.topic("referral-changes"), message);
+  }
+
+  /** Every referral change, as long as the returned iterator is not returned. */
+  referralChanges(): Repeater<ReferralChangeMessage> {
+    return this.pubSub.subscribe(this.topic("referral-changes")) as Repeater<ReferralChangeMessage>;
+  }
+
+  publishKeyRevoked(keyId: string): void {
+    this.pubSub.publish(this.topic("api-key-revocations"), { keyId });
+  }
+
+  keyRevocations(): Repeater<KeyRevokedMessage> {
+    return this.pubSub.subscribe(this.topic("api-key-revocations")) as Repeater<KeyRevokedMessage>;
+  }
+
+  close(): Promise<void> {
+    return this.closeConnections();
+  }
+
+  private topic(name: string): string {
+    return `${this.namespace}:live:${name}`;
+  }
+}

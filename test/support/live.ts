@@ -1,0 +1,100 @@
+import type { FormattedExecutionResult } from "graphql";
+import { createClient, type Client } from "graphql-ws";
+import WebSocket from "ws";
+import type { TestServer } from "./harness.js";
+
+export interface Closed {
+  code: number;
+  reason: string;
+}
+
+export interface LiveClient {
+  client: Client;
+  /** Settles when the socket closes, with its close code and reason. */
+  closed: Promise<Closed>;
+  dispose(): Promise<void>;
+}
+
+export function wsUrl(server: TestServer): string {
+  return server.url.replace(/^http/, "ws");
+}
+
+/** A graphql-ws client as a partner front-end would open it, with the key in `connection_init`. */
+export function liveClient(server: TestServer, key: string | undefined): LiveClient {
+  let onClosed!: (closed: Closed) => void;
+  const closed = new Promise<Closed>((resolve) => (onClosed = resolve));
+  const client = createClient({
+    url: wsUrl(server),
+    webSocketImpl: WebSocket,
+    connectionParams: key === undefined ? {} : { authorization: `Bearer ${key}` },
+    lazy: false,
+    retryAttempts: 0,
+    onNonLazyError: () => undefined,
+    on: { closed: (event) => onClosed({ code: (event as Closed).code, reason: (event as Closed).reason }) },
+  });
+  return { client, closed, dispose: () => client.dispose() as Promise<void> };
+}
+
+export interface Subscription<T> {
+  /** Everything received so far. */
+  readonly received: FormattedExecutionResult<T>[];
+  /** The next result, or a failure after `timeoutMs`. */
+  next(timeoutMs?: number): Promise<FormattedExecutionResult<T>>;
+  /** Settles with the error the server sent, if it ends the operation with one. */
+  readonly failed: Promise<unknown>;
+  stop(): void;
+}
+
+export function subscribe<T = Record<string, any>>(
+  client: Client,
+  query: string,
+  variables?: Record<string, unknown>,
+): Subscription<T> {
+  const received: FormattedExecutionResult<T>[] = [];
+  const waiting: ((result: FormattedExecutionResult<T>) => void)[] = [];
+  // graphql-ws types a result's extensions more loosely than graphql-js does.
+  type Result = FormattedExecutionResult<T>;
+  let consumed = 0;
+  let fail!: (error: unknown) => void;
+  const failed = new Promise<unknown>((resolve) => (fail = resolve));
+  const stop = client.subscribe<T>(
+    { query, variables },
+    {
+      next: (result) => {
+        received.push(result as Result);
+        waiting.shift()?.(result as Result);
+      },
+      error: (error) => fail(error),
+      complete: () => undefined,
+    },
+  );
+  return {
+    received,
+    failed,
+    stop,
+    next(timeoutMs = 2000) {
+      if (consumed < received.length) return Promise.resolve(received[consumed++]);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`nothing received within ${timeoutMs} ms`)), timeoutMs);
+        waiting.push((result) => {
+          clearTimeout(timer);
+          consumed++;
+          resolve(result);
+        });
+      });
+    },
+  };
+}
+
+/** Waits until the server holds exactly `count` live subscriptions, as it reports on /healthz. */
+export async function subscriptionsReach(server: TestServer, count: number, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const health = (await (await fetch(server.url.replace("/graphql", "/healthz"))).json()) as {
+      live: { subscriptions: number };
+    };
+    if (health.live.subscriptions === count) return;
+    if (Date.now() > deadline) throw new Error(`the server holds ${health.live.subscriptions} subscriptions, not ${count}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
