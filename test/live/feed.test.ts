@@ -234,6 +234,30 @@ describe("live > the same rules over WebSocket as over HTTP", () => {
     });
   }
 
+  it("masks an unexpected error in a live event as over HTTP, with an error id", async () => {
+    const admin = liveClient(server.current, ADMIN_KEY);
+    try {
+      const feed = subscribe(admin.client, "subscription { referralUpdated { id partner { name } } }");
+      await subscriptionsReach(server.current, 1);
+      const id = await newReferral(server.current, partner);
+      const referral = await server.current.db.getRepository(Referral).findOneByOrFail({ id });
+      // A change naming a partner that does not exist: resolving it fails inside the server.
+      server.current.services.feed.publish({
+        kind: "updated",
+        action: ReferralAction.SET_EXTERNAL_REFERENCE,
+        referral: Object.assign(new Referral(), referral, { partnerId: "999999999" }),
+      });
+      const { data, errors } = await feed.next();
+      expect(data).to.equal(null);
+      expect(errors).to.have.length(1);
+      const [error] = errors!;
+      const [, errorId] = /^Internal server error \(id ([0-9a-f-]{36})\)$/.exec(error.message) ?? [];
+      expect(error.extensions).to.deep.equal({ code: "INTERNAL_SERVER_ERROR", errorId });
+    } finally {
+      await admin.dispose();
+    }
+  });
+
   it("refuses a subscription to a role that may not subscribe, as FORBIDDEN", async () => {
     const analyst = await issueKeyDetails(server.current, "ANALYST");
     const analystLive = liveClient(server.current, analyst.secret);
