@@ -5,6 +5,8 @@ import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHt
 import { expressMiddleware } from "@as-integrations/express5";
 import express, { type ErrorRequestHandler } from "express";
 import type { DataSource } from "typeorm";
+import { FitScores } from "./analytics/fit-scores.js";
+import { StatsService } from "./analytics/stats.service.js";
 import { ApiKeyService } from "./auth/api-key.service.js";
 import type { Config } from "./config.js";
 import { openDatabase } from "./db/data-source.js";
@@ -36,6 +38,7 @@ export function createServices(db: DataSource, config: Config, changes: Referral
     referrals,
     referralFinder: new ReferralFinder(db),
     feed: new ReferralFeed(bus, db),
+    stats: new StatsService(db),
   };
 }
 
@@ -87,6 +90,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     await services.apiKeys.syncEnvironmentAdminKey(config.adminApiKey);
     const deadlines = await DeadlineJobs.start(db, services.referrals, config.jobs, logger);
     opened.push(() => deadlines.stop());
+    // In this order: the fit score first, so that the live event carries it.
+    const fitScores = new FitScores(db);
+    changes.listen((change) => fitScores.refresh(change));
     changes.listen(({ referral }) => deadlines.schedule(referral));
     changes.listen((change) => services.feed.publish(change));
 

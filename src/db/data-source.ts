@@ -8,9 +8,10 @@ import { Referral, ReferralEvent } from "../referrals/referral.entity.js";
 import { IdempotencyRecord } from "../rfis/idempotency-record.entity.js";
 import { Rfi } from "../rfis/rfi.entity.js";
 import { InitialSchema1764000000000 } from "./migrations/1764000000000-InitialSchema.js";
+import { DealFigures1764100000000 } from "./migrations/1764100000000-DealFigures.js";
 
 export const entities = [ApiKey, Partner, MarketingProfile, Rfi, IdempotencyRecord, Referral, ReferralEvent];
-export const migrations = [InitialSchema1764000000000];
+export const migrations = [InitialSchema1764000000000, DealFigures1764100000000];
 
 /** Which server speaks the MySQL protocol: TypeORM reads their catalogs differently (e.g. column defaults). */
 export type ServerFlavour = "mysql" | "mariadb";

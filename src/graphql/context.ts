@@ -1,3 +1,4 @@
+import type { StatsService } from "../analytics/stats.service.js";
 import type { ApiKeyService } from "../auth/api-key.service.js";
 import type { ReferralFeed } from "../live/referral-feed.js";
 import type { Caller } from "../auth/caller.js";
@@ -15,6 +16,7 @@ export interface Services {
   referrals: ReferralService;
   referralFinder: ReferralFinder;
   feed: ReferralFeed;
+  stats: StatsService;
 }
 
 /** What every resolver receives: who calls, the services, and this request's (or this live event's) loaders. */

@@ -11,7 +11,6 @@ export enum ErrorCode {
   NOT_FOUND = "NOT_FOUND",
   INVALID_TRANSITION = "INVALID_TRANSITION",
   STALE_VERSION = "STALE_VERSION",
-  NOT_IMPLEMENTED = "NOT_IMPLEMENTED",
   INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR",
 }
 
@@ -37,10 +36,6 @@ export function forbidden(message = "this key's role may not do this"): AppError
 
 export function unauthenticated(message: string): AppError {
   return new AppError(ErrorCode.UNAUTHENTICATED, message, { http: { status: 401 } });
-}
-
-export function notImplemented(feature: string): AppError {
-  return new AppError(ErrorCode.NOT_IMPLEMENTED, `${feature} is not implemented yet`);
 }
 
 /** Codes produced by graphql-js and Apollo themselves for requests that are wrong as written. */

@@ -1,5 +1,7 @@
 import DataLoader from "dataloader";
 import { In, type DataSource } from "typeorm";
+import { responsivenessOf } from "../analytics/responsiveness.js";
+import type { Responsiveness } from "../analytics/stats.types.js";
 import { MarketingProfile } from "../partners/marketing-profile.entity.js";
 import { Partner } from "../partners/partner.entity.js";
 import { ReferralEvent } from "../referrals/referral.entity.js";
@@ -12,6 +14,7 @@ export interface Loaders {
   profilesOfPartner: DataLoader<string, MarketingProfile[]>;
   rfi: DataLoader<string, Rfi | undefined>;
   eventsOfReferral: DataLoader<string, ReferralEvent[]>;
+  responsiveness: DataLoader<string, Responsiveness>;
 }
 
 type WithId = { id: string };
@@ -47,6 +50,10 @@ export function createLoaders(db: DataSource): Loaders {
         .getRepository(ReferralEvent)
         .find({ where: { referralId: In([...referralIds]) }, order: { id: "ASC" } });
       return groupBy(events, referralIds, (event) => event.referralId);
+    }),
+    responsiveness: new DataLoader(async (partnerIds) => {
+      const found = await responsivenessOf(db, partnerIds);
+      return partnerIds.map((id) => found.get(id)!);
     }),
   };
 }

@@ -27,17 +27,16 @@ export class ReferralChanges {
     return () => this.listeners.delete(listener);
   }
 
+  /** Tells every listener, in the order they started listening, of each change. */
   async committed(changes: ReferralChange[]): Promise<void> {
-    await Promise.all(
-      [...this.listeners].flatMap((listener) =>
-        changes.map(async (change) => {
-          try {
-            await listener(change);
-          } catch (err) {
-            this.logger.error({ err, referralId: change.referral.id, action: change.action }, "a listener failed on a referral change");
-          }
-        }),
-      ),
-    );
+    for (const change of changes) {
+      for (const listener of this.listeners) {
+        try {
+          await listener(change);
+        } catch (err) {
+          this.logger.error({ err, referralId: change.referral.id, action: change.action }, "a listener failed on a referral change");
+        }
+      }
+    }
   }
 }

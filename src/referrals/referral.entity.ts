@@ -3,6 +3,7 @@ import { Column, Entity, ForeignKey, Index, PrimaryGeneratedColumn } from "typeo
 import { DateTimeScalar, LocalDateScalar } from "../graphql/scalars.js";
 import { MarketingProfile } from "../partners/marketing-profile.entity.js";
 import { Partner } from "../partners/partner.entity.js";
+import { CompanySize } from "../rfis/company-size.js";
 import { Rfi } from "../rfis/rfi.entity.js";
 import { ReferralAction, ReferralStage, ReferralStatus } from "./lifecycle.js";
 
@@ -31,6 +32,9 @@ registerEnumType(ReferralAction, {
 @Index("ix_referrals_updated", ["updatedAt", "id"])
 @Index("ix_referrals_status_respond_by", ["status", "respondBy"])
 @Index("ix_referrals_profile", ["profileId"])
+@Index("ix_referrals_partner_fit", ["partnerId", "fitScore", "id"])
+@Index("ix_referrals_fit", ["fitScore", "id"])
+@Index("ix_referrals_partner_answered", ["partnerId", "answeredAt"])
 export class Referral {
   @Field(() => ID)
   @PrimaryGeneratedColumn({ type: "bigint", unsigned: true })
@@ -51,6 +55,13 @@ export class Referral {
   /** The RFI's region, copied so that lists filter on an index of this table. */
   @Column({ type: "char", length: 2 })
   region: string;
+
+  /** The RFI's company size and industry, copied like its region: statistics and fit scores group by them. */
+  @Column({ name: "company_size", type: "varchar", length: 24 })
+  companySize: CompanySize;
+
+  @Column({ type: "varchar", length: 100, nullable: true })
+  industry: string | null;
 
   @Field(() => ReferralStatus)
   @Column({ type: "varchar", length: 16 })
@@ -107,6 +118,23 @@ export class Referral {
   @Field(() => LocalDateScalar, { nullable: true, description: "The close date reported when WON." })
   @Column({ name: "final_close_date", type: "date", nullable: true })
   finalCloseDate: string | null;
+
+  /** The deal as statistics count it: the final figures when WON, else the latest estimate. */
+  @Column({ name: "deal_value", type: "decimal", precision: 15, scale: 2, nullable: true })
+  dealValue: string | null;
+
+  @Column({ name: "deal_currency", type: "char", length: 3, nullable: true })
+  dealCurrency: string | null;
+
+  @Column({ name: "deal_close_date", type: "date", nullable: true })
+  dealCloseDate: string | null;
+
+  /** How well the referral fits its partner's history, 0..1 (see src/analytics/fit.ts); kept for sorting. */
+  @Column({ name: "fit_score", type: "decimal", precision: 5, scale: 4, nullable: true })
+  fitScore: string | null;
+
+  @Column({ name: "fit_reasons", type: "simple-json", nullable: true })
+  fitReasons: string[] | null;
 
   @Field(() => DateTimeScalar, { nullable: true, description: "When the referral was archived." })
   @Column({ name: "closed_at", type: "datetime", precision: 3, nullable: true })

@@ -1,7 +1,7 @@
 import { Brackets, type DataSource, type SelectQueryBuilder } from "typeorm";
 import { partnerScope, type Caller } from "../auth/caller.js";
 import { isRowId } from "../db/ids.js";
-import { badInput, notImplemented } from "../graphql/errors.js";
+import { badInput } from "../graphql/errors.js";
 import { statusesInStage, type ReferralStatus } from "./lifecycle.js";
 import { Referral } from "./referral.entity.js";
 import {
@@ -29,7 +29,7 @@ const parseInstant = (value: string) => {
 };
 const matching = (form: RegExp) => (value: string) => (form.test(value) ? value : undefined);
 
-const SORT_KEYS: Record<Exclude<ReferralOrderField, ReferralOrderField.FIT_SCORE>, SortKey> = {
+const SORT_KEYS: Record<ReferralOrderField, SortKey> = {
   RECEIVED_AT: { column: "r.received_at", nullable: false, valueOf: (r) => instant(r.receivedAt), parse: parseInstant },
   UPDATED_AT: { column: "r.updated_at", nullable: false, valueOf: (r) => instant(r.updatedAt), parse: parseInstant },
   RESPOND_BY: { column: "r.respond_by", nullable: true, valueOf: (r) => instant(r.respondBy), parse: parseInstant },
@@ -45,6 +45,7 @@ const SORT_KEYS: Record<Exclude<ReferralOrderField, ReferralOrderField.FIT_SCORE
     valueOf: (r) => r.estimatedCloseDate,
     parse: matching(/^\d{4}-\d{2}-\d{2}$/),
   },
+  FIT_SCORE: { column: "r.fit_score", nullable: true, valueOf: (r) => r.fitScore, parse: matching(/^[01]\.\d{4}$/) },
 };
 
 const DEFAULT_ORDER: ReferralOrder = { field: ReferralOrderField.RECEIVED_AT, direction: OrderDirection.DESC };
@@ -104,7 +105,6 @@ export class ReferralFinder {
    */
   async page(caller: Caller, request: PageRequest): Promise<ReferralConnection> {
     const order = request.orderBy ?? DEFAULT_ORDER;
-    if (order.field === ReferralOrderField.FIT_SCORE) throw notImplemented("ordering by FIT_SCORE");
     const sort = SORT_KEYS[order.field];
     if (request.first != null && request.first < 0) throw badInput("first", "must not be negative");
     const size = pageSize(request.first);

@@ -1,7 +1,6 @@
 import { Arg, Args, ArgsType, Authorized, Ctx, Field, FieldResolver, Float, ID, Int, Mutation, Query, Resolver, Root } from "type-graphql";
 import { Role } from "../auth/role.js";
 import type { RequestContext } from "../graphql/context.js";
-import { notImplemented } from "../graphql/errors.js";
 import { listCost } from "../graphql/limits.js";
 import { MarketingProfile } from "../partners/marketing-profile.entity.js";
 import { Partner } from "../partners/partner.entity.js";
@@ -205,13 +204,13 @@ export class ReferralResolver {
     nullable: true,
     description: "How well this referral fits what the partner accepted and declined before, 0..1; null without history.",
   })
-  fitScore(): number | null {
-    throw notImplemented("fitScore");
+  fitScore(@Root() referral: Referral): number | null {
+    return referral.fitScore === null ? null : Number(referral.fitScore);
   }
 
   @FieldResolver(() => [String], { description: "The strongest factors behind fitScore, in words; empty without history." })
-  fitReasons(): string[] {
-    throw notImplemented("fitReasons");
+  fitReasons(@Root() referral: Referral): string[] {
+    return referral.fitReasons ?? [];
   }
 }
 

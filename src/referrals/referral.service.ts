@@ -13,6 +13,7 @@ import {
   targetStatus,
   type LifecycleWindows,
 } from "./lifecycle.js";
+import type { Rfi } from "../rfis/rfi.entity.js";
 import type { ReferralChanges } from "./referral-changes.js";
 import { Referral, ReferralEvent } from "./referral.entity.js";
 
@@ -91,15 +92,17 @@ export class ReferralService {
   ) {}
 
   /** Creates the referrals of a new RFI inside the caller's transaction, each with its arrival event. */
-  async receive(em: EntityManager, rfiId: string, region: string, targets: ReferralTarget[], actor: Actor): Promise<Referral[]> {
+  async receive(em: EntityManager, rfi: Rfi, targets: ReferralTarget[], actor: Actor): Promise<Referral[]> {
     const now = new Date();
     const status = targetStatus(ReferralAction.RECEIVE)!;
     const referrals: Referral[] = [];
     for (const target of targets) {
       const referral = em.create(Referral, {
         ...target,
-        rfiId,
-        region,
+        rfiId: rfi.id,
+        region: rfi.region,
+        companySize: rfi.companySize,
+        industry: rfi.industry,
         status,
         version: 1,
         receivedAt: now,
@@ -204,6 +207,9 @@ export class ReferralService {
         finalDealValue: deal?.dealValue ?? (() => "estimated_deal_value"),
         finalCurrency: deal?.currency ?? (() => "estimated_currency"),
         finalCloseDate: deal?.closeDate ?? (() => "estimated_close_date"),
+        dealValue: deal?.dealValue ?? (() => "estimated_deal_value"),
+        dealCurrency: deal?.currency ?? (() => "estimated_currency"),
+        dealCloseDate: deal?.closeDate ?? (() => "estimated_close_date"),
       }),
       note: (after) => `won ${after.finalDealValue} ${after.finalCurrency}, closed ${after.finalCloseDate}`,
     });
@@ -242,6 +248,9 @@ export class ReferralService {
       estimatedDealValue: estimate.estimatedDealValue,
       estimatedCurrency: estimate.currency,
       estimatedCloseDate: estimate.estimatedCloseDate,
+      dealValue: estimate.estimatedDealValue,
+      dealCurrency: estimate.currency,
+      dealCloseDate: estimate.estimatedCloseDate,
     };
   }
 

@@ -11,6 +11,7 @@ import type { ReferralService, ReferralTarget } from "../referrals/referral.serv
 import { IdempotencyRecord } from "./idempotency-record.entity.js";
 import { Rfi } from "./rfi.entity.js";
 import { DEFAULT_MAX_PARTNERS, type SubmitRfiInput } from "./rfi.inputs.js";
+import { responsivenessOf, responsivenessScore } from "../analytics/responsiveness.js";
 import { bestProfilePerPartner, routeRfi } from "./routing.js";
 
 export interface SubmittedRfi {
@@ -136,7 +137,7 @@ export class RfiService {
       submittedByKeyId: caller.keyId,
     });
     await em.insert(Rfi, rfi);
-    const referrals = await this.referrals.receive(em, rfi.id, rfi.region, targets, { label: caller.label });
+    const referrals = await this.referrals.receive(em, rfi, targets, { label: caller.label });
     return { rfi, referrals };
   }
 
@@ -145,7 +146,10 @@ export class RfiService {
     const inRegion = { region: input.region, active: true };
     if (input.partnerIds === null) {
       const profiles = await em.findBy(MarketingProfile, inRegion);
-      const routed = routeRfi(profiles, input, input.maxPartners);
+      const responsiveness = await responsivenessOf(this.db, [...new Set(profiles.map((profile) => profile.partnerId))]);
+      const routed = routeRfi(profiles, input, input.maxPartners, (partnerId) =>
+        responsivenessScore(responsiveness.get(partnerId)!),
+      );
       if (routed.length === 0) {
         throw badInput("input.region", `no active marketing profile in ${input.region} takes this RFI`);
       }

@@ -47,11 +47,25 @@ function compareRanked(a: RankedProfile, b: RankedProfile): number {
   return b.match - a.match || Number(a.profile.id) - Number(b.profile.id);
 }
 
+const MATCH_SHARE = 0.75;
+const RESPONSIVENESS_SHARE = 0.25;
+
 /**
- * Automatic routing: among active profiles in the region that accept the company size, the best
- * `maxPartners` partners.
+ * Automatic routing: among active profiles in the region that accept the company size, each
+ * partner's best profile, ranked by 0.75 × match + 0.25 × the partner's responsiveness score
+ * (0..1, see src/analytics/responsiveness.ts); the first `maxPartners`.
  */
-export function routeRfi(profiles: readonly MarketingProfile[], rfi: RfiTraits, maxPartners: number): RankedProfile[] {
+export function routeRfi(
+  profiles: readonly MarketingProfile[],
+  rfi: RfiTraits,
+  maxPartners: number,
+  responsivenessOf: (partnerId: string) => number,
+): RankedProfile[] {
   const eligible = profiles.filter((profile) => profile.active && acceptsCompanySize(profile, rfi.companySize));
-  return bestProfilePerPartner(eligible, rfi).slice(0, maxPartners);
+  const rankOf = ({ profile, match }: RankedProfile) => MATCH_SHARE * match + RESPONSIVENESS_SHARE * responsivenessOf(profile.partnerId);
+  return bestProfilePerPartner(eligible, rfi)
+    .map((ranked) => ({ ranked, rank: rankOf(ranked) }))
+    .sort((a, b) => b.rank - a.rank || Number(a.ranked.profile.id) - Number(b.ranked.profile.id))
+    .slice(0, maxPartners)
+    .map(({ ranked }) => ranked);
 }

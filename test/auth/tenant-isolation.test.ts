@@ -427,12 +427,24 @@ describe("auth > tenant isolation between partners", () => {
   });
 
   describe("the rest of the contract", () => {
-    it("gives A no statistics at all yet (NOT_IMPLEMENTED until the statistics issue), so none of B's", async () => {
+    it("counts only A's deals in A's statistics, and nothing of B's even when A names B", async () => {
+      const [{ ofA, ofB }] = await server.current.db.query(
+        "SELECT SUM(partner_id = ? AND deal_value IS NOT NULL) AS ofA, SUM(partner_id = ? AND deal_value IS NOT NULL) AS ofB FROM referrals",
+        [a.id, b.id],
+      );
+      expect(Number(ofA), "A has deals").to.be.greaterThan(0);
+      expect(Number(ofB), "B has deals").to.be.greaterThan(0);
+      const count = async (api: typeof a.api, field: string, filter: Record<string, unknown> | null) => {
+        const data = await api.data(`query($filter: StatsFilter) { ${field}(filter: $filter, groupBy: [PARTNER]) { key { value } count } }`, { filter });
+        return data[field] as { key: { value: string }[]; count: number }[];
+      };
       for (const field of ["dealSizeStats", "closeDateStats"]) {
-        const error = await a.api.error(`query($filter: StatsFilter) { ${field}(filter: $filter) { count } }`, {
-          filter: { partnerIds: [b.id] },
-        });
-        expect(error.code, field).to.equal("NOT_IMPLEMENTED");
+        const own = await count(a.api, field, null);
+        expect(own.map((row) => row.key[0].value), field).to.deep.equal(own.map(() => a.id));
+        expect(own.reduce((sum, row) => sum + row.count, 0), field).to.equal(Number(ofA));
+        expect(await count(a.api, field, { partnerIds: [b.id] }), field).to.deep.equal([]);
+        const both = await count(server.current.admin, field, { partnerIds: [a.id, b.id] });
+        expect(new Set(both.map((row) => row.key[0].value)), field).to.deep.equal(new Set([a.id, b.id]));
       }
     });
 
@@ -462,8 +474,8 @@ describe("auth > tenant isolation between partners", () => {
       "Query.referral": "referral(id)",
       "Query.referrals": "referrals(filter)",
       "Query.partners": "FORBIDDEN to PARTNER (above and in access.test.ts)",
-      "Query.dealSizeStats": "NOT_IMPLEMENTED (above); the statistics issue must test partner scoping",
-      "Query.closeDateStats": "NOT_IMPLEMENTED (above); the statistics issue must test partner scoping",
+      "Query.dealSizeStats": "statistics (above)",
+      "Query.closeDateStats": "statistics (above)",
       "Mutation.submitRfi": "FORBIDDEN to PARTNER",
       "Mutation.expressInterest": "referral mutations",
       "Mutation.ignoreReferral": "referral mutations",
@@ -477,8 +489,8 @@ describe("auth > tenant isolation between partners", () => {
       "Mutation.createPartner": "FORBIDDEN to PARTNER",
       "Mutation.issueApiKey": "FORBIDDEN to PARTNER",
       "Mutation.revokeApiKey": "FORBIDDEN to PARTNER",
-      "Subscription.referralReceived": "live feeds issue (not over HTTP; NOT_IMPLEMENTED meanwhile)",
-      "Subscription.referralUpdated": "live feeds issue (not over HTTP; NOT_IMPLEMENTED meanwhile)",
+      "Subscription.referralReceived": "test/live/feed.test.ts (over WebSocket)",
+      "Subscription.referralUpdated": "test/live/feed.test.ts (over WebSocket)",
     };
 
     it("covers every query, mutation and subscription of the schema", () => {

@@ -291,8 +291,8 @@ describe("jobs > deadlines across restarts, wipes and instances", () => {
       Array.from({ length: count }, () => marker),
     );
     await running.db.query(
-      `INSERT INTO referrals (rfi_id, partner_id, profile_id, region, status, version, received_at, updated_at, respond_by)
-       SELECT id, ?, ?, 'FR', 'NEW', 1, NOW(3) - INTERVAL 1 HOUR, NOW(3) - INTERVAL 1 HOUR, NOW(3) - INTERVAL 1 MINUTE
+      `INSERT INTO referrals (rfi_id, partner_id, profile_id, region, company_size, status, version, received_at, updated_at, respond_by)
+       SELECT id, ?, ?, 'FR', 'SIZE_1_TO_9', 'NEW', 1, NOW(3) - INTERVAL 1 HOUR, NOW(3) - INTERVAL 1 HOUR, NOW(3) - INTERVAL 1 MINUTE
        FROM rfis WHERE need = ?`,
       [partner.id, partner.profileId, marker],
     );

@@ -91,8 +91,8 @@ describe("referrals > batching (no N+1)", () => {
     const rfis: { id: unknown; need: string }[] = await db.query("SELECT id, need FROM rfis");
     const rfiOf = new Map(rfis.map((rfi) => [rfi.need, String(rfi.id)]));
     await db.query(
-      `INSERT INTO referrals (rfi_id, partner_id, profile_id, region, status, version, received_at, updated_at)
-       VALUES ${Array.from({ length: REFERRALS }, () => "(?, ?, ?, 'FR', 'EVALUATING', 1, ?, ?)").join(", ")}`,
+      `INSERT INTO referrals (rfi_id, partner_id, profile_id, region, company_size, status, version, received_at, updated_at)
+       VALUES ${Array.from({ length: REFERRALS }, () => "(?, ?, ?, 'FR', 'SIZE_10_TO_49', 'EVALUATING', 1, ?, ?)").join(", ")}`,
       Array.from({ length: REFERRALS }, (_, i) => {
         const partner = partners[i % PARTNERS];
         const at = new Date(start + i * 60_000);

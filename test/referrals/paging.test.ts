@@ -183,9 +183,9 @@ async function seed(server: TestServer, alpha: TestPartner, alphaDe: string, bet
   const rfis: { id: unknown; need: string }[] = await server.db.query("SELECT id, need FROM rfis WHERE need LIKE ?", [`${marker} #%`]);
   const rfiIds = new Map(rfis.map((rfi) => [rfi.need, String(rfi.id)]));
   await server.db.query(
-    `INSERT INTO referrals (rfi_id, partner_id, profile_id, region, status, version, received_at, updated_at, respond_by,
+    `INSERT INTO referrals (rfi_id, partner_id, profile_id, region, company_size, status, version, received_at, updated_at, respond_by,
        estimated_deal_value, estimated_currency, estimated_close_date)
-     VALUES ${specs.map(() => "(?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)").join(", ")}`,
+     VALUES ${specs.map(() => "(?, ?, ?, ?, 'SIZE_50_TO_249', ?, 1, ?, ?, ?, ?, ?, ?)").join(", ")}`,
     specs.flatMap((spec) => [
       rfiIds.get(spec.need),
       spec.partnerId,
