@@ -32,6 +32,7 @@ registerEnumType(ReferralAction, {
 @Index("ix_referrals_updated", ["updatedAt", "id"])
 @Index("ix_referrals_status_respond_by", ["status", "respondBy"])
 @Index("ix_referrals_profile", ["profileId"])
+@Index("ix_referrals_deal", ["dealCurrency", "dealValue", "receivedAt", "region", "partnerId", "status"])
 @Index("ix_referrals_partner_fit", ["partnerId", "fitScore", "id"])
 @Index("ix_referrals_fit", ["fitScore", "id"])
 @Index("ix_referrals_partner_answered", ["partnerId", "answeredAt"])

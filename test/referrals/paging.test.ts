@@ -27,6 +27,7 @@ const UPDATED = [5, 6, 7].map((h) => new Date(BASE + h * HOUR));
 const RESPOND_BY = [null, ...[80, 90, 100].map((h) => new Date(BASE + h * HOUR))];
 const DEAL_VALUES = [null, "1500.00", "1500.50", "99999999.99"];
 const CLOSE_DATES = [null, "2026-01-31", "2026-03-15", "2027-12-01"];
+const FIT_SCORES = [null, "0.2500", "0.7500", "1.0000"];
 
 interface Row {
   id: string;
@@ -38,11 +39,12 @@ interface Row {
   respondBy: Date | null;
   estimatedDealValue: string | null;
   estimatedCloseDate: string | null;
+  fitScore: string | null;
 }
 
-type Field = "RECEIVED_AT" | "UPDATED_AT" | "RESPOND_BY" | "ESTIMATED_DEAL_VALUE" | "ESTIMATED_CLOSE_DATE";
+type Field = "RECEIVED_AT" | "UPDATED_AT" | "RESPOND_BY" | "ESTIMATED_DEAL_VALUE" | "ESTIMATED_CLOSE_DATE" | "FIT_SCORE";
 type Direction = "ASC" | "DESC";
-const FIELDS: Field[] = ["RECEIVED_AT", "UPDATED_AT", "RESPOND_BY", "ESTIMATED_DEAL_VALUE", "ESTIMATED_CLOSE_DATE"];
+const FIELDS: Field[] = ["RECEIVED_AT", "UPDATED_AT", "RESPOND_BY", "ESTIMATED_DEAL_VALUE", "ESTIMATED_CLOSE_DATE", "FIT_SCORE"];
 
 /** The value a row sorts on, in a form that compares correctly with < (null = empty). */
 const SORT_VALUE: Record<Field, (row: Row) => number | string | null> = {
@@ -51,6 +53,7 @@ const SORT_VALUE: Record<Field, (row: Row) => number | string | null> = {
   RESPOND_BY: (row) => row.respondBy?.getTime() ?? null,
   ESTIMATED_DEAL_VALUE: (row) => (row.estimatedDealValue === null ? null : Math.round(Number(row.estimatedDealValue) * 100)),
   ESTIMATED_CLOSE_DATE: (row) => row.estimatedCloseDate,
+  FIT_SCORE: (row) => (row.fitScore === null ? null : Math.round(Number(row.fitScore) * 10_000)),
 };
 
 /** The order the contract promises: by the field, then id, both in the direction; empty values last either way. */
@@ -79,7 +82,7 @@ function random(seed: number) {
   };
 }
 
-const NODE = `id status overview { region } receivedAt updatedAt respondBy estimatedDealValue { amount currency } estimatedCloseDate partner { id }`;
+const NODE = `id status overview { region } receivedAt updatedAt respondBy estimatedDealValue { amount currency } estimatedCloseDate fitScore partner { id }`;
 const PAGE = `query($filter: ReferralFilter, $orderBy: ReferralOrder, $first: Int, $after: String) {
   referrals(filter: $filter, orderBy: $orderBy, first: $first, after: $after) {
     totalCount
@@ -97,6 +100,7 @@ interface Node {
   respondBy: string | null;
   estimatedDealValue: { amount: string; currency: string } | null;
   estimatedCloseDate: string | null;
+  fitScore: number | null;
   partner: { id: string };
 }
 
@@ -150,6 +154,7 @@ function served(row: Row): Node {
     respondBy: row.respondBy?.toISOString() ?? null,
     estimatedDealValue: row.estimatedDealValue === null ? null : { amount: row.estimatedDealValue, currency: "EUR" },
     estimatedCloseDate: row.estimatedCloseDate,
+    fitScore: row.fitScore === null ? null : Number(row.fitScore),
     partner: { id: row.partnerId },
   };
 }
@@ -172,6 +177,7 @@ async function seed(server: TestServer, alpha: TestPartner, alphaDe: string, bet
       respondBy: RESPOND_BY[pick(RESPOND_BY.length)],
       estimatedDealValue: DEAL_VALUES[pick(DEAL_VALUES.length)],
       estimatedCloseDate: CLOSE_DATES[pick(CLOSE_DATES.length)],
+      fitScore: FIT_SCORES[pick(FIT_SCORES.length)],
     };
   });
   await server.db.query(
@@ -184,8 +190,8 @@ async function seed(server: TestServer, alpha: TestPartner, alphaDe: string, bet
   const rfiIds = new Map(rfis.map((rfi) => [rfi.need, String(rfi.id)]));
   await server.db.query(
     `INSERT INTO referrals (rfi_id, partner_id, profile_id, region, company_size, status, version, received_at, updated_at, respond_by,
-       estimated_deal_value, estimated_currency, estimated_close_date)
-     VALUES ${specs.map(() => "(?, ?, ?, ?, 'SIZE_50_TO_249', ?, 1, ?, ?, ?, ?, ?, ?)").join(", ")}`,
+       estimated_deal_value, estimated_currency, estimated_close_date, fit_score)
+     VALUES ${specs.map(() => "(?, ?, ?, ?, 'SIZE_50_TO_249', ?, 1, ?, ?, ?, ?, ?, ?, ?)").join(", ")}`,
     specs.flatMap((spec) => [
       rfiIds.get(spec.need),
       spec.partnerId,
@@ -198,6 +204,7 @@ async function seed(server: TestServer, alpha: TestPartner, alphaDe: string, bet
       spec.estimatedDealValue,
       spec.estimatedDealValue === null ? null : "EUR",
       spec.estimatedCloseDate,
+      spec.fitScore,
     ]),
   );
   const referrals: { id: unknown; rfi_id: unknown }[] = await server.db.query("SELECT id, rfi_id FROM referrals");
@@ -233,7 +240,7 @@ describe("referrals > paging and filters", () => {
     }
   });
 
-  const SMALL_PAGES = [7, 9, 11, 13, 16, 19, 23, 31, 47, 64];
+  const SMALL_PAGES = [7, 9, 11, 13, 16, 19, 23, 31, 47, 64, 17, 29];
   FIELDS.forEach((field, f) => {
     (["ASC", "DESC"] as const).forEach((direction, d) => {
       const sizes = [SMALL_PAGES[f * 2 + d], 100];
