@@ -26,9 +26,10 @@ const SWEEP_MAX_BATCHES = 50;
 /**
  * How long a job stays locked to the instance that took it. A deadline takes milliseconds; the sweep
  * renews its lock after every batch. An instance that dies holding locks frees them after this.
+ * Short, too, because Agenda checks a running job every half lifetime and waits out that check.
  */
-const DEADLINE_LOCK_MS = 30_000;
-const SWEEP_LOCK_MS = 60_000;
+const DEADLINE_LOCK_MS = 5_000;
+const SWEEP_LOCK_MS = 10_000;
 
 /** Deadlines come in bursts (an RFI's referrals share one); each expiry is one short transaction. */
 const DEADLINE_CONCURRENCY = 20;
