@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import { IsNull, type DataSource, type EntityManager } from "typeorm";
+import { In, IsNull, type DataSource, type EntityManager } from "typeorm";
 import { isRowId } from "../db/ids.js";
 import { badInput, notFound, unauthenticated } from "../graphql/errors.js";
 import { Partner } from "../partners/partner.entity.js";
@@ -86,31 +86,35 @@ export class ApiKeyService {
    * the variable revokes it.
    */
   async syncEnvironmentAdminKey(secret: string | undefined): Promise<void> {
-    await this.db.transaction(async (em) => {
+    const secretHash = secret === undefined ? undefined : hashSecret(secret);
+    const retired = await this.db.transaction(async (em) => {
       const now = new Date();
-      const secretHash = secret === undefined ? undefined : hashSecret(secret);
       const previous = em
-        .createQueryBuilder()
-        .update(ApiKey)
-        .set({ revokedAt: now })
-        .where("from_environment = 1 AND revoked_at IS NULL");
-      if (secretHash) previous.andWhere("secret_hash <> :secretHash", { secretHash });
-      await previous.execute();
-      if (secretHash === undefined) return;
+        .createQueryBuilder(ApiKey, "key")
+        .setLock("pessimistic_write")
+        .where("key.fromEnvironment = 1 AND key.revokedAt IS NULL");
+      if (secretHash) previous.andWhere("key.secretHash <> :secretHash", { secretHash });
+      const retiredKeys = await previous.getMany();
+      if (retiredKeys.length > 0) await em.update(ApiKey, { id: In(retiredKeys.map((key) => key.id)) }, { revokedAt: now });
+      if (secretHash === undefined) return retiredKeys;
       const existing = await em.findOneBy(ApiKey, { secretHash });
       if (existing) {
         await em.update(ApiKey, { id: existing.id }, { revokedAt: null, role: Role.ADMIN, partnerId: null });
-        return;
+      } else {
+        await em.insert(ApiKey, {
+          label: ENVIRONMENT_KEY_LABEL,
+          role: Role.ADMIN,
+          partnerId: null,
+          secretHash,
+          fromEnvironment: true,
+          createdAt: now,
+          revokedAt: null,
+        });
       }
-      await em.insert(ApiKey, {
-        label: ENVIRONMENT_KEY_LABEL,
-        role: Role.ADMIN,
-        partnerId: null,
-        secretHash,
-        fromEnvironment: true,
-        createdAt: now,
-        revokedAt: null,
-      });
+      return retiredKeys;
     });
+    // Other instances may hold sockets opened with the retired key.
+    for (const key of retired) this.revoked(key.id);
   }
+
 }

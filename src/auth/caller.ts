@@ -18,9 +18,3 @@ export function partnerScope(caller: Caller): string | undefined {
 export function canActForPartner(caller: Caller, partnerId: string): boolean {
   return caller.role === Role.ADMIN || (caller.role === Role.PARTNER && caller.partnerId === partnerId);
 }
-
-/** Whether the caller may read the given partner's data (read-only roles see every partner). */
-export function canReadPartner(caller: Caller, partnerId: string): boolean {
-  const scope = partnerScope(caller);
-  return scope === undefined || scope === partnerId;
-}

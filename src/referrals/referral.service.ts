@@ -5,6 +5,7 @@ import { AppError, badInput, ErrorCode, notFound } from "../graphql/errors.js";
 import {
   allowedFrom,
   deadlineAction,
+  initiatorOf,
   isArchived,
   ReferralAction,
   type ReferralStatus,
@@ -256,6 +257,7 @@ export class ReferralService {
 
   /** A partner's action: applied, or refused with the reason and nothing written. */
   private async apply(actor: Actor, id: string, change: Change): Promise<Referral> {
+    if (initiatorOf(change.action) !== "partner") throw new Error(`${change.action} is the system's to take, not a key's`);
     if (!isRowId(id)) throw notFound(`referral ${id}`);
     const after = await this.db.transaction(async (em) => {
       const changed = await this.compareAndSet(em, actor, id, change, new Date());
