@@ -1,4 +1,5 @@
 import type { DataSource } from "typeorm";
+import { random } from "../test/support/random.js";
 
 const REGIONS = ["FR", "DE", "GB", "US", "ES", "IT", "NL", "BE", "CA", "JP"];
 const SIZES = ["SIZE_1_TO_9", "SIZE_10_TO_49", "SIZE_50_TO_249", "SIZE_250_TO_999", "SIZE_1000_TO_4999", "SIZE_5000_PLUS"];
@@ -9,17 +10,7 @@ const WITH_DEAL = new Set(["NEGOTIATING", "WON", "LOST"]);
 const PARTNERS = 100;
 const BATCH = 2000;
 
-/** A repeatable pseudo-random sequence (mulberry32), so every run seeds the same rows. */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const pick = <T>(next: () => number, values: readonly T[]): T => values[Math.floor(next() * values.length)];
+const pick = <T>(next: (n: number) => number, values: readonly T[]): T => values[next(values.length)];
 const sqlTime = (date: Date) => date.toISOString().slice(0, 23).replace("T", " ");
 
 /**
@@ -29,6 +20,7 @@ const sqlTime = (date: Date) => date.toISOString().slice(0, 23).replace("T", " "
  */
 export async function seedReferrals(db: DataSource, count: number): Promise<void> {
   const next = random(42);
+  const fraction = () => next(1_000_000) / 1_000_000;
   const now = new Date("2026-11-01T00:00:00.000Z").getTime();
   await db.query("INSERT INTO partners (id, name, created_at) VALUES " + Array.from({ length: PARTNERS }, (_, i) => `(${i + 1}, 'Partner ${i + 1}', NOW(3))`).join(", "));
   await db.query(
@@ -38,7 +30,7 @@ export async function seedReferrals(db: DataSource, count: number): Promise<void
   const rfis = Math.ceil(count / PARTNERS);
   for (let first = 0; first < rfis; first += BATCH) {
     const rows = Array.from({ length: Math.min(BATCH, rfis - first) }, (_, i) => {
-      const at = sqlTime(new Date(now - next() * 730 * 86_400_000));
+      const at = sqlTime(new Date(now - fraction() * 730 * 86_400_000));
       return `(${first + i + 1}, 'Bench need', 'SIZE_1_TO_9', NULL, 'FR', '["cloud"]', 'Fabrikam', 'Ann', 'ann@fabrikam.example', NULL, '${at}', NULL)`;
     });
     await db.query(`INSERT INTO rfis VALUES ${rows.join(", ")}`);
@@ -48,11 +40,11 @@ export async function seedReferrals(db: DataSource, count: number): Promise<void
     for (let n = first; n < Math.min(first + BATCH, count); n++) {
       const partner = (n % PARTNERS) + 1;
       const status = pick(next, STATUSES);
-      const received = new Date(now - next() * 730 * 86_400_000);
+      const received = new Date(now - fraction() * 730 * 86_400_000);
       const deal = WITH_DEAL.has(status);
-      const value = deal ? (Math.floor(next() * 50_000_000) / 100).toFixed(2) : null;
+      const value = deal ? (Math.floor(fraction() * 50_000_000) / 100).toFixed(2) : null;
       const currency = deal ? pick(next, CURRENCIES) : null;
-      const close = deal ? new Date(received.getTime() + (10 + next() * 200) * 86_400_000).toISOString().slice(0, 10) : null;
+      const close = deal ? new Date(received.getTime() + (10 + fraction() * 200) * 86_400_000).toISOString().slice(0, 10) : null;
       const industry = pick(next, INDUSTRIES);
       const v = (x: string | null) => (x === null ? "NULL" : `'${x}'`);
       rows.push(

@@ -2,6 +2,7 @@ import { expect } from "chai";
 import type { GraphQLClient } from "../support/client.js";
 import { createPartner, daysFromToday, issueKey, submitRfi, uniqueName, type TestPartner } from "../support/fixtures.js";
 import { useTestServer, type TestServer } from "../support/harness.js";
+import { random } from "../support/random.js";
 
 /*
  * Every statistic is checked against a reference computed here, from the rows each block seeds
@@ -125,17 +126,6 @@ async function seed(server: TestServer, specs: Spec[]): Promise<Row[]> {
   const seeded = rows.map((row, i) => ({ ...row, id: ids.get(rfiIds.get(`${marker} #${i}`)!)! }));
   expect(new Set(seeded.map((row) => row.id)).size, "every spec seeded once").to.equal(specs.length);
   return seeded;
-}
-
-/** A deterministic pseudo-random sequence (mulberry32), so a failure can be replayed. */
-function random(seed: number) {
-  let state = seed;
-  return (n: number) => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) % n;
-  };
 }
 
 /** Arrivals either side of month, quarter and year boundaries (UTC). */

@@ -2,6 +2,7 @@ import { expect } from "chai";
 import type { GraphQLClient } from "../support/client.js";
 import { addProfile, createPartner, submitRfi, uniqueName, type TestPartner } from "../support/fixtures.js";
 import { useTestServer, type TestServer } from "../support/harness.js";
+import { random } from "../support/random.js";
 
 const TOTAL = 250;
 const HOUR = 3600_000;
@@ -69,17 +70,6 @@ function referenceOrder(rows: Row[], field: Field, direction: Direction): string
       return sign * (byValue || Number(BigInt(a.id) - BigInt(b.id)));
     })
     .map((row) => row.id);
-}
-
-/** A deterministic pseudo-random sequence (mulberry32), so a failure can be replayed. */
-function random(seed: number) {
-  let state = seed;
-  return (n: number) => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return (((t ^ (t >>> 14)) >>> 0) % n) as number;
-  };
 }
 
 const NODE = `id status overview { region } receivedAt updatedAt respondBy estimatedDealValue { amount currency } estimatedCloseDate fitScore partner { id }`;
