@@ -47,23 +47,20 @@ export class FitScores {
 
   /** A ReferralChanges listener; it also updates the change's snapshot, so live events carry the score. */
   async refresh({ action, referral }: ReferralChange): Promise<void> {
-    let targets: FeatureRow[];
-    if (action === ReferralAction.RECEIVE || action === ReferralAction.UPDATE_ESTIMATE) {
-      targets = await this.rows("r.id = ?", [referral.id]);
-    } else if (DECISIONS.has(action)) {
-      targets = await this.rows("r.partner_id = ? AND r.status IN (?)", [referral.partnerId, OPEN]);
-    } else {
-      return;
-    }
+    const everyOpen = DECISIONS.has(action);
+    if (!everyOpen && action !== ReferralAction.RECEIVE && action !== ReferralAction.UPDATE_ESTIMATE) return;
+    // One read of the partner's referrals: the open ones to score, the decided ones to learn from.
+    const rows = await this.rows(referral.partnerId);
+    const targets = rows.filter((row) => (everyOpen ? OPEN.includes(row.status) : row.id === referral.id));
     if (targets.length === 0) return;
-    const history: FitExample[] = (await this.rows("r.partner_id = ? AND r.status IN (?)", [referral.partnerId, [...ACCEPTED, ...DECLINED]])).map(
-      (row) => ({
+    const history: FitExample[] = rows
+      .filter((row) => ACCEPTED.includes(row.status) || DECLINED.includes(row.status))
+      .map((row) => ({
         ...featuresOf(row),
         id: row.id,
         outcome: ACCEPTED.includes(row.status) ? "accepted" : "declined",
         won: row.status === ReferralStatus.WON ? true : row.status === ReferralStatus.LOST ? false : null,
-      }),
-    );
+      }));
     const fits = targets.map((row) => ({
       id: row.id,
       fit: fitOf(
@@ -79,13 +76,14 @@ export class FitScores {
     }
   }
 
-  private rows(where: string, parameters: unknown[]): Promise<FeatureRow[]> {
+  /** The partner's referrals that are open or decided, with what the model reads of each. */
+  private rows(partnerId: string): Promise<FeatureRow[]> {
     return this.db.query(
       `SELECT CAST(r.id AS CHAR) AS id, r.status, r.industry, r.company_size AS companySize, r.region, f.keywords,
               r.deal_value AS dealValue, r.deal_currency AS dealCurrency
        FROM referrals r JOIN rfis f ON f.id = r.rfi_id
-       WHERE ${where}`,
-      parameters,
+       WHERE r.partner_id = ? AND r.status IN (?)`,
+      [partnerId, [...new Set([...OPEN, ...ACCEPTED, ...DECLINED])]],
     );
   }
 

@@ -63,7 +63,10 @@ export function serveLive(options: LiveServerOptions): LiveServer {
   const { schema, services, db, bus } = options;
   const wss = new WebSocketServer({ server: options.httpServer, path: options.path, maxPayload: LIMITS.maxPayloadBytes });
   const socketsOfKey = new Map<string, Set<WebSocket>>();
-  const format = (error: GraphQLError) => options.formatError(codeOf(error).toJSON(), codeOf(error));
+  const format = (error: GraphQLError) => {
+    const coded = codeOf(error);
+    return options.formatError(coded.toJSON(), coded);
+  };
 
   const graphqlWs = useServer<Record<string, unknown> | undefined, LiveExtra>(
     {

@@ -10,10 +10,10 @@ export interface ReferralChange {
   referral: Referral;
 }
 
-export type ReferralChangeListener = (change: ReferralChange) => void | Promise<void>;
+type ReferralChangeListener = (change: ReferralChange) => void | Promise<void>;
 
 /**
- * Tells the rest of the server (deadline jobs, live feeds, e-mail) about changes, only once their
+ * Tells the rest of the server (fit scores, deadline jobs, live feeds) about changes, only once their
  * transaction has committed. A listener that fails is logged and does not undo the change: the
  * database row stays the source of truth, and the deadline sweeper catches anything missed.
  */
@@ -22,9 +22,8 @@ export class ReferralChanges {
 
   constructor(private readonly logger: Logger) {}
 
-  listen(listener: ReferralChangeListener): () => void {
+  listen(listener: ReferralChangeListener): void {
     this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
   }
 
   /** Tells every listener, in the order they started listening, of each change. */

@@ -204,14 +204,20 @@ export class ReferralService {
     return this.apply(actor, id, {
       action: ReferralAction.MARK_WON,
       expectedVersion,
-      set: () => ({
-        finalDealValue: deal?.dealValue ?? (() => "estimated_deal_value"),
-        finalCurrency: deal?.currency ?? (() => "estimated_currency"),
-        finalCloseDate: deal?.closeDate ?? (() => "estimated_close_date"),
-        dealValue: deal?.dealValue ?? (() => "estimated_deal_value"),
-        dealCurrency: deal?.currency ?? (() => "estimated_currency"),
-        dealCloseDate: deal?.closeDate ?? (() => "estimated_close_date"),
-      }),
+      set: () => {
+        // The final figures are also the deal as statistics count it from now on.
+        const value = deal?.dealValue ?? (() => "estimated_deal_value");
+        const currency = deal?.currency ?? (() => "estimated_currency");
+        const closeDate = deal?.closeDate ?? (() => "estimated_close_date");
+        return {
+          finalDealValue: value,
+          finalCurrency: currency,
+          finalCloseDate: closeDate,
+          dealValue: value,
+          dealCurrency: currency,
+          dealCloseDate: closeDate,
+        };
+      },
       note: (after) => `won ${after.finalDealValue} ${after.finalCurrency}, closed ${after.finalCloseDate}`,
     });
   }
