@@ -10,6 +10,22 @@ export interface DatabaseConfig {
   database: string;
 }
 
+/** How the server shares its MySQL connections. */
+export interface PoolConfig {
+  /** Connections at most (DATABASE_POOL_SIZE). */
+  size: number;
+  /** How long an operation waits for a free connection before it fails with SERVICE_UNAVAILABLE. */
+  acquireTimeoutMs: number;
+}
+
+/** Statistics are heavy: a few at a time per instance, so that they never starve the pool. */
+export interface StatsConfig {
+  /** Statistics statements running at once on this instance (STATS_CONCURRENCY). */
+  concurrency: number;
+  /** How long a statistics statement waits for its turn before it fails with SERVICE_UNAVAILABLE. */
+  waitTimeoutMs: number;
+}
+
 export interface JobsConfig {
   /** Where Agenda keeps its jobs: `redis://…` or `mongodb://…`. */
   url: string;
@@ -32,6 +48,8 @@ export interface Config {
   env: Environment;
   port: number;
   database: DatabaseConfig;
+  pool: PoolConfig;
+  stats: StatsConfig;
   /** When set, a key with role ADMIN that works at once; only its hash is stored. */
   adminApiKey: string | undefined;
   /** How long a partner has to answer a NEW referral (from arrival). */
@@ -79,6 +97,14 @@ export function loadConfig(env: Env = process.env): Config {
     env: nodeEnv,
     port: readPort(env, "PORT", 4000),
     database,
+    pool: {
+      size: readCount(env, "DATABASE_POOL_SIZE", 20),
+      acquireTimeoutMs: readDuration(env, "DATABASE_ACQUIRE_TIMEOUT", "5s"),
+    },
+    stats: {
+      concurrency: readCount(env, "STATS_CONCURRENCY", 2),
+      waitTimeoutMs: readDuration(env, "STATS_WAIT_TIMEOUT", "30s"),
+    },
     adminApiKey,
     newReferralResponseWindowMs: readDuration(env, "NEW_REFERRAL_RESPONSE_WINDOW", "72h"),
     evaluationWindowMs: readDuration(env, "EVALUATION_WINDOW", "7d"),
@@ -142,6 +168,17 @@ function readPort(env: Env, name: string, fallback: number): number {
     throw new ConfigError(`${name} must be a port number between 0 and 65535 (got "${raw}")`);
   }
   return port;
+}
+
+/** A whole number from 1 to 1000. */
+function readCount(env: Env, name: string, fallback: number): number {
+  const raw = env[name]?.trim();
+  if (!raw) return fallback;
+  const count = Number(raw);
+  if (!/^\d+$/.test(raw) || count < 1 || count > 1000) {
+    throw new ConfigError(`${name} must be a whole number from 1 to 1000 (got "${raw}")`);
+  }
+  return count;
 }
 
 /** Human durations such as `2s`, `90 minutes`, `72h`, `7d`; always positive. */

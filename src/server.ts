@@ -38,7 +38,7 @@ export function createServices(db: DataSource, config: Config, changes: Referral
     referrals,
     referralFinder: new ReferralFinder(db),
     feed: new ReferralFeed(bus, db),
-    stats: new StatsService(db),
+    stats: new StatsService(db, config.stats),
   };
 }
 
@@ -81,7 +81,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     for (const close of opened.splice(0).reverse()) await close();
   };
   try {
-    const db = options.db ?? (await openDatabase(config.database));
+    const db = options.db ?? (await openDatabase(config.database, { poolSize: config.pool.size, acquireTimeoutMs: config.pool.acquireTimeoutMs }));
     if (!options.db) opened.push(() => db.destroy());
     const bus = await LiveBus.connect(config.pubsub, logger);
     opened.push(() => bus.close());

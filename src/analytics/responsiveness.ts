@@ -1,4 +1,4 @@
-import type { DataSource } from "typeorm";
+import type { EntityManager } from "typeorm";
 import type { Responsiveness } from "./stats.types.js";
 
 const HOUR_US = 3_600_000_000;
@@ -11,7 +11,7 @@ const NO_HISTORY: Responsiveness = { decided: 0, medianHoursToAnswer: null, answ
  * longer NEW, the nearest-rank median hours from arrival to the answer, and the shares of decided
  * referrals answered within 24 hours and MISSED. Two grouped queries, whatever the number of partners.
  */
-export async function responsivenessOf(db: DataSource, partnerIds: readonly string[]): Promise<Map<string, Responsiveness>> {
+export async function responsivenessOf(db: Pick<EntityManager, "query">, partnerIds: readonly string[]): Promise<Map<string, Responsiveness>> {
   const found = new Map<string, Responsiveness>(partnerIds.map((id) => [id, { ...NO_HISTORY }]));
   if (partnerIds.length === 0) return found;
   const counts: { partnerId: string; decided: string; within24h: string; missed: string }[] = await db.query(

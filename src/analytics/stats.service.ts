@@ -1,6 +1,9 @@
+import { E_TIMEOUT, Semaphore, withTimeout, type SemaphoreInterface } from "async-mutex";
 import type { DataSource } from "typeorm";
 import { partnerScope, type Caller } from "../auth/caller.js";
+import type { StatsConfig } from "../config.js";
 import { isRowId } from "../db/ids.js";
+import { serviceUnavailable } from "../graphql/errors.js";
 import type { CloseDateStats, DealSizeStats, StatsFilter, StatsKey } from "./stats.types.js";
 import { StatsDimension } from "./stats.types.js";
 
@@ -36,7 +39,15 @@ type Row = Record<string, string | number | null>;
  * value at rank ceil(p × count) in ascending order.
  */
 export class StatsService {
-  constructor(private readonly db: DataSource) {}
+  /** Turns to run a statement: at most `concurrency` at once, however many a request or its aliases ask for. */
+  private readonly turns: SemaphoreInterface;
+
+  constructor(
+    private readonly db: DataSource,
+    private readonly config: StatsConfig,
+  ) {
+    this.turns = withTimeout(new Semaphore(config.concurrency), config.waitTimeoutMs);
+  }
 
   async dealSizes(caller: Caller, filter: StatsFilter | null | undefined, groupBy: StatsDimension[] | null | undefined) {
     const dimensions = distinct(groupBy);
@@ -77,7 +88,16 @@ export class StatsService {
     );
   }
 
-  private async run({ sql, parameters }: Query): Promise<Row[]> {
+  private async run(query: Query): Promise<Row[]> {
+    try {
+      return await this.turns.runExclusive(() => this.runNow(query));
+    } catch (error) {
+      if (error !== E_TIMEOUT) throw error;
+      throw serviceUnavailable(`statistics are busy: no turn came within ${this.config.waitTimeoutMs} ms; retry shortly`);
+    }
+  }
+
+  private async runNow({ sql, parameters }: Query): Promise<Row[]> {
     const runner = this.db.createQueryRunner();
     try {
       await runner.query(`SET SESSION sort_buffer_size = ${SORT_BUFFER_BYTES}, SESSION tmp_table_size = ${TEMP_TABLE_BYTES}, SESSION max_heap_table_size = ${TEMP_TABLE_BYTES}`);

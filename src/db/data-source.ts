@@ -8,6 +8,7 @@ import { Referral, ReferralEvent } from "../referrals/referral.entity.js";
 import { IdempotencyRecord } from "../rfis/idempotency-record.entity.js";
 import { Rfi } from "../rfis/rfi.entity.js";
 import { InitialSchema1764000000000 } from "./migrations/1764000000000-InitialSchema.js";
+import { boundConnectionWaits } from "./pool.js";
 import { DealFigures1764100000000 } from "./migrations/1764100000000-DealFigures.js";
 
 export const entities = [ApiKey, Partner, MarketingProfile, Rfi, IdempotencyRecord, Referral, ReferralEvent];
@@ -19,7 +20,10 @@ export type ServerFlavour = "mysql" | "mariadb";
 export interface DataSourceOptions {
   /** Receives every statement; tests count them. */
   logger?: TypeOrmLogger;
+  /** Connections at most; 20 unless said. */
   poolSize?: number;
+  /** Bounds the wait for a free connection (see pool.ts); unbounded unless said. */
+  acquireTimeoutMs?: number;
   /** Defaults to "mysql"; openDatabase asks the server. */
   flavour?: ServerFlavour;
 }
@@ -69,6 +73,7 @@ export async function openDatabase(db: DatabaseConfig, options: DataSourceOption
   const flavour = await ensureDatabase(db);
   const dataSource = createDataSource(db, { flavour, ...options });
   await dataSource.initialize();
+  if (options.acquireTimeoutMs !== undefined) boundConnectionWaits(dataSource, options.acquireTimeoutMs);
   await dataSource.runMigrations({ transaction: "each" });
   return dataSource;
 }

@@ -11,6 +11,8 @@ export enum ErrorCode {
   NOT_FOUND = "NOT_FOUND",
   INVALID_TRANSITION = "INVALID_TRANSITION",
   STALE_VERSION = "STALE_VERSION",
+  /** The server is too busy right now (no database connection, or no turn for statistics): retry later. */
+  SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE",
   INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR",
 }
 
@@ -36,6 +38,16 @@ export function forbidden(message = "this key's role may not do this"): AppError
 
 export function unauthenticated(message: string): AppError {
   return new AppError(ErrorCode.UNAUTHENTICATED, message, { http: { status: 401 } });
+}
+
+/** Seconds a client should wait before retrying after SERVICE_UNAVAILABLE. */
+export const RETRY_AFTER_SECONDS = 1;
+
+/** Overload: HTTP 503 with Retry-After (Apollo reads `http` before formatting); nothing was done. */
+export function serviceUnavailable(message: string): AppError {
+  return new AppError(ErrorCode.SERVICE_UNAVAILABLE, message, {
+    http: { status: 503, headers: new Map([["retry-after", String(RETRY_AFTER_SECONDS)]]) },
+  });
 }
 
 /** Codes produced by graphql-js and Apollo themselves for requests that are wrong as written. */
@@ -73,7 +85,9 @@ export function createErrorFormatter({ logger, hideSchemaHints }: ErrorFormattin
     if (typeof code === "string" && CLIENT_CODES.has(code)) {
       const message = hideSchemaHints ? formatted.message.replace(/ ?Did you mean .*\?$/, "") : formatted.message;
       const isBadLiteral = code === "GRAPHQL_VALIDATION_FAILED" && LITERAL_VALUE_PROBLEM.test(message);
-      const extensions = { ...formatted.extensions, code: isBadLiteral ? ErrorCode.BAD_USER_INPUT : code };
+      // `http` is for the HTTP response (Apollo takes it out); over WebSocket it must not reach the client either.
+      const { http: _http, ...rest } = formatted.extensions ?? {};
+      const extensions = { ...rest, code: isBadLiteral ? ErrorCode.BAD_USER_INPUT : code };
       return { ...formatted, message, extensions };
     }
     const errorId = randomUUID();

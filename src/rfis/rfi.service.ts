@@ -146,7 +146,7 @@ export class RfiService {
     const inRegion = { region: input.region, active: true };
     if (input.partnerIds === null) {
       const profiles = await em.findBy(MarketingProfile, inRegion);
-      const responsiveness = await responsivenessOf(this.db, [...new Set(profiles.map((profile) => profile.partnerId))]);
+      const responsiveness = await responsivenessOf(em, [...new Set(profiles.map((profile) => profile.partnerId))]);
       const routed = routeRfi(profiles, input, input.maxPartners, (partnerId) =>
         responsivenessScore(responsiveness.get(partnerId)!),
       );
