@@ -11,6 +11,8 @@ import { ApiKeyService } from "./auth/api-key.service.js";
 import type { Config } from "./config.js";
 import { openDatabase } from "./db/data-source.js";
 import { DeadlineJobs } from "./jobs/deadline-jobs.js";
+import { FitRescoreJobs } from "./jobs/fit-jobs.js";
+import { Scheduler } from "./jobs/scheduler.js";
 import type { RequestContext, Services } from "./graphql/context.js";
 import { createErrorFormatter } from "./graphql/errors.js";
 import { assertAffordable, LIMITS, parseOptions, validationRulesFor } from "./graphql/limits.js";
@@ -57,7 +59,9 @@ export interface RunningServer {
   httpServer: Server;
   db: DataSource;
   services: Services;
+  scheduler: Scheduler;
   deadlines: DeadlineJobs;
+  fitScores: FitScores;
   live: LiveServer;
   logger: Logger;
   stop(): Promise<void>;
@@ -88,11 +92,21 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     const changes = new ReferralChanges(logger);
     const services = createServices(db, config, changes, bus);
     await services.apiKeys.syncEnvironmentAdminKey(config.adminApiKey);
-    const deadlines = await DeadlineJobs.start(db, services.referrals, config.jobs, logger);
-    opened.push(() => deadlines.stop());
-    // In this order: the fit score first, so that the live event carries it.
+    const scheduler = await Scheduler.connect(config.jobs, logger);
+    opened.push(() => scheduler.stop());
+    const deadlines = new DeadlineJobs(scheduler, db, services.referrals, config.jobs, logger);
     const fitScores = new FitScores(db);
+    const rescoring = new FitRescoreJobs(scheduler, fitScores, config.jobs.sweepEveryMs, logger);
+    await scheduler.start();
+    await deadlines.start();
+    rescoring.start();
+    opened.push(async () => {
+      deadlines.stop();
+      rescoring.stop();
+    });
+    // In this order: the fit score first, so that the live event carries it.
     changes.listen((change) => fitScores.refresh(change));
+    changes.listen((change) => rescoring.afterChange(change));
     changes.listen(({ referral }) => deadlines.schedule(referral));
     changes.listen((change) => services.feed.publish(change));
 
@@ -154,7 +168,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     const { port } = httpServer.address() as AddressInfo;
     const url = `http://localhost:${port}${GRAPHQL_PATH}`;
     logger.info({ url, env: config.env }, "serving GraphQL over HTTP and WebSocket");
-    return { url, port, httpServer, db, services, deadlines, live, logger, stop: closeAll };
+    return { url, port, httpServer, db, services, scheduler, deadlines, fitScores, live, logger, stop: closeAll };
   } catch (error) {
     await closeAll();
     throw error;

@@ -1,22 +1,18 @@
+import { randomUUID } from "node:crypto";
 import type { DataSource } from "typeorm";
-import { ReferralAction, ReferralStatus } from "../referrals/lifecycle.js";
+import { openStatuses, ReferralAction, statusBefore, type ReferralStatus } from "../referrals/lifecycle.js";
 import type { ReferralChange } from "../referrals/referral-changes.js";
-import { dealBandOf, fitOf, type Fit, type FitExample, type FitFeatures } from "./fit.js";
+import { countsLearnedFrom, fitOfOpen, FitCountKind, type Fit, type FitCounts } from "./fit.js";
+import { allFitCountsOf, featuresOf, fitCountsFor } from "./history-counters.js";
 
-const ACCEPTED = [ReferralStatus.NEGOTIATING, ReferralStatus.WON, ReferralStatus.LOST];
-const DECLINED = [ReferralStatus.DECLINED, ReferralStatus.IGNORED];
-const OPEN = [ReferralStatus.NEW, ReferralStatus.EVALUATING, ReferralStatus.NEGOTIATING];
-/** Decisions that change a partner's history, and so every open referral's fit. */
-const DECISIONS = new Set([
-  ReferralAction.ACCEPT,
-  ReferralAction.DECLINE,
-  ReferralAction.IGNORE,
-  ReferralAction.MARK_WON,
-  ReferralAction.MARK_LOST,
-]);
-const WRITE_BATCH = 200;
+/** Changes that alter what the model reads of the referral itself (it arrived; its deal band moved) without a decision. */
+const RESHAPING = new Set([ReferralAction.RECEIVE, ReferralAction.UPDATE_ESTIMATE]);
+const CHUNK = 1000;
+const WRITE_BATCH = 500;
+/** How long a rescoring run holds a partner; renewed after every chunk, freed at the end. */
+const LEASE_SECONDS = 60;
 
-interface FeatureRow {
+interface ScoredRow {
   id: string;
   status: ReferralStatus;
   industry: string | null;
@@ -25,78 +21,148 @@ interface FeatureRow {
   keywords: string;
   dealValue: string | null;
   dealCurrency: string | null;
+  fitScore: string | null;
+  fitReasons: string | null;
 }
 
-function featuresOf(row: FeatureRow): FitFeatures {
-  return {
-    industry: row.industry,
-    companySize: row.companySize,
-    region: row.region,
-    keywords: JSON.parse(row.keywords) as string[],
-    dealBand: dealBandOf(row.dealValue, row.dealCurrency),
-  };
+const scoreText = (fit: Fit | null) => (fit === null ? null : fit.score.toFixed(4));
+const reasonsText = (fit: Fit | null) => (fit === null ? null : JSON.stringify(fit.reasons));
+
+/** Whether a change taught the fit model something: the partner's other open referrals need new scores. */
+export function teachesFit({ action, referral }: ReferralChange): boolean {
+  return countsLearnedFrom(statusBefore(action, referral.status), referral.status, featuresOf(referral, [])).length > 0;
 }
 
 /**
- * Keeps each referral's fit score (src/analytics/fit.ts) current, stored so that lists can sort by
- * it: for a new referral or a revised estimate, that referral; after a partner's decision, all its
- * open referrals. Derived data: it changes neither the version nor updatedAt.
+ * Keeps each open referral's fit score (fit.ts) stored, so that lists sort by it. A referral is
+ * scored when it arrives or its estimate changes, from the few counters it needs; after a decision,
+ * the partner's open referrals are rescored off the request path (`rescorePartner`, run by a job).
+ * Derived data: it changes neither the version nor updatedAt.
  */
 export class FitScores {
   constructor(private readonly db: DataSource) {}
 
   /** A ReferralChanges listener; it also updates the change's snapshot, so live events carry the score. */
   async refresh({ action, referral }: ReferralChange): Promise<void> {
-    const everyOpen = DECISIONS.has(action);
-    if (!everyOpen && action !== ReferralAction.RECEIVE && action !== ReferralAction.UPDATE_ESTIMATE) return;
-    // One read of the partner's referrals: the open ones to score, the decided ones to learn from.
-    const rows = await this.rows(referral.partnerId);
-    const targets = rows.filter((row) => (everyOpen ? OPEN.includes(row.status) : row.id === referral.id));
-    if (targets.length === 0) return;
-    const history: FitExample[] = rows
-      .filter((row) => ACCEPTED.includes(row.status) || DECLINED.includes(row.status))
-      .map((row) => ({
-        ...featuresOf(row),
-        id: row.id,
-        outcome: ACCEPTED.includes(row.status) ? "accepted" : "declined",
-        won: row.status === ReferralStatus.WON ? true : row.status === ReferralStatus.LOST ? false : null,
-      }));
-    const fits = targets.map((row) => ({
-      id: row.id,
-      fit: fitOf(
-        featuresOf(row),
-        history.filter((example) => example.id !== row.id),
-      ),
-    }));
-    await this.store(fits);
-    const own = fits.find(({ id }) => id === referral.id);
-    if (own) {
-      referral.fitScore = own.fit === null ? null : own.fit.score.toFixed(4);
-      referral.fitReasons = own.fit?.reasons ?? null;
+    if (!RESHAPING.has(action)) return;
+    const [rfi]: { keywords: string }[] = await this.db.query("SELECT keywords FROM rfis WHERE id = ?", [referral.rfiId]);
+    const features = featuresOf(referral, JSON.parse(rfi.keywords) as string[]);
+    const fit = fitOfOpen(features, referral.status, await fitCountsFor(this.db, referral.partnerId, [features]));
+    await this.db.query("UPDATE referrals SET fit_score = ?, fit_reasons = ? WHERE id = ?", [scoreText(fit), reasonsText(fit), referral.id]);
+    referral.fitScore = scoreText(fit);
+    referral.fitReasons = fit?.reasons ?? null;
+  }
+
+  /**
+   * Rescores every open referral of a partner from its counters, unless another run holds the
+   * partner (that run looks for news once it lets go). Runs again while decisions came in meanwhile.
+   * Answers how many referrals got a new score or new reasons.
+   */
+  async rescorePartner(partnerId: string, progress: () => Promise<void> = async () => undefined): Promise<number> {
+    await this.db.query("INSERT IGNORE INTO fit_rescoring (partner_id) VALUES (?)", [partnerId]);
+    let rewritten = 0;
+    for (;;) {
+      const token = randomUUID();
+      const scored = await this.claim(partnerId, token);
+      if (scored === undefined) return rewritten;
+      let revision: number | null = null;
+      try {
+        const counts = await allFitCountsOf(this.db, partnerId);
+        if (counts.revision !== scored) {
+          rewritten += await this.rescoreOpen(partnerId, counts, async () => {
+            await this.renew(partnerId, token);
+            await progress();
+          });
+        }
+        revision = counts.revision;
+      } finally {
+        await this.db.query(
+          `UPDATE fit_rescoring SET scored_revision = GREATEST(scored_revision, COALESCE(?, 0)), leased_until = NULL, lease_token = NULL
+           WHERE partner_id = ? AND lease_token = ?`,
+          [revision, partnerId, token],
+        );
+      }
+      if ((await this.revisionOf(partnerId)) === revision) return rewritten;
     }
   }
 
-  /** The partner's referrals that are open or decided, with what the model reads of each. */
-  private rows(partnerId: string): Promise<FeatureRow[]> {
-    return this.db.query(
-      `SELECT CAST(r.id AS CHAR) AS id, r.status, r.industry, r.company_size AS companySize, r.region, f.keywords,
-              r.deal_value AS dealValue, r.deal_currency AS dealCurrency
-       FROM referrals r JOIN rfis f ON f.id = r.rfi_id
-       WHERE r.partner_id = ? AND r.status IN (?)`,
-      [partnerId, [...new Set([...OPEN, ...ACCEPTED, ...DECLINED])]],
+  /** Partners whose open referrals' scores lag behind their counters and that no run holds (a lost job). */
+  async partnersBehind(): Promise<string[]> {
+    const rows: { partnerId: string }[] = await this.db.query(
+      `SELECT CAST(c.partner_id AS CHAR) AS partnerId
+       FROM partner_counters c LEFT JOIN fit_rescoring s ON s.partner_id = c.partner_id
+       WHERE c.kind IN (?) AND (s.leased_until IS NULL OR s.leased_until < NOW(3))
+       GROUP BY c.partner_id, s.scored_revision HAVING SUM(c.total) > COALESCE(s.scored_revision, 0)`,
+      [[FitCountKind.DECIDED, FitCountKind.CLOSED]],
     );
+    return rows.map((row) => row.partnerId);
   }
 
+  /** Takes the partner's lease when free, and answers the revision its scores reflect; undefined when another run holds it. */
+  private async claim(partnerId: string, token: string): Promise<number | undefined> {
+    const { affectedRows }: { affectedRows: number } = await this.db.query(
+      `UPDATE fit_rescoring SET leased_until = NOW(3) + INTERVAL ${LEASE_SECONDS} SECOND, lease_token = ?
+       WHERE partner_id = ? AND (leased_until IS NULL OR leased_until < NOW(3))`,
+      [token, partnerId],
+    );
+    if (affectedRows !== 1) return undefined;
+    const [{ scored }] = await this.db.query("SELECT scored_revision AS scored FROM fit_rescoring WHERE partner_id = ?", [partnerId]);
+    return Number(scored);
+  }
+
+  private async renew(partnerId: string, token: string): Promise<void> {
+    const { affectedRows }: { affectedRows: number } = await this.db.query(
+      `UPDATE fit_rescoring SET leased_until = NOW(3) + INTERVAL ${LEASE_SECONDS} SECOND WHERE partner_id = ? AND lease_token = ?`,
+      [partnerId, token],
+    );
+    if (affectedRows !== 1) throw new Error(`rescoring partner ${partnerId} outlived its ${LEASE_SECONDS} s lease; another run took over`);
+  }
+
+  private async revisionOf(partnerId: string): Promise<number> {
+    const [{ revision }] = await this.db.query(
+      "SELECT COALESCE(SUM(total), 0) AS revision FROM partner_counters WHERE partner_id = ? AND kind IN (?)",
+      [partnerId, [FitCountKind.DECIDED, FitCountKind.CLOSED]],
+    );
+    return Number(revision);
+  }
+
+  private async rescoreOpen(partnerId: string, counts: FitCounts, progress: () => Promise<void>): Promise<number> {
+    const open = openStatuses();
+    const ids: { id: string }[] = await this.db.query("SELECT CAST(id AS CHAR) AS id FROM referrals WHERE partner_id = ? AND status IN (?)", [
+      partnerId,
+      open,
+    ]);
+    let rewritten = 0;
+    for (let start = 0; start < ids.length; start += CHUNK) {
+      const rows: ScoredRow[] = await this.db.query(
+        `SELECT CAST(r.id AS CHAR) AS id, r.status, r.industry, r.company_size AS companySize, r.region, f.keywords,
+                r.deal_value AS dealValue, r.deal_currency AS dealCurrency, r.fit_score AS fitScore, r.fit_reasons AS fitReasons
+         FROM referrals r JOIN rfis f ON f.id = r.rfi_id WHERE r.id IN (?) AND r.status IN (?)`,
+        [ids.slice(start, start + CHUNK).map(({ id }) => id), open],
+      );
+      const changed = rows
+        .map((row) => ({ row, fit: fitOfOpen(featuresOf(row, JSON.parse(row.keywords) as string[]), row.status, counts) }))
+        .filter(({ row, fit }) => row.fitScore !== scoreText(fit) || row.fitReasons !== reasonsText(fit))
+        .map(({ row, fit }) => ({ id: row.id, fit }));
+      await this.store(changed);
+      rewritten += changed.length;
+      await progress();
+    }
+    return rewritten;
+  }
+
+  /** Writes scores in batches; a referral archived meanwhile keeps the score it had. */
   private async store(fits: { id: string; fit: Fit | null }[]): Promise<void> {
     for (let start = 0; start < fits.length; start += WRITE_BATCH) {
       const batch = fits.slice(start, start + WRITE_BATCH);
       const cases = batch.map(() => "WHEN ? THEN ?").join(" ");
       await this.db.query(
-        `UPDATE referrals SET fit_score = CASE id ${cases} END, fit_reasons = CASE id ${cases} END WHERE id IN (?)`,
+        `UPDATE referrals SET fit_score = CASE id ${cases} END, fit_reasons = CASE id ${cases} END WHERE id IN (?) AND status IN (?)`,
         [
-          ...batch.flatMap(({ id, fit }) => [id, fit === null ? null : fit.score.toFixed(4)]),
-          ...batch.flatMap(({ id, fit }) => [id, fit === null ? null : JSON.stringify(fit.reasons)]),
+          ...batch.flatMap(({ id, fit }) => [id, scoreText(fit)]),
+          ...batch.flatMap(({ id, fit }) => [id, reasonsText(fit)]),
           batch.map(({ id }) => id),
+          openStatuses(),
         ],
       );
     }

@@ -1,4 +1,5 @@
 import type { EntityManager } from "typeorm";
+import { answerCountsOf, type AnswerCounts } from "./history-counters.js";
 import type { Responsiveness } from "./stats.types.js";
 
 const HOUR_US = 3_600_000_000;
@@ -6,29 +7,22 @@ const HOUR_US = 3_600_000_000;
 /** A partner with no decided referral yet. */
 const NO_HISTORY: Responsiveness = { decided: 0, medianHoursToAnswer: null, answeredWithin24hShare: null, missedShare: null };
 
+/** A partner's answer counters as responsiveness shares (the median is the caller's to add). */
+export function responsivenessFrom({ decided, answeredWithin24h, missed }: AnswerCounts): Responsiveness {
+  if (decided === 0) return { ...NO_HISTORY };
+  return { decided, medianHoursToAnswer: null, answeredWithin24hShare: answeredWithin24h / decided, missedShare: missed / decided };
+}
+
 /**
  * How quickly each partner answers new referrals (an answer is interest or "no thanks"): referrals no
- * longer NEW, the nearest-rank median hours from arrival to the answer, and the shares of decided
- * referrals answered within 24 hours and MISSED. Two grouped queries, whatever the number of partners.
+ * longer NEW, the shares of them answered within 24 hours and MISSED (from the partner's counters),
+ * and the nearest-rank median hours from arrival to the answer. Two queries, whatever the number of
+ * partners.
  */
 export async function responsivenessOf(db: Pick<EntityManager, "query">, partnerIds: readonly string[]): Promise<Map<string, Responsiveness>> {
-  const found = new Map<string, Responsiveness>(partnerIds.map((id) => [id, { ...NO_HISTORY }]));
+  const counts = await answerCountsOf(db, partnerIds);
+  const found = new Map(partnerIds.map((id) => [id, responsivenessFrom(counts.get(id)!)]));
   if (partnerIds.length === 0) return found;
-  const counts: { partnerId: string; decided: string; within24h: string; missed: string }[] = await db.query(
-    `SELECT CAST(partner_id AS CHAR) AS partnerId, COUNT(*) AS decided,
-            SUM(answered_at IS NOT NULL AND answered_at <= received_at + INTERVAL 24 HOUR) AS within24h,
-            SUM(status = 'MISSED') AS missed
-     FROM referrals WHERE partner_id IN (?) AND status <> 'NEW' GROUP BY partner_id`,
-    [partnerIds],
-  );
-  for (const row of counts) {
-    const decided = Number(row.decided);
-    Object.assign(found.get(row.partnerId)!, {
-      decided,
-      answeredWithin24hShare: Number(row.within24h) / decided,
-      missedShare: Number(row.missed) / decided,
-    });
-  }
   const medians: { partnerId: string; us: string }[] = await db.query(
     `SELECT partnerId, us FROM (
        SELECT CAST(partner_id AS CHAR) AS partnerId, TIMESTAMPDIFF(MICROSECOND, received_at, answered_at) AS us,

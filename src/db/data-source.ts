@@ -10,9 +10,11 @@ import { Rfi } from "../rfis/rfi.entity.js";
 import { InitialSchema1764000000000 } from "./migrations/1764000000000-InitialSchema.js";
 import { boundConnectionWaits } from "./pool.js";
 import { DealFigures1764100000000 } from "./migrations/1764100000000-DealFigures.js";
+import { PartnerCounters1764200000000 } from "./migrations/1764200000000-PartnerCounters.js";
+import { FitRescoring, PartnerCounter } from "../analytics/partner-counter.entity.js";
 
-export const entities = [ApiKey, Partner, MarketingProfile, Rfi, IdempotencyRecord, Referral, ReferralEvent];
-export const migrations = [InitialSchema1764000000000, DealFigures1764100000000];
+export const entities = [ApiKey, Partner, MarketingProfile, Rfi, IdempotencyRecord, Referral, ReferralEvent, PartnerCounter, FitRescoring];
+export const migrations = [InitialSchema1764000000000, DealFigures1764100000000, PartnerCounters1764200000000];
 
 /** Which server speaks the MySQL protocol: TypeORM reads their catalogs differently (e.g. column defaults). */
 export type ServerFlavour = "mysql" | "mariadb";

@@ -1,13 +1,12 @@
-import { hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
-import { Agenda, type Job } from "agenda";
+import type { Agenda } from "agenda";
 import type { Logger } from "pino";
 import { In, LessThanOrEqual, type DataSource } from "typeorm";
 import type { JobsConfig } from "../config.js";
 import { deadlineAction, statusesWithDeadline, type ReferralStatus } from "../referrals/lifecycle.js";
 import { Referral } from "../referrals/referral.entity.js";
 import type { ReferralService } from "../referrals/referral.service.js";
-import { connectJobStore, type JobStore } from "./job-store.js";
+import type { Scheduler } from "./scheduler.js";
 
 /** One referral's deadline: the status it lapses from, and when. */
 interface DeadlineJobData {
@@ -42,42 +41,35 @@ const DEADLINE_CONCURRENCY = 20;
  */
 export class DeadlineJobs {
   private keepSweepScheduled: NodeJS.Timeout | undefined;
+  readonly agenda: Agenda;
 
-  private constructor(
-    readonly agenda: Agenda,
-    private readonly store: JobStore,
+  constructor(
+    scheduler: Scheduler,
     private readonly db: DataSource,
     private readonly referrals: ReferralService,
     private readonly config: JobsConfig,
     private readonly logger: Logger,
-  ) {}
-
-  /** Connects the job store, defines the jobs and starts processing them. */
-  static async start(db: DataSource, referrals: ReferralService, config: JobsConfig, logger: Logger): Promise<DeadlineJobs> {
-    const store = await connectJobStore(config, logger);
-    const agenda = new Agenda({
-      backend: store.backend,
-      name: `${hostname()}:${process.pid}`,
-      processEvery: config.processEveryMs,
-      removeOnComplete: true,
-    });
-    const jobs = new DeadlineJobs(agenda, store, db, referrals, config, logger);
-    agenda.on("error", (err) => logger.error({ err }, "job store error"));
-    agenda.on("fail", (err: Error, job: Job) => logger.error({ err, job: job.attrs.name, data: job.attrs.data }, "job failed"));
-    agenda.define<DeadlineJobData>(DEADLINE_JOB, (job) => jobs.expire(job.attrs.data), {
+  ) {
+    this.agenda = scheduler.agenda;
+    this.agenda.define<DeadlineJobData>(DEADLINE_JOB, (job) => this.expire(job.attrs.data), {
       lockLifetime: DEADLINE_LOCK_MS,
       concurrency: DEADLINE_CONCURRENCY,
     });
-    agenda.define(SWEEP_JOB, async (job) => void (await jobs.sweep(new Date(), () => job.touch())), {
+    this.agenda.define(SWEEP_JOB, async (job) => void (await this.sweep(new Date(), () => job.touch())), {
       concurrency: 1,
       lockLimit: 1,
       lockLifetime: SWEEP_LOCK_MS,
     });
-    await agenda.start();
-    await jobs.scheduleSweep();
-    // The job store is not the source of truth and may be wiped: keep the recurring sweep in it.
-    jobs.keepSweepScheduled = setInterval(() => void jobs.scheduleSweep(), config.sweepEveryMs);
-    return jobs;
+  }
+
+  /** Keeps the recurring sweep in the job store (which is not the source of truth and may be wiped). */
+  async start(): Promise<void> {
+    await this.scheduleSweep();
+    this.keepSweepScheduled = setInterval(() => void this.scheduleSweep(), this.config.sweepEveryMs);
+  }
+
+  stop(): void {
+    clearInterval(this.keepSweepScheduled);
   }
 
   /** Schedules the deadline of a referral that has one (NEW or EVALUATING), at its respondBy. */
@@ -109,21 +101,6 @@ export class DeadlineJobs {
     }
     if (expired > 0) this.logger.info({ expired }, "the sweep expired overdue referrals");
     return expired;
-  }
-
-  /** Stops taking jobs, lets running ones finish (Agenda's drain), then closes the job store. */
-  async stop(): Promise<void> {
-    clearInterval(this.keepSweepScheduled);
-    const abort = new AbortController();
-    const drained = this.agenda.drain({ signal: abort.signal, closeConnection: false });
-    // Agenda 6.2.6's drain can miss the end of a job that removes itself on completion and wait
-    // forever: watch the running jobs here, and end the drain once none is left.
-    while (this.agenda.isActiveJobProcessor() && (await this.agenda.getRunningStats()).runningJobs !== 0) {
-      await sleep(20);
-    }
-    abort.abort();
-    await drained;
-    await this.store.close();
   }
 
   private async expire(data: DeadlineJobData): Promise<void> {

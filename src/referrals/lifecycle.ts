@@ -167,3 +167,47 @@ export function statusesWithDeadline(): ReferralStatus[] {
 export function partnerSeesCustomer(status: ReferralStatus): boolean {
   return status !== S.NEW && status !== S.IGNORED && status !== S.MISSED;
 }
+
+/** What a partner's decision says of its taste: it took the referral on, or turned it away. */
+export type Outcome = "accepted" | "declined";
+
+const OUTCOMES: Partial<Record<ReferralStatus, Outcome>> = {
+  NEGOTIATING: "accepted",
+  WON: "accepted",
+  LOST: "accepted",
+  DECLINED: "declined",
+  IGNORED: "declined",
+};
+
+/**
+ * Accepted once it reached NEGOTIATING (and WON or LOST after it); declined when declined or ignored.
+ * MISSED and EXPIRED say nothing of the partner's taste: undefined, like the open stages before it.
+ */
+export function outcomeOf(status: ReferralStatus): Outcome | undefined {
+  return OUTCOMES[status];
+}
+
+/** Whether the deal was won (WON), lost (LOST), or is not closed. */
+export function dealWon(status: ReferralStatus): boolean | undefined {
+  return status === S.WON ? true : status === S.LOST ? false : undefined;
+}
+
+/**
+ * How `action` ended a referral's wait in NEW: answered by the partner (interest or no thanks),
+ * missed at the deadline, or not at all (the action does not leave NEW).
+ */
+export function arrivalAnswer(action: ReferralAction): "answered" | "missed" | undefined {
+  const rule = RULES[action];
+  if (!rule.from.includes(S.NEW) || rule.to === undefined || rule.to === S.NEW) return undefined;
+  return rule.by === "partner" ? "answered" : "missed";
+}
+
+/** The statuses whose outcome is `outcome`, for queries. */
+export function statusesWithOutcome(outcome: Outcome): ReferralStatus[] {
+  return Object.values(ReferralStatus).filter((status) => OUTCOMES[status] === outcome);
+}
+
+/** The statuses still in play (not archived), for queries. */
+export function openStatuses(): ReferralStatus[] {
+  return Object.values(ReferralStatus).filter((status) => !isArchived(status));
+}

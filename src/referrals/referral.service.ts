@@ -1,5 +1,7 @@
 import type { DataSource, EntityManager } from "typeorm";
 import { partnerScope, type Caller } from "../auth/caller.js";
+import { countChanges } from "../analytics/history-counters.js";
+import { retryingDeadlocks } from "../db/errors.js";
 import { isRowId } from "../db/ids.js";
 import { AppError, badInput, ErrorCode, notFound } from "../graphql/errors.js";
 import {
@@ -265,11 +267,14 @@ export class ReferralService {
   private async apply(actor: Actor, id: string, change: Change): Promise<Referral> {
     if (initiatorOf(change.action) !== "partner") throw new Error(`${change.action} is the system's to take, not a key's`);
     if (!isRowId(id)) throw notFound(`referral ${id}`);
-    const after = await this.db.transaction(async (em) => {
-      const changed = await this.compareAndSet(em, actor, id, change, new Date());
-      if (!changed) throw await this.refusal(em, actor, id, change);
-      return changed;
-    });
+    // Two decisions of one partner share its counters; InnoDB may roll one back as a deadlock victim.
+    const after = await retryingDeadlocks(() =>
+      this.db.transaction(async (em) => {
+        const changed = await this.compareAndSet(em, actor, id, change, new Date());
+        if (!changed) throw await this.refusal(em, actor, id, change);
+        return changed;
+      }),
+    );
     await this.changes.committed([{ kind: "updated", action: change.action, referral: after }]);
     return after;
   }
@@ -314,6 +319,7 @@ export class ReferralService {
       actor: actor.label,
       note: change.note?.(after) ?? null,
     });
+    await countChanges(em, [{ action: change.action, referral: after }]);
     return after;
   }
 

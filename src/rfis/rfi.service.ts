@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { In, type DataSource, type EntityManager } from "typeorm";
 import type { Caller } from "../auth/caller.js";
-import { isDuplicateKey } from "../db/errors.js";
+import { isDuplicateKey, retryingDeadlocks } from "../db/errors.js";
 import { isRowId } from "../db/ids.js";
 import { badInput } from "../graphql/errors.js";
 import { normaliseKeywords } from "../partners/keywords.js";
@@ -11,7 +11,8 @@ import type { ReferralService, ReferralTarget } from "../referrals/referral.serv
 import { IdempotencyRecord } from "./idempotency-record.entity.js";
 import { Rfi } from "./rfi.entity.js";
 import { DEFAULT_MAX_PARTNERS, type SubmitRfiInput } from "./rfi.inputs.js";
-import { responsivenessOf, responsivenessScore } from "../analytics/responsiveness.js";
+import { answerCountsOf } from "../analytics/history-counters.js";
+import { responsivenessFrom, responsivenessScore } from "../analytics/responsiveness.js";
 import { bestProfilePerPartner, routeRfi } from "./routing.js";
 
 export interface SubmittedRfi {
@@ -56,14 +57,6 @@ function hashOf(rfi: NormalisedRfi): string {
   return createHash("sha256").update(JSON.stringify({ ...rfi, partnerIds })).digest("hex");
 }
 
-/** InnoDB may pick a waiting retry as a deadlock victim when the first submission rolls back. */
-function isDeadlock(error: unknown): boolean {
-  const code = (error as { driverError?: { code?: string } })?.driverError?.code;
-  return code === "ER_LOCK_DEADLOCK" || code === "ER_LOCK_WAIT_TIMEOUT";
-}
-
-const DEADLOCK_RETRIES = 3;
-
 export class RfiService {
   constructor(
     private readonly db: DataSource,
@@ -81,9 +74,10 @@ export class RfiService {
     if (!key) return this.announced(await this.db.transaction((em) => this.create(em, caller, rfi)));
 
     const requestHash = hashOf(rfi);
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const submitted = await this.db.transaction(async (em) => {
+    // InnoDB may pick a waiting retry as a deadlock victim when the first submission rolls back.
+    try {
+      const submitted = await retryingDeadlocks(() =>
+        this.db.transaction(async (em) => {
           const record = em.create(IdempotencyRecord, {
             apiKeyId: caller.keyId,
             idempotencyKey: key,
@@ -95,12 +89,12 @@ export class RfiService {
           const submitted = await this.create(em, caller, rfi);
           await em.update(IdempotencyRecord, { id: record.id }, { rfiId: submitted.rfi.id });
           return submitted;
-        });
-        return await this.announced(submitted);
-      } catch (error) {
-        if (isDuplicateKey(error, "uq_idempotency_records_key")) return this.replay(caller, key, requestHash);
-        if (!isDeadlock(error) || attempt >= DEADLOCK_RETRIES) throw error;
-      }
+        }),
+      );
+      return await this.announced(submitted);
+    } catch (error) {
+      if (isDuplicateKey(error, "uq_idempotency_records_key")) return this.replay(caller, key, requestHash);
+      throw error;
     }
   }
 
@@ -146,9 +140,10 @@ export class RfiService {
     const inRegion = { region: input.region, active: true };
     if (input.partnerIds === null) {
       const profiles = await em.findBy(MarketingProfile, inRegion);
-      const responsiveness = await responsivenessOf(em, [...new Set(profiles.map((profile) => profile.partnerId))]);
+      // The partners' counters, read in this transaction: never a second connection, never the history.
+      const answers = await answerCountsOf(em, [...new Set(profiles.map((profile) => profile.partnerId))]);
       const routed = routeRfi(profiles, input, input.maxPartners, (partnerId) =>
-        responsivenessScore(responsiveness.get(partnerId)!),
+        responsivenessScore(responsivenessFrom(answers.get(partnerId)!)),
       );
       if (routed.length === 0) {
         throw badInput("input.region", `no active marketing profile in ${input.region} takes this RFI`);

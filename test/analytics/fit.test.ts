@@ -2,6 +2,7 @@ import { expect } from "chai";
 import { dealBandOf, fitOf, type FitExample, type FitFeatures } from "../../src/analytics/fit.js";
 import { createPartner, daysFromToday, rfiInput, SUBMIT_RFI, type TestPartner } from "../support/fixtures.js";
 import { useTestServer, type TestServer } from "../support/harness.js";
+import { fitScoresSettled } from "../support/wait.js";
 
 const MANUFACTURING: FitFeatures = { industry: "Manufacturing", companySize: "SIZE_50_TO_249", region: "FR", keywords: ["erp"], dealBand: null };
 const RETAIL: FitFeatures = { industry: "Retail", companySize: "SIZE_1_TO_9", region: "FR", keywords: ["pos"], dealBand: null };
@@ -127,6 +128,8 @@ describe("analytics > fit score on referrals", () => {
       const like = await referralFor(partner, { industry: "Health", companySize: "SIZE_250_TO_999", keywords: ["crm"] });
       await partner.api.data(`mutation($id: ID!) { ignoreReferral(id: $id) { id } }`, { id: like });
     }
+    // Off the request path, within seconds.
+    await fitScoresSettled(server.current);
     const [after] = await fitsOf(partner.api, [open]);
     expect(after.fitScore).to.be.lessThan(before.fitScore);
     expect(after.fitReasons).to.include("declined or ignored 3 of 3 referrals in Health");

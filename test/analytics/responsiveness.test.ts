@@ -5,17 +5,25 @@ import { useTestServer, type TestServer } from "../support/harness.js";
 
 const RESPONSIVENESS = `{ me { partner { id responsiveness { decided medianHoursToAnswer answeredWithin24hShare missedShare } } } }`;
 
-/** A referral of `partner` answered (interest or no thanks) `hours` after it arrived, by moving its arrival back. */
+/**
+ * A referral of `partner` answered (interest or no thanks) `hours` after it arrived: its arrival is
+ * moved back before the answer, then set to exactly `hours` before it (a shift of milliseconds).
+ */
 async function answeredAfter(server: TestServer, partner: TestPartner, hours: number, answer: "expressInterest" | "ignoreReferral") {
   const id = await newReferral(server, partner);
+  await server.db.query("UPDATE referrals SET received_at = NOW(3) - INTERVAL ? SECOND WHERE id = ?", [hours * 3600, id]);
   await partner.api.data(`mutation($id: ID!) { ${answer}(id: $id) { id } }`, { id });
   await server.db.query("UPDATE referrals SET received_at = answered_at - INTERVAL ? SECOND WHERE id = ?", [hours * 3600, id]);
   return id;
 }
 
+/** A referral of `partner` MISSED at its deadline, moved into the past and expired by the sweep. */
 async function missed(server: TestServer, partner: TestPartner) {
   const id = await newReferral(server, partner);
-  await server.db.query("UPDATE referrals SET status = 'MISSED', respond_by = NULL WHERE id = ?", [id]);
+  await server.db.query("UPDATE referrals SET respond_by = NOW(3) - INTERVAL 1 SECOND WHERE id = ?", [id]);
+  await server.deadlines.sweep();
+  const [{ status }] = await server.db.query("SELECT status FROM referrals WHERE id = ?", [id]);
+  expect(status).to.equal("MISSED");
 }
 
 describe("analytics > responsiveness", () => {

@@ -1,36 +1,10 @@
 import { expect } from "chai";
-import type { DataSource, Logger as TypeOrmLogger } from "typeorm";
+import type { DataSource } from "typeorm";
 import { createDataSource, ensureDatabase } from "../../src/db/data-source.js";
 import { testDatabase, truncateAll } from "../support/database.js";
 import { addProfile, createPartner, uniqueName, type TestPartner } from "../support/fixtures.js";
 import { startTestServer, type TestServer } from "../support/harness.js";
-
-/** A TypeORM logger that records every statement the data source sends while `recording` is on. */
-class StatementRecorder implements TypeOrmLogger {
-  recording = false;
-  statements: string[] = [];
-
-  logQuery(query: string): void {
-    if (this.recording) this.statements.push(query);
-  }
-  logQueryError(): void {}
-  logQuerySlow(): void {}
-  logSchemaBuild(): void {}
-  logMigration(): void {}
-  log(): void {}
-
-  /** The statements sent while `action` ran. */
-  async during(action: () => Promise<unknown>): Promise<string[]> {
-    this.statements = [];
-    this.recording = true;
-    try {
-      await action();
-    } finally {
-      this.recording = false;
-    }
-    return this.statements;
-  }
-}
+import { StatementRecorder } from "../support/statements.js";
 
 const PARTNERS = 25;
 const REFERRALS = 120;

@@ -18,7 +18,17 @@ export async function dropTestDatabase(): Promise<void> {
   }
 }
 
-const TABLES = ["referral_events", "referrals", "idempotency_records", "rfis", "api_keys", "marketing_profiles", "partners"];
+const TABLES = [
+  "referral_events",
+  "referrals",
+  "idempotency_records",
+  "rfis",
+  "api_keys",
+  "marketing_profiles",
+  "partner_counters",
+  "fit_rescoring",
+  "partners",
+];
 
 /** Empties every table of the application (not the migrations table). */
 export async function truncateAll(db: DataSource): Promise<void> {

@@ -1,5 +1,6 @@
 import type { GraphQLClient } from "./client.js";
 import type { TestServer } from "./harness.js";
+import { fitScoresSettled } from "./wait.js";
 
 export interface TestPartner {
   id: string;
@@ -170,11 +171,23 @@ export async function issueKeyDetails(
   return { ...issueApiKey, api: server.client(issueApiKey.secret) };
 }
 
-const APPLICATION_TABLES = ["partners", "marketing_profiles", "api_keys", "rfis", "idempotency_records", "referrals", "referral_events"];
+const APPLICATION_TABLES = [
+  "partners",
+  "marketing_profiles",
+  "api_keys",
+  "rfis",
+  "idempotency_records",
+  "referrals",
+  "referral_events",
+  "partner_counters",
+  "fit_rescoring",
+];
 
-/** Every row of the application's tables, in id order: compare two of them to prove nothing changed. */
+/** Every row of the application's tables, in key order: compare two of them to prove nothing changed. */
 export async function snapshotTables(server: TestServer, tables: string[] = APPLICATION_TABLES): Promise<Record<string, unknown[]>> {
+  // Rescoring after earlier decisions runs in the background: let it finish first.
+  await fitScoresSettled(server);
   const snapshot: Record<string, unknown[]> = {};
-  for (const table of tables) snapshot[table] = await server.db.query(`SELECT * FROM ${table} ORDER BY id`);
+  for (const table of tables) snapshot[table] = await server.db.query(`SELECT * FROM ${table} ORDER BY 1, 2, 3`);
   return snapshot;
 }

@@ -1,0 +1,73 @@
+import type { Logger } from "pino";
+import { teachesFit, type FitScores } from "../analytics/fit-scores.js";
+import type { ReferralChange } from "../referrals/referral-changes.js";
+import type { Scheduler } from "./scheduler.js";
+
+export const FIT_RESCORE_JOB = "fit-rescore";
+
+/** Decisions of one partner within this window share one rescoring run. */
+export const RESCORE_COALESCE_MS = 1000;
+/** A run renews its Agenda lock after every chunk of referrals. */
+const RESCORE_LOCK_MS = 30_000;
+const RESCORE_CONCURRENCY = 2;
+
+interface FitRescoreData {
+  partnerId: string;
+}
+
+/**
+ * Rescoring a partner's open referrals after its decisions, off the request path: a decision
+ * schedules one job per partner a moment later (decisions meanwhile ride along), and the job
+ * rescores from the partner's counters (FitScores.rescorePartner, which also keeps two instances
+ * from rescoring one partner at once). Scores lagging behind their counters (a job lost with the
+ * job store) are caught up every `catchUpEveryMs` and at start.
+ */
+export class FitRescoreJobs {
+  /** Partners with a run due soon from this instance, and when: a decision before then needs no new job. */
+  private readonly due = new Map<string, number>();
+  private catchingUp: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly scheduler: Scheduler,
+    private readonly fitScores: FitScores,
+    private readonly catchUpEveryMs: number,
+    private readonly logger: Logger,
+  ) {
+    scheduler.agenda.define<FitRescoreData>(
+      FIT_RESCORE_JOB,
+      async (job) => void (await fitScores.rescorePartner(job.attrs.data.partnerId, () => job.touch())),
+      { lockLifetime: RESCORE_LOCK_MS, concurrency: RESCORE_CONCURRENCY },
+    );
+  }
+
+  start(): void {
+    void this.catchUp();
+    this.catchingUp = setInterval(() => void this.catchUp(), this.catchUpEveryMs);
+  }
+
+  stop(): void {
+    clearInterval(this.catchingUp);
+  }
+
+  /** A ReferralChanges listener: a decision makes the partner's other open referrals due for rescoring. */
+  async afterChange(change: ReferralChange): Promise<void> {
+    if (teachesFit(change)) await this.rescoreSoon(change.referral.partnerId);
+  }
+
+  private async rescoreSoon(partnerId: string): Promise<void> {
+    const now = Date.now();
+    if ((this.due.get(partnerId) ?? 0) > now) return;
+    for (const [partner, at] of this.due) if (at <= now) this.due.delete(partner);
+    const at = now + RESCORE_COALESCE_MS;
+    this.due.set(partnerId, at);
+    await this.scheduler.agenda.schedule(new Date(at), FIT_RESCORE_JOB, { partnerId });
+  }
+
+  private async catchUp(): Promise<void> {
+    try {
+      for (const partnerId of await this.fitScores.partnersBehind()) await this.rescoreSoon(partnerId);
+    } catch (err) {
+      this.logger.error({ err }, "could not look for partners whose fit scores lag behind");
+    }
+  }
+}

@@ -1,0 +1,49 @@
+import { hostname } from "node:os";
+import { setTimeout as sleep } from "node:timers/promises";
+import { Agenda, type Job } from "agenda";
+import type { Logger } from "pino";
+import type { JobsConfig } from "../config.js";
+import { connectJobStore, type JobStore } from "./job-store.js";
+
+/**
+ * Agenda on the job store of JOBS_URL, shared by every kind of job (deadlines, fit rescoring). Jobs
+ * run at least once, on any instance: each handler is idempotent, and the database row decides.
+ * Connect, let each kind of job define itself on `agenda`, then start.
+ */
+export class Scheduler {
+  private constructor(
+    readonly agenda: Agenda,
+    readonly store: JobStore,
+  ) {}
+
+  static async connect(config: JobsConfig, logger: Logger): Promise<Scheduler> {
+    const store = await connectJobStore(config, logger);
+    const agenda = new Agenda({
+      backend: store.backend,
+      name: `${hostname()}:${process.pid}`,
+      processEvery: config.processEveryMs,
+      removeOnComplete: true,
+    });
+    agenda.on("error", (err) => logger.error({ err }, "job store error"));
+    agenda.on("fail", (err: Error, job: Job) => logger.error({ err, job: job.attrs.name, data: job.attrs.data }, "job failed"));
+    return new Scheduler(agenda, store);
+  }
+
+  start(): Promise<void> {
+    return this.agenda.start();
+  }
+
+  /** Stops taking jobs, lets running ones finish (Agenda's drain), then closes the job store. */
+  async stop(): Promise<void> {
+    const abort = new AbortController();
+    const drained = this.agenda.drain({ signal: abort.signal, closeConnection: false });
+    // Agenda 6.2.6's drain can miss the end of a job that removes itself on completion and wait
+    // forever: watch the running jobs here, and end the drain once none is left.
+    while (this.agenda.isActiveJobProcessor() && (await this.agenda.getRunningStats()).runningJobs !== 0) {
+      await sleep(20);
+    }
+    abort.abort();
+    await drained;
+    await this.store.close();
+  }
+}

@@ -1,0 +1,28 @@
+import type { Logger as TypeOrmLogger } from "typeorm";
+
+/** A TypeORM logger that records every statement the data source sends while `recording` is on. */
+export class StatementRecorder implements TypeOrmLogger {
+  recording = false;
+  statements: string[] = [];
+
+  logQuery(query: string): void {
+    if (this.recording) this.statements.push(query);
+  }
+  logQueryError(): void {}
+  logQuerySlow(): void {}
+  logSchemaBuild(): void {}
+  logMigration(): void {}
+  log(): void {}
+
+  /** The statements sent while `action` ran. */
+  async during(action: () => Promise<unknown>): Promise<string[]> {
+    this.statements = [];
+    this.recording = true;
+    try {
+      await action();
+    } finally {
+      this.recording = false;
+    }
+    return this.statements;
+  }
+}
