@@ -25,6 +25,7 @@ import { createLogger, type Logger } from "./logger.js";
 import { PartnerService } from "./partners/partner.service.js";
 import { ReferralFinder } from "./referrals/referral.finder.js";
 import { ReferralChanges } from "./referrals/referral-changes.js";
+import { ReferralExpiry } from "./referrals/referral-expiry.js";
 import { ReferralService } from "./referrals/referral.service.js";
 import { RfiService } from "./rfis/rfi.service.js";
 
@@ -94,15 +95,15 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     await services.apiKeys.syncEnvironmentAdminKey(config.adminApiKey);
     const scheduler = await Scheduler.connect(config.jobs, logger);
     opened.push(() => scheduler.stop());
-    const deadlines = new DeadlineJobs(scheduler, db, services.referrals, config.jobs, logger);
+    const deadlines = new DeadlineJobs(scheduler, new ReferralExpiry(db, config, changes), config.jobs, logger);
     const fitScores = new FitScores(db);
     const rescoring = new FitRescoreJobs(scheduler, fitScores, config.jobs.sweepEveryMs, logger);
     await scheduler.start();
     await deadlines.start();
     rescoring.start();
     opened.push(async () => {
-      deadlines.stop();
       rescoring.stop();
+      await deadlines.stop();
     });
     // In this order: the fit score first, so that the live event carries it.
     changes.listen((change) => fitScores.refresh(change));

@@ -1,37 +1,13 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createServer } from "node:net";
-import { fileURLToPath } from "node:url";
 import { expect } from "chai";
 import mysql from "mysql2/promise";
 import { migrations } from "../src/db/data-source.js";
 import { GraphQLClient } from "./support/client.js";
 import { TEST_DATABASE_URL, testDatabase } from "./support/database.js";
 import { ADMIN_KEY } from "./support/harness.js";
+import { startProcess, type Exit } from "./support/process.js";
 import { purgeNamespace } from "./support/redis.js";
-
-// What `npm start` runs, from whichever outDir this file was compiled to.
-const MAIN = fileURLToPath(new URL("../src/main.js", import.meta.url));
-
-interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Starts the server process with exactly `env` (plus PATH). */
-function startProcess(env: Record<string, string>): { child: ChildProcess; exited: Promise<Exit> } {
-  const child = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH ?? "", ...env }, stdio: "pipe" });
-  let stdout = "";
-  let stderr = "";
-  child.stdout!.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-  child.stderr!.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-  const exited = new Promise<Exit>((resolve) => {
-    child.once("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
-  return { child, exited };
-}
 
 /** A TCP port nobody listens on right now. */
 async function freePort(): Promise<number> {

@@ -1,113 +1,107 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Agenda } from "agenda";
+import type { Agenda, Job } from "agenda";
 import type { Logger } from "pino";
-import { In, LessThanOrEqual, type DataSource } from "typeorm";
 import type { JobsConfig } from "../config.js";
-import { deadlineAction, statusesWithDeadline, type ReferralStatus } from "../referrals/lifecycle.js";
-import { Referral } from "../referrals/referral.entity.js";
-import type { ReferralService } from "../referrals/referral.service.js";
+import { deadlineAction } from "../referrals/lifecycle.js";
+import type { Referral } from "../referrals/referral.entity.js";
+import type { ReferralExpiry } from "../referrals/referral-expiry.js";
 import type { Scheduler } from "./scheduler.js";
 
-/** One referral's deadline: the status it lapses from, and when. */
-interface DeadlineJobData {
-  referralId: string;
-  status: ReferralStatus;
-  respondBy: string;
+/** A due instant: at this second (ISO), everything due by then expires. */
+interface DeadlinesDueData {
+  dueAt: string;
 }
 
-export const DEADLINE_JOB = "referral-deadline";
+export const DEADLINES_DUE_JOB = "referral-deadlines-due";
 export const SWEEP_JOB = "referral-deadline-sweep";
 
-/** The sweeper expires at most this many referrals per batch, and this many batches per run. */
-export const SWEEP_BATCH_SIZE = 200;
-const SWEEP_MAX_BATCHES = 50;
+/** Deadlines are grouped by the second they fall in: at most one job per second, whatever the referrals. */
+const SLOT_MS = 1000;
+/** How long a job stays locked to the instance that took it; renewed after every batch. */
+const DEADLINES_LOCK_MS = 10_000;
+/** Claims of due seconds outlive their second by this much, then leave the store. */
+const CLAIM_MARGIN_MS = 3_600_000;
+
+export function dueSecondOf(respondBy: Date): Date {
+  return new Date(Math.ceil(respondBy.getTime() / SLOT_MS) * SLOT_MS);
+}
 
 /**
- * How long a job stays locked to the instance that took it. A deadline takes milliseconds; the sweep
- * renews its lock after every batch. An instance that dies holding locks frees them after this.
- * Short, too, because Agenda checks a running job every half lifetime and waits out that check.
- */
-const DEADLINE_LOCK_MS = 5_000;
-const SWEEP_LOCK_MS = 10_000;
-
-/** Deadlines come in bursts (an RFI's referrals share one); each expiry is one short transaction. */
-const DEADLINE_CONCURRENCY = 20;
-
-/**
- * Deadline expiry on Agenda. Each referral entering NEW or EVALUATING gets a job at its respondBy;
- * a recurring sweep expires whatever a lost job left overdue. Jobs run at least once, so every run
- * is a compare-and-set on the row (still in that status, deadline passed): running twice, late, or
- * after the partner answered changes nothing.
+ * Deadline expiry on Agenda. A referral entering NEW or EVALUATING makes its respond-by's second due:
+ * one job per due second (claimed in the job store, so several instances schedule it once), whose run
+ * expires everything due by then (ReferralExpiry, in batches). A sweep expires whatever lost jobs
+ * left overdue: at start, then every EXPIRY_SWEEP_EVERY. Jobs run at least once; the rows decide, so
+ * running twice, late, or beside a partner's answer changes nothing twice. The job store holds at
+ * most one job per distinct due second of the open referrals, never one per referral.
  */
 export class DeadlineJobs {
-  private keepSweepScheduled: NodeJS.Timeout | undefined;
   readonly agenda: Agenda;
+  private keepSweepScheduled: NodeJS.Timeout | undefined;
+  /** Due seconds this instance has seen claimed, until they pass: no round trip to the store for them. */
+  private readonly claimed = new Set<number>();
+  private stopping = false;
+  private startSweep: Promise<unknown> = Promise.resolve();
 
   constructor(
-    scheduler: Scheduler,
-    private readonly db: DataSource,
-    private readonly referrals: ReferralService,
+    private readonly scheduler: Scheduler,
+    private readonly expiry: ReferralExpiry,
     private readonly config: JobsConfig,
     private readonly logger: Logger,
   ) {
     this.agenda = scheduler.agenda;
-    this.agenda.define<DeadlineJobData>(DEADLINE_JOB, (job) => this.expire(job.attrs.data), {
-      lockLifetime: DEADLINE_LOCK_MS,
-      concurrency: DEADLINE_CONCURRENCY,
-    });
-    this.agenda.define(SWEEP_JOB, async (job) => void (await this.sweep(new Date(), () => job.touch())), {
+    this.agenda.define<DeadlinesDueData>(DEADLINES_DUE_JOB, (job) => this.expireDue(job), { lockLifetime: DEADLINES_LOCK_MS, concurrency: 2 });
+    this.agenda.define(SWEEP_JOB, async (job) => void (await this.sweep(() => job.touch())), {
       concurrency: 1,
       lockLimit: 1,
-      lockLifetime: SWEEP_LOCK_MS,
+      lockLifetime: DEADLINES_LOCK_MS,
     });
   }
 
-  /** Keeps the recurring sweep in the job store (which is not the source of truth and may be wiped). */
+  /** Sweeps at once (in the background: a backlog left by a stopped server), then keeps the recurring sweep in the store. */
   async start(): Promise<void> {
+    this.startSweep = this.sweep().catch((err) => this.logger.error({ err }, "the start sweep failed"));
     await this.scheduleSweep();
+    // The job store is not the source of truth and may be wiped: keep the recurring sweep in it.
     this.keepSweepScheduled = setInterval(() => void this.scheduleSweep(), this.config.sweepEveryMs);
   }
 
-  stop(): void {
+  /** Stops sweeping at the end of the current batch; Agenda's drain (Scheduler.stop) waits for running jobs. */
+  async stop(): Promise<void> {
+    this.stopping = true;
     clearInterval(this.keepSweepScheduled);
+    await this.startSweep;
   }
 
-  /** Schedules the deadline of a referral that has one (NEW or EVALUATING), at its respondBy. */
+  /** A ReferralChanges listener: the second a new deadline falls in is due, once. */
   async schedule(referral: Referral): Promise<void> {
     if (referral.respondBy === null || deadlineAction(referral.status) === undefined) return;
-    const data: DeadlineJobData = {
-      referralId: referral.id,
-      status: referral.status,
-      respondBy: referral.respondBy.toISOString(),
-    };
-    await this.agenda.schedule(referral.respondBy, DEADLINE_JOB, data);
+    const due = dueSecondOf(referral.respondBy);
+    const now = Date.now();
+    for (const second of this.claimed) if (second < now) this.claimed.delete(second);
+    if (this.claimed.has(due.getTime())) return;
+    this.claimed.add(due.getTime());
+    const claim = await this.scheduler.store.claimOnce(`deadlines-due:${due.toISOString()}`, new Date(due.getTime() + CLAIM_MARGIN_MS));
+    if (claim) await this.agenda.schedule<DeadlinesDueData>(due, DEADLINES_DUE_JOB, { dueAt: due.toISOString() });
   }
 
-  /** Expires every overdue referral, oldest deadline first, in bounded batches; `progress` after each. */
-  async sweep(now = new Date(), progress: () => Promise<void> = async () => undefined): Promise<number> {
-    let expired = 0;
-    for (let batch = 0; batch < SWEEP_MAX_BATCHES; batch++) {
-      const overdue = await this.db.getRepository(Referral).find({
-        select: { id: true, status: true },
-        where: { status: In(statusesWithDeadline()), respondBy: LessThanOrEqual(now) },
-        order: { respondBy: "ASC", id: "ASC" },
-        take: SWEEP_BATCH_SIZE,
-      });
-      for (const { id, status } of overdue) {
-        if (await this.referrals.expireIfOverdue(id, status, now)) expired++;
-      }
+  /** Expires every overdue referral, in batches; `progress` after each. Answers how many. */
+  async sweep(progress: () => Promise<void> = async () => undefined): Promise<number> {
+    const expired = await this.expiry.expireDue(new Date(), async () => {
       await progress();
-      if (overdue.length < SWEEP_BATCH_SIZE) break;
-    }
+      return !this.stopping;
+    });
     if (expired > 0) this.logger.info({ expired }, "the sweep expired overdue referrals");
     return expired;
   }
 
-  private async expire(data: DeadlineJobData): Promise<void> {
-    // Timers may fire a hair early; the row's deadline is what counts.
-    const early = new Date(data.respondBy).getTime() - Date.now();
+  private async expireDue(job: Job<DeadlinesDueData>): Promise<void> {
+    // Timers may fire a hair early; the rows' deadlines are what counts.
+    const early = new Date(job.attrs.data.dueAt).getTime() - Date.now();
     if (early > 0) await sleep(early);
-    await this.referrals.expireIfOverdue(data.referralId, data.status);
+    await this.expiry.expireDue(new Date(), async () => {
+      await job.touch();
+      return !this.stopping;
+    });
   }
 
   private async scheduleSweep(): Promise<void> {

@@ -9,6 +9,11 @@ import { CONNECT_TIMEOUT_MS, connectRedis, UnreachableServiceError, withTimeout 
 /** Agenda's storage, chosen by the scheme of JOBS_URL and namespaced by JOBS_NAMESPACE. */
 export interface JobStore {
   backend: AgendaBackend;
+  /**
+   * True for the first caller, on any instance, to claim `name` until `expiresAt`; false for every
+   * other. Atomic in the store itself (Agenda's own `unique` scans every job of a name on Redis).
+   */
+  claimOnce(name: string, expiresAt: Date): Promise<boolean>;
   /** Closes the connection this module opened (Agenda leaves connections it was given alone). */
   close(): Promise<void>;
 }
@@ -32,6 +37,8 @@ async function connectRedisStore(config: JobsConfig, logger: Logger): Promise<Jo
   const prefix = `${config.namespace}:agenda:`;
   return {
     backend: new RedisBackend({ redis, keyPrefix: prefix, channelName: `${prefix}jobs` }),
+    claimOnce: async (name, expiresAt) =>
+      (await redis.set(`${prefix}claims:${name}`, "1", "PXAT", Math.max(expiresAt.getTime(), Date.now() + 1), "NX")) === "OK",
     close: async () => {
       await redis.quit();
     },
@@ -49,8 +56,19 @@ async function connectMongo(config: JobsConfig): Promise<JobStore> {
     await client.close().catch(() => undefined);
     throw error;
   }
+  const claims = client.db().collection<{ _id: string; expiresAt: Date }>(`${config.namespace}_agenda_claims`);
+  await claims.createIndex({ expiresAt: 1 }, { expireAfterSeconds: 0 });
   return {
     backend: new MongoBackend({ mongo: client.db(), collection: `${config.namespace}_agenda_jobs` }),
+    claimOnce: async (name, expiresAt) => {
+      try {
+        await claims.insertOne({ _id: name, expiresAt });
+        return true;
+      } catch (error) {
+        if ((error as { code?: number }).code === 11000) return false;
+        throw error;
+      }
+    },
     close: () => client.close(),
   };
 }

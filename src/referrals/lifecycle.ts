@@ -148,6 +148,15 @@ export function respondByOnEntering(status: ReferralStatus, enteredAt: Date, win
   }
 }
 
+/** What entering `status` at `at` sets on a referral: the status, its deadline (or none), and when it was archived. */
+export function columnsOnEntering(
+  status: ReferralStatus,
+  at: Date,
+  windows: LifecycleWindows,
+): { status: ReferralStatus; respondBy: Date | null; closedAt?: Date } {
+  return { status, respondBy: respondByOnEntering(status, at, windows), ...(isArchived(status) ? { closedAt: at } : {}) };
+}
+
 /** The system action that applies when a referral in `status` passes its deadline, if any. */
 export function deadlineAction(status: ReferralStatus): ReferralAction | undefined {
   if (status === S.NEW) return ReferralAction.MISS;

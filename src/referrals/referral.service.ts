@@ -6,11 +6,9 @@ import { isRowId } from "../db/ids.js";
 import { AppError, badInput, ErrorCode, notFound } from "../graphql/errors.js";
 import {
   allowedFrom,
-  deadlineAction,
+  columnsOnEntering,
   initiatorOf,
-  isArchived,
   ReferralAction,
-  type ReferralStatus,
   respondByOnEntering,
   statusBefore,
   targetStatus,
@@ -20,14 +18,12 @@ import type { Rfi } from "../rfis/rfi.entity.js";
 import type { ReferralChanges } from "./referral-changes.js";
 import { Referral, ReferralEvent } from "./referral.entity.js";
 
-/** Who changes a referral: a key (confined to its partner when it is a PARTNER key) or the system. */
+/** Who changes a referral: a key, confined to its partner when it is a PARTNER key. (Deadlines: referral-expiry.ts.) */
 export interface Actor {
   label: string;
   /** When set, only this partner's referrals can be changed. */
   partnerId?: string;
 }
-
-export const SYSTEM_ACTOR: Actor = { label: "system" };
 
 export function actorOf(caller: Caller): Actor {
   return { label: caller.label, partnerId: partnerScope(caller) };
@@ -60,8 +56,6 @@ interface Change {
   set?: (now: Date) => ColumnChanges;
   /** The event's note, from the referral as the change left it. */
   note?: (after: Referral) => string | null;
-  /** Only when the referral's deadline has passed by then (deadline actions). */
-  overdueAt?: Date;
 }
 
 export const MAX_REASON_LENGTH = 1000;
@@ -83,9 +77,10 @@ function estimateNote(referral: Referral): string {
 }
 
 /**
- * Every change of a referral. Each is one transaction: a compare-and-set UPDATE on the expected status
- * (and version when given, and partner for PARTNER keys), then one event row. When the UPDATE matches
- * nothing, nothing was written and the error says why.
+ * Every change of a referral by a partner, and its arrival. Each is one transaction: a compare-and-set
+ * UPDATE on the expected status (and version when given, and partner for PARTNER keys), then one
+ * event row and the partner's counters. When the UPDATE matches nothing, nothing was written and the
+ * error says why. Deadlines expire referrals in sets (referral-expiry.ts).
  */
 export class ReferralService {
   constructor(
@@ -135,19 +130,6 @@ export class ReferralService {
     return this.changes.committed(
       referrals.map((referral) => ({ kind: "received", action: ReferralAction.RECEIVE, referral })),
     );
-  }
-
-  /**
-   * The deadline of a referral in `status` has passed: NEW becomes MISSED and EVALUATING becomes
-   * EXPIRED, by the system. Idempotent: when the referral has moved on or is not yet due, nothing is
-   * written and the answer is null. The row, not the caller, decides.
-   */
-  async expireIfOverdue(id: string, status: ReferralStatus, now = new Date()): Promise<Referral | null> {
-    const action = deadlineAction(status);
-    if (action === undefined || !isRowId(id)) return null;
-    const after = await this.db.transaction((em) => this.compareAndSet(em, SYSTEM_ACTOR, id, { action, overdueAt: now }, now));
-    if (after) await this.changes.committed([{ kind: "updated", action, referral: after }]);
-    return after;
   }
 
   expressInterest(actor: Actor, id: string, expectedVersion?: number | null): Promise<Referral> {
@@ -280,7 +262,7 @@ export class ReferralService {
   }
 
   /**
-   * The transition itself (see the class comment): one compare-and-set UPDATE, then its event.
+   * The transition itself (see the class comment): one compare-and-set UPDATE, then its event and counters.
    * Null when the UPDATE matched no row, in which case nothing was written.
    */
   private async compareAndSet(
@@ -291,12 +273,12 @@ export class ReferralService {
     now: Date,
   ): Promise<Referral | null> {
     const to = targetStatus(change.action);
-    const columns: ColumnChanges = { ...change.set?.(now), version: () => "version + 1", updatedAt: now };
-    if (to !== undefined) {
-      columns.status = to;
-      columns.respondBy = respondByOnEntering(to, now, this.windows);
-      if (isArchived(to)) columns.closedAt = now;
-    }
+    const columns: ColumnChanges = {
+      ...change.set?.(now),
+      ...(to === undefined ? {} : columnsOnEntering(to, now, this.windows)),
+      version: () => "version + 1",
+      updatedAt: now,
+    };
     const update = em
       .createQueryBuilder()
       .update(Referral)
@@ -305,7 +287,6 @@ export class ReferralService {
       .andWhere("status IN (:...from)", { from: allowedFrom(change.action) });
     if (actor.partnerId !== undefined) update.andWhere("partner_id = :partnerId", { partnerId: actor.partnerId });
     if (change.expectedVersion != null) update.andWhere("version = :version", { version: change.expectedVersion });
-    if (change.overdueAt !== undefined) update.andWhere("respond_by <= :overdueAt", { overdueAt: change.overdueAt });
     const { affected } = await update.execute();
     if (!affected) return null;
 

@@ -1,7 +1,6 @@
 import { expect } from "chai";
 import type { DataSource } from "typeorm";
 import { countsOf, dealBandOf, fitOf, type FitExample, type FitFeatures } from "../../src/analytics/fit.js";
-import { recountCounters } from "../../src/analytics/history-counters.js";
 import { createDataSource, ensureDatabase } from "../../src/db/data-source.js";
 import { dealWon, outcomeOf, ReferralStatus } from "../../src/referrals/lifecycle.js";
 import { testDatabase, truncateAll } from "../support/database.js";
@@ -9,34 +8,9 @@ import { createPartner, daysFromToday, rfiInput, SUBMIT_RFI, type TestPartner } 
 import { ADMIN_KEY, startTestServer, type TestServer } from "../support/harness.js";
 import { random } from "../support/random.js";
 import { purgeNamespace } from "../support/redis.js";
+import { COUNTERS, normalised, recounted, type CounterRow } from "../support/counters.js";
 import { StatementRecorder } from "../support/statements.js";
 import { fitScoresSettled } from "../support/wait.js";
-
-interface CounterRow {
-  partnerId: string;
-  kind: string;
-  value: string;
-  total: number;
-  hits: number;
-}
-
-const COUNTERS = `SELECT CAST(partner_id AS CHAR) AS partnerId, kind, value, total, hits FROM partner_counters
-                  ORDER BY partner_id, kind, value`;
-
-const normalised = (rows: CounterRow[]) => rows.map((row) => ({ ...row, total: Number(row.total), hits: Number(row.hits) }));
-
-/** The counters as a set-based recount from the rows would leave them (in a transaction rolled back). */
-async function recounted(db: DataSource): Promise<CounterRow[]> {
-  const runner = db.createQueryRunner();
-  await runner.startTransaction();
-  try {
-    await recountCounters(runner.manager);
-    return normalised(await runner.query(COUNTERS));
-  } finally {
-    await runner.rollbackTransaction();
-    await runner.release();
-  }
-}
 
 interface ReferralRow {
   id: string;

@@ -1,12 +1,14 @@
 import { expect } from "chai";
 import { Redis } from "ioredis";
-import { DEADLINE_JOB, SWEEP_BATCH_SIZE, SWEEP_JOB } from "../../src/jobs/deadline-jobs.js";
+import mysql from "mysql2/promise";
+import { DEADLINES_DUE_JOB, dueSecondOf, SWEEP_JOB } from "../../src/jobs/deadline-jobs.js";
 import { UnreachableServiceError } from "../../src/redis.js";
-import { ReferralStatus } from "../../src/referrals/lifecycle.js";
+import { EXPIRY_BATCH_SIZE } from "../../src/referrals/referral-expiry.js";
 import { testDatabase } from "../support/database.js";
-import { createPartner, newReferral, submitRfi, type TestPartner } from "../support/fixtures.js";
+import { createPartner, insertOverdue, newReferral, submitRfi, type TestPartner } from "../support/fixtures.js";
 import { startTestServer, useTestServer, type TestServer } from "../support/harness.js";
 import { purgeNamespace, TEST_REDIS_URL } from "../support/redis.js";
+import { eventually } from "../support/wait.js";
 
 /** Deadlines of seconds, so that a test sees them pass; the sweep is rare unless a test wants it. */
 const SHORT_WINDOWS = { NEW_REFERRAL_RESPONSE_WINDOW: "2s", EVALUATION_WINDOW: "3s", EXPIRY_SWEEP_EVERY: "1h" };
@@ -34,15 +36,6 @@ async function rowOf(server: TestServer, referralId: string) {
   return row as { status: string; version: number; respondBy: Date | null; receivedAt: Date; closedAt: Date | null };
 }
 
-/** Polls until `check` holds (it should be cheap), or fails after `timeoutMs`. */
-async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) expect.fail(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 async function statusesOf(server: TestServer, ids: string[]): Promise<Map<string, string>> {
   const rows: { id: string; status: string }[] = await server.db.query(
     "SELECT CAST(id AS CHAR) AS id, status FROM referrals WHERE id IN (?)",
@@ -66,21 +59,27 @@ async function actionsPerReferral(server: TestServer, ids: string[]): Promise<Ma
   return actions;
 }
 
-/** The `lockedAtMs` of each deadline job of a referral, read straight from the Redis job store. */
-async function deadlineJobLocks(referralId: string): Promise<string[]> {
+/** The `lockedAtMs` of each job for the second a deadline falls in, read straight from the Redis job store. */
+async function dueJobLocks(respondBy: Date): Promise<string[]> {
   const redis = new Redis(TEST_REDIS_URL);
   try {
     const locks: string[] = [];
     for await (const keys of redis.scanStream({ match: `${testDatabase.database}:agenda:job:*`, count: 500 })) {
       for (const key of keys as string[]) {
         const job = await redis.hgetall(key);
-        if (job.name === DEADLINE_JOB && JSON.parse(job.data).referralId === referralId) locks.push(job.lockedAtMs);
+        if (job.name === DEADLINES_DUE_JOB && JSON.parse(job.data).dueAt === dueSecondOf(respondBy).toISOString()) locks.push(job.lockedAtMs);
       }
     }
     return locks;
   } finally {
     redis.disconnect();
   }
+}
+
+/** The due seconds the job store holds jobs for. */
+async function dueJobs(server: TestServer): Promise<string[]> {
+  const { jobs } = await server.deadlines.agenda.db.queryJobs({ name: DEADLINES_DUE_JOB });
+  return jobs.map((job) => (job.data as { dueAt: string }).dueAt);
 }
 
 describe("jobs > deadline expiry", () => {
@@ -156,28 +155,44 @@ describe("jobs > deadline expiry", () => {
     const before = { row: await rowOf(server.current, id), events: await eventsOf(server.current, id) };
 
     const { agenda } = server.current.deadlines;
-    const data = { referralId: id, status: ReferralStatus.NEW, respondBy: new Date(0).toISOString() };
+    const data = { dueAt: dueSecondOf(before.row.closedAt!).toISOString() };
     const ran = new Promise<void>((resolve) => {
       let runs = 0;
-      agenda.on(`complete:${DEADLINE_JOB}`, function counted() {
+      agenda.on(`complete:${DEADLINES_DUE_JOB}`, function counted() {
         if (++runs === 2) {
-          agenda.off(`complete:${DEADLINE_JOB}`, counted);
+          agenda.off(`complete:${DEADLINES_DUE_JOB}`, counted);
           resolve();
         }
       });
     });
-    await agenda.now(DEADLINE_JOB, data);
-    await agenda.now(DEADLINE_JOB, data);
+    await agenda.now(DEADLINES_DUE_JOB, data);
+    await agenda.now(DEADLINES_DUE_JOB, data);
     await ran;
-    expect(await server.current.services.referrals.expireIfOverdue(id, ReferralStatus.NEW)).to.equal(null);
+    expect(await server.current.deadlines.sweep()).to.equal(0);
     expect({ row: await rowOf(server.current, id), events: await eventsOf(server.current, id) }).to.deep.equal(before);
   });
 
   it("does not expire a referral before its deadline, even when asked to", async () => {
     const id = await newReferral(server.current, partner);
-    expect(await server.current.services.referrals.expireIfOverdue(id, ReferralStatus.NEW)).to.equal(null);
+    const { agenda } = server.current.deadlines;
+    const ran = new Promise<void>((resolve) => agenda.once(`complete:${DEADLINES_DUE_JOB}`, () => resolve()));
+    await agenda.now(DEADLINES_DUE_JOB, { dueAt: new Date().toISOString() });
+    await ran;
     expect(await server.current.deadlines.sweep()).to.equal(0);
     expect((await rowOf(server.current, id)).status).to.equal("NEW");
+  });
+
+  it("keeps one job per due second in the store, however many referrals fall in it", async () => {
+    const partners = [partner, ...(await Promise.all(Array.from({ length: 4 }, () => createPartner(server.current))))];
+    const { referralIds } = await submitRfi(server.current.admin, { partnerIds: partners.map(({ id }) => id) });
+    const more = await Promise.all(Array.from({ length: 10 }, () => newReferral(server.current, partner)));
+    const ids = [...referralIds, ...more];
+    const rows: { respondBy: Date }[] = await server.current.db.query("SELECT respond_by AS respondBy FROM referrals WHERE id IN (?)", [ids]);
+    const seconds = new Set(rows.map(({ respondBy }) => dueSecondOf(respondBy).toISOString()));
+    const jobs = (await dueJobs(server.current)).filter((dueAt) => seconds.has(dueAt));
+    expect(jobs.sort(), "one job for each due second").to.deep.equal([...seconds].sort());
+    expect(jobs.length).to.be.lessThan(ids.length);
+    await eventually("every referral is MISSED", () => allIn(server.current, ids, "MISSED"), 8000);
   });
 
   it("lets interest and expiry race on many referrals and keeps one story for each", async () => {
@@ -244,7 +259,7 @@ describe("jobs > deadlines across restarts, wipes and instances", () => {
     // Stop just before the deadline.
     await new Promise((resolve) => setTimeout(resolve, respondBy!.getTime() - Date.now() - 300));
     await stopAll();
-    expect(await deadlineJobLocks(id), "the stopped instance holds no lock on the job").to.deep.equal(["null"]);
+    expect(await dueJobLocks(respondBy!), "the stopped instance holds no lock on the job").to.deep.equal(["null"]);
     await new Promise((resolve) => setTimeout(resolve, 1000));
 
     // The sweep runs hourly here: only the job can expire it this soon.
@@ -260,8 +275,7 @@ describe("jobs > deadlines across restarts, wipes and instances", () => {
     const ids = await Promise.all(Array.from({ length: 5 }, () => newReferral(running, partner)));
     const wiped = await purgeNamespace(testDatabase.database);
     expect(wiped).to.be.greaterThan(0);
-    const jobs = await running.deadlines.agenda.db.queryJobs({ name: DEADLINE_JOB });
-    expect(jobs.total).to.equal(0);
+    expect(await dueJobs(running)).to.deep.equal([]);
 
     await eventually("every referral is MISSED", () => allIn(running, ids, "MISSED"), 10_000);
     for (const actions of (await actionsPerReferral(running, ids)).values()) expect(actions).to.deep.equal(["RECEIVE", "MISS"]);
@@ -279,35 +293,40 @@ describe("jobs > deadlines across restarts, wipes and instances", () => {
     for (const [id, actions] of await actionsPerReferral(a, ids)) expect(actions, id).to.deep.equal(["RECEIVE", "MISS"]);
   });
 
-  it("lets a running sweep finish when the server stops", async () => {
+  it("stops a running sweep at a batch's end when the server stops, and the next start finishes it", async () => {
     const running = await start();
     const partner = await createPartner(running);
     const marker = `drain ${process.pid} ${Date.now()}`;
-    const count = SWEEP_BATCH_SIZE + 50;
-    // Overdue referrals written straight to the database, as a script would: only a sweep expires them.
-    await running.db.query(
-      `INSERT INTO rfis (need, company_size, region, keywords, customer_company_name, customer_contact_name, customer_email, submitted_at)
-       VALUES ${Array.from({ length: count }, () => "(?, 'SIZE_1_TO_9', 'FR', '[]', 'Fabrikam', 'Ann Lee', 'ann@fabrikam.example', NOW(3))").join(", ")}`,
-      Array.from({ length: count }, () => marker),
-    );
-    await running.db.query(
-      `INSERT INTO referrals (rfi_id, partner_id, profile_id, region, company_size, status, version, received_at, updated_at, respond_by)
-       SELECT id, ?, ?, 'FR', 'SIZE_1_TO_9', 'NEW', 1, NOW(3) - INTERVAL 1 HOUR, NOW(3) - INTERVAL 1 HOUR, NOW(3) - INTERVAL 1 MINUTE
-       FROM rfis WHERE need = ?`,
-      [partner.id, partner.profileId, marker],
-    );
+    const count = 3 * EXPIRY_BATCH_SIZE + 50;
+    await insertOverdue(running.db, partner, marker, count);
     const started = new Promise<void>((resolve) => running.deadlines.agenda.once(`start:${SWEEP_JOB}`, () => resolve()));
     await running.deadlines.agenda.now(SWEEP_JOB);
     await started;
     await running.stop();
     servers.splice(servers.indexOf(running), 1);
 
-    const [{ expired, left }] = await (await start()).db.query(
-      `SELECT SUM(r.status = 'MISSED') AS expired, SUM(r.status = 'NEW') AS \`left\`
-       FROM referrals r JOIN rfis ON rfis.id = r.rfi_id WHERE rfis.need = ?`,
-      [marker],
-    );
-    expect([Number(expired), Number(left)]).to.deep.equal([count, 0]);
+    // Every batch whole: each referral is MISSED with one MISS event, or still NEW with none.
+    const whole = async (db: Pick<TestServer["db"], "query">) => {
+      const [row] = await db.query(
+        `SELECT SUM(r.status = 'MISSED') AS expired, SUM(r.status = 'NEW') AS \`left\`,
+                (SELECT COUNT(*) FROM referral_events e JOIN referrals x ON x.id = e.referral_id JOIN rfis y ON y.id = x.rfi_id
+                 WHERE y.need = ? AND e.action = 'MISS') AS events
+         FROM referrals r JOIN rfis ON rfis.id = r.rfi_id WHERE rfis.need = ?`,
+        [marker, marker],
+      );
+      return { expired: Number(row.expired), left: Number(row.left), events: Number(row.events) };
+    };
+    const connection = await mysql.createConnection({ ...testDatabase });
+    try {
+      const atStop = await whole({ query: async (sql: string, parameters?: unknown[]) => (await connection.query(sql, parameters))[0] as never });
+      expect(atStop.expired + atStop.left).to.equal(count);
+      expect(atStop.events).to.equal(atStop.expired);
+    } finally {
+      await connection.end();
+    }
+    const next = await start();
+    await eventually("the next start expires the rest", async () => (await whole(next.db)).left === 0, 20_000);
+    expect(await whole(next.db)).to.deep.equal({ expired: count, left: 0, events: count });
   });
 
   it("keeps two deployments on one Redis apart by JOBS_NAMESPACE", async () => {
@@ -315,10 +334,9 @@ describe("jobs > deadlines across restarts, wipes and instances", () => {
     const theirs = await start({ JOBS_NAMESPACE: `theirs-${process.pid}` });
     const partner = await createPartner(ours);
     const id = await newReferral(ours, partner);
-    const mine = await ours.deadlines.agenda.db.queryJobs({ name: DEADLINE_JOB });
-    expect(mine.jobs.map((job) => (job.data as { referralId: string }).referralId)).to.include(id);
-    const others = await theirs.deadlines.agenda.db.queryJobs({ name: DEADLINE_JOB });
-    expect(others.total).to.equal(0);
+    const { respondBy } = await rowOf(ours, id);
+    expect(await dueJobs(ours)).to.include(dueSecondOf(respondBy!).toISOString());
+    expect(await dueJobs(theirs)).to.deep.equal([]);
     const redis = new Redis(TEST_REDIS_URL);
     try {
       expect(await redis.keys(`ours-${process.pid}:agenda:*`)).to.not.be.empty;
@@ -347,8 +365,7 @@ describe("jobs > the MongoDB job store", function () {
     try {
       const partner = await createPartner(running);
       const id = await newReferral(running, partner);
-      const jobs = await running.deadlines.agenda.db.queryJobs({ name: DEADLINE_JOB });
-      expect(jobs.jobs.map((job) => (job.data as { referralId: string }).referralId)).to.include(id);
+      expect(await dueJobs(running)).to.include(dueSecondOf((await rowOf(running, id)).respondBy!).toISOString());
       await eventually("the referral is MISSED", async () => (await rowOf(running, id)).status === "MISSED", 10_000);
       expect((await eventsOf(running, id)).map((event) => event.action)).to.deep.equal(["RECEIVE", "MISS"]);
     } finally {

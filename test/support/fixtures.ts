@@ -191,3 +191,26 @@ export async function snapshotTables(server: TestServer, tables: string[] = APPL
   for (const table of tables) snapshot[table] = await server.db.query(`SELECT * FROM ${table} ORDER BY 1, 2, 3`);
   return snapshot;
 }
+
+/** `count` overdue NEW referrals of `partner`, written straight to the tables as a server that was down would leave them. */
+export async function insertOverdue(
+  db: Pick<TestServer["db"], "query">,
+  partner: Pick<TestPartner, "id" | "profileId">,
+  marker: string,
+  count: number,
+): Promise<void> {
+  for (let done = 0; done < count; done += 5000) {
+    const n = Math.min(5000, count - done);
+    await db.query(
+      `INSERT INTO rfis (need, company_size, region, keywords, customer_company_name, customer_contact_name, customer_email, submitted_at)
+       VALUES ${Array.from({ length: n }, () => "(?, 'SIZE_1_TO_9', 'FR', '[]', 'Fabrikam', 'Ann Lee', 'ann@fabrikam.example', NOW(3))").join(", ")}`,
+      Array.from({ length: n }, () => marker),
+    );
+  }
+  await db.query(
+    `INSERT INTO referrals (rfi_id, partner_id, profile_id, region, company_size, status, version, received_at, updated_at, respond_by)
+     SELECT id, ?, ?, 'FR', 'SIZE_1_TO_9', 'NEW', 1, NOW(3) - INTERVAL 1 HOUR, NOW(3) - INTERVAL 1 HOUR, NOW(3) - INTERVAL 1 MINUTE
+     FROM rfis WHERE need = ?`,
+    [partner.id, partner.profileId, marker],
+  );
+}
