@@ -19,7 +19,7 @@ export const SWEEP_JOB = "referral-deadline-sweep";
 const SLOT_MS = 1000;
 /** How long a job stays locked to the instance that took it; renewed after every batch. */
 const DEADLINES_LOCK_MS = 10_000;
-/** Claims of due seconds outlive their second by this much, then leave the store. */
+/** Claims of due seconds outlive their second by this much, then leave the store (Redis expiry, MongoDB TTL index). */
 const CLAIM_MARGIN_MS = 3_600_000;
 
 export function dueSecondOf(respondBy: Date): Date {
@@ -27,12 +27,14 @@ export function dueSecondOf(respondBy: Date): Date {
 }
 
 /**
- * Deadline expiry on Agenda. A referral entering NEW or EVALUATING makes its respond-by's second due:
- * one job per due second (claimed in the job store, so several instances schedule it once), whose run
- * expires everything due by then (ReferralExpiry, in batches). A sweep expires whatever lost jobs
- * left overdue: at start, then every EXPIRY_SWEEP_EVERY. Jobs run at least once; the rows decide, so
- * running twice, late, or beside a partner's answer changes nothing twice. The job store holds at
- * most one job per distinct due second of the open referrals, never one per referral.
+ * Deadline expiry on Agenda. Deadlines are grouped by the second they fall in: one job per due
+ * second (claimed in the job store, so that several instances schedule it once), whose run expires
+ * everything due by then (ReferralExpiry, in batches). Jobs are planned only for the seconds within
+ * the horizon (twice EXPIRY_SWEEP_EVERY): by the sweep, which runs at start and then every
+ * EXPIRY_SWEEP_EVERY, expires whatever is overdue and plans the next horizon; and by a change whose
+ * new deadline already falls within it. So the store holds at most one job per second of the horizon
+ * (120 by default), whatever the number of open referrals. Jobs run at least once; the rows decide,
+ * so running twice, late, or beside a partner's answer changes nothing twice.
  */
 export class DeadlineJobs {
   readonly agenda: Agenda;
@@ -72,26 +74,43 @@ export class DeadlineJobs {
     await this.startSweep;
   }
 
-  /** A ReferralChanges listener: the second a new deadline falls in is due, once. */
+  /** A ReferralChanges listener: a new deadline within the horizon makes its second due (the sweep plans later ones). */
   async schedule(referral: Referral): Promise<void> {
     if (referral.respondBy === null || deadlineAction(referral.status) === undefined) return;
-    const due = dueSecondOf(referral.respondBy);
-    const now = Date.now();
-    for (const second of this.claimed) if (second < now) this.claimed.delete(second);
-    if (this.claimed.has(due.getTime())) return;
-    this.claimed.add(due.getTime());
-    const claim = await this.scheduler.store.claimOnce(`deadlines-due:${due.toISOString()}`, new Date(due.getTime() + CLAIM_MARGIN_MS));
-    if (claim) await this.agenda.schedule<DeadlinesDueData>(due, DEADLINES_DUE_JOB, { dueAt: due.toISOString() });
+    if (referral.respondBy.getTime() > Date.now() + this.horizonMs) return;
+    await this.scheduleSecond(dueSecondOf(referral.respondBy));
   }
 
-  /** Expires every overdue referral, in batches; `progress` after each. Answers how many. */
+  /** Expires every overdue referral, in batches (`progress` after each), then plans the horizon's due seconds. Answers how many expired. */
   async sweep(progress: () => Promise<void> = async () => undefined): Promise<number> {
-    const expired = await this.expiry.expireDue(new Date(), async () => {
+    const now = new Date();
+    const expired = await this.expiry.expireDue(now, async () => {
       await progress();
       return !this.stopping;
     });
     if (expired > 0) this.logger.info({ expired }, "the sweep expired overdue referrals");
+    if (!this.stopping) {
+      for (const second of await this.expiry.dueSecondsBetween(now, new Date(now.getTime() + this.horizonMs))) {
+        await this.scheduleSecond(second);
+      }
+    }
     return expired;
+  }
+
+  /** How far ahead due seconds get their job. */
+  private get horizonMs(): number {
+    return 2 * this.config.sweepEveryMs;
+  }
+
+  /** One job for the second, from whichever instance claims it first. */
+  private async scheduleSecond(due: Date): Promise<void> {
+    const now = Date.now();
+    for (const second of this.claimed) if (second < now) this.claimed.delete(second);
+    if (this.claimed.has(due.getTime())) return;
+    const claim = await this.scheduler.store.claimOnce(`deadlines-due:${due.toISOString()}`, new Date(due.getTime() + CLAIM_MARGIN_MS));
+    this.claimed.add(due.getTime());
+    // Lost between the claim and the job (a crash, the store down): the next sweep expires that second's referrals.
+    if (claim) await this.agenda.schedule<DeadlinesDueData>(due, DEADLINES_DUE_JOB, { dueAt: due.toISOString() });
   }
 
   private async expireDue(job: Job<DeadlinesDueData>): Promise<void> {

@@ -51,6 +51,17 @@ export class ReferralExpiry {
     return expired;
   }
 
+  /** The seconds (each deadline rounded up) in which open referrals' deadlines fall, after `from` and up to `to`. */
+  async dueSecondsBetween(from: Date, to: Date): Promise<Date[]> {
+    // Rounded up in SQL on the stored UTC value: no session time zone takes part.
+    const rows: { second: string }[] = await this.db.query(
+      `SELECT DISTINCT DATE_FORMAT(respond_by + INTERVAL 999999 MICROSECOND, '%Y-%m-%dT%H:%i:%sZ') AS second
+       FROM referrals WHERE status IN (?) AND respond_by > ? AND respond_by <= ?`,
+      [statusesWithDeadline(), from, to],
+    );
+    return rows.map((row) => new Date(row.second));
+  }
+
   private async expireBatch(status: ReferralStatus, now: Date): Promise<number> {
     const action = deadlineAction(status)!;
     const entering = columnsOnEntering(targetStatus(action)!, now, this.windows);

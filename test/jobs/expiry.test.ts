@@ -1,9 +1,10 @@
 import { expect } from "chai";
 import type { DataSource } from "typeorm";
 import { createDataSource, ensureDatabase } from "../../src/db/data-source.js";
+import { DEADLINES_DUE_JOB, dueSecondOf } from "../../src/jobs/deadline-jobs.js";
 import { EXPIRY_BATCH_SIZE } from "../../src/referrals/referral-expiry.js";
 import { testDatabase, truncateAll } from "../support/database.js";
-import { createPartner, insertOverdue, type TestPartner } from "../support/fixtures.js";
+import { createPartner, insertOverdue, newReferral, submitRfi, type TestPartner } from "../support/fixtures.js";
 import { ADMIN_KEY, startTestServer, type TestServer } from "../support/harness.js";
 import { purgeNamespace } from "../support/redis.js";
 import { StatementRecorder } from "../support/statements.js";
@@ -98,5 +99,45 @@ describe("jobs > expiry in sets", () => {
     expect(missed, "both sides won some rows").to.be.within(1, ids.length - 1);
     expect((answers[ids.length] as number) + (answers[ids.length + 1] as number)).to.equal(missed);
     await countersMatchRows(server.db);
+  });
+});
+
+describe("jobs > deadlines planned within the horizon", () => {
+  let server: TestServer;
+  let partner: TestPartner;
+
+  before(async function () {
+    this.timeout(60_000);
+    // The horizon is twice EXPIRY_SWEEP_EVERY: two minutes here, far short of the hour to answer.
+    server = await startTestServer({ NEW_REFERRAL_RESPONSE_WINDOW: "1h", EXPIRY_SWEEP_EVERY: "1 minute" });
+    partner = await createPartner(server);
+  });
+  after(async () => {
+    await server?.stop();
+    // Its planned jobs would sweep other tests' rows when their time comes.
+    await purgeNamespace(testDatabase.database);
+  });
+
+  async function dueJobs(): Promise<string[]> {
+    const { jobs } = await server.deadlines.agenda.db.queryJobs({ name: DEADLINES_DUE_JOB });
+    return jobs.map((job) => (job.data as { dueAt: string }).dueAt).sort();
+  }
+
+  it("keeps no job for deadlines beyond the horizon, and plans each second once it comes within it", async () => {
+    const { referralIds } = await submitRfi(server.admin, { partnerIds: [partner.id] });
+    const more = await Promise.all(Array.from({ length: 20 }, () => newReferral(server, partner)));
+    const ids = [...referralIds, ...more];
+    const planned = new Set(await dueJobs());
+    const [{ respondBy }] = await server.db.query("SELECT respond_by AS respondBy FROM referrals WHERE id = ?", [ids[0]]);
+    expect([...planned]).to.not.include(dueSecondOf(respondBy).toISOString());
+
+    // Seven of them now fall due within the horizon, in two seconds 10 s apart.
+    await server.db.query("UPDATE referrals SET respond_by = NOW(3) + INTERVAL 30 SECOND WHERE id IN (?)", [ids.slice(0, 4)]);
+    await server.db.query("UPDATE referrals SET respond_by = NOW(3) + INTERVAL 40 SECOND WHERE id IN (?)", [ids.slice(4, 7)]);
+    const rows: { respondBy: Date }[] = await server.db.query("SELECT respond_by AS respondBy FROM referrals WHERE id IN (?)", [ids.slice(0, 7)]);
+    await server.deadlines.sweep();
+    await server.deadlines.sweep();
+    const added = (await dueJobs()).filter((dueAt) => !planned.has(dueAt));
+    expect(added).to.deep.equal([...new Set(rows.map((row) => dueSecondOf(row.respondBy).toISOString()))].sort());
   });
 });
