@@ -106,10 +106,10 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       await deadlines.stop();
     });
     // In this order: the fit score first, so that the live event carries it.
-    changes.listen((change) => fitScores.refresh(change));
-    changes.listen((change) => rescoring.afterChange(change));
-    changes.listen(({ referral }) => deadlines.schedule(referral));
-    changes.listen((change) => services.feed.publish(change));
+    changes.listen((committed) => fitScores.refresh(committed));
+    changes.listen((committed) => rescoring.afterChanges(committed));
+    changes.listen((committed) => deadlines.schedule(committed));
+    changes.listen((committed) => services.feed.publish(committed));
 
     const production = config.env === "production";
     const schema = await buildAppSchema();

@@ -2,7 +2,8 @@ import { randomUUID } from "node:crypto";
 import type { DataSource } from "typeorm";
 import { openStatuses, ReferralAction, statusBefore, type ReferralStatus } from "../referrals/lifecycle.js";
 import type { ReferralChange } from "../referrals/referral-changes.js";
-import { countsLearnedFrom, fitOfOpen, FitCountKind, type Fit, type FitCounts } from "./fit.js";
+import type { Referral } from "../referrals/referral.entity.js";
+import { fitOfOpen, teaches, FitCountKind, type Fit, type FitCounts } from "./fit.js";
 import { allFitCountsOf, featuresOf, fitCountsFor } from "./history-counters.js";
 
 /** Changes that alter what the model reads of the referral itself (it arrived; its deal band moved) without a decision. */
@@ -30,7 +31,7 @@ const reasonsText = (fit: Fit | null) => (fit === null ? null : JSON.stringify(f
 
 /** Whether a change taught the fit model something: the partner's other open referrals need new scores. */
 export function teachesFit({ action, referral }: ReferralChange): boolean {
-  return countsLearnedFrom(statusBefore(action, referral.status), referral.status, featuresOf(referral, [])).length > 0;
+  return teaches(statusBefore(action, referral.status), referral.status);
 }
 
 /**
@@ -42,9 +43,12 @@ export function teachesFit({ action, referral }: ReferralChange): boolean {
 export class FitScores {
   constructor(private readonly db: DataSource) {}
 
-  /** A ReferralChanges listener; it also updates the change's snapshot, so live events carry the score. */
-  async refresh({ action, referral }: ReferralChange): Promise<void> {
-    if (!RESHAPING.has(action)) return;
+  /** A ReferralChanges listener; it also updates the changes' snapshots, so live events carry the scores. */
+  async refresh(changes: readonly ReferralChange[]): Promise<void> {
+    for (const { action, referral } of changes) if (RESHAPING.has(action)) await this.scoreOne(referral);
+  }
+
+  private async scoreOne(referral: Referral): Promise<void> {
     const [rfi]: { keywords: string }[] = await this.db.query("SELECT keywords FROM rfis WHERE id = ?", [referral.rfiId]);
     const features = featuresOf(referral, JSON.parse(rfi.keywords) as string[]);
     const fit = fitOfOpen(features, referral.status, await fitCountsFor(this.db, referral.partnerId, [features]));

@@ -130,10 +130,23 @@ export function countsAddedBy(referral: FitFeatures, outcome: Outcome | undefine
   return changes;
 }
 
+/** The outcome and closed deal a move from `before` to `after` adds to the history (what was known before is not news). */
+function newsOf(before: ReferralStatus | null, after: ReferralStatus) {
+  return {
+    outcome: before !== null && outcomeOf(before) !== undefined ? undefined : outcomeOf(after),
+    won: before !== null && dealWon(before) !== undefined ? undefined : dealWon(after),
+  };
+}
+
+/** Whether moving from `before` to `after` teaches the model anything (a decision, or a deal closed). */
+export function teaches(before: ReferralStatus | null, after: ReferralStatus): boolean {
+  const { outcome, won } = newsOf(before, after);
+  return outcome !== undefined || won !== undefined;
+}
+
 /** What a referral now in `after` (before: `before`) teaches the model: only what it did not count yet. */
 export function countsLearnedFrom(before: ReferralStatus | null, after: ReferralStatus, referral: FitFeatures): CountChange[] {
-  const outcome = before !== null && outcomeOf(before) !== undefined ? undefined : outcomeOf(after);
-  const won = before !== null && dealWon(before) !== undefined ? undefined : dealWon(after);
+  const { outcome, won } = newsOf(before, after);
   return countsAddedBy(referral, outcome, won);
 }
 

@@ -8,7 +8,7 @@ import {
   type ReferralAction,
 } from "../referrals/lifecycle.js";
 import type { Referral } from "../referrals/referral.entity.js";
-import { countsLearnedFrom, DEAL_BANDS, dealBandOf, FitCountKind, FitCounts, type Count, type FitFeatures } from "./fit.js";
+import { countsLearnedFrom, teaches, DEAL_BANDS, dealBandOf, FitCountKind, FitCounts, type Count, type FitFeatures } from "./fit.js";
 
 /**
  * The counters of a partner's history (table partner_counters), kept in step with its referrals
@@ -58,7 +58,13 @@ export function featuresOf(referral: FeatureColumns, keywords: readonly string[]
 
 /** Adds what `changes` teach to the counters, in the caller's transaction. */
 export async function countChanges(em: Queryable, changes: readonly CountedChange[]): Promise<void> {
-  const counters: CounterChange[] = [];
+  const counters = new Map<string, CounterChange>();
+  const add = (partnerId: string, kind: FitCountKind | AnswerCountKind, value: string, total: number, hits: number) => {
+    const key = `${partnerId.padStart(20, "0")} ${kind} ${value}`;
+    const counter = counters.get(key);
+    if (counter) Object.assign(counter, { total: counter.total + total, hits: counter.hits + hits });
+    else counters.set(key, { partnerId, kind, value, total, hits });
+  };
   const learning: CountedChange[] = [];
   for (const change of changes) {
     const { referral } = change;
@@ -66,10 +72,10 @@ export async function countChanges(em: Queryable, changes: readonly CountedChang
     if (answer !== undefined) {
       const answeredAt = answer === "answered" ? referral.answeredAt : null;
       const within24h = answeredAt !== null && answeredAt.getTime() - referral.receivedAt.getTime() <= DAY_MS;
-      counters.push({ partnerId: referral.partnerId, kind: AnswerCountKind.LEFT_NEW, value: "", total: 1, hits: within24h ? 1 : 0 });
-      if (answer === "missed") counters.push({ partnerId: referral.partnerId, kind: AnswerCountKind.MISSED, value: "", total: 1, hits: 0 });
+      add(referral.partnerId, AnswerCountKind.LEFT_NEW, "", 1, within24h ? 1 : 0);
+      if (answer === "missed") add(referral.partnerId, AnswerCountKind.MISSED, "", 1, 0);
     }
-    if (learned(change, []).length > 0) learning.push(change);
+    if (teaches(statusBefore(change.action, referral.status), referral.status)) learning.push(change);
   }
   if (learning.length > 0) {
     // Only a decision reads the RFI's keywords; deadline expiry never does.
@@ -77,34 +83,23 @@ export async function countChanges(em: Queryable, changes: readonly CountedChang
       learning.map(({ referral }) => referral.rfiId),
     ]);
     const keywords = new Map(rows.map((row) => [row.id, JSON.parse(row.keywords) as string[]]));
-    for (const change of learning) {
-      for (const count of learned(change, keywords.get(change.referral.rfiId) ?? [])) {
-        counters.push({ partnerId: change.referral.partnerId, ...count });
+    for (const { action, referral } of learning) {
+      const features = featuresOf(referral, keywords.get(referral.rfiId) ?? []);
+      for (const count of countsLearnedFrom(statusBefore(action, referral.status), referral.status, features)) {
+        add(referral.partnerId, count.kind, count.value, count.total, count.hits);
       }
     }
   }
   await addCounters(em, counters);
 }
 
-function learned({ action, referral }: CountedChange, keywords: readonly string[]) {
-  return countsLearnedFrom(statusBefore(action, referral.status), referral.status, featuresOf(referral, keywords));
-}
-
-const byKey = (change: CounterChange) => `${change.partnerId.padStart(20, "0")} ${change.kind} ${change.value}`;
-
 /**
  * One upsert for all the changes, in key order, so that two transactions lock shared counters in the
  * same order. (`VALUES()` in ON DUPLICATE KEY UPDATE is what MySQL 8.4 and MariaDB both understand.)
  */
-async function addCounters(em: Queryable, changes: CounterChange[]): Promise<void> {
-  if (changes.length === 0) return;
-  const merged = new Map<string, CounterChange>();
-  for (const change of changes) {
-    const key = byKey(change);
-    const current = merged.get(key);
-    merged.set(key, current ? { ...current, total: current.total + change.total, hits: current.hits + change.hits } : change);
-  }
-  const rows = [...merged.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, change]) => change);
+async function addCounters(em: Queryable, counters: Map<string, CounterChange>): Promise<void> {
+  if (counters.size === 0) return;
+  const rows = [...counters.keys()].sort().map((key) => counters.get(key)!);
   await em.query(
     `INSERT INTO partner_counters (partner_id, kind, value, total, hits) VALUES ${rows.map(() => "(?, ?, ?, ?, ?)").join(", ")}
      ON DUPLICATE KEY UPDATE total = total + VALUES(total), hits = hits + VALUES(hits)`,

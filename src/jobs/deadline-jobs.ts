@@ -3,7 +3,7 @@ import type { Agenda, Job } from "agenda";
 import type { Logger } from "pino";
 import type { JobsConfig } from "../config.js";
 import { deadlineAction } from "../referrals/lifecycle.js";
-import type { Referral } from "../referrals/referral.entity.js";
+import type { ReferralChange } from "../referrals/referral-changes.js";
 import type { ReferralExpiry } from "../referrals/referral-expiry.js";
 import type { Scheduler } from "./scheduler.js";
 
@@ -42,6 +42,7 @@ export class DeadlineJobs {
   /** Due seconds this instance has seen claimed, until they pass: no round trip to the store for them. */
   private readonly claimed = new Set<number>();
   private stopping = false;
+  private sweeping: Promise<number> | undefined;
   private startSweep: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -75,14 +76,26 @@ export class DeadlineJobs {
   }
 
   /** A ReferralChanges listener: a new deadline within the horizon makes its second due (the sweep plans later ones). */
-  async schedule(referral: Referral): Promise<void> {
-    if (referral.respondBy === null || deadlineAction(referral.status) === undefined) return;
-    if (referral.respondBy.getTime() > Date.now() + this.horizonMs) return;
-    await this.scheduleSecond(dueSecondOf(referral.respondBy));
+  async schedule(changes: readonly ReferralChange[]): Promise<void> {
+    const horizon = Date.now() + this.horizonMs;
+    const seconds = new Set<number>();
+    for (const { referral } of changes) {
+      if (referral.respondBy === null || deadlineAction(referral.status) === undefined || referral.respondBy.getTime() > horizon) continue;
+      seconds.add(dueSecondOf(referral.respondBy).getTime());
+    }
+    for (const second of seconds) await this.scheduleSecond(new Date(second));
   }
 
-  /** Expires every overdue referral, in batches (`progress` after each), then plans the horizon's due seconds. Answers how many expired. */
-  async sweep(progress: () => Promise<void> = async () => undefined): Promise<number> {
+  /**
+   * Expires every overdue referral, in batches (`progress` after each), then plans the horizon's due
+   * seconds. Answers how many expired. One sweep at a time per instance: a second call shares the first.
+   */
+  sweep(progress: () => Promise<void> = async () => undefined): Promise<number> {
+    this.sweeping ??= this.sweepNow(progress).finally(() => (this.sweeping = undefined));
+    return this.sweeping;
+  }
+
+  private async sweepNow(progress: () => Promise<void>): Promise<number> {
     const now = new Date();
     const expired = await this.expiry.expireDue(now, async () => {
       await progress();

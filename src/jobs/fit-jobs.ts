@@ -50,8 +50,9 @@ export class FitRescoreJobs {
   }
 
   /** A ReferralChanges listener: a decision makes the partner's other open referrals due for rescoring. */
-  async afterChange(change: ReferralChange): Promise<void> {
-    if (teachesFit(change)) await this.rescoreSoon(change.referral.partnerId);
+  async afterChanges(changes: readonly ReferralChange[]): Promise<void> {
+    const partners = new Set(changes.filter(teachesFit).map(({ referral }) => referral.partnerId));
+    for (const partnerId of partners) await this.rescoreSoon(partnerId);
   }
 
   private async rescoreSoon(partnerId: string): Promise<void> {

@@ -10,7 +10,7 @@ export interface ReferralChangeMessage {
   kind: "received" | "updated";
   action: string;
   partnerId: string;
-  /** The referral's columns as JSON (instants as ISO strings). */
+  /** The referral's columns (instants as ISO strings once they crossed Redis). */
   referral: Record<string, unknown>;
 }
 
@@ -18,7 +18,10 @@ export interface KeyRevokedMessage {
   keyId: string;
 }
 
-type Topics = Record<string, [ReferralChangeMessage] | [KeyRevokedMessage]>;
+type Topics = Record<string, [ReferralChangeMessage[]] | [KeyRevokedMessage]>;
+
+/** Changes per bus message: one message per change would cost more than the change on a batch of expiries. */
+const CHANGES_PER_MESSAGE = 200;
 
 /**
  * The live events bus: in-process when PUBSUB_URL is unset, through Redis when it names one (so a
@@ -54,13 +57,16 @@ export class LiveBus {
     });
   }
 
-  publishReferralChange(message: ReferralChangeMessage): void {
-    this.pubSub.publish(this.topic("referral-changes"), message);
+  /** Sends changes, in order, a few hundred per message. */
+  publishReferralChanges(messages: readonly ReferralChangeMessage[]): void {
+    for (let start = 0; start < messages.length; start += CHANGES_PER_MESSAGE) {
+      this.pubSub.publish(this.topic("referral-changes"), messages.slice(start, start + CHANGES_PER_MESSAGE));
+    }
   }
 
-  /** Every referral change, as long as the returned iterator is not returned. */
-  referralChanges(): Repeater<ReferralChangeMessage> {
-    return this.pubSub.subscribe(this.topic("referral-changes")) as Repeater<ReferralChangeMessage>;
+  /** Every referral change, in groups as published, as long as the returned iterator is not returned. */
+  referralChanges(): Repeater<ReferralChangeMessage[]> {
+    return this.pubSub.subscribe(this.topic("referral-changes")) as Repeater<ReferralChangeMessage[]>;
   }
 
   publishKeyRevoked(keyId: string): void {

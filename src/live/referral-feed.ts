@@ -36,14 +36,14 @@ export class ReferralFeed {
       .map((column) => column.propertyName);
   }
 
-  /** Sends a committed change to every instance's subscribers. */
-  publish({ kind, action, referral }: ReferralChange): void {
-    this.bus.publishReferralChange({
-      kind,
-      action,
-      partnerId: referral.partnerId,
-      referral: JSON.parse(JSON.stringify(referral)) as Record<string, unknown>,
-    });
+  /**
+   * Sends committed changes to every instance's subscribers. The referral travels as it is: in
+   * process untouched, through Redis as JSON (instants become ISO strings, restored on delivery).
+   */
+  publish(changes: readonly ReferralChange[]): void {
+    this.bus.publishReferralChanges(
+      changes.map(({ kind, action, referral }) => ({ kind, action, partnerId: referral.partnerId, referral: referral as unknown as Record<string, unknown> })),
+    );
   }
 
   /**
@@ -60,14 +60,16 @@ export class ReferralFeed {
       void stop.then(() => changes.return());
       let pending = 0;
       try {
-        for await (const message of changes) {
-          if (message.kind !== kind || (scope !== undefined && message.partnerId !== scope)) continue;
-          if (pending >= LIMITS.maxPendingEvents) {
-            tooSlow();
-            break;
+        deliveries: for await (const messages of changes) {
+          for (const message of messages) {
+            if (message.kind !== kind || (scope !== undefined && message.partnerId !== scope)) continue;
+            if (pending >= LIMITS.maxPendingEvents) {
+              tooSlow();
+              break deliveries;
+            }
+            pending += 1;
+            void push(this.deliveryOf(message)).then(() => (pending -= 1));
           }
-          pending += 1;
-          void push(this.deliveryOf(message)).then(() => (pending -= 1));
         }
       } finally {
         this.active -= 1;
@@ -87,7 +89,7 @@ export class ReferralFeed {
       const referral = Object.assign(new Referral(), message.referral);
       for (const column of this.instantColumns) {
         const value = message.referral[column];
-        Object.assign(referral, { [column]: typeof value === "string" ? new Date(value) : null });
+        Object.assign(referral, { [column]: value instanceof Date ? value : typeof value === "string" ? new Date(value) : null });
       }
       delivery = { referral, loaders: createLoaders(this.db) };
       this.deliveries.set(message, delivery);

@@ -10,7 +10,8 @@ export interface ReferralChange {
   referral: Referral;
 }
 
-type ReferralChangeListener = (change: ReferralChange) => void | Promise<void>;
+/** Receives the changes one transaction committed, in order (a batch of expiries may hold thousands). */
+type ReferralChangeListener = (changes: readonly ReferralChange[]) => void | Promise<void>;
 
 /**
  * Tells the rest of the server (fit scores, deadline jobs, live feeds) about changes, only once their
@@ -26,15 +27,15 @@ export class ReferralChanges {
     this.listeners.add(listener);
   }
 
-  /** Tells every listener, in the order they started listening, of each change. */
-  async committed(changes: ReferralChange[]): Promise<void> {
-    for (const change of changes) {
-      for (const listener of this.listeners) {
-        try {
-          await listener(change);
-        } catch (err) {
-          this.logger.error({ err, referralId: change.referral.id, action: change.action }, "a listener failed on a referral change");
-        }
+  /** Tells every listener, in the order they started listening, of the changes. */
+  async committed(changes: readonly ReferralChange[]): Promise<void> {
+    if (changes.length === 0) return;
+    for (const listener of this.listeners) {
+      try {
+        await listener(changes);
+      } catch (err) {
+        const [{ referral, action }] = changes;
+        this.logger.error({ err, referralId: referral.id, action, changes: changes.length }, "a listener failed on referral changes");
       }
     }
   }

@@ -1,5 +1,6 @@
 import type { DataSource } from "typeorm";
 import { countChanges } from "../analytics/history-counters.js";
+import { EntityRows } from "../db/entity-rows.js";
 import { retryingDeadlocks } from "../db/errors.js";
 import {
   columnsOnEntering,
@@ -10,10 +11,13 @@ import {
   type ReferralStatus,
 } from "./lifecycle.js";
 import type { ReferralChanges } from "./referral-changes.js";
-import { Referral, ReferralEvent } from "./referral.entity.js";
+import { Referral } from "./referral.entity.js";
 
 /** The referrals one expiry transaction takes at most. */
-export const EXPIRY_BATCH_SIZE = 1000;
+export const EXPIRY_BATCH_SIZE = 5000;
+
+/** Batches in flight at once: one connection's batch runs in the database while another's commits. */
+export const EXPIRY_WORKERS = 2;
 
 /** Who expires referrals, as the events record it. */
 export const SYSTEM_ACTOR_LABEL = "system";
@@ -27,28 +31,56 @@ export const SYSTEM_ACTOR_LABEL = "system";
  * nothing twice: the rows decide.
  */
 export class ReferralExpiry {
+  private readonly rows: EntityRows<Referral>;
+
   constructor(
     private readonly db: DataSource,
     private readonly windows: LifecycleWindows,
     private readonly changes: ReferralChanges,
-  ) {}
+  ) {
+    this.rows = new EntityRows(db, Referral);
+  }
 
   /**
-   * Expires everything due by `now`, batch after batch while full batches come back. `afterBatch`
-   * runs after each (to renew a job's lock) and may answer false to stop at that batch's end.
+   * Expires everything due by `now`, batch after batch while full batches come back, on
+   * EXPIRY_WORKERS connections at once (their locks keep their batches apart). `afterBatch` runs
+   * after each batch (to renew a job's lock) and may answer false to stop at that batch's end.
    * Answers how many referrals it expired.
    */
   async expireDue(now = new Date(), afterBatch: () => Promise<boolean | void> = async () => undefined): Promise<number> {
     let expired = 0;
-    for (const status of statusesWithDeadline()) {
-      for (;;) {
-        const batch = await this.expireBatch(status, now);
-        expired += batch;
-        if ((await afterBatch()) === false) return expired;
-        if (batch < EXPIRY_BATCH_SIZE) break;
+    let stop = false;
+    const work = async () => {
+      // A batch is announced while the next one runs in the database, and before the next is announced.
+      let announced: Promise<void> = Promise.resolve();
+      try {
+        for (const status of statusesWithDeadline()) {
+          while (!stop) {
+            const batch = await this.expireBatch(status, now);
+            await announced;
+            announced = this.announce(status, batch);
+            expired += batch.length;
+            if ((await afterBatch()) === false) stop = true;
+            if (batch.length < EXPIRY_BATCH_SIZE) break;
+          }
+        }
+      } finally {
+        await announced;
       }
-    }
+    };
+    await Promise.all(Array.from({ length: EXPIRY_WORKERS }, work));
     return expired;
+  }
+
+  /**
+   * Tells of a committed batch. Its rows are read again now, outside the batch's transaction (an
+   * expired referral is archived: nothing changes it any more), so that this read overlaps the next batch.
+   */
+  private async announce(status: ReferralStatus, ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    const action = deadlineAction(status)!;
+    const expired = this.rows.map(await this.db.query(`SELECT ${this.rows.selectList("r")} FROM referrals r WHERE r.id IN (?)`, [ids]));
+    await this.changes.committed(expired.map((referral) => ({ kind: "updated", action, referral })));
   }
 
   /** The seconds (each deadline rounded up) in which open referrals' deadlines fall, after `from` and up to `to`. */
@@ -62,45 +94,37 @@ export class ReferralExpiry {
     return rows.map((row) => new Date(row.second));
   }
 
-  private async expireBatch(status: ReferralStatus, now: Date): Promise<number> {
+  /** One batch in one transaction: the referrals it expired, as they are now. */
+  private expireBatch(status: ReferralStatus, now: Date): Promise<string[]> {
     const action = deadlineAction(status)!;
     const entering = columnsOnEntering(targetStatus(action)!, now, this.windows);
     // READ COMMITTED: locking the batch takes no gap locks, so new referrals never wait for it.
-    const expired = await retryingDeadlocks(() =>
+    return retryingDeadlocks(() =>
       this.db.transaction("READ COMMITTED", async (em) => {
-        const due = await em
-          .createQueryBuilder(Referral, "r")
-          .where("r.status = :status AND r.respondBy <= :now", { status, now })
-          .orderBy("r.respondBy", "ASC")
-          .limit(EXPIRY_BATCH_SIZE)
-          .setLock("pessimistic_write")
-          .setOnLocked("skip_locked")
-          .getMany();
+        const due: { id: string; partnerId: string }[] = await em.query(
+          `SELECT CAST(r.id AS CHAR) AS id, CAST(r.partner_id AS CHAR) AS partnerId FROM referrals r
+           WHERE r.status = ? AND r.respond_by <= ? ORDER BY r.respond_by LIMIT ${EXPIRY_BATCH_SIZE} FOR UPDATE SKIP LOCKED`,
+          [status, now],
+        );
         if (due.length === 0) return [];
-        const { affected } = await em
-          .createQueryBuilder()
-          .update(Referral)
-          .set({ ...entering, updatedAt: now, version: () => "version + 1" })
-          .where("id IN (:...ids)", { ids: due.map((referral) => referral.id) })
-          .andWhere("status = :status AND respond_by <= :now", { status, now })
-          .execute();
+        const ids = due.map((referral) => referral.id);
+        // By primary key: the optimizer would otherwise walk the whole overdue range of the status index for each batch.
+        const { affectedRows } = await em.query(
+          `UPDATE referrals FORCE INDEX (PRIMARY) SET status = ?, respond_by = ?, closed_at = ?, updated_at = ?, version = version + 1
+           WHERE id IN (?) AND status = ? AND respond_by <= ?`,
+          [entering.status, entering.respondBy, entering.closedAt ?? null, now, ids, status, now],
+        );
         // The rows are locked by this transaction: anything else is a bug, and rolls the batch back.
-        if (affected !== due.length) throw new Error(`expected to expire ${due.length} locked referrals, changed ${affected}`);
-        for (const referral of due) Object.assign(referral, entering, { updatedAt: now, version: referral.version + 1 });
-        await em
-          .createQueryBuilder()
-          .insert()
-          .into(ReferralEvent)
-          .values(
-            due.map((referral) => ({ referralId: referral.id, action, at: now, from: status, to: entering.status, actor: SYSTEM_ACTOR_LABEL, note: null })),
-          )
-          .updateEntity(false)
-          .execute();
-        await countChanges(em, due.map((referral) => ({ action, referral })));
-        return due;
+        if (affectedRows !== due.length) throw new Error(`expected to expire ${due.length} locked referrals, changed ${affectedRows}`);
+        await em.query(
+          `INSERT INTO referral_events (referral_id, action, at, from_status, to_status, actor, note)
+           SELECT id, ?, ?, ?, ?, ?, NULL FROM referrals WHERE id IN (?)`,
+          [action, now, status, entering.status, SYSTEM_ACTOR_LABEL, ids],
+        );
+        // A deadline answers nothing: the counters need only whose referral it was.
+        await countChanges(em, due.map(({ id, partnerId }) => ({ action, referral: Object.assign(new Referral(), { id, partnerId, status: entering.status, answeredAt: null }) })));
+        return ids;
       }),
     );
-    await this.changes.committed(expired.map((referral) => ({ kind: "updated", action, referral })));
-    return expired.length;
   }
 }

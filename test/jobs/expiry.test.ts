@@ -2,7 +2,7 @@ import { expect } from "chai";
 import type { DataSource } from "typeorm";
 import { createDataSource, ensureDatabase } from "../../src/db/data-source.js";
 import { DEADLINES_DUE_JOB, dueSecondOf } from "../../src/jobs/deadline-jobs.js";
-import { EXPIRY_BATCH_SIZE } from "../../src/referrals/referral-expiry.js";
+import { EXPIRY_BATCH_SIZE, EXPIRY_WORKERS } from "../../src/referrals/referral-expiry.js";
 import { testDatabase, truncateAll } from "../support/database.js";
 import { createPartner, insertOverdue, newReferral, submitRfi, type TestPartner } from "../support/fixtures.js";
 import { ADMIN_KEY, startTestServer, type TestServer } from "../support/harness.js";
@@ -58,16 +58,27 @@ describe("jobs > expiry in sets", () => {
     const statements = (await recorder.during(async () => (expired = await server.deadlines.sweep()))).map((sql) => sql.replace(/\s+/g, " "));
     expect(expired).to.equal(count);
     const matching = (pattern: RegExp) => statements.filter((sql) => pattern.test(sql)).length;
-    // NEW: two full batches and a short one; EVALUATING: one empty look.
-    expect(matching(/^SELECT .* FOR UPDATE SKIP LOCKED$/)).to.equal(4);
-    expect(matching(/^UPDATE `referrals`/)).to.equal(3);
-    expect(matching(/^INSERT INTO `referral_events`/)).to.equal(3);
+    // Two full batches and a short one; then each worker's last look finds a short or empty batch, for each status.
+    expect(matching(/^SELECT .* FOR UPDATE SKIP LOCKED$/)).to.equal(2 + EXPIRY_WORKERS * 2);
+    expect(matching(/^UPDATE referrals /)).to.equal(3);
+    expect(matching(/^INSERT INTO referral_events /)).to.equal(3);
     expect(matching(/^INSERT INTO partner_counters/)).to.equal(3);
     for (const [id, story] of await storiesOf(server, marker)) expect(story, id).to.deep.equal({ status: "MISSED", actions: ["MISS"] });
     await countersMatchRows(server.db);
   });
 
-  it("races two batch sweeps and partner answers on the same rows: one winner per row, one event each", async () => {
+  it("races the sweeps of two servers and partner answers on the same rows: one winner per row, one event each", async () => {
+    const other = await startTestServer({ NEW_REFERRAL_RESPONSE_WINDOW: "1h", EXPIRY_SWEEP_EVERY: "1h" });
+    // Its start sweep is over before the rows exist.
+    await other.deadlines.sweep();
+    try {
+      await raceOn(other);
+    } finally {
+      await other.stop();
+    }
+  });
+
+  async function raceOn(other: TestServer): Promise<void> {
     const marker = `race ${Date.now()}`;
     await insertOverdue(server.db, partner, marker, 300);
     const ids = [...(await storiesOf(server, marker)).keys()];
@@ -79,7 +90,7 @@ describe("jobs > expiry in sets", () => {
     );
     // The sweeps start once the first answers are in, while most are still on their way.
     await Promise.race(answering);
-    const answers = await Promise.all([...answering, server.deadlines.sweep(), server.deadlines.sweep()]);
+    const answers = await Promise.all([...answering, server.deadlines.sweep(), other.deadlines.sweep()]);
     const stories = await storiesOf(server, marker);
     let missed = 0;
     for (const [index, id] of ids.entries()) {
@@ -99,7 +110,7 @@ describe("jobs > expiry in sets", () => {
     expect(missed, "both sides won some rows").to.be.within(1, ids.length - 1);
     expect((answers[ids.length] as number) + (answers[ids.length + 1] as number)).to.equal(missed);
     await countersMatchRows(server.db);
-  });
+  }
 });
 
 describe("jobs > deadlines planned within the horizon", () => {
