@@ -1,0 +1,128 @@
+// A burst of RFIs: N concurrent submitRfi without partnerIds (automatic routing) over GraphQL/HTTP to
+// a real server with the default pool (20 connections, 5 s bounded wait), 5 partners with FR
+// profiles. Every call must be answered (data or SERVICE_UNAVAILABLE) and `me` must answer at once
+// afterwards. Baseline, in the same process: the same N RFIs written by hand-written transactions
+// (one RFI, three referrals, three events) on a plain mysql2 pool of the same size.
+// Usage: npm run bench:burst [-- <count>]
+import "reflect-metadata";
+import { randomBytes } from "node:crypto";
+import mysql from "mysql2/promise";
+import { loadConfig } from "../src/config.js";
+import { startServer } from "../src/server.js";
+import { GraphQLClient } from "../test/support/client.js";
+import { dropDatabase, percentiles, purgeNamespace, table } from "./support.js";
+
+const COUNT = Number(process.argv[2] ?? 300);
+const PARTNERS = 5;
+const DATABASE = "partner_referrals_bench_burst";
+const adminKey = randomBytes(32).toString("base64url");
+
+await dropDatabase(DATABASE);
+await purgeNamespace(DATABASE);
+const config = loadConfig({ NODE_ENV: "test", PORT: "0", DATABASE_URL: `mysql://root@127.0.0.1:3306/${DATABASE}`, ADMIN_API_KEY: adminKey });
+const server = await startServer(config);
+const admin = new GraphQLClient(server.url, adminKey);
+for (let i = 0; i < PARTNERS; i++) {
+  const { createPartner } = await admin.data(`mutation($name: String!) { createPartner(input: { name: $name }) { partner { id } } }`, {
+    name: `Burst partner ${i + 1}`,
+  });
+  await admin.data(
+    `mutation($id: ID!) { upsertMarketingProfile(partnerId: $id, input: { region: "FR", location: "Paris",
+       contactEmail: "burst@partner.example", keywords: ["cloud", "erp"], preferredCompanySizes: [] }) { id } }`,
+    { id: createPartner.partner.id },
+  );
+}
+const { issueApiKey } = await admin.data(`mutation { issueApiKey(input: { role: INTAKE, label: "burst" }) { secret } }`);
+const intake = new GraphQLClient(server.url, issueApiKey.secret);
+
+const input = {
+  customer: { companyName: "Fabrikam", contactName: "Ann Lee", email: "ann@fabrikam.example", phone: "+33 1 23 45 67 89" },
+  need: "Move our ERP to the cloud",
+  companySize: "SIZE_50_TO_249",
+  industry: "Manufacturing",
+  region: "FR",
+  keywords: ["cloud", "erp"],
+  maxPartners: 3,
+};
+const SUBMIT = `mutation($input: SubmitRfiInput!) { submitRfi(input: $input) { rfi { id } referrals { id status } } }`;
+
+interface Answer {
+  ms: number;
+  outcome: string;
+}
+const started = performance.now();
+const answers: Answer[] = await Promise.all(
+  Array.from({ length: COUNT }, async () => {
+    const start = performance.now();
+    const { data, errors } = await intake.request(SUBMIT, { input });
+    const outcome = errors ? String(errors[0].extensions?.code) : data!.submitRfi.referrals.length === 3 ? "ok" : "wrong";
+    return { ms: performance.now() - start, outcome };
+  }),
+);
+const burstMs = performance.now() - started;
+let meStarted = performance.now();
+const { me } = await admin.data(`{ me { role } }`);
+const meMs = performance.now() - meStarted;
+if (me.role !== "ADMIN") throw new Error("me did not answer");
+const [{ rfis }] = await server.db.query("SELECT COUNT(*) AS rfis FROM rfis");
+await server.stop();
+
+// The baseline: the same writes, hand-written, on a plain pool of the same size.
+const pool = mysql.createPool({ host: "127.0.0.1", port: 3306, user: "root", database: DATABASE, connectionLimit: config.pool.size });
+const [partners] = await pool.query<mysql.RowDataPacket[]>("SELECT partner_id AS partnerId, id AS profileId FROM marketing_profiles LIMIT 3");
+const baselineStarted = performance.now();
+const baseline = await Promise.all(
+  Array.from({ length: COUNT }, async () => {
+    const start = performance.now();
+    const connection = await pool.getConnection();
+    try {
+      await connection.beginTransaction();
+      const [rfi] = await connection.query<mysql.ResultSetHeader>(
+        `INSERT INTO rfis (need, company_size, industry, region, keywords, customer_company_name, customer_contact_name, customer_email,
+           customer_phone, submitted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NOW(3))`,
+        [input.need, input.companySize, input.industry, input.region, JSON.stringify(input.keywords), "Fabrikam", "Ann Lee", "ann@fabrikam.example", "+33 1 23 45 67 89"],
+      );
+      for (const { partnerId, profileId } of partners) {
+        const [referral] = await connection.query<mysql.ResultSetHeader>(
+          `INSERT INTO referrals (rfi_id, partner_id, profile_id, region, company_size, industry, status, version, received_at, updated_at, respond_by)
+           VALUES (?, ?, ?, 'FR', ?, ?, 'NEW', 1, NOW(3), NOW(3), NOW(3) + INTERVAL 72 HOUR)`,
+          [rfi.insertId, partnerId, profileId, input.companySize, input.industry],
+        );
+        await connection.query(
+          "INSERT INTO referral_events (referral_id, action, at, from_status, to_status, actor) VALUES (?, 'RECEIVE', NOW(3), NULL, 'NEW', 'burst')",
+          [referral.insertId],
+        );
+      }
+      await connection.commit();
+    } finally {
+      connection.release();
+    }
+    return performance.now() - start;
+  }),
+);
+const baselineMs = performance.now() - baselineStarted;
+await pool.end();
+
+const ok = answers.filter((answer) => answer.outcome === "ok");
+const outcomes = new Map<string, number>();
+for (const { outcome } of answers) outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+const server99 = percentiles(answers.map((answer) => answer.ms));
+const base99 = percentiles(baseline);
+const ms = (x: number) => x.toFixed(0);
+console.log(
+  table(
+    ["", "calls", "answered", "succeeded", "p50 ms", "p99 ms", "max ms", "all done ms"],
+    [
+      ["submitRfi over GraphQL (automatic routing)", COUNT, answers.length, ok.length, ms(server99.p50), ms(server99.p99), ms(server99.max), ms(burstMs)],
+      ["hand-written transactions on mysql2 (baseline)", COUNT, baseline.length, baseline.length, ms(base99.p50), ms(base99.p99), ms(base99.max), ms(baselineMs)],
+      ["ratio", "", "", "", `${(server99.p50 / base99.p50).toFixed(1)}×`, `${(server99.p99 / base99.p99).toFixed(1)}×`, "", `${(burstMs / baselineMs).toFixed(1)}×`],
+    ],
+  ),
+);
+console.log(
+  `\nOutcomes: ${[...outcomes].map(([outcome, n]) => `${outcome} ${n}`).join(", ")}; ${rfis} RFIs written (one per success).` +
+    ` \`me\` answered ${ms(meMs)} ms after the burst.`,
+);
+await dropDatabase(DATABASE);
+await purgeNamespace(DATABASE);
+process.exit(0);
