@@ -4,7 +4,7 @@ import mysql from "mysql2/promise";
 import { DEADLINES_DUE_JOB, dueSecondOf, SWEEP_JOB } from "../../src/jobs/deadline-jobs.js";
 import { UnreachableServiceError } from "../../src/redis.js";
 import { EXPIRY_BATCH_SIZE } from "../../src/referrals/referral-expiry.js";
-import { testDatabase } from "../support/database.js";
+import { dropTestDatabase, TEST_DATABASE_URL, testDatabase } from "../support/database.js";
 import { createPartner, insertOverdue, newReferral, submitRfi, type TestPartner } from "../support/fixtures.js";
 import { startTestServer, useTestServer, type TestServer } from "../support/harness.js";
 import { purgeNamespace, TEST_REDIS_URL } from "../support/redis.js";
@@ -331,7 +331,9 @@ describe("jobs > deadlines across restarts, wipes and instances", () => {
 
   it("keeps two deployments on one Redis apart by JOBS_NAMESPACE", async () => {
     const ours = await start({ JOBS_NAMESPACE: `ours-${process.pid}` });
-    const theirs = await start({ JOBS_NAMESPACE: `theirs-${process.pid}` });
+    // Another deployment: its own database, its own namespace, the same Redis.
+    const theirDatabase = `${testDatabase.database}_theirs`;
+    const theirs = await start({ JOBS_NAMESPACE: `theirs-${process.pid}`, DATABASE_URL: TEST_DATABASE_URL.replace(/[^/]+$/, theirDatabase) });
     const partner = await createPartner(ours);
     const id = await newReferral(ours, partner);
     const { respondBy } = await rowOf(ours, id);
@@ -344,8 +346,10 @@ describe("jobs > deadlines across restarts, wipes and instances", () => {
       expect(stray, "keys outside any namespace").to.deep.equal([]);
     } finally {
       redis.disconnect();
+      await stopAll();
       await purgeNamespace(`ours-${process.pid}`);
       await purgeNamespace(`theirs-${process.pid}`);
+      await dropTestDatabase(theirDatabase);
     }
   });
 });

@@ -8,8 +8,8 @@ export const TEST_DATABASE_URL =
 export const testDatabase = parseDatabaseUrl(TEST_DATABASE_URL);
 
 /** Starts each run from nothing, so migrations are applied exactly as on a fresh machine. */
-export async function dropTestDatabase(): Promise<void> {
-  const { host, port, user, password, database } = testDatabase;
+export async function dropTestDatabase(database = testDatabase.database): Promise<void> {
+  const { host, port, user, password } = testDatabase;
   const connection = await mysql.createConnection({ host, port, user, password });
   try {
     await connection.query(`DROP DATABASE IF EXISTS \`${database}\``);
