@@ -1,6 +1,12 @@
 import { createServer as createHttpServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { ApolloServer } from "@apollo/server";
+import {
+  ApolloServerPluginCacheControlDisabled,
+  ApolloServerPluginInlineTraceDisabled,
+  ApolloServerPluginSchemaReportingDisabled,
+  ApolloServerPluginUsageReportingDisabled,
+} from "@apollo/server/plugin/disabled";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
 import { expressMiddleware } from "@as-integrations/express5";
 import express, { type ErrorRequestHandler } from "express";
@@ -92,6 +98,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     opened.push(() => bus.close());
     const changes = new ReferralChanges(logger);
     const services = createServices(db, config, changes, bus);
+    const revocations = bus.keyRevocations();
+    void services.apiKeys.forgetRevoked(revocations);
+    opened.push(async () => void (await revocations.return()));
     await services.apiKeys.syncEnvironmentAdminKey(config.adminApiKey);
     const scheduler = await Scheduler.connect(config.jobs, logger);
     opened.push(() => scheduler.stop());
@@ -117,6 +126,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     const validationRules = validationRulesFor({ introspection: !production });
     const app = express();
     app.disable("x-powered-by");
+    // GraphQL answers POSTs, which no cache reuses: hashing each body for an ETag is wasted work.
+    app.set("etag", false);
     const httpServer = createHttpServer(app);
     const apollo = new ApolloServer<RequestContext>({
       schema,
@@ -131,8 +142,15 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       csrfPrevention: true,
       // main.ts owns SIGTERM/SIGINT; Apollo's own handler would re-raise the signal and kill the process mid-stop.
       stopOnTerminationSignals: false,
+      // Compact JSON: Apollo pretty-prints by default, which costs time and bytes on every page.
+      stringifyResult: (result) => JSON.stringify(result),
       plugins: [
         ApolloServerPluginDrainHttpServer({ httpServer }),
+        // Unused here, and the cache-control plugin would wrap every field's resolver to watch it.
+        ApolloServerPluginCacheControlDisabled(),
+        ApolloServerPluginInlineTraceDisabled(),
+        ApolloServerPluginUsageReportingDisabled(),
+        ApolloServerPluginSchemaReportingDisabled(),
         {
           requestDidStart: async () => ({
             didResolveOperation: async ({ request, document, schema }) =>

@@ -36,7 +36,7 @@ export class StatsFilter {
   statuses?: ReferralStatus[] | null;
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class StatsKey {
   @Field(() => StatsDimension)
   dimension: StatsDimension;
@@ -46,6 +46,7 @@ export class StatsKey {
 }
 
 @ObjectType({
+  simpleResolvers: true,
   description:
     "Deal sizes of the referrals that have one (accepted at some point). The value of a WON\nreferral is its final value, of any other its latest estimate. Quantiles use the nearest-rank\nmethod: the value at rank ceil(p * count) in ascending order.",
 })
@@ -78,7 +79,7 @@ export class DealSizeStats {
   max: string;
 }
 
-@ObjectType({ description: "Close dates of the referrals that have one: the final date when WON, else the latest estimate." })
+@ObjectType({ simpleResolvers: true, description: "Close dates of the referrals that have one: the final date when WON, else the latest estimate." })
 export class CloseDateStats {
   @Field(() => [StatsKey])
   key: StatsKey[];
@@ -106,7 +107,7 @@ export class CloseDateStats {
   averageSlipDays: number | null;
 }
 
-@ObjectType({ description: "How quickly a partner answers new referrals (answer = interested or no thanks)." })
+@ObjectType({ simpleResolvers: true, description: "How quickly a partner answers new referrals (answer = interested or no thanks)." })
 export class Responsiveness {
   @Field(() => Int, { description: "Referrals received that are no longer NEW." })
   decided: number;

@@ -6,7 +6,7 @@ import { Partner } from "../partners/partner.entity.js";
 import { MAX_NAME_LENGTH } from "../partners/partner.inputs.js";
 import { Role } from "./role.js";
 
-@ObjectType({ description: "Who the calling key is." })
+@ObjectType({ simpleResolvers: true, description: "Who the calling key is." })
 export class Viewer {
   @Field(() => Role)
   role: Role;
@@ -31,7 +31,7 @@ export class IssueApiKeyInput {
   label: string;
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class IssuedApiKey {
   @Field(() => ID)
   id: string;

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
+import { LRUCache } from "lru-cache";
 import { In, IsNull, type DataSource, type EntityManager } from "typeorm";
 import { isRowId } from "../db/ids.js";
 import { badInput, notFound, unauthenticated } from "../graphql/errors.js";
@@ -31,10 +32,17 @@ function callerOf(key: ApiKey): Caller {
   return { keyId: key.id, label: key.label, role: key.role, partnerId: key.partnerId };
 }
 
+/** How long a checked key is trusted without asking the database again; revocation evicts it at once. */
+export const KEY_CACHE_MS = 5000;
+const KEY_CACHE_SIZE = 10_000;
+
 export class ApiKeyService {
+  /** Known keys by secret hash (never unknown ones: a stranger's guesses must not fill it). */
+  private readonly known = new LRUCache<string, Caller>({ max: KEY_CACHE_SIZE, ttl: KEY_CACHE_MS });
+
   constructor(
     private readonly db: DataSource,
-    /** Told of every revocation, so that open sockets with the key close at once. */
+    /** Told of every revocation, so that every instance forgets the key and closes its sockets at once. */
     private readonly revoked: (keyId: string) => void,
   ) {}
 
@@ -42,9 +50,24 @@ export class ApiKeyService {
   async authenticate(authorization: string | undefined): Promise<Caller> {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "");
     if (!match) throw unauthenticated("send an API key as 'Authorization: Bearer <key>'");
-    const key = await this.db.getRepository(ApiKey).findOneBy({ secretHash: hashSecret(match[1]), revokedAt: IsNull() });
+    const secretHash = hashSecret(match[1]);
+    const cached = this.known.get(secretHash);
+    if (cached) return cached;
+    const key = await this.db.getRepository(ApiKey).findOneBy({ secretHash, revokedAt: IsNull() });
     if (!key) throw unauthenticated("this API key is unknown or revoked");
-    return callerOf(key);
+    const caller = callerOf(key);
+    this.known.set(secretHash, caller);
+    return caller;
+  }
+
+  /** A key revoked here or on another instance: it is refused from the next request on. */
+  forget(keyId: string): void {
+    for (const [hash, caller] of this.known.entries()) if (caller.keyId === keyId) this.known.delete(hash);
+  }
+
+  /** Forgets every key other instances revoke, until `revocations` is returned. */
+  async forgetRevoked(revocations: AsyncIterable<{ keyId: string }>): Promise<void> {
+    for await (const { keyId } of revocations) this.forget(keyId);
   }
 
   async issue(input: IssueApiKey, em: EntityManager = this.db.manager): Promise<IssuedKey> {
@@ -77,6 +100,7 @@ export class ApiKeyService {
     const repository = this.db.getRepository(ApiKey);
     await repository.update({ id, revokedAt: IsNull() }, { revokedAt: new Date() });
     if (!(await repository.existsBy({ id }))) throw notFound(`API key ${id}`);
+    this.forget(id);
     this.revoked(id);
     return true;
   }
@@ -99,6 +123,7 @@ export class ApiKeyService {
       if (secretHash === undefined) return retiredKeys;
       const existing = await em.findOneBy(ApiKey, { secretHash });
       if (existing) {
+        this.forget(existing.id);
         await em.update(ApiKey, { id: existing.id }, { revokedAt: null, role: Role.ADMIN, partnerId: null });
       } else {
         await em.insert(ApiKey, {
@@ -113,8 +138,11 @@ export class ApiKeyService {
       }
       return retiredKeys;
     });
-    // Other instances may hold sockets opened with the retired key.
-    for (const key of retired) this.revoked(key.id);
+    // Other instances may hold sockets opened with the retired key, and remember it.
+    for (const key of retired) {
+      this.forget(key.id);
+      this.revoked(key.id);
+    }
   }
 
 }

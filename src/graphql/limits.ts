@@ -77,6 +77,10 @@ export function listCost(sizeOf: (args: Record<string, unknown>) => number) {
   return ({ args, childComplexity }: ComplexityEstimatorArgs) => 1 + childComplexity * sizeOf(args);
 }
 
+/** Costs already computed, per parsed document (Apollo reuses one per query text) and variables. */
+const costs = new WeakMap<DocumentNode, Map<string, number>>();
+const COSTS_PER_DOCUMENT = 100;
+
 /**
  * Refuses an operation whose cost is over the limit. Cost needs the variables (a page size is often
  * one), so it is checked once the operation is known, not as a validation rule.
@@ -87,18 +91,24 @@ export function assertAffordable(
   variables: Record<string, unknown> | undefined,
   operationName: string | undefined | null,
 ): void {
-  let cost: number;
-  try {
-    cost = getComplexity({
-      schema,
-      query: document,
-      variables,
-      operationName: operationName ?? undefined,
-      estimators: [fieldExtensionsEstimator(), simpleEstimator({ defaultComplexity: 1 })],
-    });
-  } catch {
-    // Variables that do not coerce: execution refuses them (BAD_USER_INPUT) before any resolver runs.
-    return;
+  const key = `${operationName ?? ""} ${JSON.stringify(variables ?? {})}`;
+  let known = costs.get(document);
+  if (!known) costs.set(document, (known = new Map()));
+  let cost = known.get(key);
+  if (cost === undefined) {
+    try {
+      cost = getComplexity({
+        schema,
+        query: document,
+        variables,
+        operationName: operationName ?? undefined,
+        estimators: [fieldExtensionsEstimator(), simpleEstimator({ defaultComplexity: 1 })],
+      });
+    } catch {
+      // Variables that do not coerce: execution refuses them (BAD_USER_INPUT) before any resolver runs.
+      return;
+    }
+    if (known.size < COSTS_PER_DOCUMENT) known.set(key, cost);
   }
   if (cost > LIMITS.maxCost) {
     throw new GraphQLError(`Query cost limit of ${LIMITS.maxCost} exceeded, found ${cost}.`, {

@@ -5,6 +5,7 @@ import { CompanySize } from "../rfis/company-size.js";
 import { Partner } from "./partner.entity.js";
 
 @ObjectType({
+  simpleResolvers: true,
   description: "A partner's marketing profile for one region and location: where referrals are routed and alerts are sent.",
 })
 @Entity("marketing_profiles")

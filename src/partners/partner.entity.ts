@@ -1,7 +1,7 @@
 import { Field, ID, ObjectType } from "type-graphql";
 import { Column, Entity, Index, PrimaryGeneratedColumn } from "typeorm";
 
-@ObjectType({ description: "A partner organisation that receives referrals." })
+@ObjectType({ simpleResolvers: true, description: "A partner organisation that receives referrals." })
 @Entity("partners")
 @Index("uq_partners_name", ["name"], { unique: true })
 export class Partner {

@@ -17,7 +17,7 @@ export class CreatePartnerInput {
   name: string;
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class CreatePartnerPayload {
   @Field(() => Partner)
   partner: Partner;

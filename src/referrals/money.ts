@@ -1,7 +1,7 @@
 import { Field, ObjectType } from "type-graphql";
 import { CurrencyScalar, DecimalScalar } from "../graphql/scalars.js";
 
-@ObjectType({ description: "An exact amount in one currency." })
+@ObjectType({ simpleResolvers: true, description: "An exact amount in one currency." })
 export class Money {
   @Field(() => DecimalScalar)
   amount: string;

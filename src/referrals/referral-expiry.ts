@@ -79,7 +79,7 @@ export class ReferralExpiry {
   private async announce(status: ReferralStatus, ids: string[]): Promise<void> {
     if (ids.length === 0) return;
     const action = deadlineAction(status)!;
-    const expired = this.rows.map(await this.db.query(`SELECT ${this.rows.selectList("r")} FROM referrals r WHERE r.id IN (?)`, [ids]));
+    const expired = await this.rows.select(this.db, "r", "WHERE r.id IN (?)", [ids]);
     await this.changes.committed(expired.map((referral) => ({ kind: "updated", action, referral })));
   }
 

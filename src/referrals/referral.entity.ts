@@ -22,7 +22,7 @@ registerEnumType(ReferralAction, {
 });
 
 /** One partner's copy of an RFI, with its own life. Deal values are DECIMAL(15,2), never floats. */
-@ObjectType({ description: "One partner's copy of an RFI, with its own lifecycle." })
+@ObjectType({ simpleResolvers: true, description: "One partner's copy of an RFI, with its own lifecycle." })
 @Entity("referrals")
 @Index("uq_referrals_rfi_partner", ["rfiId", "partnerId"], { unique: true })
 @Index("ix_referrals_partner_received", ["partnerId", "receivedAt", "id"])
@@ -150,7 +150,7 @@ export class Referral {
   externalReferenceId: string | null;
 }
 
-@ObjectType({ description: "One entry of a referral's audit trail." })
+@ObjectType({ simpleResolvers: true, description: "One entry of a referral's audit trail." })
 @Entity("referral_events")
 @Index("ix_referral_events_referral", ["referralId", "id"])
 export class ReferralEvent {

@@ -1,6 +1,8 @@
 import { Field, ID, InputType, ObjectType, registerEnumType } from "type-graphql";
 import { CountryCodeScalar, CurrencyScalar, DateTimeScalar, DecimalScalar, LocalDateScalar } from "../graphql/scalars.js";
 import { ReferralStage, ReferralStatus } from "./lifecycle.js";
+import type { Partner } from "../partners/partner.entity.js";
+import type { Rfi } from "../rfis/rfi.entity.js";
 import { Referral } from "./referral.entity.js";
 
 export enum OrderDirection {
@@ -82,7 +84,7 @@ export class WonReferralInput {
   closeDate?: string | null;
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class PageInfo {
   @Field(() => Boolean)
   hasNextPage: boolean;
@@ -91,7 +93,7 @@ export class PageInfo {
   endCursor: string | null;
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class ReferralEdge {
   @Field(() => String)
   cursor: string;
@@ -100,7 +102,7 @@ export class ReferralEdge {
   node: Referral;
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class ReferralConnection {
   @Field(() => [ReferralEdge])
   edges: ReferralEdge[];
@@ -110,6 +112,9 @@ export class ReferralConnection {
 
   /** Counted only when asked for. */
   countAll: () => Promise<number>;
+
+  /** The page's RFIs and partners, read with it: the request's loaders start with them. */
+  related: { rfis: Rfi[]; partners: Partner[] };
 }
 
 export const DEFAULT_PAGE_SIZE = 20;

@@ -1,6 +1,7 @@
 import { Arg, Args, ArgsType, Authorized, Ctx, Field, FieldResolver, Float, ID, Int, Mutation, Query, Resolver, Root } from "type-graphql";
 import { Role } from "../auth/role.js";
 import type { RequestContext } from "../graphql/context.js";
+import { whenLoaded } from "../graphql/loaders.js";
 import { listCost } from "../graphql/limits.js";
 import { MarketingProfile } from "../partners/marketing-profile.entity.js";
 import { Partner } from "../partners/partner.entity.js";
@@ -50,8 +51,11 @@ export class ReferralResolver {
   }
 
   @Query(() => ReferralConnection, { complexity: listCost(({ first }) => pageSize(first as number | null | undefined)) })
-  referrals(@Args(() => ReferralsArgs) args: ReferralsArgs, @Ctx() { caller, services }: RequestContext): Promise<ReferralConnection> {
-    return services.referralFinder.page(caller, args);
+  async referrals(@Args(() => ReferralsArgs) args: ReferralsArgs, @Ctx() { caller, services, loaders }: RequestContext): Promise<ReferralConnection> {
+    const page = await services.referralFinder.page(caller, args);
+    loaders.rfi.prime(page.related.rfis);
+    loaders.partner.prime(page.related.partners);
+    return page;
   }
 
   @Authorized(...PARTNER_OR_ADMIN)
@@ -156,19 +160,20 @@ export class ReferralResolver {
     return isArchived(referral.status);
   }
 
+  // Related rows resolve synchronously when the request holds them already (a page reads them with it).
   @FieldResolver(() => Partner)
-  async partner(@Root() referral: Referral, @Ctx() { loaders }: RequestContext): Promise<Partner> {
-    return (await loaders.partner.load(referral.partnerId))!;
+  partner(@Root() referral: Referral, @Ctx() { loaders }: RequestContext): Partner | Promise<Partner | undefined> {
+    return loaders.partner.get(referral.partnerId);
   }
 
   @FieldResolver(() => MarketingProfile)
-  async profile(@Root() referral: Referral, @Ctx() { loaders }: RequestContext): Promise<MarketingProfile> {
-    return (await loaders.profile.load(referral.profileId))!;
+  profile(@Root() referral: Referral, @Ctx() { loaders }: RequestContext): MarketingProfile | Promise<MarketingProfile | undefined> {
+    return loaders.profile.get(referral.profileId);
   }
 
   @FieldResolver(() => RfiOverview)
-  async overview(@Root() referral: Referral, @Ctx() { loaders }: RequestContext): Promise<RfiOverview> {
-    return overviewOf((await loaders.rfi.load(referral.rfiId))!);
+  overview(@Root() referral: Referral, @Ctx() { loaders }: RequestContext): RfiOverview | Promise<RfiOverview> {
+    return whenLoaded(loaders.rfi.get(referral.rfiId), (rfi) => overviewOf(rfi!));
   }
 
   @FieldResolver(() => CustomerDetails, {
@@ -176,12 +181,12 @@ export class ReferralResolver {
     description:
       "Null while the referral is NEW, and for referrals ignored or missed before the partner was interested. Never shown to ANALYST keys.",
   })
-  async customer(@Root() referral: Referral, @Ctx() { caller, loaders }: RequestContext): Promise<CustomerDetails | null> {
+  customer(@Root() referral: Referral, @Ctx() { caller, loaders }: RequestContext): CustomerDetails | null | Promise<CustomerDetails> {
     const visible =
       caller.role === Role.ADMIN ||
       caller.role === Role.INTAKE ||
       (caller.role === Role.PARTNER && partnerSeesCustomer(referral.status));
-    return visible ? customerOf((await loaders.rfi.load(referral.rfiId))!) : null;
+    return visible ? whenLoaded(loaders.rfi.get(referral.rfiId), (rfi) => customerOf(rfi!)) : null;
   }
 
   @FieldResolver(() => Money, { nullable: true, description: "The latest estimate, given at acceptance and revised while NEGOTIATING." })

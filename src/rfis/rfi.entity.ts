@@ -4,7 +4,7 @@ import { CountryCodeScalar, DateTimeScalar, EmailAddressScalar } from "../graphq
 import { CompanySize } from "./company-size.js";
 
 /** A customer's request for information. Its customer columns are shown to partners only once interested. */
-@ObjectType({ description: "A customer's request for information, sent to one or more partners." })
+@ObjectType({ simpleResolvers: true, description: "A customer's request for information, sent to one or more partners." })
 @Entity("rfis")
 @Index("ix_rfis_submitted_at", ["submittedAt"])
 export class Rfi {
@@ -46,7 +46,7 @@ export class Rfi {
   submittedByKeyId: string | null;
 }
 
-@ObjectType({ description: "What every targeted partner sees from the moment the referral arrives." })
+@ObjectType({ simpleResolvers: true, description: "What every targeted partner sees from the moment the referral arrives." })
 export class RfiOverview {
   @Field(() => String)
   need: string;
@@ -67,7 +67,7 @@ export class RfiOverview {
   submittedAt: Date;
 }
 
-@ObjectType({ description: "Who the customer is. Visible to the partner only once it has said it is interested." })
+@ObjectType({ simpleResolvers: true, description: "Who the customer is. Visible to the partner only once it has said it is interested." })
 export class CustomerDetails {
   @Field(() => String)
   companyName: string;

@@ -89,7 +89,7 @@ export class SubmitRfiInput {
   maxPartners?: number | null;
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class SubmitRfiPayload {
   @Field(() => Rfi)
   rfi: Rfi;

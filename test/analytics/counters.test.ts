@@ -164,6 +164,8 @@ describe("analytics > partner counters", () => {
     const statementsOfIgnore = async (partner: TestPartner) => {
       const { submitRfi } = await server.admin.data(SUBMIT_RFI, { input: rfiInput({ partnerIds: [partner.id], keywords: ["erp", "cloud"] }) });
       await fitScoresSettled(server);
+      // The key is checked once, then remembered for a few seconds: the decision alone is measured.
+      await partner.api.data(`{ me { role } }`);
       const statements = await recorder.during(() =>
         partner.api.data(`mutation($id: ID!) { ignoreReferral(id: $id) { id status } }`, { id: submitRfi.referrals[0].id }),
       );

@@ -12,6 +12,8 @@ import {
   type TestPartner,
 } from "../support/fixtures.js";
 import { ADMIN_KEY, startTestServer, useTestServer, type TestServer } from "../support/harness.js";
+import { TEST_REDIS_URL } from "../support/redis.js";
+import { eventually } from "../support/wait.js";
 
 type Role = "ADMIN" | "PARTNER" | "INTAKE" | "ANALYST";
 
@@ -422,11 +424,15 @@ describe("auth > API keys", () => {
       await server.current.services.apiKeys.syncEnvironmentAdminKey(ADMIN_KEY);
     });
 
-    it("refuses the old key and accepts the new one", async () => {
-      const rotated = await start({ ADMIN_API_KEY: NEW_ADMIN_KEY });
+    it("refuses the old key and accepts the new one, at once on every instance", async () => {
+      // Instances share revocations through PUBSUB_URL; this one has checked (and remembers) the old key.
+      const pubsub = { PUBSUB_URL: TEST_REDIS_URL, PUBSUB_NAMESPACE: `rotation-${process.pid}` };
+      const old = await start(pubsub);
+      expect((await old.admin.data(ME)).me.role).to.equal("ADMIN");
+      const rotated = await start({ ...pubsub, ADMIN_API_KEY: NEW_ADMIN_KEY });
       await expectUnauthenticated(rotated.client(ADMIN_KEY), UNKNOWN_MESSAGE);
-      // Keys live in the database, so the server still running with the old configuration refuses it too.
-      await expectUnauthenticated(server.current.admin, UNKNOWN_MESSAGE);
+      await eventually("the other instance forgets the old key", async () => (await old.admin.request(ME)).status === 401, 2000);
+      await expectUnauthenticated(old.admin, UNKNOWN_MESSAGE);
       expect((await rotated.client(NEW_ADMIN_KEY).data(ME)).me).to.deep.equal({
         role: "ADMIN",
         label: "ADMIN_API_KEY",

@@ -1,7 +1,8 @@
 import { loadConfig, type Config } from "../../src/config.js";
 import { startServer, type RunningServer, type StartOptions } from "../../src/server.js";
 import { GraphQLClient } from "./client.js";
-import { TEST_DATABASE_URL, truncateAll } from "./database.js";
+import { TEST_DATABASE_URL, testDatabase, truncateAll } from "./database.js";
+import { purgeNamespace } from "./redis.js";
 
 export const ADMIN_KEY = "test-admin-key-0123456789-0123456789-0123456789";
 
@@ -37,6 +38,8 @@ export function useTestServer(overrides: Record<string, string> = {}): { current
   const holder = {} as { current: TestServer };
   before(async function () {
     this.timeout(60_000);
+    // Jobs left by earlier servers name rows of tables about to be emptied (their ids come back).
+    await purgeNamespace(testDatabase.database);
     holder.current = await startTestServer(overrides);
     await truncateAll(holder.current.db);
     await holder.current.services.apiKeys.syncEnvironmentAdminKey(ADMIN_KEY);

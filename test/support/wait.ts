@@ -1,5 +1,4 @@
 import { expect } from "chai";
-import { FIT_RESCORE_JOB } from "../../src/jobs/fit-jobs.js";
 import type { TestServer } from "./harness.js";
 
 /** Polls until `check` holds (it should be cheap), or fails after `timeoutMs`. */
@@ -11,13 +10,17 @@ export async function eventually(what: string, check: () => Promise<boolean>, ti
   }
 }
 
-/** Waits until no fit rescoring is due or running and every partner's scores reflect its counters. */
+/**
+ * Waits until every partner's scores reflect its counters and no rescoring runs: the database says so
+ * (a job left in the store by a stopped server may name a partner that is long settled).
+ */
 export async function fitScoresSettled(server: TestServer, timeoutMs = 10_000): Promise<void> {
   await eventually(
     "the fit scores are rescored",
-    async () =>
-      (await server.scheduler.agenda.db.queryJobs({ name: FIT_RESCORE_JOB })).total === 0 &&
-      (await server.fitScores.partnersBehind()).length === 0,
+    async () => {
+      const [{ running }] = await server.db.query("SELECT COUNT(*) AS running FROM fit_rescoring WHERE leased_until > NOW(3)");
+      return Number(running) === 0 && (await server.fitScores.partnersBehind()).length === 0;
+    },
     timeoutMs,
   );
 }
