@@ -1,6 +1,6 @@
 import type { StatsService } from "../analytics/stats.service.js";
 import type { ApiKeyService } from "../auth/api-key.service.js";
-import type { ReferralFeed } from "../live/referral-feed.js";
+import type { LiveRequest, ReferralFeed } from "../live/referral-feed.js";
 import type { Caller } from "../auth/caller.js";
 import type { PartnerService } from "../partners/partner.service.js";
 import type { ReferralFinder } from "../referrals/referral.finder.js";
@@ -24,6 +24,6 @@ export interface RequestContext {
   caller: Caller;
   services: Services;
   loaders: Loaders;
-  /** Over a WebSocket: gives up on a client that does not keep up with its live events. */
-  dropSlowConsumer?: () => void;
+  /** Over a WebSocket: the operation as the socket asked for it, for the live feed. */
+  live?: LiveRequest;
 }

@@ -1,22 +1,18 @@
-import { Authorized, Ctx, Resolver, Root, Subscription } from "type-graphql";
+import { Authorized, Resolver, Root, Subscription } from "type-graphql";
 import { Role } from "../auth/role.js";
 import type { RequestContext } from "../graphql/context.js";
 import { Referral } from "../referrals/referral.entity.js";
-import type { FeedDelivery } from "./referral-feed.js";
+import type { FeedDelivery, FeedKind } from "./referral-feed.js";
+
+function feedOf({ services, caller, live }: RequestContext, kind: FeedKind) {
+  if (!live) throw new Error("live feeds are served over WebSocket only");
+  return services.feed.subscribe(caller, kind, live);
+}
 
 /**
- * Each change is resolved with the loaders that come with it, shared by every subscriber to it; the
- * subscriber's own key still decides what it sees (the customer stays hidden in NEW).
+ * The feed executes each change once per group of subscribers with the same rights and document
+ * (src/live/referral-feed.ts), in a context of that group's rights: the customer stays hidden in NEW.
  */
-function resolveDelivery(delivery: FeedDelivery, context: RequestContext): Referral {
-  context.loaders = delivery.loaders;
-  return delivery.referral;
-}
-
-function feedOf({ services, caller, dropSlowConsumer }: RequestContext, kind: "received" | "updated") {
-  return services.feed.subscribe(caller, kind, dropSlowConsumer ?? (() => undefined));
-}
-
 @Resolver()
 export class ReferralFeedResolver {
   @Authorized(Role.PARTNER, Role.ADMIN)
@@ -24,8 +20,8 @@ export class ReferralFeedResolver {
     description: "A new referral routed to the caller's partner (ADMIN: any partner's).",
     subscribe: ({ context }) => feedOf(context as RequestContext, "received"),
   })
-  referralReceived(@Root() delivery: FeedDelivery, @Ctx() context: RequestContext): Referral {
-    return resolveDelivery(delivery, context);
+  referralReceived(@Root() delivery: FeedDelivery): Referral {
+    return delivery.referral;
   }
 
   @Authorized(Role.PARTNER, Role.ADMIN)
@@ -33,7 +29,7 @@ export class ReferralFeedResolver {
     description: "Any change of state of the caller's referrals, deadline expiry included.",
     subscribe: ({ context }) => feedOf(context as RequestContext, "updated"),
   })
-  referralUpdated(@Root() delivery: FeedDelivery, @Ctx() context: RequestContext): Referral {
-    return resolveDelivery(delivery, context);
+  referralUpdated(@Root() delivery: FeedDelivery): Referral {
+    return delivery.referral;
   }
 }

@@ -1,16 +1,17 @@
 import type { Server } from "node:http";
 import { CloseCode } from "graphql-ws";
-import { useServer } from "graphql-ws/use/ws";
-import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema, type ValidationRule } from "graphql";
+import { createSourceEventStream, GraphQLError, type ExecutionResult, type GraphQLFormattedError, type GraphQLSchema, type ValidationRule } from "graphql";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { DataSource } from "typeorm";
 import type { Caller } from "../auth/caller.js";
 import type { RequestContext, Services } from "../graphql/context.js";
 import { ErrorCode } from "../graphql/errors.js";
 import { LIMITS } from "../graphql/limits.js";
-import { createLoaders } from "../graphql/loaders.js";
+import { createLoaders, type Loaders } from "../graphql/loaders.js";
 import { prepareOperation } from "../graphql/operation.js";
 import type { LiveBus } from "./pubsub.js";
+import type { LiveRequest } from "./referral-feed.js";
+import { attachGraphQLWs, type SocketExtra } from "./ws-adapter.js";
 
 /** Why the server closes a socket: graphql-ws's own codes, and the feed's. */
 export enum LiveCloseCode {
@@ -26,7 +27,9 @@ export enum LiveCloseCode {
 export const CONNECTION_INIT_WAIT_MS = 3000;
 export const KEEP_ALIVE_MS = 12_000;
 
-type LiveExtra = { caller?: Caller };
+interface LiveExtra extends SocketExtra {
+  caller?: Caller;
+}
 
 export interface LiveServerOptions {
   httpServer: Server;
@@ -54,10 +57,27 @@ function codeOf(error: GraphQLError): GraphQLError {
   return error;
 }
 
+/** A context whose loaders are made only if a field needs them: a subscription's own context never does. */
+class SocketContext implements RequestContext {
+  private made: Loaders | undefined;
+
+  constructor(
+    readonly caller: Caller,
+    readonly services: Services,
+    private readonly db: DataSource,
+    readonly live: LiveRequest,
+  ) {}
+
+  get loaders(): Loaders {
+    return (this.made ??= createLoaders(this.db));
+  }
+}
+
 /**
  * GraphQL over WebSocket (graphql-transport-ws) on the HTTP server's path: a thin adapter that
  * authenticates the socket's key, then runs every operation through the same rules, context and
- * error formatting as HTTP.
+ * error formatting as HTTP. Subscriptions are served by the live feed, which executes a change once
+ * per group of subscribers with the same rights and document.
  */
 export function serveLive(options: LiveServerOptions): LiveServer {
   const { schema, services, db, bus } = options;
@@ -67,12 +87,22 @@ export function serveLive(options: LiveServerOptions): LiveServer {
     const coded = codeOf(error);
     return options.formatError(coded.toJSON(), coded);
   };
+  const formatResult = (result: ExecutionResult) => (result.errors ? { ...result, errors: result.errors.map(format) } : result);
 
-  const graphqlWs = useServer<Record<string, unknown> | undefined, LiveExtra>(
+  services.feed.start({
+    schema,
+    services,
+    formatResult: formatResult as (result: ExecutionResult) => ExecutionResult,
+    dropSlowConsumer: (socket) => socket.close(LiveCloseCode.SlowConsumer, `Slow consumer: over ${LIMITS.maxPendingEvents} events unsent`),
+  });
+
+  const graphqlWs = attachGraphQLWs<LiveExtra>(
+    wss,
     {
       connectionInitWaitTimeout: CONNECTION_INIT_WAIT_MS,
       onConnect: async (ctx) => {
-        const authorization = ctx.connectionParams?.authorization ?? ctx.extra.request.headers.authorization;
+        const authorization = ctx.connectionParams?.authorization ?? ctx.extra.authorization;
+        ctx.extra.authorization = undefined;
         try {
           ctx.extra.caller = await services.apiKeys.authenticate(typeof authorization === "string" ? authorization : undefined);
         } catch {
@@ -88,7 +118,7 @@ export function serveLive(options: LiveServerOptions): LiveServer {
         socketsOfKey.get(keyId)?.delete(ctx.extra.socket);
         if (socketsOfKey.get(keyId)?.size === 0) socketsOfKey.delete(keyId);
       },
-      onSubscribe: (ctx, _id, payload) => {
+      onSubscribe: (ctx, id, payload) => {
         if (Object.keys(ctx.subscriptions).length > LIMITS.maxOperationsPerSocket) {
           return [
             new GraphQLError(`At most ${LIMITS.maxOperationsPerSocket} operations may run at once on one socket`, {
@@ -98,27 +128,30 @@ export function serveLive(options: LiveServerOptions): LiveServer {
         }
         const prepared = prepareOperation(schema, payload, options.validationRules);
         if ("errors" in prepared) return prepared.errors;
-        const { socket } = ctx.extra;
-        const contextValue: RequestContext = {
-          caller: ctx.extra.caller!,
-          services,
-          loaders: createLoaders(db),
-          dropSlowConsumer: () =>
-            socket.close(LiveCloseCode.SlowConsumer, `Slow consumer: over ${LIMITS.maxPendingEvents} events unsent`),
+        const live = {
+          socket: ctx.extra.socket,
+          id,
+          document: prepared.document,
+          query: payload.query,
+          variables: payload.variables,
+          operationName: payload.operationName,
         };
+        // graphql-ws keeps the message for the subscription's life; the parsed document is shared.
+        (payload as { query: string }).query = "";
         return {
           schema,
           document: prepared.document,
           variableValues: payload.variables,
           operationName: payload.operationName,
-          contextValue,
+          contextValue: new SocketContext(ctx.extra.caller!, services, db, live),
         };
       },
-      onNext: (_ctx, _id, _payload, _args, result) =>
-        result.errors ? { ...result, errors: result.errors.map(format) } : result,
+      // The feed writes a subscription's results to its socket itself: the source stream is all graphql-ws needs.
+      subscribe: (args) => createSourceEventStream(args) as Promise<AsyncIterable<ExecutionResult> | ExecutionResult>,
+      onNext: (_ctx, _id, _payload, _args, result) => formatResult(result),
       onError: (_ctx, _id, _payload, errors) => errors.map(format),
     },
-    wss,
+    (socket, authorization) => ({ socket, authorization }),
     KEEP_ALIVE_MS,
   );
 
@@ -136,6 +169,7 @@ export function serveLive(options: LiveServerOptions): LiveServer {
     },
     async close() {
       await revocations.return();
+      await services.feed.stop();
       await graphqlWs.dispose();
     },
   };
