@@ -7,12 +7,12 @@
 // what the process grows once (its young generation, its buffers) is not counted as the sockets'.
 // Usage: npm run bench:fanout [-- <sockets> <events>]
 import "reflect-metadata";
-import { fork, spawn, type ChildProcess } from "node:child_process";
+import { fork, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { GraphQLClient } from "../test/support/client.js";
-import { dropDatabase, percentiles, purgeNamespace, table } from "./support.js";
+import { dropDatabase, percentiles, purgeNamespace, SERVER_NODE_FLAGS, startServerProcess, table } from "./support.js";
 
 const SOCKETS = Number(process.argv[2] ?? 5000);
 const EVENTS = Number(process.argv[3] ?? 10);
@@ -21,8 +21,6 @@ const SERVER_PORT = 4721;
 const BASELINE_PORT = 4722;
 const adminKey = randomBytes(32).toString("base64url");
 const QUERY = `subscription { referralReceived { id status receivedAt respondBy overview { need companySize region keywords } partner { id name } } }`;
-/** As `npm start` runs the server. */
-const NODE_FLAGS = process.env.FLAGS === undefined ? ["--max-semi-space-size=64"] : process.env.FLAGS.split(" ").filter(Boolean);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Resident set size of a process, in bytes (Linux). */
@@ -62,19 +60,8 @@ await dropDatabase(DATABASE);
 await purgeNamespace(DATABASE);
 
 // --- the server ---
-const server = spawn(process.execPath, [...NODE_FLAGS, fileURLToPath(new URL("../src/main.js", import.meta.url))], {
-  env: {
-    PATH: process.env.PATH,
-    NODE_ENV: "production",
-    LOG_LEVEL: "warn",
-    PORT: String(SERVER_PORT),
-    DATABASE_URL: `mysql://root@127.0.0.1:3306/${DATABASE}`,
-    ADMIN_API_KEY: adminKey,
-  },
-  stdio: "inherit",
-});
+const server = await startServerProcess(SERVER_PORT, DATABASE, adminKey);
 const health = async () => (await (await fetch(`http://127.0.0.1:${SERVER_PORT}/healthz`)).json()) as { live: { subscriptions: number } };
-await waitUntil("the server is up", async () => health().then(() => true, () => false));
 const admin = new GraphQLClient(`http://127.0.0.1:${SERVER_PORT}/graphql`, adminKey);
 const { createPartner } = await admin.data(`mutation { createPartner(input: { name: "Fan-out partner" }) { partner { id } apiKey } }`);
 await admin.data(
@@ -126,7 +113,7 @@ await new Promise((resolve) => server.once("exit", resolve));
 // With the server's Node flags: the young generation's size is the runtime's, not the sockets'.
 const baseline = fork(fileURLToPath(new URL("./fanout-baseline.js", import.meta.url)), [], {
   env: { PATH: process.env.PATH, PORT: String(BASELINE_PORT) },
-  execArgv: NODE_FLAGS,
+  execArgv: SERVER_NODE_FLAGS,
 });
 await new Promise((resolve) => baseline.once("message", resolve));
 const baselineClients = await startClients("baseline", `ws://127.0.0.1:${BASELINE_PORT}`);

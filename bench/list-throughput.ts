@@ -4,7 +4,7 @@
 // server and baseline alternating. The JSON of both is checked equal before any timing.
 // Usage: npm run bench:list [-- <seconds per run>]
 import "reflect-metadata";
-import { fork, spawn, type ChildProcess } from "node:child_process";
+import { fork } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { deepStrictEqual } from "node:assert";
@@ -13,7 +13,7 @@ import autocannon from "autocannon";
 import mysql from "mysql2/promise";
 import { GraphQLClient } from "../test/support/client.js";
 import { random } from "../test/support/random.js";
-import { dropDatabase, purgeNamespace, table } from "./support.js";
+import { dropDatabase, purgeNamespace, startServerProcess, table } from "./support.js";
 
 const SECONDS = Number(process.argv[2] ?? 10);
 const ROUNDS = 2;
@@ -34,36 +34,8 @@ const PAGE_100 = `query($first: Int!) { referrals(first: $first) { totalCount ed
 await dropDatabase(DATABASE);
 await purgeNamespace(DATABASE);
 
-function waitUntilUp(url: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    const poll = async () => {
-      try {
-        if ((await fetch(url)).ok) return resolve();
-      } catch {
-        // not yet
-      }
-      if (Date.now() - started > 30_000) return reject(new Error(`${url} did not come up`));
-      setTimeout(poll, 100);
-    };
-    void poll();
-  });
-}
-
-// As `npm start` runs it; PROFILE=<dir> writes the server's CPU profile there.
-const flags = ["--max-semi-space-size=64", ...(process.env.PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${process.env.PROFILE}`] : [])];
-const server: ChildProcess = spawn(process.execPath, [...flags, fileURLToPath(new URL("../src/main.js", import.meta.url))], {
-  env: {
-    PATH: process.env.PATH,
-    NODE_ENV: "production",
-    LOG_LEVEL: "warn",
-    PORT: String(SERVER_PORT),
-    DATABASE_URL: `mysql://root@127.0.0.1:3306/${DATABASE}`,
-    ADMIN_API_KEY: adminKey,
-  },
-  stdio: "inherit",
-});
-await waitUntilUp(`http://127.0.0.1:${SERVER_PORT}/healthz`);
+// PROFILE=<dir> writes the server's CPU profile there.
+const server = await startServerProcess(SERVER_PORT, DATABASE, adminKey, process.env.PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${process.env.PROFILE}`] : []);
 const url = `http://127.0.0.1:${SERVER_PORT}/graphql`;
 const admin = new GraphQLClient(url, adminKey);
 

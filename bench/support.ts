@@ -1,3 +1,5 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import mysql from "mysql2/promise";
 
 export { purgeNamespace } from "../test/support/redis.js";
@@ -22,4 +24,35 @@ export function percentiles(values: number[]): { n: number; p50: number; p95: nu
 export function table(header: string[], rows: (string | number)[][]): string {
   const line = (cells: (string | number)[]) => `| ${cells.join(" | ")} |`;
   return [line(header), line(header.map(() => "---")), ...rows.map(line)].join("\n");
+}
+
+/** The Node flags `npm start` runs the server with. */
+export const SERVER_NODE_FLAGS = ["--max-semi-space-size=64"];
+
+/**
+ * The server as `npm start` runs it, in a process of its own (production mode, quiet logs) on a
+ * database of the benchmark's, up and answering /healthz. `flags` are added to Node's.
+ */
+export async function startServerProcess(port: number, database: string, adminKey: string, flags: string[] = []): Promise<ChildProcess> {
+  const server = spawn(process.execPath, [...SERVER_NODE_FLAGS, ...flags, fileURLToPath(new URL("../src/main.js", import.meta.url))], {
+    env: {
+      PATH: process.env.PATH,
+      NODE_ENV: "production",
+      LOG_LEVEL: "warn",
+      PORT: String(port),
+      DATABASE_URL: `mysql://root@127.0.0.1:3306/${database}`,
+      ADMIN_API_KEY: adminKey,
+    },
+    stdio: "inherit",
+  });
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok) return server;
+    } catch {
+      // not yet
+    }
+    if (Date.now() > deadline) throw new Error(`the server on port ${port} did not come up`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }

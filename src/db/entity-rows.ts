@@ -1,7 +1,7 @@
 import type { DataSource, EntityManager } from "typeorm";
 import type { ColumnMetadata } from "typeorm/metadata/ColumnMetadata.js";
 
-type Queryable = Pick<EntityManager, "query">;
+export type Queryable = Pick<EntityManager, "query">;
 type Row = Record<string, unknown>;
 
 /** Column types whose values mysql2 already gives in the entity's form (strings, numbers, UTC dates). */

@@ -1,5 +1,5 @@
-import type { DataSource } from "typeorm";
-import { serviceUnavailable } from "../graphql/errors.js";
+import { QueryFailedError, type DataSource } from "typeorm";
+import { AppError, serviceUnavailable } from "../graphql/errors.js";
 
 /** What TypeORM's MySQL driver holds: mysql2's callback pool, with the counters it keeps. */
 interface Mysql2Pool {
@@ -53,4 +53,37 @@ export function poolUsage(db: DataSource): PoolUsage {
   const pool = poolOf(db);
   const idle = pool._freeConnections.length;
   return { inUse: pool._allConnections.length - idle, idle, waiting: pool._connectionQueue.length };
+}
+
+type Queryable = { query(sql: string, parameters?: unknown[]): Promise<any> };
+const readers = new WeakMap<DataSource, Queryable>();
+
+/**
+ * Reads straight through the pool, past TypeORM's query runner (which captures a stack trace and
+ * runs its event broadcaster around every statement): for the read paths that run per request. The
+ * same pool, so the same bounded waits; statements still go to TypeORM's logger. Not for
+ * transactions: their statements go through their own entity manager.
+ */
+export function poolReader(db: DataSource): Queryable {
+  let reader = readers.get(db);
+  if (!reader) {
+    const pool = poolOf(db) as unknown as {
+      query(sql: string, parameters: unknown[] | undefined, callback: (error: Error | null, rows: unknown) => void): void;
+    };
+    reader = {
+      query: (sql, parameters) =>
+        new Promise((resolve, reject) => {
+          db.logger.logQuery(sql, parameters);
+          pool.query(sql, parameters, (error, rows) => {
+            if (error) {
+              db.logger.logQueryError(error, sql, parameters);
+              // As TypeORM reports a failed statement, so that every failure looks alike.
+              reject(error instanceof AppError ? error : new QueryFailedError(sql, parameters, error));
+            } else resolve(rows);
+          });
+        }),
+    };
+    readers.set(db, reader);
+  }
+  return reader;
 }

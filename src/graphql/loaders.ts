@@ -2,6 +2,7 @@ import DataLoader from "dataloader";
 import type { DataSource } from "typeorm";
 import { responsivenessOf } from "../analytics/responsiveness.js";
 import { EntityRows } from "../db/entity-rows.js";
+import { poolReader } from "../db/pool.js";
 import type { Responsiveness } from "../analytics/stats.types.js";
 import { MarketingProfile } from "../partners/marketing-profile.entity.js";
 import { Partner } from "../partners/partner.entity.js";
@@ -84,8 +85,9 @@ function readersOf(db: DataSource) {
   return found;
 }
 
-export function createLoaders(db: DataSource): Loaders {
-  const read = readersOf(db);
+export function createLoaders(dataSource: DataSource): Loaders {
+  const read = readersOf(dataSource);
+  const db = poolReader(dataSource);
   const byIds = <T extends WithId>(rows: EntityRows<T>) => new RowLoader<T>((ids) => rows.select(db, "t", "WHERE t.id IN (?)", [ids]));
   return {
     partner: byIds(read.partner),
@@ -100,7 +102,7 @@ export function createLoaders(db: DataSource): Loaders {
       return groupBy(events, referralIds, (event) => event.referralId);
     }),
     responsiveness: new DataLoader(async (partnerIds) => {
-      const found = await responsivenessOf(db, partnerIds);
+      const found = await responsivenessOf(dataSource, partnerIds);
       return partnerIds.map((id) => found.get(id)!);
     }),
   };

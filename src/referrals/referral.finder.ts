@@ -1,6 +1,7 @@
 import type { DataSource } from "typeorm";
 import { partnerScope, type Caller } from "../auth/caller.js";
-import { EntityRows } from "../db/entity-rows.js";
+import { EntityRows, type Queryable } from "../db/entity-rows.js";
+import { poolReader } from "../db/pool.js";
 import { isRowId } from "../db/ids.js";
 import { badInput } from "../graphql/errors.js";
 import { statusesInStage, type ReferralStatus } from "./lifecycle.js";
@@ -105,7 +106,10 @@ export class ReferralFinder {
   private readonly rfis: EntityRows<Rfi>;
   private readonly partners: EntityRows<Partner>;
 
-  constructor(private readonly db: DataSource) {
+  private readonly db: Queryable;
+
+  constructor(db: DataSource) {
+    this.db = poolReader(db);
     this.rows = new EntityRows(db, Referral);
     this.rfis = new EntityRows(db, Rfi);
     this.partners = new EntityRows(db, Partner);

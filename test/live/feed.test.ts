@@ -6,7 +6,7 @@ import { Referral } from "../../src/referrals/referral.entity.js";
 import { CONNECTION_INIT_WAIT_MS, LiveCloseCode } from "../../src/live/websocket.js";
 import { createPartner, issueKeyDetails, newReferral, rfiInput, SUBMIT_RFI, submitRfi, type TestPartner } from "../support/fixtures.js";
 import { ADMIN_KEY, startTestServer, useTestServer } from "../support/harness.js";
-import { liveClient, subscribe, subscriptionsReach, wsUrl, type LiveClient } from "../support/live.js";
+import { liveClient, subscribe, subscriptionsReach, useLiveClients, wsUrl, type LiveClient } from "../support/live.js";
 
 const RECEIVED = `subscription { referralReceived { id status partner { id } overview { need } customer { email } } }`;
 const UPDATED = `subscription { referralUpdated { id status version customer { email } events { action actor } } }`;
@@ -15,21 +15,11 @@ describe("live > referral feeds over graphql-ws", () => {
   const server = useTestServer();
   let a: TestPartner;
   let b: TestPartner;
-  const clients: LiveClient[] = [];
-  const open = (key: string | undefined) => {
-    const live = liveClient(server.current, key);
-    clients.push(live);
-    return live;
-  };
+  const open = useLiveClients(server);
 
   before(async () => {
     a = await createPartner(server.current);
     b = await createPartner(server.current);
-  });
-
-  afterEach(async () => {
-    await Promise.all(clients.splice(0).map((live) => live.dispose()));
-    await subscriptionsReach(server.current, 0);
   });
 
   it("delivers a new referral to its partner within a second, and nothing to another partner", async () => {

@@ -3,7 +3,7 @@ import { ReferralAction } from "../../src/referrals/lifecycle.js";
 import { Referral } from "../../src/referrals/referral.entity.js";
 import { createPartner, issueKeyDetails, newReferral, type TestPartner } from "../support/fixtures.js";
 import { ADMIN_KEY, useTestServer } from "../support/harness.js";
-import { liveClient, subscribe, subscriptionsReach, type LiveClient } from "../support/live.js";
+import { subscribe, subscriptionsReach, useLiveClients } from "../support/live.js";
 
 const UPDATED = `subscription { referralUpdated { id overview { need } } }`;
 const ERROR_ID = /^Internal server error \(id ([0-9a-f-]{36})\)$/;
@@ -12,21 +12,11 @@ describe("live > one execution per group of subscribers", () => {
   const server = useTestServer();
   let a: TestPartner;
   let b: TestPartner;
-  const clients: LiveClient[] = [];
-  const open = (key: string) => {
-    const live = liveClient(server.current, key);
-    clients.push(live);
-    return live;
-  };
+  const open = useLiveClients(server);
 
   before(async () => {
     a = await createPartner(server.current);
     b = await createPartner(server.current);
-  });
-
-  afterEach(async () => {
-    await Promise.all(clients.splice(0).map((live) => live.dispose()));
-    await subscriptionsReach(server.current, 0);
   });
 
   /** The error id a subscriber got for a change that fails to resolve (one id per execution). */

@@ -98,3 +98,20 @@ export async function subscriptionsReach(server: TestServer, count: number, time
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
+
+/**
+ * Live clients for a describe block: `open(key)` connects one; after each test all are closed and
+ * the server holds no subscription any more.
+ */
+export function useLiveClients(server: { current: TestServer }): (key: string | undefined) => LiveClient {
+  const clients: LiveClient[] = [];
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((live) => live.dispose()));
+    await subscriptionsReach(server.current, 0);
+  });
+  return (key) => {
+    const live = liveClient(server.current, key);
+    clients.push(live);
+    return live;
+  };
+}
