@@ -2,17 +2,16 @@
 // N clients (graphql-ws, `referralReceived` with its overview, one partner's key) run in a process
 // of their own. Delivery time: from the referral's receivedAt (inside the committing transaction) to
 // each client's receipt. Baseline, in the same run: a bare `ws` server broadcasting a message of the
-// same size to N bare sockets, from the moment it starts sending. Memory: the resident size each
-// server process gains per socket (subscribed, or bare) for N more sockets once N are served, so that
-// what the process grows once (its young generation, its buffers) is not counted as the sockets'.
+// same size to N bare sockets, from the moment it starts sending. Memory: what each server process
+// holds per connected socket (subscribed, or bare) after a full garbage collection: heap in use and
+// memory outside the heap, before and after the N sockets, read through the inspector.
 // Usage: npm run bench:fanout [-- <sockets> <events>]
 import "reflect-metadata";
 import { fork, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { GraphQLClient } from "../test/support/client.js";
-import { dropDatabase, percentiles, purgeNamespace, SERVER_NODE_FLAGS, startServerProcess, table } from "./support.js";
+import { dropDatabase, memoryAfterGc, percentiles, purgeNamespace, SERVER_NODE_FLAGS, startServerProcess, table } from "./support.js";
 
 const SOCKETS = Number(process.argv[2] ?? 5000);
 const EVENTS = Number(process.argv[3] ?? 10);
@@ -22,12 +21,6 @@ const BASELINE_PORT = 4722;
 const adminKey = randomBytes(32).toString("base64url");
 const QUERY = `subscription { referralReceived { id status receivedAt respondBy overview { need companySize region keywords } partner { id name } } }`;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Resident set size of a process, in bytes (Linux). */
-async function rssOf(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, "utf8");
-  return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024;
-}
 
 async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -60,7 +53,8 @@ await dropDatabase(DATABASE);
 await purgeNamespace(DATABASE);
 
 // --- the server ---
-const server = await startServerProcess(SERVER_PORT, DATABASE, adminKey);
+const INSPECT = "--inspect=127.0.0.1:0";
+const server = await startServerProcess(SERVER_PORT, DATABASE, adminKey, [INSPECT]);
 const health = async () => (await (await fetch(`http://127.0.0.1:${SERVER_PORT}/healthz`)).json()) as { live: { subscriptions: number } };
 const admin = new GraphQLClient(`http://127.0.0.1:${SERVER_PORT}/graphql`, adminKey);
 const { createPartner } = await admin.data(`mutation { createPartner(input: { name: "Fan-out partner" }) { partner { id } apiKey } }`);
@@ -89,22 +83,17 @@ const { referral } = await partner.data(
 );
 const MESSAGE_BYTES = JSON.stringify({ id: randomBytes(16).toString("hex"), type: "next", payload: { data: { referralReceived: referral } } }).length;
 await sleep(500);
+const serverBefore = await memoryAfterGc(server);
 console.error(`opening ${SOCKETS} subscribed sockets…`);
 const serverClients = await startClients("server", `ws://127.0.0.1:${SERVER_PORT}/graphql`, createPartner.apiKey);
 await waitUntil(`${SOCKETS} subscriptions`, async () => (await health()).live.subscriptions === SOCKETS);
+const serverPerSocket = ((await memoryAfterGc(server)) - serverBefore) / SOCKETS;
 await report(serverClients);
 for (let event = 0; event < EVENTS; event++) {
   await submit();
   await sleep(1000);
 }
 const serverLatencies = await report(serverClients);
-// Memory: what another SOCKETS subscribed sockets add, once the process has grown to serve the first ones.
-const serverBefore = await rssOf(server.pid!);
-const moreServerClients = await startClients("server", `ws://127.0.0.1:${SERVER_PORT}/graphql`, createPartner.apiKey);
-await waitUntil(`${2 * SOCKETS} subscriptions`, async () => (await health()).live.subscriptions === 2 * SOCKETS);
-await sleep(2000);
-const serverPerSocket = ((await rssOf(server.pid!)) - serverBefore) / SOCKETS;
-await closeClients(moreServerClients);
 await closeClients(serverClients);
 server.kill("SIGTERM");
 await new Promise((resolve) => server.once("exit", resolve));
@@ -113,21 +102,19 @@ await new Promise((resolve) => server.once("exit", resolve));
 // With the server's Node flags: the young generation's size is the runtime's, not the sockets'.
 const baseline = fork(fileURLToPath(new URL("./fanout-baseline.js", import.meta.url)), [], {
   env: { PATH: process.env.PATH, PORT: String(BASELINE_PORT) },
-  execArgv: SERVER_NODE_FLAGS,
+  execArgv: [...SERVER_NODE_FLAGS, INSPECT],
+  stdio: ["inherit", "inherit", "pipe", "ipc"],
 });
 await new Promise((resolve) => baseline.once("message", resolve));
+const baselineBefore = await memoryAfterGc(baseline);
 const baselineClients = await startClients("baseline", `ws://127.0.0.1:${BASELINE_PORT}`);
+const baselinePerSocket = ((await memoryAfterGc(baseline)) - baselineBefore) / SOCKETS;
 await report(baselineClients);
 for (let event = 0; event < EVENTS; event++) {
   baseline.send({ broadcast: MESSAGE_BYTES });
   await sleep(1000);
 }
 const baselineLatencies = await report(baselineClients);
-const baselineBefore = await rssOf(baseline.pid!);
-const moreBaselineClients = await startClients("baseline", `ws://127.0.0.1:${BASELINE_PORT}`);
-await sleep(2000);
-const baselinePerSocket = ((await rssOf(baseline.pid!)) - baselineBefore) / SOCKETS;
-await closeClients(moreBaselineClients);
 await closeClients(baselineClients);
 baseline.kill("SIGTERM");
 

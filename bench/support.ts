@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import mysql from "mysql2/promise";
+import WebSocket from "ws";
 
 export { purgeNamespace } from "../test/support/redis.js";
 
@@ -34,6 +35,7 @@ export const SERVER_NODE_FLAGS = ["--max-semi-space-size=64"];
  * database of the benchmark's, up and answering /healthz. `flags` are added to Node's.
  */
 export async function startServerProcess(port: number, database: string, adminKey: string, flags: string[] = []): Promise<ChildProcess> {
+  const inspected = flags.some((flag) => flag.startsWith("--inspect"));
   const server = spawn(process.execPath, [...SERVER_NODE_FLAGS, ...flags, fileURLToPath(new URL("../src/main.js", import.meta.url))], {
     env: {
       PATH: process.env.PATH,
@@ -43,8 +45,13 @@ export async function startServerProcess(port: number, database: string, adminKe
       DATABASE_URL: `mysql://root@127.0.0.1:3306/${database}`,
       ADMIN_API_KEY: adminKey,
     },
-    stdio: "inherit",
+    // With an inspector, stderr is read for its address (then echoed).
+    stdio: ["inherit", "inherit", inspected ? "pipe" : "inherit"],
   });
+  if (inspected) {
+    void inspectorUrl(server);
+    server.stderr!.on("data", (chunk: Buffer) => process.stderr.write(chunk));
+  }
   const deadline = Date.now() + 30_000;
   for (;;) {
     try {
@@ -55,4 +62,55 @@ export async function startServerProcess(port: number, database: string, adminKe
     if (Date.now() > deadline) throw new Error(`the server on port ${port} did not come up`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/**
+ * What a process holds after a full garbage collection (heap in use + memory outside the heap, such
+ * as socket buffers), through the inspector it was started with (`--inspect=127.0.0.1:0`; `stderr`
+ * piped, where Node names the inspector's address).
+ */
+export async function memoryAfterGc(child: ChildProcess): Promise<number> {
+  const url = await inspectorUrl(child);
+  const socket = new WebSocket(url);
+  await new Promise((resolve, reject) => socket.once("open", resolve).once("error", reject));
+  let next = 0;
+  const call = (method: string, params: Record<string, unknown> = {}) =>
+    new Promise<{ result?: { result?: { value?: string } } }>((resolve) => {
+      const id = ++next;
+      const onMessage = (data: Buffer) => {
+        const message = JSON.parse(String(data)) as { id?: number };
+        if (message.id !== id) return;
+        socket.off("message", onMessage);
+        resolve(message as never);
+      };
+      socket.on("message", onMessage);
+      socket.send(JSON.stringify({ id, method, params }));
+    });
+  await call("HeapProfiler.collectGarbage");
+  await call("HeapProfiler.collectGarbage");
+  const { result } = await call("Runtime.evaluate", {
+    expression: "JSON.stringify(process.memoryUsage())",
+    returnByValue: true,
+  });
+  socket.close();
+  const usage = JSON.parse(result!.result!.value!) as { heapUsed: number; external: number };
+  return usage.heapUsed + usage.external;
+}
+
+const inspectorUrls = new WeakMap<ChildProcess, Promise<string>>();
+
+function inspectorUrl(child: ChildProcess): Promise<string> {
+  let url = inspectorUrls.get(child);
+  if (!url) {
+    url = new Promise((resolve) => {
+      let seen = "";
+      child.stderr!.on("data", (chunk: Buffer) => {
+        seen += String(chunk);
+        const found = /Debugger listening on (ws:\/\/\S+)/.exec(seen);
+        if (found) resolve(found[1]);
+      });
+    });
+    inspectorUrls.set(child, url);
+  }
+  return url;
 }

@@ -4,9 +4,12 @@ import type { RequestContext } from "../graphql/context.js";
 import { Referral } from "../referrals/referral.entity.js";
 import type { FeedDelivery, FeedKind } from "./referral-feed.js";
 
-function feedOf({ services, caller, live }: RequestContext, kind: FeedKind) {
+function feedOf(context: RequestContext, kind: FeedKind) {
+  const { live } = context;
   if (!live) throw new Error("live feeds are served over WebSocket only");
-  return services.feed.subscribe(caller, kind, live);
+  // The feed keeps what it needs of the request; the context lives as long as the subscription.
+  context.live = undefined;
+  return context.services.feed.subscribe(context.caller, kind, live);
 }
 
 /**

@@ -43,8 +43,6 @@ export interface FeedExecution {
  * feed writes the results to the socket itself) and leaves its group when returned.
  */
 class Subscriber implements AsyncIterableIterator<never> {
-  private finish: ((result: IteratorResult<never>) => void) | undefined;
-
   constructor(
     readonly socket: WebSocket,
     /** `{"id":…,"type":"next","payload":` for this subscription: the shared payload and `}` complete it. */
@@ -54,13 +52,13 @@ class Subscriber implements AsyncIterableIterator<never> {
     private readonly leave: (group: Group, subscriber: Subscriber) => void,
   ) {}
 
+  /** Never settles: once returned, nothing refers to the wait any more, and it goes with the garbage. */
   next(): Promise<IteratorResult<never>> {
-    return new Promise((resolve) => (this.finish = resolve));
+    return new Promise(() => undefined);
   }
 
   async return(): Promise<IteratorResult<never>> {
     this.leave(this.group, this);
-    this.finish?.({ done: true, value: undefined });
     return { done: true, value: undefined };
   }
 

@@ -65,7 +65,7 @@ class SocketContext implements RequestContext {
     readonly caller: Caller,
     readonly services: Services,
     private readonly db: DataSource,
-    readonly live: LiveRequest,
+    public live: LiveRequest | undefined,
   ) {}
 
   get loaders(): Loaders {
@@ -102,7 +102,9 @@ export function serveLive(options: LiveServerOptions): LiveServer {
       connectionInitWaitTimeout: CONNECTION_INIT_WAIT_MS,
       onConnect: async (ctx) => {
         const authorization = ctx.connectionParams?.authorization ?? ctx.extra.authorization;
+        // Read once; graphql-ws would keep both for the socket's life.
         ctx.extra.authorization = undefined;
+        (ctx as { connectionParams?: unknown }).connectionParams = undefined;
         try {
           ctx.extra.caller = await services.apiKeys.authenticate(typeof authorization === "string" ? authorization : undefined);
         } catch {

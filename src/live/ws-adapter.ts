@@ -4,7 +4,7 @@ import type { WebSocket, WebSocketServer } from "ws";
 /** What the transport gives graphql-ws about each socket: the socket, and its Authorization header if any. */
 export interface SocketExtra {
   socket: WebSocket;
-  /** The upgrade request's Authorization header; the request itself is not kept. */
+  /** The upgrade request's Authorization header (the request itself is not kept); cleared once read. */
   authorization: string | undefined;
 }
 
@@ -12,10 +12,21 @@ export interface AttachedServer {
   dispose(): Promise<void>;
 }
 
-/** A socket that answered the last ping. Set by the shared 'pong' listener (`this` is the socket). */
+type ConnectionParams = Record<string, unknown> | undefined;
+
+/** How often sockets that have not sent `connection_init` are looked at. */
+const INIT_CHECK_MS = 250;
+
+/** Sockets that answered the last ping; set by the one 'pong' listener all sockets share (`this` is the socket). */
 const answered = new WeakSet<WebSocket>();
 function markAnswered(this: WebSocket): void {
   answered.add(this);
+}
+
+/** graphql-ws's end of each socket, for the one 'close' listener all sockets share. */
+const closers = new WeakMap<WebSocket, (code: number, reason: string) => Promise<void>>();
+function whenClosed(this: WebSocket, code: number, reason: Buffer): void {
+  void closers.get(this)?.(code, String(reason));
 }
 
 function closeOnError(this: WebSocket, err: Error): void {
@@ -23,7 +34,7 @@ function closeOnError(this: WebSocket, err: Error): void {
   this.close(CloseCode.InternalServerError, "Internal server error");
 }
 
-/** What graphql-ws's core sees of a `ws` socket (its methods on the prototype: nothing per socket but the object). */
+/** What graphql-ws's core sees of a `ws` socket: its methods on the prototype, nothing per socket but the object. */
 class GraphQLWsSocket {
   constructor(private readonly socket: WebSocket) {}
 
@@ -52,18 +63,28 @@ class GraphQLWsSocket {
 }
 
 /**
- * graphql-ws on a `ws` server: graphql-ws's own adapter (graphql-ws/use/ws), made lighter per socket
- * for thousands of them. One heartbeat pings every socket and ends those that did not answer the
- * previous ping (instead of two timers per socket); the upgrade request is not kept for the socket's
- * life; sends do not wait for their flush.
+ * graphql-ws on a `ws` server: graphql-ws's own adapter (graphql-ws/use/ws), made light per socket
+ * for thousands of them. Timers and listeners are shared: one heartbeat pings every socket and ends
+ * those that did not answer the previous ping; one sweep closes sockets that sent no
+ * `connection_init` in time (4408, as graphql-ws would); sockets share their pong, error and close
+ * listeners. The upgrade request is not kept; sends do not wait for their flush.
  */
 export function attachGraphQLWs<E extends SocketExtra>(
   wss: WebSocketServer,
-  options: ServerOptions<Record<string, unknown> | undefined, E>,
+  options: ServerOptions<ConnectionParams, E> & { connectionInitWaitTimeout: number },
   extraOf: (socket: WebSocket, authorization: string | undefined) => E,
   keepAliveMs: number,
 ): AttachedServer {
-  const server = makeServer(options);
+  /** Sockets yet to send `connection_init`, and until when they may. */
+  const awaitingInit = new Map<WebSocket, number>();
+  const server = makeServer<ConnectionParams, E>({
+    ...options,
+    connectionInitWaitTimeout: 0,
+    onConnect: (ctx) => {
+      awaitingInit.delete(ctx.extra.socket);
+      return options.onConnect?.(ctx);
+    },
+  });
   wss.options.handleProtocols = handleProtocols;
 
   const heartbeat = setInterval(() => {
@@ -76,18 +97,29 @@ export function attachGraphQLWs<E extends SocketExtra>(
       socket.ping();
     }
   }, keepAliveMs);
+  const initChecks = setInterval(() => {
+    const now = Date.now();
+    for (const [socket, deadline] of awaitingInit) {
+      if (deadline > now && socket.readyState === socket.OPEN) continue;
+      awaitingInit.delete(socket);
+      if (socket.readyState === socket.OPEN) socket.close(CloseCode.ConnectionInitialisationTimeout, "Connection initialisation timeout");
+    }
+  }, INIT_CHECK_MS);
 
   wss.on("connection", (socket, request) => {
     answered.add(socket);
+    awaitingInit.set(socket, Date.now() + options.connectionInitWaitTimeout);
     socket.on("pong", markAnswered);
-    socket.once("error", closeOnError);
-    const closed = server.opened(new GraphQLWsSocket(socket), extraOf(socket, request.headers.authorization));
-    socket.once("close", (code, reason) => void closed(code, String(reason)));
+    socket.on("error", closeOnError);
+    socket.on("close", whenClosed);
+    closers.set(socket, server.opened(new GraphQLWsSocket(socket), extraOf(socket, request.headers.authorization)));
   });
+  wss.on("close", () => awaitingInit.clear());
 
   return {
     async dispose() {
       clearInterval(heartbeat);
+      clearInterval(initChecks);
       for (const socket of wss.clients) socket.close(1001, "Going away");
       wss.removeAllListeners("connection");
       await new Promise<void>((resolve, reject) => wss.close((err) => (err ? reject(err) : resolve())));

@@ -7,6 +7,7 @@ import {
   issueKeyDetails,
   referralIn,
   rfiInput,
+  expectTablesUnchanged,
   snapshotTables,
   uniqueName,
   type TestPartner,
@@ -83,7 +84,7 @@ describe("auth > authentication", () => {
       status: 401,
       errors: [{ message: UNKNOWN_MESSAGE, extensions: { code: "UNAUTHENTICATED" } }],
     });
-    expect(await snapshotTables(server.current)).to.deep.equal(before);
+    await expectTablesUnchanged(server.current, before);
   });
 
   it("accepts the Bearer scheme in any letter case", async () => {
@@ -111,7 +112,7 @@ describe("auth > authentication", () => {
       status: 401,
       errors: [{ message: UNKNOWN_MESSAGE, extensions: { code: "UNAUTHENTICATED" } }],
     });
-    expect(await snapshotTables(server.current)).to.deep.equal(before);
+    await expectTablesUnchanged(server.current, before);
     // The partner's other key is untouched.
     const { referral } = await partner.api.data(`query($id: ID!) { referral(id: $id) { status } }`, { id });
     expect(referral).to.deep.equal({ status: "NEW" });
@@ -143,7 +144,7 @@ describe("auth > authentication", () => {
       const before = await snapshotTables(server.current, ["api_keys"]);
       const error = await server.current.admin.error(`mutation($id: ID!) { revokeApiKey(id: $id) }`, { id });
       expect(error).to.include({ code: "NOT_FOUND", message: `API key ${id} not found` });
-      expect(await snapshotTables(server.current, ["api_keys"])).to.deep.equal(before);
+      await expectTablesUnchanged(server.current, before);
     });
   }
 });
@@ -323,7 +324,7 @@ describe("auth > roles", () => {
           expect(errors?.map((e) => [e.extensions?.code, e.message])).to.deep.equal([
             ["FORBIDDEN", `${operation.field} needs a key with role ${operation.allowed.join(" or ")}; this key is ${role}`],
           ]);
-          expect(await snapshotTables(server.current)).to.deep.equal(before);
+          await expectTablesUnchanged(server.current, before);
         });
       }
     }

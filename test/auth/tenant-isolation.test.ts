@@ -8,6 +8,7 @@ import {
   issueKeyDetails,
   referralIn,
   rfiInput,
+  expectTablesUnchanged,
   snapshotTables,
   SUBMIT_RFI,
   type TestPartner,
@@ -298,7 +299,7 @@ describe("auth > tenant isolation between partners", () => {
             expect(withoutId(refused, referral.id), what).to.deep.equal(withoutId(missing, MISSING));
           }
         }
-        expect(await snapshotTables(server.current)).to.deep.equal(before);
+        await expectTablesUnchanged(server.current, before);
         const bAfter = await Promise.all(all("b").map((id) => b.api.data(`query($id: ID!) { referral(id: $id) { ${READ} } }`, { id })));
         expect(bAfter).to.deep.equal(bBefore);
       });
@@ -322,7 +323,7 @@ describe("auth > tenant isolation between partners", () => {
       expect(refused.errors?.map((e) => [e.extensions, e.message])).to.deep.equal([[{ code: "NOT_FOUND" }, `partner ${b.id} not found`]]);
       expect(refused.data).to.equal(null);
       expect(withoutId(refused, b.id)).to.deep.equal(withoutId(missing, MISSING));
-      expect(await snapshotTables(server.current)).to.deep.equal(before);
+      await expectTablesUnchanged(server.current, before);
     });
 
     it("refuses A updating B's profile under B's partnerId, and changes nothing", async () => {
@@ -332,7 +333,7 @@ describe("auth > tenant isolation between partners", () => {
         expect(refused.errors?.map((e) => [e.extensions, e.message])).to.deep.equal([[{ code: "NOT_FOUND" }, `partner ${b.id} not found`]]);
         expect(withoutId(refused, b.id)).to.deep.equal(withoutId(await refusal(MISSING, profileId), MISSING));
       }
-      expect(await snapshotTables(server.current)).to.deep.equal(before);
+      await expectTablesUnchanged(server.current, before);
     });
 
     it("refuses A updating B's profile under A's own partnerId, exactly as a missing profile, and changes nothing", async () => {
@@ -344,21 +345,21 @@ describe("auth > tenant isolation between partners", () => {
         ]);
         expect(withoutId(refused, profileId)).to.deep.equal(withoutId(await refusal(a.id, MISSING), MISSING));
       }
-      expect(await snapshotTables(server.current)).to.deep.equal(before);
+      await expectTablesUnchanged(server.current, before);
     });
 
     it("refuses A updating its own profile under B's partnerId, and changes nothing", async () => {
       const before = await snapshotTables(server.current);
       const refused = await refusal(b.id, a.profileId);
       expect(refused.errors?.map((e) => [e.extensions?.code, e.message])).to.deep.equal([["NOT_FOUND", `partner ${b.id} not found`]]);
-      expect(await snapshotTables(server.current)).to.deep.equal(before);
+      await expectTablesUnchanged(server.current, before);
     });
 
     it("does not let even ADMIN move B's profile to A by naming it under A", async () => {
       const before = await snapshotTables(server.current);
       const error = await server.current.admin.error(UPSERT_PROFILE, { partnerId: a.id, id: b.profileId, input: PROFILE_INPUT });
       expect(error).to.include({ code: "NOT_FOUND", message: `marketing profile ${b.profileId} of partner ${a.id} not found` });
-      expect(await snapshotTables(server.current)).to.deep.equal(before);
+      await expectTablesUnchanged(server.current, before);
     });
 
     it("lets A update its own profile under its own partnerId", async () => {
@@ -421,7 +422,7 @@ describe("auth > tenant isolation between partners", () => {
         }
         const notProfile = await a.api.error(UPSERT_PROFILE, { partnerId: a.id, id, input: PROFILE_INPUT });
         expect(notProfile).to.include({ code: "NOT_FOUND", message: `marketing profile ${id} of partner ${a.id} not found` });
-        expect(await snapshotTables(server.current)).to.deep.equal(before);
+        await expectTablesUnchanged(server.current, before);
       });
     }
   });
@@ -462,7 +463,7 @@ describe("auth > tenant isolation between partners", () => {
         expect(error.code, field).to.equal("FORBIDDEN");
         expect(error.message, field).to.match(new RegExp(`^${field} needs a key with role .*; this key is PARTNER$`));
       }
-      expect(await snapshotTables(server.current)).to.deep.equal(before);
+      await expectTablesUnchanged(server.current, before);
     });
 
     /**

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import type { QueryRunner } from "typeorm";
 import { poolUsage } from "../../src/db/pool.js";
-import { createPartner, issueKey, rfiInput, snapshotTables, SUBMIT_RFI, type TestPartner } from "../support/fixtures.js";
+import { createPartner, issueKey, rfiInput, expectTablesUnchanged, snapshotTables, SUBMIT_RFI, type TestPartner } from "../support/fixtures.js";
 import { ADMIN_KEY, startTestServer, type TestServer } from "../support/harness.js";
 import { liveClient } from "../support/live.js";
 import { testDatabase, truncateAll } from "../support/database.js";
@@ -118,7 +118,7 @@ describe("database > connection pool", () => {
         await held.release();
       }
       expect(result.errors!.map((error) => error.extensions)).to.deep.equal([{ code: "SERVICE_UNAVAILABLE" }]);
-      expect(await snapshotTables(server)).to.deep.equal(before);
+      await expectTablesUnchanged(server, before);
       const { referral } = await partner.api.data(`query($id: ID!) { referral(id: $id) { status version } }`, { id });
       expect(referral).to.deep.equal({ status: "NEW", version: 1 });
     } finally {

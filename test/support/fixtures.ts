@@ -1,3 +1,4 @@
+import { expect } from "chai";
 import type { GraphQLClient } from "./client.js";
 import type { TestServer } from "./harness.js";
 import { fitScoresSettled } from "./wait.js";
@@ -217,4 +218,12 @@ export async function insertOverdue(
      FROM rfis WHERE need = ?`,
     [partner.id, partner.profileId, marker],
   );
+}
+
+/** Fails, naming the table and showing its rows, when any table differs from `before` (a snapshotTables). */
+export async function expectTablesUnchanged(server: TestServer, before: Record<string, unknown[]>): Promise<void> {
+  const after = await snapshotTables(server, Object.keys(before));
+  for (const table of Object.keys(before)) {
+    expect(JSON.stringify(after[table]), `${table} changed`).to.equal(JSON.stringify(before[table]));
+  }
 }
