@@ -1,7 +1,7 @@
 import DataLoader from "dataloader";
 import type { DataSource } from "typeorm";
 import { responsivenessOf } from "../analytics/responsiveness.js";
-import { EntityRows } from "../db/entity-rows.js";
+import { EntityRows, type Queryable } from "../db/entity-rows.js";
 import { poolReader } from "../db/pool.js";
 import type { Responsiveness } from "../analytics/stats.types.js";
 import { MarketingProfile } from "../partners/marketing-profile.entity.js";
@@ -11,44 +11,44 @@ import { Rfi } from "../rfis/rfi.entity.js";
 
 /** Per-request batching: a page of referrals costs one query per related table, whatever its size. */
 export interface Loaders {
-  partner: RowLoader<Partner>;
-  profile: RowLoader<MarketingProfile>;
+  partner: CachedLoader<Partner | undefined>;
+  profile: CachedLoader<MarketingProfile | undefined>;
   profilesOfPartner: DataLoader<string, MarketingProfile[]>;
-  rfi: RowLoader<Rfi>;
-  eventsOfReferral: DataLoader<string, ReferralEvent[]>;
+  rfi: CachedLoader<Rfi | undefined>;
+  eventsOfReferral: CachedLoader<ReferralEvent[]>;
   responsiveness: DataLoader<string, Responsiveness>;
 }
 
 type WithId = { id: string };
 
 /**
- * Rows of one table by id, batched per tick (DataLoader). A row this request already holds (read
- * with a page, or loaded before) is answered at once, without a promise, so a field resolving from
- * it completes synchronously.
+ * Values by key, batched per tick (DataLoader). A value this request already holds (read with a
+ * page, or loaded before) is answered at once, without a promise, so a field resolving from it
+ * completes synchronously.
  */
-export class RowLoader<T extends WithId> {
-  private readonly known = new Map<string, T>();
-  private readonly loader: DataLoader<string, T | undefined>;
+export class CachedLoader<V> {
+  private readonly known = new Map<string, V>();
+  private readonly loader: DataLoader<string, V>;
 
-  constructor(read: (ids: readonly string[]) => Promise<T[]>) {
-    this.loader = new DataLoader(async (ids) => {
-      const rows = await read(ids);
-      this.prime(rows);
-      return byId(rows, ids);
+  constructor(read: (keys: readonly string[]) => Promise<V[]>) {
+    this.loader = new DataLoader(async (keys) => {
+      const values = await read(keys);
+      keys.forEach((key, index) => this.known.set(key, values[index]));
+      return values;
     });
   }
 
-  prime(rows: readonly T[]): void {
-    for (const row of rows) this.known.set(row.id, row);
+  prime(key: string, value: V): void {
+    this.known.set(key, value);
   }
 
-  /** The row: at once when known, else a promise of it (undefined when there is none). */
-  get(id: string): T | Promise<T | undefined> {
-    return this.known.get(id) ?? this.loader.load(id);
+  /** The value: at once when known, else a promise of it. */
+  get(key: string): V | Promise<V> {
+    return this.known.has(key) ? this.known.get(key)! : this.loader.load(key);
   }
 
-  async load(id: string): Promise<T | undefined> {
-    return this.get(id);
+  async load(key: string): Promise<V> {
+    return this.get(key);
   }
 }
 
@@ -68,42 +68,74 @@ function groupBy<T>(rows: T[], ids: readonly string[], keyOf: (row: T) => string
   return ids.map((id) => groups.get(id)!);
 }
 
-/** The readers of each table the loaders batch, made once per data source. */
-const readers = new WeakMap<DataSource, { partner: EntityRows<Partner>; profile: EntityRows<MarketingProfile>; rfi: EntityRows<Rfi>; event: EntityRows<ReferralEvent> }>();
+/** What every request's loaders read with, made once per data source. */
+class LoaderSources {
+  readonly db: Queryable;
+  readonly partners: EntityRows<Partner>;
+  readonly profiles: EntityRows<MarketingProfile>;
+  readonly rfis: EntityRows<Rfi>;
+  readonly events: EntityRows<ReferralEvent>;
 
-function readersOf(db: DataSource) {
-  let found = readers.get(db);
-  if (!found) {
-    found = {
-      partner: new EntityRows(db, Partner),
-      profile: new EntityRows(db, MarketingProfile),
-      rfi: new EntityRows(db, Rfi),
-      event: new EntityRows(db, ReferralEvent),
-    };
-    readers.set(db, found);
+  constructor(readonly dataSource: DataSource) {
+    this.db = poolReader(dataSource);
+    this.partners = new EntityRows(dataSource, Partner);
+    this.profiles = new EntityRows(dataSource, MarketingProfile);
+    this.rfis = new EntityRows(dataSource, Rfi);
+    this.events = new EntityRows(dataSource, ReferralEvent);
   }
-  return found;
+
+  byIds<T extends WithId>(rows: EntityRows<T>): CachedLoader<T | undefined> {
+    return new CachedLoader(async (ids) => byId(await rows.select(this.db, "t", "WHERE t.id IN (?)", [ids]), ids));
+  }
+}
+
+const sources = new WeakMap<DataSource, LoaderSources>();
+
+/** One request's loaders, each made when first used: most requests need one or two of them. */
+class RequestLoaders implements Loaders {
+  private readonly made: Partial<Loaders> = {};
+
+  constructor(private readonly from: LoaderSources) {}
+
+  get partner() {
+    return (this.made.partner ??= this.from.byIds(this.from.partners));
+  }
+
+  get profile() {
+    return (this.made.profile ??= this.from.byIds(this.from.profiles));
+  }
+
+  get rfi() {
+    return (this.made.rfi ??= this.from.byIds(this.from.rfis));
+  }
+
+  get profilesOfPartner() {
+    const { db, profiles } = this.from;
+    return (this.made.profilesOfPartner ??= new DataLoader(async (partnerIds) => {
+      const rows = await profiles.select(db, "t", "WHERE t.partner_id IN (?) ORDER BY t.id", [partnerIds]);
+      return groupBy(rows, partnerIds, (profile) => profile.partnerId);
+    }));
+  }
+
+  get eventsOfReferral() {
+    const { db, events } = this.from;
+    return (this.made.eventsOfReferral ??= new CachedLoader(async (referralIds) => {
+      const rows = await events.select(db, "t", "WHERE t.referral_id IN (?) ORDER BY t.id", [referralIds]);
+      return groupBy(rows, referralIds, (event) => event.referralId);
+    }));
+  }
+
+  get responsiveness() {
+    const { dataSource } = this.from;
+    return (this.made.responsiveness ??= new DataLoader(async (partnerIds) => {
+      const found = await responsivenessOf(dataSource, partnerIds);
+      return partnerIds.map((id) => found.get(id)!);
+    }));
+  }
 }
 
 export function createLoaders(dataSource: DataSource): Loaders {
-  const read = readersOf(dataSource);
-  const db = poolReader(dataSource);
-  const byIds = <T extends WithId>(rows: EntityRows<T>) => new RowLoader<T>((ids) => rows.select(db, "t", "WHERE t.id IN (?)", [ids]));
-  return {
-    partner: byIds(read.partner),
-    profile: byIds(read.profile),
-    rfi: byIds(read.rfi),
-    profilesOfPartner: new DataLoader(async (partnerIds) => {
-      const profiles = await read.profile.select(db, "t", "WHERE t.partner_id IN (?) ORDER BY t.id", [partnerIds]);
-      return groupBy(profiles, partnerIds, (profile) => profile.partnerId);
-    }),
-    eventsOfReferral: new DataLoader(async (referralIds) => {
-      const events = await read.event.select(db, "t", "WHERE t.referral_id IN (?) ORDER BY t.id", [referralIds]);
-      return groupBy(events, referralIds, (event) => event.referralId);
-    }),
-    responsiveness: new DataLoader(async (partnerIds) => {
-      const found = await responsivenessOf(dataSource, partnerIds);
-      return partnerIds.map((id) => found.get(id)!);
-    }),
-  };
+  let from = sources.get(dataSource);
+  if (!from) sources.set(dataSource, (from = new LoaderSources(dataSource)));
+  return new RequestLoaders(from);
 }

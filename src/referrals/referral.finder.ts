@@ -7,7 +7,7 @@ import { badInput } from "../graphql/errors.js";
 import { statusesInStage, type ReferralStatus } from "./lifecycle.js";
 import { Partner } from "../partners/partner.entity.js";
 import { Rfi } from "../rfis/rfi.entity.js";
-import { Referral } from "./referral.entity.js";
+import { Referral, ReferralEvent } from "./referral.entity.js";
 import {
   OrderDirection,
   pageSize,
@@ -90,6 +90,8 @@ export interface PageRequest {
   orderBy?: ReferralOrder | null;
   first?: number | null;
   after?: string | null;
+  /** Read the page's events with it (one more statement, instead of one when the first is asked for). */
+  withEvents?: boolean;
 }
 
 /** A WHERE clause being built: conditions joined by AND, and their parameters in order. */
@@ -105,6 +107,7 @@ export class ReferralFinder {
   private readonly rows: EntityRows<Referral>;
   private readonly rfis: EntityRows<Rfi>;
   private readonly partners: EntityRows<Partner>;
+  private readonly events: EntityRows<ReferralEvent>;
 
   private readonly db: Queryable;
 
@@ -113,6 +116,7 @@ export class ReferralFinder {
     this.rows = new EntityRows(db, Referral);
     this.rfis = new EntityRows(db, Rfi);
     this.partners = new EntityRows(db, Partner);
+    this.events = new EntityRows(db, ReferralEvent);
   }
 
   /** The referral, or null when it does not exist or is not the caller's to see (indistinguishable). */
@@ -140,7 +144,12 @@ export class ReferralFinder {
 
     const filtered = this.filtered(caller, request.filter);
     if (filtered === undefined) {
-      return { edges: [], pageInfo: { hasNextPage: false, endCursor: null }, related: { rfis: [], partners: [] }, countAll: async () => 0 };
+      return {
+        edges: [],
+        pageInfo: { hasNextPage: false, endCursor: null },
+        related: { rfis: [], partners: [], events: new Map() },
+        countAll: async () => 0,
+      };
     }
     const conditions = { sql: [...filtered.sql], parameters: [...filtered.parameters] };
     if (request.after) this.startAfter(conditions, sort, order.direction, decodeCursor(request.after, order));
@@ -160,10 +169,15 @@ export class ReferralFinder {
       cursor: encodeCursor([order.field, order.direction, sort.valueOf(node), node.id]),
     }));
     const shown = raw.slice(0, size);
+    const events = new Map<string, ReferralEvent[]>(edges.map(({ node }) => [node.id, []]));
+    if (request.withEvents && edges.length > 0) {
+      const rows = await this.events.select(this.db, "t", "WHERE t.referral_id IN (?) ORDER BY t.id", [[...events.keys()]]);
+      for (const event of rows) events.get(event.referralId)!.push(event);
+    }
     return {
       edges,
       pageInfo: { hasNextPage: found.length > size, endCursor: edges.at(-1)?.cursor ?? null },
-      related: { rfis: this.rfis.map(shown, "f"), partners: this.partners.map(shown, "p") },
+      related: { rfis: this.rfis.map(shown, "f"), partners: this.partners.map(shown, "p"), events: request.withEvents ? events : new Map() },
       countAll: async () => {
         const [{ total }] = await this.db.query(`SELECT COUNT(*) AS total FROM referrals r ${where(filtered)}`, filtered.parameters);
         return Number(total);

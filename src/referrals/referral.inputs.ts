@@ -3,7 +3,7 @@ import { CountryCodeScalar, CurrencyScalar, DateTimeScalar, DecimalScalar, Local
 import { ReferralStage, ReferralStatus } from "./lifecycle.js";
 import type { Partner } from "../partners/partner.entity.js";
 import type { Rfi } from "../rfis/rfi.entity.js";
-import { Referral } from "./referral.entity.js";
+import { Referral, type ReferralEvent } from "./referral.entity.js";
 
 export enum OrderDirection {
   ASC = "ASC",
@@ -113,8 +113,8 @@ export class ReferralConnection {
   /** Counted only when asked for. */
   countAll: () => Promise<number>;
 
-  /** The page's RFIs and partners, read with it: the request's loaders start with them. */
-  related: { rfis: Rfi[]; partners: Partner[] };
+  /** The page's RFIs and partners (and events, when asked for), read with it: the request's loaders start with them. */
+  related: { rfis: Rfi[]; partners: Partner[]; events: Map<string, ReferralEvent[]> };
 }
 
 export const DEFAULT_PAGE_SIZE = 20;

@@ -1,7 +1,9 @@
-import { Arg, Args, ArgsType, Authorized, Ctx, Field, FieldResolver, Float, ID, Int, Mutation, Query, Resolver, Root } from "type-graphql";
+import type { GraphQLResolveInfo } from "graphql";
+import { Arg, Args, ArgsType, Authorized, Ctx, Field, FieldResolver, Float, ID, Info, Int, Mutation, Query, Resolver, Root } from "type-graphql";
 import { Role } from "../auth/role.js";
 import type { RequestContext } from "../graphql/context.js";
 import { whenLoaded } from "../graphql/loaders.js";
+import { selects } from "../graphql/selection.js";
 import { listCost } from "../graphql/limits.js";
 import { MarketingProfile } from "../partners/marketing-profile.entity.js";
 import { Partner } from "../partners/partner.entity.js";
@@ -51,10 +53,16 @@ export class ReferralResolver {
   }
 
   @Query(() => ReferralConnection, { complexity: listCost(({ first }) => pageSize(first as number | null | undefined)) })
-  async referrals(@Args(() => ReferralsArgs) args: ReferralsArgs, @Ctx() { caller, services, loaders }: RequestContext): Promise<ReferralConnection> {
-    const page = await services.referralFinder.page(caller, args);
-    loaders.rfi.prime(page.related.rfis);
-    loaders.partner.prime(page.related.partners);
+  async referrals(
+    @Args(() => ReferralsArgs) args: ReferralsArgs,
+    @Ctx() { caller, services, loaders }: RequestContext,
+    @Info() info: GraphQLResolveInfo,
+  ): Promise<ReferralConnection> {
+    const page = await services.referralFinder.page(caller, { ...args, withEvents: selects(info, ["edges", "node", "events"]) });
+    // What the page read with it resolves without waiting.
+    for (const rfi of page.related.rfis) loaders.rfi.prime(rfi.id, rfi);
+    for (const partner of page.related.partners) loaders.partner.prime(partner.id, partner);
+    for (const [id, events] of page.related.events) loaders.eventsOfReferral.prime(id, events);
     return page;
   }
 
@@ -162,12 +170,12 @@ export class ReferralResolver {
 
   // Related rows resolve synchronously when the request holds them already (a page reads them with it).
   @FieldResolver(() => Partner)
-  partner(@Root() referral: Referral, @Ctx() { loaders }: RequestContext): Partner | Promise<Partner | undefined> {
+  partner(@Root() referral: Referral, @Ctx() { loaders }: RequestContext): Partner | undefined | Promise<Partner | undefined> {
     return loaders.partner.get(referral.partnerId);
   }
 
   @FieldResolver(() => MarketingProfile)
-  profile(@Root() referral: Referral, @Ctx() { loaders }: RequestContext): MarketingProfile | Promise<MarketingProfile | undefined> {
+  profile(@Root() referral: Referral, @Ctx() { loaders }: RequestContext): MarketingProfile | undefined | Promise<MarketingProfile | undefined> {
     return loaders.profile.get(referral.profileId);
   }
 
@@ -201,8 +209,8 @@ export class ReferralResolver {
 
   @FieldResolver(() => [ReferralEvent], {
     complexity: listCost(() => TYPICAL_EVENTS), description: "The audit trail, oldest first; the first event is the arrival (from null to NEW)." })
-  events(@Root() referral: Referral, @Ctx() { loaders }: RequestContext): Promise<ReferralEvent[]> {
-    return loaders.eventsOfReferral.load(referral.id);
+  events(@Root() referral: Referral, @Ctx() { loaders }: RequestContext): ReferralEvent[] | Promise<ReferralEvent[]> {
+    return loaders.eventsOfReferral.get(referral.id);
   }
 
   @FieldResolver(() => Float, {
