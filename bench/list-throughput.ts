@@ -13,7 +13,7 @@ import autocannon from "autocannon";
 import mysql from "mysql2/promise";
 import { GraphQLClient } from "../test/support/client.js";
 import { random } from "../test/support/random.js";
-import { dropDatabase, purgeNamespace, startServerProcess, table } from "./support.js";
+import { dropDatabase, purgeNamespace, SERVER_NODE_FLAGS, startServerProcess, table } from "./support.js";
 
 const SECONDS = Number(process.argv[2] ?? 10);
 const ROUNDS = 2;
@@ -85,8 +85,10 @@ await db.query(
 await db.query("ANALYZE TABLE referrals, referral_events, rfis");
 await db.end();
 
+// With the server's Node flags, so that both run on the same runtime settings.
 const baseline = fork(fileURLToPath(new URL("./list-baseline.js", import.meta.url)), [], {
   env: { PATH: process.env.PATH, DATABASE, PORT: String(BASELINE_PORT) },
+  execArgv: SERVER_NODE_FLAGS,
 });
 await new Promise((resolve) => baseline.once("message", resolve));
 const baselineUrl = `http://127.0.0.1:${BASELINE_PORT}/graphql`;
