@@ -44,6 +44,21 @@ export interface PubSubConfig {
   namespace: string;
 }
 
+/** E-mails: how they leave (SMTP, or files for a newcomer), and when they are retried. */
+export interface NotificationsConfig {
+  /** `smtp://user:pass@host:port` or `smtps://…`; undefined writes each e-mail as a file to `mailDir`. */
+  smtpUrl: string | undefined;
+  /** `address` or `Name <address>`. */
+  mailFrom: string;
+  mailDir: string;
+  /** Where the links in e-mails point: the dashboard's origin, no trailing slash. */
+  publicUrl: string;
+  /** Delays between attempts (NOTIFY_RETRY_SCHEDULE); once used up, an e-mail is FAILED. */
+  retryDelaysMs: number[];
+  /** How long before a NEW referral's deadline its contact is reminded (REMINDER_BEFORE). */
+  reminderBeforeMs: number;
+}
+
 export interface Config {
   env: Environment;
   port: number;
@@ -58,6 +73,7 @@ export interface Config {
   evaluationWindowMs: number;
   jobs: JobsConfig;
   pubsub: PubSubConfig;
+  notifications: NotificationsConfig;
   logLevel: string;
 }
 
@@ -93,9 +109,10 @@ export function loadConfig(env: Env = process.env): Config {
     );
   }
   const database = parseDatabaseUrl(env.DATABASE_URL?.trim() || DEFAULT_DATABASE_URL);
+  const port = readPort(env, "PORT", 4000);
   return {
     env: nodeEnv,
-    port: readPort(env, "PORT", 4000),
+    port,
     database,
     pool: {
       size: readCount(env, "DATABASE_POOL_SIZE", 20),
@@ -117,6 +134,14 @@ export function loadConfig(env: Env = process.env): Config {
     pubsub: {
       url: readPubSubUrl(env),
       namespace: readNamespace(env, "PUBSUB_NAMESPACE", database.database),
+    },
+    notifications: {
+      smtpUrl: readSmtpUrl(env),
+      mailFrom: readMailFrom(env),
+      mailDir: env.MAIL_DIR?.trim() || "var/mail",
+      publicUrl: readPublicUrl(env, port),
+      retryDelaysMs: readSchedule(env, "NOTIFY_RETRY_SCHEDULE", "30s,2m,10m,30m,1h,2h,4h,8h,12h"),
+      reminderBeforeMs: readDuration(env, "REMINDER_BEFORE", "24h"),
     },
     logLevel,
   };
@@ -149,6 +174,58 @@ function readPubSubUrl(env: Env): string | undefined {
     throw new ConfigError(`PUBSUB_URL must be a redis:// URL, or unset for in-process delivery (got "${raw}")`);
   }
   return raw;
+}
+
+function readSmtpUrl(env: Env): string | undefined {
+  const raw = env.SMTP_URL?.trim();
+  if (!raw) return undefined;
+  let scheme: string | undefined;
+  try {
+    scheme = new URL(raw).protocol;
+  } catch {
+    scheme = undefined;
+  }
+  // Never echoed: it may hold a password.
+  if (scheme !== "smtp:" && scheme !== "smtps:") {
+    throw new ConfigError("SMTP_URL must be a smtp:// or smtps:// URL such as smtp://user:pass@mail.example.com:587, or unset to write e-mails to MAIL_DIR");
+  }
+  return raw;
+}
+
+const MAIL_ADDRESS = /^[^\s@<>]+@[^\s@<>]+$/;
+
+/** `address` or `Name <address>`. */
+function readMailFrom(env: Env): string {
+  const raw = env.MAIL_FROM?.trim() || "Partner referrals <referrals@localhost>";
+  const named = /^(.*\S)\s*<([^<>]+)>$/.exec(raw);
+  if (!MAIL_ADDRESS.test(named ? named[2] : raw)) {
+    throw new ConfigError(`MAIL_FROM must be an address or Name <address> (got "${raw}")`);
+  }
+  return raw;
+}
+
+function readPublicUrl(env: Env, port: number): string {
+  const raw = env.PUBLIC_URL?.trim() || `http://localhost:${port}`;
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== "http:" && url.protocol !== "https:")) {
+    throw new ConfigError(`PUBLIC_URL must be an http:// or https:// URL (got "${raw}")`);
+  }
+  return raw.replace(/\/+$/, "");
+}
+
+/** Comma-separated durations, e.g. `30s,2m,10m`. */
+function readSchedule(env: Env, name: string, fallback: string): number[] {
+  const raw = env[name]?.trim() || fallback;
+  const delays = raw.split(",").map((part) => (part.trim() === "" ? undefined : parseDuration(part.trim())));
+  if (delays.some((delay) => delay === undefined)) {
+    throw new ConfigError(`${name} must be durations separated by commas, such as 30s,2m,10m (got "${raw}")`);
+  }
+  return delays as number[];
 }
 
 /** A name that can prefix Redis keys and channels and MongoDB collections. */

@@ -34,6 +34,12 @@ import { ReferralChanges } from "./referrals/referral-changes.js";
 import { ReferralExpiry } from "./referrals/referral-expiry.js";
 import { ReferralService } from "./referrals/referral.service.js";
 import { RfiService } from "./rfis/rfi.service.js";
+import { EmailChannel } from "./notifications/email-channel.js";
+import { Mailer } from "./notifications/mailer.js";
+import { NotificationService } from "./notifications/notification.service.js";
+import { isOutgoing } from "./outbox/outgoing.js";
+import { OutboxRelay } from "./outbox/outbox-relay.js";
+import { ReminderJobs } from "./jobs/reminder-jobs.js";
 
 export const GRAPHQL_PATH = "/graphql";
 
@@ -48,6 +54,7 @@ export function createServices(db: DataSource, config: Config, changes: Referral
     referralFinder: new ReferralFinder(db),
     feed: new ReferralFeed(bus, db),
     stats: new StatsService(db, config.stats),
+    notifications: new NotificationService(db),
   };
 }
 
@@ -69,6 +76,8 @@ export interface RunningServer {
   scheduler: Scheduler;
   deadlines: DeadlineJobs;
   fitScores: FitScores;
+  outbox: OutboxRelay;
+  mailer: Mailer;
   live: LiveServer;
   logger: Logger;
   stop(): Promise<void>;
@@ -107,18 +116,29 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     const deadlines = new DeadlineJobs(scheduler, new ReferralExpiry(db, config, changes), config.jobs, logger);
     const fitScores = new FitScores(db);
     const rescoring = new FitRescoreJobs(scheduler, fitScores, config.jobs.sweepEveryMs, logger);
+    const mailer = new Mailer(config.notifications);
+    opened.push(async () => mailer.close());
+    const outbox = new OutboxRelay(db, scheduler, [new EmailChannel(db, mailer, config.notifications, config)], logger);
+    const reminders = new ReminderJobs(scheduler, db, outbox, config.notifications.reminderBeforeMs, config.jobs.sweepEveryMs, logger);
     await scheduler.start();
     await deadlines.start();
     rescoring.start();
+    await outbox.start();
+    await reminders.start();
     opened.push(async () => {
       rescoring.stop();
+      await outbox.stop();
       await deadlines.stop();
     });
+    if (mailer.directory) logger.info({ directory: mailer.directory }, "SMTP_URL is not set: e-mails are written as .eml files here");
     // In this order: the fit score first, so that the live event carries it.
     changes.listen((committed) => fitScores.refresh(committed));
     changes.listen((committed) => rescoring.afterChanges(committed));
     changes.listen((committed) => deadlines.schedule(committed));
     changes.listen((committed) => services.feed.publish(committed));
+    changes.listen((committed) => {
+      if (committed.some(({ action, referral }) => isOutgoing(action, referral.status))) outbox.nudge();
+    });
 
     const production = config.env === "production";
     const schema = await buildAppSchema();
@@ -187,7 +207,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     const { port } = httpServer.address() as AddressInfo;
     const url = `http://localhost:${port}${GRAPHQL_PATH}`;
     logger.info({ url, env: config.env }, "serving GraphQL over HTTP and WebSocket");
-    return { url, port, httpServer, db, services, scheduler, deadlines, fitScores, live, logger, stop: closeAll };
+    return { url, port, httpServer, db, services, scheduler, deadlines, fitScores, outbox, mailer, live, logger, stop: closeAll };
   } catch (error) {
     await closeAll();
     throw error;

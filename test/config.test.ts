@@ -28,6 +28,14 @@ describe("config > loadConfig", () => {
       evaluationWindowMs: 7 * DAY,
       jobs: { url: "redis://127.0.0.1:6379", namespace: "partner_referrals", processEveryMs: 1000, sweepEveryMs: 60_000 },
       pubsub: { url: undefined, namespace: "partner_referrals" },
+      notifications: {
+        smtpUrl: undefined,
+        mailFrom: "Partner referrals <referrals@localhost>",
+        mailDir: "var/mail",
+        publicUrl: "http://localhost:4000",
+        retryDelaysMs: [30_000, 120_000, 600_000, 1_800_000, HOUR, 2 * HOUR, 4 * HOUR, 8 * HOUR, 12 * HOUR],
+        reminderBeforeMs: 24 * HOUR,
+      },
       logLevel: "info",
     });
   });
@@ -51,6 +59,12 @@ describe("config > loadConfig", () => {
         EXPIRY_SWEEP_EVERY: "2 minutes",
         PUBSUB_URL: "redis://cache.internal:6379",
         PUBSUB_NAMESPACE: "eu-west-live",
+        SMTP_URL: "smtps://mailer:s3cret@smtp.example.com:465",
+        MAIL_FROM: "Referrals <referrals@example.com>",
+        MAIL_DIR: "/tmp/mail",
+        PUBLIC_URL: "https://referrals.example.com/",
+        NOTIFY_RETRY_SCHEDULE: "1s, 1m",
+        REMINDER_BEFORE: "12h",
         LOG_LEVEL: "warn",
       }),
     ).to.deep.equal({
@@ -64,6 +78,14 @@ describe("config > loadConfig", () => {
       evaluationWindowMs: 90 * 60_000,
       jobs: { url: "mongodb://mongo:27017/jobs", namespace: "eu-west", processEveryMs: 500, sweepEveryMs: 120_000 },
       pubsub: { url: "redis://cache.internal:6379", namespace: "eu-west-live" },
+      notifications: {
+        smtpUrl: "smtps://mailer:s3cret@smtp.example.com:465",
+        mailFrom: "Referrals <referrals@example.com>",
+        mailDir: "/tmp/mail",
+        publicUrl: "https://referrals.example.com",
+        retryDelaysMs: [1_000, 60_000],
+        reminderBeforeMs: 12 * HOUR,
+      },
       logLevel: "warn",
     });
   });
@@ -115,6 +137,12 @@ describe("config > loadConfig", () => {
     ["EXPIRY_SWEEP_EVERY", "0s"],
     ["PUBSUB_URL", "mongodb://mongo:27017/live"],
     ["PUBSUB_NAMESPACE", "live events"],
+    ["SMTP_URL", "http://mail.example.com"],
+    ["MAIL_FROM", "Referrals <not an address>"],
+    ["MAIL_FROM", "nobody"],
+    ["PUBLIC_URL", "ftp://referrals.example.com"],
+    ["NOTIFY_RETRY_SCHEDULE", "30s,,2m"],
+    ["REMINDER_BEFORE", "tomorrow"],
   ];
   for (const [variable, value] of BAD_VALUES) {
     it(`refuses ${variable}=${JSON.stringify(value)} with one line naming ${variable}`, () => {
@@ -123,6 +151,15 @@ describe("config > loadConfig", () => {
       expect(message.startsWith(`${variable} `), message).to.equal(true);
     });
   }
+
+  it("never repeats a refused SMTP_URL, which may hold a password, in its message", () => {
+    const { message } = configError({ SMTP_URL: "http://mailer:hunter2@mail.example.com" });
+    expect(message).to.not.include("hunter2");
+  });
+
+  it("points links in e-mails at the server's own port unless PUBLIC_URL is set", () => {
+    expect(loadConfig({ PORT: "8081" }).notifications.publicUrl).to.equal("http://localhost:8081");
+  });
 
   it("never repeats a refused ADMIN_API_KEY in its message", () => {
     const { message } = configError({ ADMIN_API_KEY: "too-short-0123456789" });

@@ -2,6 +2,7 @@ import type { StatsService } from "../analytics/stats.service.js";
 import type { ApiKeyService } from "../auth/api-key.service.js";
 import type { LiveRequest, ReferralFeed } from "../live/referral-feed.js";
 import type { Caller } from "../auth/caller.js";
+import type { NotificationService } from "../notifications/notification.service.js";
 import type { PartnerService } from "../partners/partner.service.js";
 import type { ReferralFinder } from "../referrals/referral.finder.js";
 import type { ReferralService } from "../referrals/referral.service.js";
@@ -17,6 +18,7 @@ export interface Services {
   referralFinder: ReferralFinder;
   feed: ReferralFeed;
   stats: StatsService;
+  notifications: NotificationService;
 }
 
 /** What every resolver receives: who calls, the services, and this request's (or this live event's) loaders. */

@@ -6,7 +6,7 @@ import { poolReader } from "../db/pool.js";
 import type { Responsiveness } from "../analytics/stats.types.js";
 import { MarketingProfile } from "../partners/marketing-profile.entity.js";
 import { Partner } from "../partners/partner.entity.js";
-import { ReferralEvent } from "../referrals/referral.entity.js";
+import { Referral, ReferralEvent } from "../referrals/referral.entity.js";
 import { Rfi } from "../rfis/rfi.entity.js";
 
 /** Per-request batching: a page of referrals costs one query per related table, whatever its size. */
@@ -15,6 +15,7 @@ export interface Loaders {
   profile: CachedLoader<MarketingProfile | undefined>;
   profilesOfPartner: DataLoader<string, MarketingProfile[]>;
   rfi: CachedLoader<Rfi | undefined>;
+  referral: CachedLoader<Referral | undefined>;
   eventsOfReferral: CachedLoader<ReferralEvent[]>;
   responsiveness: DataLoader<string, Responsiveness>;
 }
@@ -74,6 +75,7 @@ class LoaderSources {
   readonly partners: EntityRows<Partner>;
   readonly profiles: EntityRows<MarketingProfile>;
   readonly rfis: EntityRows<Rfi>;
+  readonly referrals: EntityRows<Referral>;
   readonly events: EntityRows<ReferralEvent>;
 
   constructor(readonly dataSource: DataSource) {
@@ -81,6 +83,7 @@ class LoaderSources {
     this.partners = new EntityRows(dataSource, Partner);
     this.profiles = new EntityRows(dataSource, MarketingProfile);
     this.rfis = new EntityRows(dataSource, Rfi);
+    this.referrals = new EntityRows(dataSource, Referral);
     this.events = new EntityRows(dataSource, ReferralEvent);
   }
 
@@ -107,6 +110,10 @@ class RequestLoaders implements Loaders {
 
   get rfi() {
     return (this.made.rfi ??= this.from.byIds(this.from.rfis));
+  }
+
+  get referral() {
+    return (this.made.referral ??= this.from.byIds(this.from.referrals));
   }
 
   get profilesOfPartner() {

@@ -6,6 +6,7 @@ import { ApiKeyResolver } from "../auth/api-key.resolver.js";
 import { authChecker } from "../auth/auth-checker.js";
 import { ReferralFeedResolver } from "../live/referral-feed.resolver.js";
 import { MarketingProfileResolver } from "../partners/marketing-profile.resolver.js";
+import { NotificationResolver } from "../notifications/notification.resolver.js";
 import { PartnerResolver } from "../partners/partner.resolver.js";
 import { ReferralConnectionResolver, ReferralResolver } from "../referrals/referral.resolver.js";
 import { RfiResolver } from "../rfis/rfi.resolver.js";
@@ -22,6 +23,7 @@ const resolvers = [
   StatsResolver,
   PartnerResponsivenessResolver,
   ReferralFeedResolver,
+  NotificationResolver,
 ] as const;
 
 let built: Promise<GraphQLSchema> | undefined;

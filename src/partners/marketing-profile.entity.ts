@@ -1,6 +1,7 @@
 import { Field, ID, ObjectType } from "type-graphql";
 import { Column, Entity, ForeignKey, Index, PrimaryGeneratedColumn } from "typeorm";
 import { CountryCodeScalar, EmailAddressScalar } from "../graphql/scalars.js";
+import { Locale } from "../notifications/locale.js";
 import { CompanySize } from "../rfis/company-size.js";
 import { Partner } from "./partner.entity.js";
 
@@ -31,6 +32,10 @@ export class MarketingProfile {
   @Field(() => EmailAddressScalar, { description: "Receives an alert for every new referral." })
   @Column({ name: "contact_email", type: "varchar", length: 254 })
   contactEmail: string;
+
+  @Field(() => Locale, { description: "The language of the e-mails to this profile's contact." })
+  @Column({ type: "char", length: 2, default: Locale.EN })
+  locale: Locale;
 
   @Field(() => [String])
   @Column({ type: "simple-json" })

@@ -2,6 +2,7 @@ import { ArrayMaxSize, IsOptional, MaxLength } from "class-validator";
 import { Field, InputType, ObjectType } from "type-graphql";
 import { CountryCodeScalar, EmailAddressScalar } from "../graphql/scalars.js";
 import { NotBlank } from "../graphql/validation.js";
+import { Locale } from "../notifications/locale.js";
 import { CompanySize } from "../rfis/company-size.js";
 import { Partner } from "./partner.entity.js";
 
@@ -51,4 +52,8 @@ export class MarketingProfileInput {
   @Field(() => Boolean, { nullable: true, description: "Defaults to true for a new profile, to unchanged on update." })
   @IsOptional()
   active?: boolean | null;
+
+  @Field(() => Locale, { nullable: true, description: "Default EN for a new profile, unchanged on update." })
+  @IsOptional()
+  locale?: Locale | null;
 }

@@ -6,6 +6,7 @@ import { isDuplicateKey } from "../db/errors.js";
 import { isRowId } from "../db/ids.js";
 import { badInput, notFound } from "../graphql/errors.js";
 import { normaliseKeywords } from "./keywords.js";
+import { Locale } from "../notifications/locale.js";
 import { MarketingProfile } from "./marketing-profile.entity.js";
 import { Partner } from "./partner.entity.js";
 import { MAX_NAME_LENGTH, type MarketingProfileInput } from "./partner.inputs.js";
@@ -80,12 +81,13 @@ export class PartnerService {
     try {
       if (id === null || id === undefined) {
         if (!(await this.db.getRepository(Partner).existsBy({ id: partnerId }))) throw notFound(`partner ${partnerId}`);
-        const profile = repository.create({ ...fields, partnerId, active: input.active ?? true, createdAt: now });
+        const profile = repository.create({ ...fields, partnerId, active: input.active ?? true, locale: input.locale ?? Locale.EN, createdAt: now });
         await repository.insert(profile);
         return profile;
       }
       const active = input.active === null || input.active === undefined ? {} : { active: input.active };
-      const changed = isRowId(id) ? await repository.update({ id, partnerId }, { ...fields, ...active }) : undefined;
+      const locale = input.locale === null || input.locale === undefined ? {} : { locale: input.locale };
+      const changed = isRowId(id) ? await repository.update({ id, partnerId }, { ...fields, ...active, ...locale }) : undefined;
       if (!changed?.affected) throw notFound(`marketing profile ${id} of partner ${partnerId}`);
       return repository.findOneByOrFail({ id });
     } catch (error) {

@@ -177,6 +177,14 @@ export function partnerSeesCustomer(status: ReferralStatus): boolean {
   return status !== S.NEW && status !== S.IGNORED && status !== S.MISSED;
 }
 
+/**
+ * Whether reaching `status` means the partner will not follow up (it passed, or let a deadline lapse):
+ * the customer is then told to choose another partner.
+ */
+export function customerChoosesAnother(status: ReferralStatus): boolean {
+  return status === S.IGNORED || status === S.DECLINED || status === S.MISSED || status === S.EXPIRED;
+}
+
 /** What a partner's decision says of its taste: it took the referral on, or turned it away. */
 export type Outcome = "accepted" | "declined";
 

@@ -10,6 +10,7 @@ import {
   type LifecycleWindows,
   type ReferralStatus,
 } from "./lifecycle.js";
+import { writeOutgoing } from "../outbox/outgoing.js";
 import type { ReferralChanges } from "./referral-changes.js";
 import { Referral } from "./referral.entity.js";
 
@@ -121,6 +122,7 @@ export class ReferralExpiry {
            SELECT id, ?, ?, ?, ?, ?, NULL FROM referrals WHERE id IN (?)`,
           [action, now, status, entering.status, SYSTEM_ACTOR_LABEL, ids],
         );
+        await writeOutgoing(em, action, entering.status, ids, now);
         // A deadline answers nothing: the counters need only whose referral it was.
         await countChanges(em, due.map(({ id, partnerId }) => ({ action, referral: Object.assign(new Referral(), { id, partnerId, status: entering.status, answeredAt: null }) })));
         return ids;

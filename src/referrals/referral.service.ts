@@ -14,6 +14,7 @@ import {
   targetStatus,
   type LifecycleWindows,
 } from "./lifecycle.js";
+import { writeOutgoing } from "../outbox/outgoing.js";
 import type { Rfi } from "../rfis/rfi.entity.js";
 import type { ReferralChanges } from "./referral-changes.js";
 import { Referral, ReferralEvent } from "./referral.entity.js";
@@ -122,6 +123,7 @@ export class ReferralService {
         note: null,
       })),
     );
+    await writeOutgoing(em, ReferralAction.RECEIVE, status, referrals.map((referral) => referral.id), now);
     return referrals;
   }
 
@@ -301,6 +303,7 @@ export class ReferralService {
       note: change.note?.(after) ?? null,
     });
     await countChanges(em, [{ action: change.action, referral: after }]);
+    await writeOutgoing(em, change.action, after.status, [id], now);
     return after;
   }
 

@@ -1,6 +1,7 @@
 import { Field, ID, ObjectType } from "type-graphql";
 import { Column, Entity, Index, PrimaryGeneratedColumn } from "typeorm";
 import { CountryCodeScalar, DateTimeScalar, EmailAddressScalar } from "../graphql/scalars.js";
+import { Locale } from "../notifications/locale.js";
 import { CompanySize } from "./company-size.js";
 
 /** A customer's request for information. Its customer columns are shown to partners only once interested. */
@@ -38,6 +39,10 @@ export class Rfi {
 
   @Column({ name: "customer_phone", type: "varchar", length: 40, nullable: true })
   customerPhone: string | null;
+
+  /** The customer's language, for the e-mails the customer receives. */
+  @Column({ type: "char", length: 2, default: Locale.EN })
+  locale: Locale;
 
   @Column({ name: "submitted_at", type: "datetime", precision: 3 })
   submittedAt: Date;

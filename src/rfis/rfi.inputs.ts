@@ -5,6 +5,7 @@ import { listCost } from "../graphql/limits.js";
 import { NotBlank } from "../graphql/validation.js";
 import { MAX_KEYWORD_LENGTH, MAX_KEYWORDS, MAX_NAME_LENGTH } from "../partners/partner.inputs.js";
 import { Referral } from "../referrals/referral.entity.js";
+import { Locale } from "../notifications/locale.js";
 import { CompanySize } from "./company-size.js";
 import { Rfi } from "./rfi.entity.js";
 
@@ -87,6 +88,10 @@ export class SubmitRfiInput {
   @Min(1)
   @Max(MAX_PARTNERS)
   maxPartners?: number | null;
+
+  @Field(() => Locale, { nullable: true, description: "The customer's language, for the e-mails the customer receives. Default EN." })
+  @IsOptional()
+  locale?: Locale | null;
 }
 
 @ObjectType({ simpleResolvers: true })

@@ -1,9 +1,28 @@
-import { Arg, Authorized, Ctx, FieldResolver, Mutation, Resolver, Root } from "type-graphql";
+import { Arg, Authorized, Ctx, Field, FieldResolver, Float, ID, Mutation, ObjectType, Query, Resolver, Root } from "type-graphql";
 import { Role } from "../auth/role.js";
+import { isRowId } from "../db/ids.js";
 import type { RequestContext } from "../graphql/context.js";
+import { listCost } from "../graphql/limits.js";
+import { MarketingProfile } from "../partners/marketing-profile.entity.js";
+import { Partner } from "../partners/partner.entity.js";
+import { Referral } from "../referrals/referral.entity.js";
 import { overviewOf, Rfi, RfiOverview } from "./rfi.entity.js";
-import { SubmitRfiInput, SubmitRfiPayload } from "./rfi.inputs.js";
+import { MAX_PARTNERS, SubmitRfiInput, SubmitRfiPayload } from "./rfi.inputs.js";
+import { SUGGESTIONS } from "./suggestions.js";
 
+@ObjectType({ simpleResolvers: true, description: "Other active partners the customer may choose instead, best match first." })
+export class PartnerSuggestion {
+  @Field(() => Partner)
+  partner: Partner;
+
+  @Field(() => MarketingProfile)
+  profile: MarketingProfile;
+
+  @Field(() => Float, { description: "0..1, the same ranking automatic routing uses." })
+  rank: number;
+}
+
+/** What the intake reads of a customer's request: every partner it went to, and who else could take it. */
 @Resolver(() => Rfi)
 export class RfiResolver {
   @Authorized(Role.INTAKE, Role.ADMIN)
@@ -17,8 +36,46 @@ export class RfiResolver {
     return services.rfis.submit(caller, input);
   }
 
+  @Authorized(Role.INTAKE, Role.ADMIN)
+  @Mutation(() => [Referral], {
+    complexity: listCost(() => MAX_PARTNERS),
+    description:
+      "INTAKE or ADMIN: target more partners for the same request, one new referral each. A partner already targeted, or without an active profile in the RFI's region, is refused with BAD_USER_INPUT and nothing is created.",
+  })
+  extendRfi(
+    @Arg("rfiId", () => ID) rfiId: string,
+    @Arg("partnerIds", () => [ID]) partnerIds: string[],
+    @Ctx() { caller, services }: RequestContext,
+  ): Promise<Referral[]> {
+    return services.rfis.extend(caller, rfiId, partnerIds);
+  }
+
+  @Authorized(Role.INTAKE, Role.ADMIN)
+  @Query(() => Rfi, { nullable: true, description: "INTAKE or ADMIN; null when there is no such RFI." })
+  async rfi(@Arg("id", () => ID) id: string, @Ctx() { loaders }: RequestContext): Promise<Rfi | null> {
+    return isRowId(id) ? ((await loaders.rfi.load(id)) ?? null) : null;
+  }
+
   @FieldResolver(() => RfiOverview)
   overview(@Root() rfi: Rfi): RfiOverview {
     return overviewOf(rfi);
+  }
+
+  @Authorized(Role.INTAKE, Role.ADMIN)
+  @FieldResolver(() => [Referral], {
+    complexity: listCost(() => MAX_PARTNERS),
+    description: "Every referral the RFI became, with its status: how the intake follows a customer's request.",
+  })
+  referrals(@Root() rfi: Rfi, @Ctx() { services }: RequestContext): Promise<Referral[]> {
+    return services.rfis.referralsOf(rfi.id);
+  }
+
+  @Authorized(Role.INTAKE, Role.ADMIN)
+  @FieldResolver(() => [PartnerSuggestion], {
+    complexity: listCost(() => SUGGESTIONS),
+    description: "Up to 3 active partners in the RFI's region not yet targeted, for a customer whose partner passed.",
+  })
+  suggestedPartners(@Root() rfi: Rfi, @Ctx() { services }: RequestContext): Promise<PartnerSuggestion[]> {
+    return services.rfis.suggestionsFor(rfi);
   }
 }

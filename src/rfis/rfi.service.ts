@@ -3,17 +3,17 @@ import { In, type DataSource, type EntityManager } from "typeorm";
 import type { Caller } from "../auth/caller.js";
 import { isDuplicateKey, retryingDeadlocks } from "../db/errors.js";
 import { isRowId } from "../db/ids.js";
-import { badInput } from "../graphql/errors.js";
+import { badInput, notFound } from "../graphql/errors.js";
+import { Locale } from "../notifications/locale.js";
 import { normaliseKeywords } from "../partners/keywords.js";
 import { MarketingProfile } from "../partners/marketing-profile.entity.js";
 import { Referral } from "../referrals/referral.entity.js";
 import type { ReferralService, ReferralTarget } from "../referrals/referral.service.js";
 import { IdempotencyRecord } from "./idempotency-record.entity.js";
 import { Rfi } from "./rfi.entity.js";
-import { DEFAULT_MAX_PARTNERS, type SubmitRfiInput } from "./rfi.inputs.js";
-import { answerCountsOf } from "../analytics/history-counters.js";
-import { responsivenessFrom, responsivenessScore } from "../analytics/responsiveness.js";
-import { bestProfilePerPartner, routeRfi } from "./routing.js";
+import { DEFAULT_MAX_PARTNERS, MAX_PARTNERS, type SubmitRfiInput } from "./rfi.inputs.js";
+import { bestProfilePerPartner } from "./routing.js";
+import { rankProfiles, suggestPartners, type Suggestion } from "./suggestions.js";
 
 export interface SubmittedRfi {
   rfi: Rfi;
@@ -30,6 +30,7 @@ interface NormalisedRfi {
   keywords: string[];
   partnerIds: string[] | null;
   maxPartners: number;
+  locale: Locale;
 }
 
 function normalise(input: SubmitRfiInput): NormalisedRfi {
@@ -48,13 +49,16 @@ function normalise(input: SubmitRfiInput): NormalisedRfi {
     keywords: normaliseKeywords(input.keywords ?? []),
     partnerIds: input.partnerIds && input.partnerIds.length > 0 ? [...new Set(input.partnerIds)] : null,
     maxPartners: input.maxPartners ?? DEFAULT_MAX_PARTNERS,
+    locale: input.locale ?? Locale.EN,
   };
 }
 
 /** The same RFI whatever the order its partners were named in. */
 function hashOf(rfi: NormalisedRfi): string {
   const partnerIds = rfi.partnerIds && [...rfi.partnerIds].sort();
-  return createHash("sha256").update(JSON.stringify({ ...rfi, partnerIds })).digest("hex");
+  // The default language leaves the hash as it was before languages existed: older keys still replay.
+  const { locale, ...rest } = rfi;
+  return createHash("sha256").update(JSON.stringify({ ...rest, partnerIds, ...(locale === Locale.EN ? {} : { locale }) })).digest("hex");
 }
 
 export class RfiService {
@@ -127,6 +131,7 @@ export class RfiService {
       customerContactName: input.customer.contactName,
       customerEmail: input.customer.email,
       customerPhone: input.customer.phone,
+      locale: input.locale,
       submittedAt: new Date(),
       submittedByKeyId: caller.keyId,
     });
@@ -137,27 +142,71 @@ export class RfiService {
 
   /** The named partners' best active profiles in the region, or the best-matching profiles there. */
   private async targets(em: EntityManager, input: NormalisedRfi): Promise<ReferralTarget[]> {
-    const inRegion = { region: input.region, active: true };
     if (input.partnerIds === null) {
-      const profiles = await em.findBy(MarketingProfile, inRegion);
-      // The partners' counters, read in this transaction: never a second connection, never the history.
-      const answers = await answerCountsOf(em, [...new Set(profiles.map((profile) => profile.partnerId))]);
-      const routed = routeRfi(profiles, input, input.maxPartners, (partnerId) =>
-        responsivenessScore(responsivenessFrom(answers.get(partnerId)!)),
-      );
+      // In this transaction: never a second connection, never the history.
+      const routed = await rankProfiles(em, input, input.maxPartners);
       if (routed.length === 0) {
         throw badInput("input.region", `no active marketing profile in ${input.region} takes this RFI`);
       }
       return routed.map(({ profile }) => ({ partnerId: profile.partnerId, profileId: profile.id }));
     }
 
-    const validIds = input.partnerIds.filter(isRowId);
-    const profiles = validIds.length > 0 ? await em.findBy(MarketingProfile, { ...inRegion, partnerId: In(validIds) }) : [];
-    const best = new Map(bestProfilePerPartner(profiles, input).map(({ profile }) => [profile.partnerId, profile]));
-    const missing = input.partnerIds.find((partnerId) => !best.has(partnerId));
-    if (missing !== undefined) {
-      throw badInput("input.partnerIds", `partner ${missing} has no active marketing profile in ${input.region}`);
-    }
-    return input.partnerIds.map((partnerId) => ({ partnerId, profileId: best.get(partnerId)!.id }));
+    return namedTargets(em, input, input.partnerIds, "input.partnerIds");
   }
+
+  /** Every referral the RFI became, oldest first. */
+  referralsOf(rfiId: string): Promise<Referral[]> {
+    return this.db.getRepository(Referral).find({ where: { rfiId }, order: { id: "ASC" } });
+  }
+
+  suggestionsFor(rfi: Rfi): Promise<Suggestion[]> {
+    return suggestPartners(this.db.manager, rfi);
+  }
+
+  /**
+   * More partners for an RFI: one new referral each, alerted like any other. A partner already
+   * targeted (the unique index on RFI and partner decides, whatever runs beside it) or without an
+   * active profile in the region is refused with BAD_USER_INPUT, and nothing is created.
+   */
+  async extend(caller: Caller, rfiId: string, partnerIds: readonly string[]): Promise<Referral[]> {
+    if (!isRowId(rfiId)) throw notFound(`RFI ${rfiId}`);
+    const wanted = [...new Set(partnerIds)];
+    if (wanted.length === 0) throw badInput("partnerIds", "must name at least one partner");
+    if (wanted.length > MAX_PARTNERS) throw badInput("partnerIds", `must name at most ${MAX_PARTNERS} partners`);
+    const referrals = await retryingDeadlocks(() =>
+      this.db.transaction(async (em) => {
+        const rfi = await em.findOneBy(Rfi, { id: rfiId });
+        if (!rfi) throw notFound(`RFI ${rfiId}`);
+        const targets = await namedTargets(em, rfi, wanted, "partnerIds");
+        try {
+          return await this.referrals.receive(em, rfi, targets, { label: caller.label });
+        } catch (error) {
+          if (!isDuplicateKey(error, "uq_referrals_rfi_partner")) throw error;
+          const [{ partnerId }] = await em.query(
+            "SELECT CAST(partner_id AS CHAR) AS partnerId FROM referrals WHERE rfi_id = ? AND partner_id IN (?) LIMIT 1",
+            [rfiId, wanted],
+          );
+          throw badInput("partnerIds", `partner ${partnerId} is already targeted by RFI ${rfiId}`);
+        }
+      }),
+    );
+    await this.referrals.announceReceived(referrals);
+    return referrals;
+  }
+}
+
+/** Each named partner's best active profile in the region; refused, naming the first partner without one. */
+async function namedTargets(
+  em: EntityManager,
+  rfi: { region: string; keywords: string[]; companySize: NormalisedRfi["companySize"] },
+  partnerIds: readonly string[],
+  field: string,
+): Promise<ReferralTarget[]> {
+  const inRegion = { region: rfi.region, active: true };
+  const validIds = partnerIds.filter(isRowId);
+  const profiles = validIds.length > 0 ? await em.findBy(MarketingProfile, { ...inRegion, partnerId: In(validIds) }) : [];
+  const best = new Map(bestProfilePerPartner(profiles, rfi).map(({ profile }) => [profile.partnerId, profile]));
+  const missing = partnerIds.find((partnerId) => !best.has(partnerId));
+  if (missing !== undefined) throw badInput(field, `partner ${missing} has no active marketing profile in ${rfi.region}`);
+  return partnerIds.map((partnerId) => ({ partnerId, profileId: best.get(partnerId)!.id }));
 }

@@ -50,22 +50,26 @@ function compareRanked(a: RankedProfile, b: RankedProfile): number {
 const MATCH_SHARE = 0.75;
 const RESPONSIVENESS_SHARE = 0.25;
 
+export interface RoutedProfile extends RankedProfile {
+  /** 0..1: 0.75 × match + 0.25 × the partner's responsiveness score. */
+  rank: number;
+}
+
 /**
  * Automatic routing: among active profiles in the region that accept the company size, each
  * partner's best profile, ranked by 0.75 × match + 0.25 × the partner's responsiveness score
- * (0..1, see src/analytics/responsiveness.ts); the first `maxPartners`.
+ * (0..1, see src/analytics/responsiveness.ts); the first `maxPartners`. Suggestions to a customer
+ * whose partner passed rank the same way.
  */
 export function routeRfi(
   profiles: readonly MarketingProfile[],
   rfi: RfiTraits,
   maxPartners: number,
   responsivenessOf: (partnerId: string) => number,
-): RankedProfile[] {
+): RoutedProfile[] {
   const eligible = profiles.filter((profile) => profile.active && acceptsCompanySize(profile, rfi.companySize));
-  const rankOf = ({ profile, match }: RankedProfile) => MATCH_SHARE * match + RESPONSIVENESS_SHARE * responsivenessOf(profile.partnerId);
   return bestProfilePerPartner(eligible, rfi)
-    .map((ranked) => ({ ranked, rank: rankOf(ranked) }))
-    .sort((a, b) => b.rank - a.rank || Number(a.ranked.profile.id) - Number(b.ranked.profile.id))
-    .slice(0, maxPartners)
-    .map(({ ranked }) => ranked);
+    .map((ranked) => ({ ...ranked, rank: MATCH_SHARE * ranked.match + RESPONSIVENESS_SHARE * responsivenessOf(ranked.profile.partnerId) }))
+    .sort((a, b) => b.rank - a.rank || Number(a.profile.id) - Number(b.profile.id))
+    .slice(0, maxPartners);
 }

@@ -7,6 +7,7 @@ import {
   issueKeyDetails,
   referralIn,
   rfiInput,
+  submitRfi,
   expectTablesUnchanged,
   snapshotTables,
   uniqueName,
@@ -212,6 +213,32 @@ describe("auth > roles", () => {
       allowedResult: (data) => expect(data.submitRfi.referrals).to.deep.equal([{ status: "NEW", partner: { id: partner.id } }]),
     },
     {
+      field: "extendRfi",
+      allowed: ["INTAKE", "ADMIN"],
+      document: `mutation($rfiId: ID!, $partnerIds: [ID!]!) { extendRfi(rfiId: $rfiId, partnerIds: $partnerIds) { status partner { id } } }`,
+      prepare: async () => {
+        const other = await createPartner(server.current);
+        return { rfiId: (await submitRfi(server.current.admin, { partnerIds: [partner.id] })).rfiId, partnerIds: [other.id] };
+      },
+      allowedResult: (data, variables) =>
+        expect(data.extendRfi).to.deep.equal([{ status: "NEW", partner: { id: (variables.partnerIds as string[])[0] } }]),
+    },
+    {
+      field: "rfi",
+      allowed: ["INTAKE", "ADMIN"],
+      document: `query($id: ID!) { rfi(id: $id) { id referrals { partner { id } } suggestedPartners { rank } } }`,
+      prepare: async () => ({ id: (await submitRfi(server.current.admin, { partnerIds: [partner.id] })).rfiId }),
+      allowedResult: (data, variables) =>
+        expect(data.rfi).to.deep.include({ id: variables.id, referrals: [{ partner: { id: partner.id } }] }),
+    },
+    {
+      field: "notifications",
+      allowed: ["ADMIN"],
+      document: `{ notifications(first: 5) { edges { node { kind } } } }`,
+      prepare: async () => ({}),
+      allowedResult: (data) => expect(data.notifications.edges).to.be.an("array"),
+    },
+    {
       field: "partners",
       allowed: ["ADMIN", "ANALYST", "INTAKE"],
       document: `{ partners { id } }`,
@@ -320,7 +347,8 @@ describe("auth > roles", () => {
           const variables = await operation.prepare();
           const before = await snapshotTables(server.current);
           const { data, errors } = await clients[role].request(operation.document, variables);
-          expect(data).to.equal(null);
+          // A nullable field is refused as null, a non-null one takes the whole answer with it.
+          expect(data == null ? null : data[operation.field]).to.equal(null);
           expect(errors?.map((e) => [e.extensions?.code, e.message])).to.deep.equal([
             ["FORBIDDEN", `${operation.field} needs a key with role ${operation.allowed.join(" or ")}; this key is ${role}`],
           ]);

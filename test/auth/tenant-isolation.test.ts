@@ -457,6 +457,9 @@ describe("auth > tenant isolation between partners", () => {
         [`mutation { createPartner(input: { name: "Shadow" }) { apiKey } }`, "createPartner"],
         [`mutation($p: ID) { issueApiKey(input: { role: PARTNER, partnerId: $p, label: "B, by A" }) { secret } }`, "issueApiKey"],
         [`mutation { revokeApiKey(id: "1") }`, "revokeApiKey"],
+        [`{ rfi(id: "1") { id referrals { id } suggestedPartners { rank } } }`, "rfi"],
+        [`mutation($p: ID!) { extendRfi(rfiId: "1", partnerIds: [$p]) { id } }`, "extendRfi"],
+        [`{ notifications { edges { node { to } } } }`, "notifications"],
       ];
       for (const [document, field] of operations) {
         const error = await a.api.error(document, { input: rfiInput({ partnerIds: [b.id] }), p: b.id });
@@ -490,6 +493,9 @@ describe("auth > tenant isolation between partners", () => {
       "Mutation.createPartner": "FORBIDDEN to PARTNER",
       "Mutation.issueApiKey": "FORBIDDEN to PARTNER",
       "Mutation.revokeApiKey": "FORBIDDEN to PARTNER",
+      "Mutation.extendRfi": "FORBIDDEN to PARTNER",
+      "Query.rfi": "FORBIDDEN to PARTNER",
+      "Query.notifications": "FORBIDDEN to PARTNER",
       "Subscription.referralReceived": "test/live/feed.test.ts (over WebSocket)",
       "Subscription.referralUpdated": "test/live/feed.test.ts (over WebSocket)",
     };

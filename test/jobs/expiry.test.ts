@@ -59,10 +59,18 @@ describe("jobs > expiry in sets", () => {
     expect(expired).to.equal(count);
     const matching = (pattern: RegExp) => statements.filter((sql) => pattern.test(sql)).length;
     // Two full batches and a short one; then each worker's last look finds a short or empty batch, for each status.
-    expect(matching(/^SELECT .* FOR UPDATE SKIP LOCKED$/)).to.equal(2 + EXPIRY_WORKERS * 2);
+    expect(matching(/^SELECT .* FROM referrals r .* FOR UPDATE SKIP LOCKED$/)).to.equal(2 + EXPIRY_WORKERS * 2);
     expect(matching(/^UPDATE referrals /)).to.equal(3);
     expect(matching(/^INSERT INTO referral_events /)).to.equal(3);
     expect(matching(/^INSERT INTO partner_counters/)).to.equal(3);
+    // The customers are told, in the batches' own statements too.
+    expect(matching(/^INSERT INTO outbox_messages /)).to.equal(3);
+    const [told] = await server.db.query(
+      `SELECT COUNT(*) AS n, COUNT(DISTINCT o.referral_id) AS referrals FROM outbox_messages o JOIN referrals r ON r.id = o.referral_id
+       JOIN rfis f ON f.id = r.rfi_id WHERE o.kind = 'CHOOSE_ANOTHER_PARTNER' AND f.need = ?`,
+      [marker],
+    );
+    expect([Number(told.n), Number(told.referrals)]).to.deep.equal([count, count]);
     for (const [id, story] of await storiesOf(server, marker)) expect(story, id).to.deep.equal({ status: "MISSED", actions: ["MISS"] });
     await countersMatchRows(server.db);
   });

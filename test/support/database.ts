@@ -19,6 +19,7 @@ export async function dropTestDatabase(database = testDatabase.database): Promis
 }
 
 const TABLES = [
+  "outbox_messages",
   "referral_events",
   "referrals",
   "idempotency_records",

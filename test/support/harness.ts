@@ -1,3 +1,5 @@
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { loadConfig, type Config } from "../../src/config.js";
 import { startServer, type RunningServer, type StartOptions } from "../../src/server.js";
 import { GraphQLClient } from "./client.js";
@@ -13,6 +15,8 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     PORT: "0",
     DATABASE_URL: TEST_DATABASE_URL,
     ADMIN_API_KEY: ADMIN_KEY,
+    // E-mails of servers without SMTP_URL go to files outside the repository.
+    MAIL_DIR: join(tmpdir(), `partner-referrals-test-mail-${process.pid}`),
     ...overrides,
   });
 }

@@ -1,0 +1,69 @@
+import type { DataSource } from "typeorm";
+import type { NotificationsConfig } from "../config.js";
+import { respondByOnEntering, ReferralStatus, type LifecycleWindows } from "../referrals/lifecycle.js";
+import { Referral } from "../referrals/referral.entity.js";
+import { Rfi } from "../rfis/rfi.entity.js";
+import { suggestPartners } from "../rfis/suggestions.js";
+import type { OutboxMessage } from "../outbox/outbox-message.entity.js";
+import type { OutboxChannel } from "../outbox/outbox-relay.js";
+import type { Locale } from "./locale.js";
+import type { Mailer } from "./mailer.js";
+import { EMAIL_CHANNEL, NotificationKind } from "./notification-kind.js";
+import { renderEmail, type EmailContent } from "./templates.js";
+
+/**
+ * E-mails on the outbox: each message names its kind, referral, recipient and language; the content
+ * is read when it is sent. An alert says what the referral was when it arrived, however late it is
+ * sent; a reminder is dropped once the referral is answered; a customer's suggestions are the partners
+ * available when it is sent.
+ */
+export class EmailChannel implements OutboxChannel {
+  readonly name = EMAIL_CHANNEL;
+  readonly retryDelaysMs: readonly number[];
+
+  constructor(
+    private readonly db: DataSource,
+    private readonly mailer: Mailer,
+    private readonly config: NotificationsConfig,
+    private readonly windows: LifecycleWindows,
+  ) {
+    this.retryDelaysMs = config.retryDelaysMs;
+  }
+
+  async deliver(message: OutboxMessage): Promise<"delivered" | "obsolete"> {
+    const referral = await this.db.getRepository(Referral).findOneByOrFail({ id: message.referralId });
+    const rfi = await this.db.getRepository(Rfi).findOneByOrFail({ id: referral.rfiId });
+    const content = await this.contentOf(message.kind as NotificationKind, referral, rfi);
+    if (content === undefined) return "obsolete";
+    const { subject, text, html } = renderEmail(content, message.locale as Locale);
+    await this.mailer.send({ notificationId: message.id, to: message.recipient, subject, text, html });
+    return "delivered";
+  }
+
+  private async contentOf(kind: NotificationKind, referral: Referral, rfi: Rfi): Promise<EmailContent | undefined> {
+    const overview = { need: rfi.need, companySize: rfi.companySize, industry: rfi.industry, region: rfi.region, keywords: rfi.keywords };
+    const link = `${this.config.publicUrl}/referrals/${referral.id}`;
+    switch (kind) {
+      case NotificationKind.NEW_REFERRAL:
+        // The deadline it arrived with, even when it has moved on since.
+        return { kind, overview, link, respondBy: respondByOnEntering(ReferralStatus.NEW, referral.receivedAt, this.windows)! };
+      case NotificationKind.RESPONSE_REMINDER:
+        if (referral.status !== ReferralStatus.NEW || referral.respondBy === null) return undefined;
+        return { kind, overview, link, respondBy: referral.respondBy };
+      case NotificationKind.CHOOSE_ANOTHER_PARTNER: {
+        const suggestions = await suggestPartners(this.db.manager, rfi);
+        return {
+          kind,
+          customerContactName: rfi.customerContactName,
+          need: rfi.need,
+          suggestions: suggestions.map(({ partner, profile }) => ({
+            partnerName: partner.name,
+            location: profile.location,
+            region: profile.region,
+            contactEmail: profile.contactEmail,
+          })),
+        };
+      }
+    }
+  }
+}

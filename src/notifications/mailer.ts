@@ -1,0 +1,75 @@
+import { mkdir, rename, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import nodemailer, { type Transporter } from "nodemailer";
+import type { NotificationsConfig } from "../config.js";
+
+export interface Mail {
+  /** The notification's id: the Message-ID derives from it, so a retry sends the same message. */
+  notificationId: string;
+  to: string;
+  subject: string;
+  text: string;
+  html: string;
+}
+
+/** The SMTP timeouts: a delivery gives up well within the relay's lease. */
+const CONNECTION_TIMEOUT_MS = 10_000;
+const SOCKET_TIMEOUT_MS = 30_000;
+const SMTP_CONNECTIONS = 5;
+
+/** The domain of `Name <address>` or `address`. */
+function domainOf(from: string): string {
+  const address = /<([^<>]+)>$/.exec(from)?.[1] ?? from;
+  return address.slice(address.lastIndexOf("@") + 1);
+}
+
+/**
+ * Sends e-mails through SMTP_URL (a pool of a few connections), or, when it is unset, writes each
+ * as `notification-<id>.eml` to MAIL_DIR, so that a newcomer can open them.
+ */
+export class Mailer {
+  private readonly transport: Transporter;
+  /** Where e-mails are written when there is no SMTP server; undefined with one. */
+  readonly directory: string | undefined;
+  private readonly messageIdDomain: string;
+
+  constructor(private readonly config: NotificationsConfig) {
+    this.messageIdDomain = domainOf(config.mailFrom);
+    if (config.smtpUrl) {
+      this.transport = nodemailer.createTransport({
+        url: config.smtpUrl,
+        pool: true,
+        maxConnections: SMTP_CONNECTIONS,
+        connectionTimeout: CONNECTION_TIMEOUT_MS,
+        greetingTimeout: CONNECTION_TIMEOUT_MS,
+        socketTimeout: SOCKET_TIMEOUT_MS,
+      } as Parameters<typeof nodemailer.createTransport>[0]);
+      this.directory = undefined;
+    } else {
+      this.transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: "unix" });
+      this.directory = resolve(config.mailDir);
+    }
+  }
+
+  async send(mail: Mail): Promise<void> {
+    const info = await this.transport.sendMail({
+      from: this.config.mailFrom,
+      to: mail.to,
+      subject: mail.subject,
+      text: mail.text,
+      html: mail.html,
+      messageId: `<notification-${mail.notificationId}@${this.messageIdDomain}>`,
+    });
+    if (this.directory !== undefined) {
+      // Written whole or not at all: a retry overwrites the same file.
+      const file = join(this.directory, `notification-${mail.notificationId}.eml`);
+      await mkdir(this.directory, { recursive: true });
+      await writeFile(`${file}.tmp`, (info as { message: Buffer }).message);
+      await rename(`${file}.tmp`, file);
+    }
+  }
+
+  close(): void {
+    this.transport.close();
+  }
+}

@@ -1,0 +1,27 @@
+import { registerEnumType } from "type-graphql";
+
+/** The e-mails the server sends. */
+export enum NotificationKind {
+  NEW_REFERRAL = "NEW_REFERRAL",
+  RESPONSE_REMINDER = "RESPONSE_REMINDER",
+  CHOOSE_ANOTHER_PARTNER = "CHOOSE_ANOTHER_PARTNER",
+}
+
+registerEnumType(NotificationKind, {
+  name: "NotificationKind",
+  valuesConfig: {
+    NEW_REFERRAL: { description: "To the profile's contact: a new referral arrived (overview only, deadline, link)." },
+    RESPONSE_REMINDER: { description: "To the profile's contact: a NEW referral is close to its deadline and still unanswered." },
+    CHOOSE_ANOTHER_PARTNER: {
+      description: "To the customer: this partner will not follow up (ignored, missed, declined or expired); choose another, with suggestions.",
+    },
+  },
+});
+
+/** The outbox channel e-mails travel on. */
+export const EMAIL_CHANNEL = "email";
+
+/** One e-mail of a kind per referral: writing it twice (a job run again) writes it once. */
+export function emailDedupeKey(kind: NotificationKind, referralId: string): string {
+  return `${EMAIL_CHANNEL}:${kind}:${referralId}`;
+}

@@ -1,0 +1,75 @@
+import type { EntityManager } from "typeorm";
+import type { Queryable } from "../db/entity-rows.js";
+import { DeliveryStatus } from "../outbox/outbox-message.entity.js";
+import { ReferralStatus } from "../referrals/lifecycle.js";
+import { EMAIL_CHANNEL, emailDedupeKey, NotificationKind } from "./notification-kind.js";
+
+/** Who receives an e-mail about a referral, in which language. */
+interface Recipient {
+  referralId: string;
+  address: string;
+  locale: string;
+}
+
+/**
+ * The e-mails a change writes to the outbox, in the change's transaction, in one statement per kind
+ * whatever the number of referrals. Recipients are read first with a plain read, then the rows are
+ * inserted: an INSERT … SELECT would lock the rows it reads, and the gap after the newest referral,
+ * against concurrent arrivals. Each row's dedupe key is unique, so a kind is written once per referral.
+ */
+async function write(q: Queryable, kind: NotificationKind, recipients: Recipient[], now: Date, ignoreDuplicates = false): Promise<number> {
+  if (recipients.length === 0) return 0;
+  const result = await q.query(
+    `INSERT ${ignoreDuplicates ? "IGNORE " : ""}INTO outbox_messages
+       (channel, kind, dedupe_key, referral_id, recipient, locale, status, attempts, next_attempt_at, created_at) VALUES ?`,
+    [
+      recipients.map(({ referralId, address, locale }) => [
+        EMAIL_CHANNEL, kind, emailDedupeKey(kind, referralId), referralId, address, locale, DeliveryStatus.PENDING, 0, now, now,
+      ]),
+    ],
+  );
+  return (result as { affectedRows?: number }).affectedRows ?? 0;
+}
+
+const TO_CONTACT = `SELECT CAST(r.id AS CHAR) AS referralId, m.contact_email AS address, m.locale
+  FROM referrals r JOIN marketing_profiles m ON m.id = r.profile_id`;
+
+/** NEW_REFERRAL to each referral's profile contact, in the contact's language. */
+export async function writeArrivalAlerts(em: EntityManager, referralIds: readonly string[], now: Date): Promise<void> {
+  if (referralIds.length === 0) return;
+  await write(em, NotificationKind.NEW_REFERRAL, await em.query(`${TO_CONTACT} WHERE r.id IN (?)`, [referralIds]), now);
+}
+
+/** CHOOSE_ANOTHER_PARTNER to each referral's customer, in the customer's language. */
+export async function writeChooseAnother(em: EntityManager, referralIds: readonly string[], now: Date): Promise<void> {
+  if (referralIds.length === 0) return;
+  const customers = await em.query(
+    `SELECT CAST(r.id AS CHAR) AS referralId, f.customer_email AS address, f.locale
+     FROM referrals r JOIN rfis f ON f.id = r.rfi_id WHERE r.id IN (?)`,
+    [referralIds],
+  );
+  await write(em, NotificationKind.CHOOSE_ANOTHER_PARTNER, customers, now);
+}
+
+/** Reminders one job run writes at most; the next run takes the rest. */
+const REMINDER_BATCH = 5000;
+
+/**
+ * RESPONSE_REMINDER for every NEW referral whose deadline is within `beforeMs` of `now` and that has
+ * none yet, for a job, in batches. Answers how many it wrote. INSERT IGNORE: a concurrent run's row wins.
+ */
+export async function writeDueReminders(db: Queryable, now: Date, beforeMs: number): Promise<number> {
+  const kind = NotificationKind.RESPONSE_REMINDER;
+  let written = 0;
+  for (;;) {
+    const due: Recipient[] = await db.query(
+      `${TO_CONTACT}
+       WHERE r.status = ? AND r.respond_by > ? AND r.respond_by <= ?
+         AND NOT EXISTS (SELECT 1 FROM outbox_messages o WHERE o.dedupe_key = CONCAT('${EMAIL_CHANNEL}:${kind}:', r.id))
+       LIMIT ${REMINDER_BATCH}`,
+      [ReferralStatus.NEW, now, new Date(now.getTime() + beforeMs)],
+    );
+    written += await write(db, kind, due, now, true);
+    if (due.length < REMINDER_BATCH) return written;
+  }
+}

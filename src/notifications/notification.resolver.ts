@@ -1,0 +1,40 @@
+import { Args, ArgsType, Authorized, Ctx, Field, FieldResolver, ID, Int, Query, Resolver, Root } from "type-graphql";
+import { Role } from "../auth/role.js";
+import type { RequestContext } from "../graphql/context.js";
+import { listCost } from "../graphql/limits.js";
+import { DeliveryStatus } from "../outbox/outbox-message.entity.js";
+import { pageSize } from "../referrals/referral.inputs.js";
+import { Referral } from "../referrals/referral.entity.js";
+import { Notification, NotificationConnection } from "./notification.types.js";
+
+@ArgsType()
+class NotificationsArgs {
+  @Field(() => ID, { nullable: true })
+  referralId?: string | null;
+
+  @Field(() => DeliveryStatus, { nullable: true })
+  status?: DeliveryStatus | null;
+
+  @Field(() => Int, { nullable: true, description: "Page size: 20 by default, at most 100." })
+  first?: number | null;
+
+  @Field(() => String, { nullable: true, description: "The endCursor of the previous page." })
+  after?: string | null;
+}
+
+@Resolver(() => Notification)
+export class NotificationResolver {
+  @Authorized(Role.ADMIN)
+  @Query(() => NotificationConnection, {
+    description: "ADMIN: the e-mails the server sent or is trying to send, newest first.",
+    complexity: listCost(({ first }) => pageSize(first as number | null | undefined)),
+  })
+  notifications(@Args(() => NotificationsArgs) args: NotificationsArgs, @Ctx() { services }: RequestContext): Promise<NotificationConnection> {
+    return services.notifications.page(args);
+  }
+
+  @FieldResolver(() => Referral)
+  referral(@Root() notification: Notification, @Ctx() { loaders }: RequestContext) {
+    return loaders.referral.get(notification.referralId);
+  }
+}

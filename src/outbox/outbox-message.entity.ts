@@ -1,0 +1,78 @@
+import { registerEnumType } from "type-graphql";
+import { Column, Entity, ForeignKey, Index, PrimaryGeneratedColumn } from "typeorm";
+import { Referral } from "../referrals/referral.entity.js";
+
+export enum DeliveryStatus {
+  PENDING = "PENDING",
+  SUCCEEDED = "SUCCEEDED",
+  FAILED = "FAILED",
+}
+
+registerEnumType(DeliveryStatus, {
+  name: "DeliveryStatus",
+  valuesConfig: {
+    PENDING: { description: "Waiting for its first or next attempt." },
+    FAILED: { description: "Every attempt failed; no more will be made unless sent again." },
+  },
+});
+
+/**
+ * A message for the outside world (an e-mail, a webhook call), written in the transaction of the
+ * change it reports and delivered after commit by the relay (outbox-relay.ts), at least once.
+ * `dedupeKey` makes writing it idempotent; `leaseToken` names the relay run that holds it, until
+ * `nextAttemptAt`.
+ */
+@Entity("outbox_messages")
+@Index("uq_outbox_messages_dedupe", ["dedupeKey"], { unique: true })
+@Index("ix_outbox_messages_due", ["status", "nextAttemptAt"])
+@Index("ix_outbox_messages_channel_status", ["channel", "status", "id"])
+@Index("ix_outbox_messages_referral", ["referralId", "id"])
+export class OutboxMessage {
+  @PrimaryGeneratedColumn({ type: "bigint", unsigned: true })
+  id: string;
+
+  /** Who delivers it: `email` (src/notifications), later `webhook`. */
+  @Column({ type: "varchar", length: 16 })
+  channel: string;
+
+  /** What it says, in the channel's terms (for e-mails, a NotificationKind). */
+  @Column({ type: "varchar", length: 40 })
+  kind: string;
+
+  @Column({ name: "dedupe_key", type: "varchar", length: 120 })
+  dedupeKey: string;
+
+  @Column({ name: "referral_id", type: "bigint", unsigned: true })
+  @ForeignKey(() => Referral, { name: "fk_outbox_messages_referral", onDelete: "RESTRICT", onUpdate: "RESTRICT" })
+  referralId: string;
+
+  /** An e-mail address, or an endpoint's id. */
+  @Column({ type: "varchar", length: 254 })
+  recipient: string;
+
+  @Column({ type: "char", length: 2 })
+  locale: string;
+
+  @Column({ type: "varchar", length: 10 })
+  status: DeliveryStatus;
+
+  @Column({ type: "int", unsigned: true, default: 0 })
+  attempts: number;
+
+  /** When it is due: its next attempt, or the end of the lease of the relay run holding it. */
+  @Column({ name: "next_attempt_at", type: "datetime", precision: 3 })
+  nextAttemptAt: Date;
+
+  @Column({ name: "lease_token", type: "char", length: 36, nullable: true })
+  leaseToken: string | null;
+
+  @Column({ name: "created_at", type: "datetime", precision: 3 })
+  createdAt: Date;
+
+  @Column({ name: "sent_at", type: "datetime", precision: 3, nullable: true })
+  sentAt: Date | null;
+
+  /** The last failure, for operators. */
+  @Column({ name: "last_error", type: "varchar", length: 1000, nullable: true })
+  lastError: string | null;
+}
