@@ -17,6 +17,8 @@ export interface ProfileOptions {
   keywords?: string[];
   preferredCompanySizes?: string[];
   active?: boolean;
+  contactEmail?: string;
+  locale?: "EN" | "FR";
 }
 
 let serial = 0;
@@ -40,7 +42,8 @@ export async function createPartner(server: TestServer, name = uniqueName("Partn
       input: {
         region: profile.region ?? "FR",
         location: profile.location ?? "Paris",
-        contactEmail: "referrals@partner.example",
+        contactEmail: profile.contactEmail ?? "referrals@partner.example",
+        locale: profile.locale,
         keywords: profile.keywords ?? ["cloud", "data"],
         preferredCompanySizes: profile.preferredCompanySizes ?? [],
         active: profile.active ?? true,
@@ -66,11 +69,13 @@ export interface RfiOptions {
   maxPartners?: number;
   idempotencyKey?: string;
   need?: string;
+  locale?: "EN" | "FR";
+  customerEmail?: string;
 }
 
 export function rfiInput(options: RfiOptions = {}) {
   return {
-    customer: { companyName: "Fabrikam", contactName: "Ann Lee", email: "ann@fabrikam.example", phone: "+33 1 23 45 67 89" },
+    customer: { companyName: "Fabrikam", contactName: "Ann Lee", email: options.customerEmail ?? "ann@fabrikam.example", phone: "+33 1 23 45 67 89" },
     need: options.need ?? "Move our ERP to the cloud",
     companySize: options.companySize ?? "SIZE_50_TO_249",
     industry: "Manufacturing",
@@ -79,6 +84,7 @@ export function rfiInput(options: RfiOptions = {}) {
     partnerIds: options.partnerIds,
     maxPartners: options.maxPartners,
     idempotencyKey: options.idempotencyKey,
+    locale: options.locale,
   };
 }
 

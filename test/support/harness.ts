@@ -34,6 +34,16 @@ export async function startTestServer(overrides: Record<string, string> = {}, op
   return Object.assign(server, { admin: client(ADMIN_KEY), client });
 }
 
+/** A real server on emptied tables (for settings known only once the test runs, such as a port). */
+export async function startEmptyServer(overrides: Record<string, string> = {}): Promise<TestServer> {
+  // Jobs left by earlier servers name rows of tables about to be emptied (their ids come back).
+  await purgeNamespace(testDatabase.database);
+  const server = await startTestServer(overrides);
+  await truncateAll(server.db);
+  await server.services.apiKeys.syncEnvironmentAdminKey(ADMIN_KEY);
+  return server;
+}
+
 /**
  * One server for a describe block, on emptied tables: call at the top of the block and read
  * `.current` inside tests.
@@ -42,11 +52,7 @@ export function useTestServer(overrides: Record<string, string> = {}): { current
   const holder = {} as { current: TestServer };
   before(async function () {
     this.timeout(60_000);
-    // Jobs left by earlier servers name rows of tables about to be emptied (their ids come back).
-    await purgeNamespace(testDatabase.database);
-    holder.current = await startTestServer(overrides);
-    await truncateAll(holder.current.db);
-    await holder.current.services.apiKeys.syncEnvironmentAdminKey(ADMIN_KEY);
+    holder.current = await startEmptyServer(overrides);
   });
   after(async () => {
     await holder.current?.stop();

@@ -1,0 +1,106 @@
+import { readdir, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { expect } from "chai";
+import { simpleParser } from "mailparser";
+import { createPartner, submitRfi, uniqueName } from "../support/fixtures.js";
+import { startEmptyServer, startTestServer, type TestServer } from "../support/harness.js";
+import { TestSmtpServer } from "../support/smtp.js";
+import { eventually } from "../support/wait.js";
+
+const contact = () => `${uniqueName("contact").replace(/\W+/g, "-")}@partner.example`;
+
+async function statusesOf(server: TestServer, kind: string): Promise<string[]> {
+  const rows: { status: string }[] = await server.db.query("SELECT status FROM outbox_messages WHERE kind = ? ORDER BY id", [kind]);
+  return rows.map(({ status }) => status);
+}
+
+describe("notifications > the relay", () => {
+  it("sends each e-mail once when two instances relay the same outbox", async function () {
+    this.timeout(60_000);
+    const smtp = await TestSmtpServer.start();
+    const settings = { SMTP_URL: smtp.url };
+    const first = await startEmptyServer(settings);
+    const second = await startTestServer(settings);
+    try {
+      const partners = await Promise.all(Array.from({ length: 4 }, () => createPartner(first, undefined, { contactEmail: contact() })));
+      // Arrivals on both instances: each relays what it wrote, and polls for the rest.
+      const submissions = Array.from({ length: 40 }, (_, index) =>
+        submitRfi((index % 2 === 0 ? first : second).admin, { partnerIds: [partners[index % 4].id] }),
+      );
+      await Promise.all(submissions);
+      await eventually("40 alerts are sent", async () => (await statusesOf(first, "NEW_REFERRAL")).filter((s) => s === "SUCCEEDED").length === 40, 20_000);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const ids = smtp.received.map(({ messageId }) => messageId);
+      expect(ids).to.have.length(40);
+      expect(new Set(ids).size).to.equal(40);
+    } finally {
+      await second.stop();
+      await first.stop();
+      await smtp.stop();
+    }
+  });
+
+  it("writes each e-mail as a .eml file to MAIL_DIR when SMTP_URL is unset", async () => {
+    const directory = join(tmpdir(), `partner-referrals-eml-${process.pid}-${Date.now()}`);
+    const server = await startEmptyServer({ MAIL_DIR: directory });
+    try {
+      expect(server.mailer.directory).to.equal(directory);
+      const address = contact();
+      const partner = await createPartner(server, undefined, { contactEmail: address });
+      await submitRfi(server.admin, { partnerIds: [partner.id], need: "A data platform for our plants" });
+      await eventually("the alert is written", async () => (await statusesOf(server, "NEW_REFERRAL")).includes("SUCCEEDED"));
+      const [{ id }] = await server.db.query("SELECT CAST(id AS CHAR) AS id FROM outbox_messages");
+      expect(await readdir(directory)).to.deep.equal([`notification-${id}.eml`]);
+      const mail = await simpleParser(await readFile(join(directory, `notification-${id}.eml`)));
+      expect(mail.subject).to.equal("New referral: A data platform for our plants");
+      expect(mail.messageId).to.equal(`<notification-${id}@localhost>`);
+      expect(mail.text).to.include("A data platform for our plants");
+      expect(mail.html).to.be.a("string").and.include("A data platform for our plants");
+    } finally {
+      await server.stop();
+      await rm(directory, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("notifications > reminders and deadlines", () => {
+  let smtp: TestSmtpServer;
+  let server: TestServer;
+  before(async function () {
+    this.timeout(60_000);
+    smtp = await TestSmtpServer.start();
+    // Deadlines 6 s after arrival, reminders 4 s before them, looked for every second.
+    server = await startEmptyServer({ SMTP_URL: smtp.url, NEW_REFERRAL_RESPONSE_WINDOW: "6s", REMINDER_BEFORE: "4s", EXPIRY_SWEEP_EVERY: "1s" });
+  });
+  after(async () => {
+    await server?.stop();
+    await smtp?.stop();
+  });
+
+  it("reminds an unanswered referral's contact once, never an answered one, then tells the customer when it is missed", async function () {
+    this.timeout(30_000);
+    const [quiet, quick] = [contact(), contact()];
+    const silent = await createPartner(server, undefined, { contactEmail: quiet });
+    const answering = await createPartner(server, undefined, { contactEmail: quick });
+    const customer = contact();
+    const { referralIds } = await submitRfi(server.admin, { partnerIds: [silent.id, answering.id], customerEmail: customer });
+    const answered = referralIds[1];
+    await answering.api.data(`mutation($id: ID!) { expressInterest(id: $id) { id } }`, { id: answered });
+
+    await eventually("the referral is missed", async () => {
+      const [{ status }] = await server.db.query("SELECT status FROM referrals WHERE id = ?", [referralIds[0]]);
+      return status === "MISSED";
+    }, 15_000);
+    await eventually("the customer is told", async () => smtp.to(customer).length === 1, 10_000);
+    // A few more sweeps: still one reminder.
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    expect(smtp.to(quiet).map(({ subject }) => subject.split(":")[0])).to.deep.equal(["New referral", "Reminder"]);
+    expect(smtp.to(quick).map(({ subject }) => subject.split(":")[0])).to.deep.equal(["New referral"]);
+    expect(smtp.to(customer).map(({ subject }) => subject)).to.deep.equal(["Choose another partner for your request"]);
+    const reminders: { referralId: string }[] = await server.db.query(
+      "SELECT CAST(referral_id AS CHAR) AS referralId FROM outbox_messages WHERE kind = 'RESPONSE_REMINDER'",
+    );
+    expect(reminders).to.deep.equal([{ referralId: referralIds[0] }]);
+  });
+});
