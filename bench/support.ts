@@ -34,7 +34,13 @@ export const SERVER_NODE_FLAGS = ["--max-semi-space-size=64"];
  * The server as `npm start` runs it, in a process of its own (production mode, quiet logs) on a
  * database of the benchmark's, up and answering /healthz. `flags` are added to Node's.
  */
-export async function startServerProcess(port: number, database: string, adminKey: string, flags: string[] = []): Promise<ChildProcess> {
+export async function startServerProcess(
+  port: number,
+  database: string,
+  adminKey: string,
+  flags: string[] = [],
+  env: Record<string, string> = {},
+): Promise<ChildProcess> {
   const inspected = flags.some((flag) => flag.startsWith("--inspect"));
   const server = spawn(process.execPath, [...SERVER_NODE_FLAGS, ...flags, fileURLToPath(new URL("../src/main.js", import.meta.url))], {
     env: {
@@ -44,6 +50,7 @@ export async function startServerProcess(port: number, database: string, adminKe
       PORT: String(port),
       DATABASE_URL: `mysql://root@127.0.0.1:3306/${database}`,
       ADMIN_API_KEY: adminKey,
+      ...env,
     },
     // With an inspector, stderr is read for its address (then echoed).
     stdio: ["inherit", "inherit", inspected ? "pipe" : "inherit"],

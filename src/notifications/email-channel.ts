@@ -1,5 +1,7 @@
 import type { DataSource } from "typeorm";
 import type { NotificationsConfig } from "../config.js";
+import { EntityRows, type Queryable } from "../db/entity-rows.js";
+import { poolReader } from "../db/pool.js";
 import { respondByOnEntering, ReferralStatus, type LifecycleWindows } from "../referrals/lifecycle.js";
 import { Referral } from "../referrals/referral.entity.js";
 import { Rfi } from "../rfis/rfi.entity.js";
@@ -20,6 +22,9 @@ import { renderEmail, type EmailContent } from "./templates.js";
 export class EmailChannel implements OutboxChannel {
   readonly name = EMAIL_CHANNEL;
   readonly retryDelaysMs: readonly number[];
+  private readonly reader: Queryable;
+  private readonly referrals: EntityRows<Referral>;
+  private readonly rfis: EntityRows<Rfi>;
 
   constructor(
     private readonly db: DataSource,
@@ -28,11 +33,18 @@ export class EmailChannel implements OutboxChannel {
     private readonly windows: LifecycleWindows,
   ) {
     this.retryDelaysMs = config.retryDelaysMs;
+    this.reader = poolReader(db);
+    this.referrals = new EntityRows(db, Referral);
+    this.rfis = new EntityRows(db, Rfi);
   }
 
   async deliver(message: OutboxMessage): Promise<"delivered" | "obsolete"> {
-    const referral = await this.db.getRepository(Referral).findOneByOrFail({ id: message.referralId });
-    const rfi = await this.db.getRepository(Rfi).findOneByOrFail({ id: referral.rfiId });
+    const rows = await this.reader.query(
+      `SELECT ${this.referrals.selectList("r")}, ${this.rfis.selectList("f")} FROM referrals r JOIN rfis f ON f.id = r.rfi_id WHERE r.id = ?`,
+      [message.referralId],
+    );
+    const [referral] = this.referrals.map(rows, "r");
+    const [rfi] = this.rfis.map(rows, "f");
     const content = await this.contentOf(message.kind as NotificationKind, referral, rfi);
     if (content === undefined) return "obsolete";
     const { subject, text, html } = renderEmail(content, message.locale as Locale);

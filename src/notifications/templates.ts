@@ -126,15 +126,22 @@ function toProfileContact(
   ];
 }
 
+// Formatters are costly to build and hold no state: one per language.
+const deadlineFormats = new Map<string, Intl.DateTimeFormat>();
+const regionNames = new Map<string, Intl.DisplayNames>();
+
 /** Deadlines are shown in UTC: the recipient's time zone is unknown, and the zone is named. */
 function formatDeadline(date: Date, s: Strings): string {
-  const formatted = new Intl.DateTimeFormat(s.intl, { timeZone: "UTC", dateStyle: "full", timeStyle: "short" }).format(date);
-  return `${formatted} UTC`;
+  let format = deadlineFormats.get(s.intl);
+  if (!format) deadlineFormats.set(s.intl, (format = new Intl.DateTimeFormat(s.intl, { timeZone: "UTC", dateStyle: "full", timeStyle: "short" })));
+  return `${format.format(date)} UTC`;
 }
 
 /** "FR (France)": the code as stored, and its name in the recipient's language when Intl knows it. */
 function regionName(code: string, s: Strings): string {
-  const name = new Intl.DisplayNames(s.intl, { type: "region" }).of(code);
+  let names = regionNames.get(s.intl);
+  if (!names) regionNames.set(s.intl, (names = new Intl.DisplayNames(s.intl, { type: "region" })));
+  const name = names.of(code);
   return name && name !== code ? `${code} (${name})` : code;
 }
 

@@ -20,10 +20,8 @@ export interface OutboxChannel {
 export const OUTBOX_RELAY_JOB = "outbox-relay";
 /** The recurring relay run: messages of other instances' changes, and retries, are never later than this. */
 export const RELAY_POLL_MS = 5000;
-/** Messages one claim takes; a relay run claims again until nothing is due. */
-const CLAIM_SIZE = 50;
-/** Deliveries in flight at once per instance. */
-const CONCURRENCY = 8;
+/** Deliveries in flight at once per instance; a run claims as many as are free, never more. */
+const IN_FLIGHT = 8;
 /** How long a claim holds its messages: longer than any delivery's own timeouts. */
 export const LEASE_MS = 120_000;
 const JITTER = 0.1;
@@ -44,8 +42,8 @@ function describeForLog(error: unknown): Record<string, unknown> {
 /**
  * Delivers the outbox after commit, at least once, from any number of instances. A run claims due
  * messages (SELECT … FOR UPDATE SKIP LOCKED, then a lease: a token, and `next_attempt_at` pushed to
- * the lease's end, so a run that dies leaves them due again when its lease ends), delivers them a few
- * at a time, and records each outcome only if it still holds the lease. Runs start after every commit
+ * the lease's end, so a run that dies leaves them due again when its lease ends), delivers them on a
+ * few workers, and records each outcome only if it still holds the lease. Runs start after every commit
  * that wrote messages (`nudge`), at the next due retry, and on Agenda every RELAY_POLL_MS.
  */
 export class OutboxRelay {
@@ -55,6 +53,8 @@ export class OutboxRelay {
   private again = false;
   private stopping = false;
   private nextRetry: NodeJS.Timeout | undefined;
+  /** Resolves the running drain's wait for a free slot: a commit has written new messages. */
+  private wake: (() => void) | undefined;
 
   constructor(
     private readonly db: DataSource,
@@ -79,16 +79,21 @@ export class OutboxRelay {
     await this.running;
   }
 
-  /** Starts a run soon, or has the current one look again when it is done. Never throws. */
+  /** Starts a run soon, or another one as soon as the current one ends. Never throws. */
   nudge(): void {
     if (this.stopping) return;
     if (this.running) {
       this.again = true;
+      this.wake?.();
       return;
     }
+    this.again = false;
     this.running = this.drain()
       .catch((err) => this.logger.error({ err }, "the outbox relay failed; it runs again at its next poll"))
-      .finally(() => (this.running = undefined));
+      .finally(() => {
+        this.running = undefined;
+        if (this.again) this.nudge();
+      });
   }
 
   /** One run to the end (what the Agenda job awaits). */
@@ -97,26 +102,47 @@ export class OutboxRelay {
     await this.running;
   }
 
+  /**
+   * Claims as many due messages as there are free delivery slots, starts them, and claims again as
+   * soon as a slot frees or a commit nudges: a message never waits for a slower one. Ends when nothing
+   * is due and nothing is in flight.
+   */
   private async drain(): Promise<void> {
-    do {
-      this.again = false;
-      for (let claimed = await this.claim(); claimed.length > 0 && !this.stopping; claimed = await this.claim()) {
-        await this.deliverAll(claimed);
+    const inFlight = new Set<Promise<void>>();
+    // Whether the last claim filled every free slot: more may be due.
+    let dueLeft = true;
+    for (;;) {
+      if (this.stopping) break;
+      const free = IN_FLIGHT - inFlight.size;
+      if ((dueLeft || this.again) && free > 0) {
+        this.again = false;
+        const claimed = await this.claim(free);
+        for (const message of claimed) {
+          const delivery: Promise<void> = this.deliver(message).finally(() => inFlight.delete(delivery));
+          inFlight.add(delivery);
+        }
+        dueLeft = claimed.length === free;
+        continue;
       }
-    } while (this.again && !this.stopping);
+      if (inFlight.size === 0) break;
+      // Whichever comes first: a slot frees, or a commit writes new messages.
+      await Promise.race([...inFlight, new Promise<void>((resolve) => (this.wake = resolve))]);
+      this.wake = undefined;
+    }
+    await Promise.all(inFlight);
     await this.planNextRetry();
   }
 
-  /** Takes up to CLAIM_SIZE due messages under a new lease; another run's claimed rows are skipped. */
-  private async claim(): Promise<OutboxMessage[]> {
+  /** Takes up to `limit` due messages under a new lease; another run's claimed rows are skipped. */
+  private async claim(limit: number): Promise<OutboxMessage[]> {
     const token = randomUUID();
     const now = new Date();
     const claimed = await this.db.transaction("READ COMMITTED", async (em) => {
       const due: { id: string }[] = await em.query(
         `SELECT CAST(id AS CHAR) AS id FROM outbox_messages
          WHERE status = ? AND next_attempt_at <= ? AND channel IN (?)
-         ORDER BY next_attempt_at, id LIMIT ${CLAIM_SIZE} FOR UPDATE SKIP LOCKED`,
-        [DeliveryStatus.PENDING, now, [...this.channels.keys()]],
+         ORDER BY next_attempt_at, id LIMIT ? FOR UPDATE SKIP LOCKED`,
+        [DeliveryStatus.PENDING, now, [...this.channels.keys()], limit],
       );
       if (due.length === 0) return false;
       await em.query("UPDATE outbox_messages SET lease_token = ?, next_attempt_at = ? WHERE id IN (?)", [
@@ -128,14 +154,6 @@ export class OutboxRelay {
     });
     if (!claimed) return [];
     return this.rows.select(this.db, "o", "WHERE o.lease_token = ? ORDER BY o.id", [token]);
-  }
-
-  private async deliverAll(messages: OutboxMessage[]): Promise<void> {
-    const queue = [...messages];
-    const worker = async () => {
-      for (let message = queue.shift(); message; message = queue.shift()) await this.deliver(message);
-    };
-    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, messages.length) }, worker));
   }
 
   private async deliver(message: OutboxMessage): Promise<void> {

@@ -182,8 +182,9 @@ export class RfiService {
           return await this.referrals.receive(em, rfi, targets, { label: caller.label });
         } catch (error) {
           if (!isDuplicateKey(error, "uq_referrals_rfi_partner")) throw error;
+          // A locking read: this transaction's snapshot predates the referral that won.
           const [{ partnerId }] = await em.query(
-            "SELECT CAST(partner_id AS CHAR) AS partnerId FROM referrals WHERE rfi_id = ? AND partner_id IN (?) LIMIT 1",
+            "SELECT CAST(partner_id AS CHAR) AS partnerId FROM referrals WHERE rfi_id = ? AND partner_id IN (?) ORDER BY id LIMIT 1 LOCK IN SHARE MODE",
             [rfiId, wanted],
           );
           throw badInput("partnerIds", `partner ${partnerId} is already targeted by RFI ${rfiId}`);

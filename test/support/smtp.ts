@@ -9,6 +9,8 @@ export interface ReceivedMail {
   subject: string;
   text: string;
   html: string;
+  /** When the server accepted it (Date.now()). */
+  acceptedAt: number;
 }
 
 /**
@@ -40,6 +42,8 @@ export class TestSmtpServer {
       onRcptTo: (_address, _session, callback) =>
         callback(this.refuse ? Object.assign(new Error("mailbox unavailable"), { responseCode: 550 }) : undefined),
       onData: (stream, _session, callback) => {
+        let acceptedAt = 0;
+        stream.once("end", () => (acceptedAt = Date.now()));
         simpleParser(stream)
           .then((mail) => {
             this.received.push({
@@ -49,6 +53,7 @@ export class TestSmtpServer {
               subject: mail.subject ?? "",
               text: mail.text ?? "",
               html: typeof mail.html === "string" ? mail.html : "",
+              acceptedAt,
             });
             callback();
           })

@@ -1,0 +1,111 @@
+// E-mail latency: from a change's commit to the SMTP server accepting its e-mail. The server runs as
+// `npm start` runs it, with SMTP_URL pointing at a real SMTP server (smtp-server) in this process;
+// 200 RFIs are submitted at a steady 20 per second (an intake's busy hour is far below), each
+// alerting one profile contact through the outbox. The
+// start of each is the referral's receivedAt, taken inside its transaction a moment before commit.
+// Baseline, in the same run: a hand-written sender that commits a row through mysql2 and then hands
+// the same message straight to nodemailer (a pool of 5 SMTP connections, like the server's): what
+// sending right after commit costs, with no outbox, no relay and no retry.
+// Usage: npm run bench:notify [-- <e-mails>]
+import "reflect-metadata";
+import { randomBytes } from "node:crypto";
+import mysql from "mysql2/promise";
+import nodemailer from "nodemailer";
+import { GraphQLClient } from "../test/support/client.js";
+import { rfiInput } from "../test/support/fixtures.js";
+import { TestSmtpServer } from "../test/support/smtp.js";
+import { dropDatabase, percentiles, purgeNamespace, startServerProcess, table } from "./support.js";
+
+const COUNT = Number(process.argv[2] ?? 200);
+/** Arrivals per second, open loop: a new RFI every 50 ms whatever the answers' pace. */
+const RATE = 20;
+const DATABASE = "partner_referrals_bench_notify";
+const PORT = 4731;
+const adminKey = randomBytes(32).toString("base64url");
+
+/** Starts `run` for each index at RATE per second, without waiting for earlier ones. */
+async function paced(count: number, run: (index: number) => Promise<void>): Promise<void> {
+  const started: Promise<void>[] = [];
+  const start = Date.now();
+  for (let index = 0; index < count; index++) {
+    const wait = start + (index * 1000) / RATE - Date.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    started.push(run(index));
+  }
+  await Promise.all(started);
+}
+
+async function waitFor(what: string, check: () => boolean, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+await dropDatabase(DATABASE);
+await purgeNamespace(DATABASE);
+const smtp = await TestSmtpServer.start();
+const server = await startServerProcess(PORT, DATABASE, adminKey, [], { SMTP_URL: smtp.url });
+const admin = new GraphQLClient(`http://127.0.0.1:${PORT}/graphql`, adminKey);
+const { createPartner } = await admin.data(`mutation { createPartner(input: { name: "Contoso" }) { partner { id } } }`);
+const partnerId = createPartner.partner.id;
+await admin.data(
+  `mutation($id: ID!) { upsertMarketingProfile(partnerId: $id, input: { region: "FR", location: "Paris", contactEmail: "alerts@contoso.example",
+     keywords: ["cloud"], preferredCompanySizes: [] }) { id } }`,
+  { id: partnerId },
+);
+
+// --- the server: submitRfi → outbox → relay → SMTP ---
+await paced(COUNT, async () => void (await admin.data(`mutation($input: SubmitRfiInput!) { submitRfi(input: $input) { rfi { id } } }`, { input: rfiInput({ partnerIds: [partnerId] }) })));
+await waitFor(`${COUNT} alerts reach the SMTP server`, () => smtp.received.length >= COUNT);
+const db = await mysql.createConnection({ host: "127.0.0.1", user: "root", database: DATABASE });
+const [rows] = await db.query<mysql.RowDataPacket[]>(
+  `SELECT CAST(o.id AS CHAR) AS id, r.received_at AS receivedAt FROM outbox_messages o JOIN referrals r ON r.id = o.referral_id`,
+);
+const committedAt = new Map(rows.map((row) => [`<notification-${row.id}@localhost>`, (row.receivedAt as Date).getTime()]));
+const serverLatencies = smtp.received.map((mail) => mail.acceptedAt - committedAt.get(mail.messageId)!);
+const [[{ sent, attempts }]] = await db.query<mysql.RowDataPacket[]>(
+  "SELECT SUM(status = 'SUCCEEDED') AS sent, SUM(attempts) AS attempts FROM outbox_messages",
+);
+server.kill("SIGTERM");
+await new Promise((resolve) => server.once("exit", resolve));
+
+// --- the baseline: commit, then send straight away ---
+smtp.received.length = 0;
+await db.query("CREATE TABLE bench_sent (id INT AUTO_INCREMENT PRIMARY KEY, at DATETIME(3) NOT NULL)");
+const pool = mysql.createPool({ host: "127.0.0.1", user: "root", database: DATABASE, connectionLimit: 10 });
+const mailer = nodemailer.createTransport({ host: "127.0.0.1", port: smtp.port, pool: true, maxConnections: 5, ignoreTLS: true });
+const sentAt = new Map<string, number>();
+await paced(COUNT, async (index) => {
+  const connection = await pool.getConnection();
+  await connection.beginTransaction();
+  await connection.query("INSERT INTO bench_sent (at) VALUES (NOW(3))");
+  await connection.commit();
+  connection.release();
+  const messageId = `<baseline-${index}@localhost>`;
+  sentAt.set(messageId, Date.now());
+  await mailer.sendMail({ from: "referrals@localhost", to: "alerts@contoso.example", subject: "New referral", text: "x".repeat(1500), html: `<p>${"x".repeat(1500)}</p>`, messageId });
+});
+await waitFor(`${COUNT} baseline e-mails reach the SMTP server`, () => smtp.received.length >= COUNT);
+const baselineLatencies = smtp.received.map((mail) => mail.acceptedAt - sentAt.get(mail.messageId)!);
+mailer.close();
+await pool.end();
+await db.end();
+await smtp.stop();
+
+const server_ = percentiles(serverLatencies);
+const baseline = percentiles(baselineLatencies);
+const ratio = (a: number, b: number) => `${(a / Math.max(b, 1)).toFixed(1)}×`;
+console.log(
+  table(
+    ["", "e-mails", "p50 ms", "p95 ms", "p99 ms", "max ms"],
+    [
+      ["server: commit → SMTP accepted (outbox, relay)", server_.n, server_.p50, server_.p95, server_.p99, server_.max],
+      ["commit, then nodemailer at once (baseline)", baseline.n, baseline.p50, baseline.p95, baseline.p99, baseline.max],
+      ["ratio", "", ratio(server_.p50, baseline.p50), ratio(server_.p95, baseline.p95), ratio(server_.p99, baseline.p99), ratio(server_.max, baseline.max)],
+    ],
+  ),
+);
+console.log(`\n${COUNT} RFIs submitted at ${RATE} per second; ${sent} marked sent in ${attempts} attempts; ${smtp.received.length} baseline e-mails.`);
+process.exit(0);
