@@ -5,6 +5,7 @@ import type { OutboxRelay } from "../outbox/outbox-relay.js";
 import type { Scheduler } from "./scheduler.js";
 
 export const REMINDERS_JOB = "response-reminders";
+const JOB_LOCK_MS = 10_000;
 
 /**
  * Reminders to answer: every EXPIRY_SWEEP_EVERY, one statement writes a RESPONSE_REMINDER for each
@@ -20,7 +21,8 @@ export class ReminderJobs {
     private readonly everyMs: number,
     private readonly logger: Logger,
   ) {
-    scheduler.agenda.define(REMINDERS_JOB, () => this.remind(), { concurrency: 1, lockLimit: 1 });
+    // A short lock: Agenda's lock timer for a run outlives it by half the lock's lifetime.
+    scheduler.agenda.define(REMINDERS_JOB, () => this.remind(), { concurrency: 1, lockLimit: 1, lockLifetime: JOB_LOCK_MS });
   }
 
   async start(): Promise<void> {

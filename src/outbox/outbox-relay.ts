@@ -24,6 +24,7 @@ export const RELAY_POLL_MS = 5000;
 const IN_FLIGHT = 8;
 /** How long a claim holds its messages: longer than any delivery's own timeouts. */
 export const LEASE_MS = 120_000;
+const RELAY_JOB_LOCK_MS = 10_000;
 const JITTER = 0.1;
 const MAX_ERROR_LENGTH = 1000;
 
@@ -64,7 +65,8 @@ export class OutboxRelay {
   ) {
     this.channels = new Map(channels.map((channel) => [channel.name, channel]));
     this.rows = new EntityRows(db, OutboxMessage);
-    scheduler.agenda.define(OUTBOX_RELAY_JOB, () => this.run(), { concurrency: 1, lockLifetime: LEASE_MS });
+    // A short lock: the rows' leases, not Agenda's lock, keep runs apart; Agenda's lock timer would outlive a stopped server.
+    scheduler.agenda.define(OUTBOX_RELAY_JOB, () => this.run(), { concurrency: 1, lockLifetime: RELAY_JOB_LOCK_MS });
   }
 
   async start(): Promise<void> {

@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { FIT_RESCORE_JOB } from "../../src/jobs/fit-jobs.js";
 import type { TestServer } from "./harness.js";
 
 /** Polls until `check` holds (it should be cheap), or fails after `timeoutMs`. */
@@ -19,7 +20,10 @@ export async function fitScoresSettled(server: TestServer, timeoutMs = 10_000): 
     "the fit scores are rescored",
     async () => {
       const [{ running }] = await server.db.query("SELECT COUNT(*) AS running FROM fit_rescoring WHERE leased_until > NOW(3)");
-      return Number(running) === 0 && (await server.fitScores.partnersBehind()).length === 0;
+      if (Number(running) !== 0 || (await server.fitScores.partnersBehind()).length !== 0) return false;
+      // A decision's rescoring job, due a moment after it, may still be ahead.
+      const { jobs } = await server.scheduler.agenda.queryJobs({ name: FIT_RESCORE_JOB });
+      return jobs.every(({ state }) => state === "completed" || state === "failed");
     },
     timeoutMs,
   );
