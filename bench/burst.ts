@@ -7,19 +7,16 @@
 import "reflect-metadata";
 import { randomBytes } from "node:crypto";
 import mysql from "mysql2/promise";
-import { loadConfig } from "../src/config.js";
 import { startServer } from "../src/server.js";
 import { GraphQLClient } from "../test/support/client.js";
-import { dropDatabase, percentiles, purgeNamespace, table } from "./support.js";
+import { dropDatabase, freshConfig, percentiles, purgeNamespace, table } from "./support.js";
 
 const COUNT = Number(process.argv[2] ?? 300);
 const PARTNERS = 5;
 const DATABASE = "partner_referrals_bench_burst";
 const adminKey = randomBytes(32).toString("base64url");
 
-await dropDatabase(DATABASE);
-await purgeNamespace(DATABASE);
-const config = loadConfig({ NODE_ENV: "test", PORT: "0", DATABASE_URL: `mysql://root@127.0.0.1:3306/${DATABASE}`, ADMIN_API_KEY: adminKey });
+const config = await freshConfig(DATABASE, adminKey);
 const server = await startServer(config);
 const admin = new GraphQLClient(server.url, adminKey);
 for (let i = 0; i < PARTNERS; i++) {

@@ -7,11 +7,10 @@
 import "reflect-metadata";
 import { randomBytes } from "node:crypto";
 import { recountCounters } from "../src/analytics/history-counters.js";
-import { loadConfig } from "../src/config.js";
 import { startServer } from "../src/server.js";
 import { GraphQLClient } from "../test/support/client.js";
 import { random } from "../test/support/random.js";
-import { dropDatabase, percentiles, purgeNamespace, table } from "./support.js";
+import { dropDatabase, freshConfig, percentiles, purgeNamespace, table } from "./support.js";
 
 const HISTORY = Number(process.argv[2] ?? 50_000);
 const DECISIONS = Number(process.argv[3] ?? 200);
@@ -25,14 +24,7 @@ const SIZES = ["SIZE_1_TO_9", "SIZE_10_TO_49", "SIZE_50_TO_249", "SIZE_250_TO_99
 const OPEN = ["NEW", "EVALUATING", "NEGOTIATING"];
 const DECIDED = ["IGNORED", "DECLINED", "WON", "LOST", "MISSED", "EXPIRED"];
 
-await dropDatabase(DATABASE);
-await purgeNamespace(DATABASE);
-const config = loadConfig({
-  NODE_ENV: "test",
-  PORT: "0",
-  DATABASE_URL: `mysql://root@127.0.0.1:3306/${DATABASE}`,
-  ADMIN_API_KEY: adminKey,
-});
+const config = await freshConfig(DATABASE, adminKey);
 const server = await startServer(config);
 const admin = new GraphQLClient(server.url, adminKey);
 

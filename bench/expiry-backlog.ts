@@ -9,12 +9,11 @@ import "reflect-metadata";
 import { randomBytes } from "node:crypto";
 import mysql from "mysql2/promise";
 import { recountCounters } from "../src/analytics/history-counters.js";
-import { loadConfig } from "../src/config.js";
 import { openDatabase } from "../src/db/data-source.js";
 import { DEADLINES_DUE_JOB } from "../src/jobs/deadline-jobs.js";
 import { EXPIRY_BATCH_SIZE } from "../src/referrals/referral-expiry.js";
 import { startServer } from "../src/server.js";
-import { dropDatabase, purgeNamespace, table } from "./support.js";
+import { dropDatabase, freshConfig, purgeNamespace, table } from "./support.js";
 
 const COUNT = Number(process.argv[2] ?? 100_000);
 const RUNS = 3;
@@ -23,14 +22,7 @@ const OPEN = 10_000;
 const DATABASE = "partner_referrals_bench_backlog";
 const BATCH = 5000;
 
-await dropDatabase(DATABASE);
-await purgeNamespace(DATABASE);
-const config = loadConfig({
-  NODE_ENV: "test",
-  PORT: "0",
-  DATABASE_URL: `mysql://root@127.0.0.1:3306/${DATABASE}`,
-  ADMIN_API_KEY: randomBytes(32).toString("base64url"),
-});
+const config = await freshConfig(DATABASE, randomBytes(32).toString("base64url"));
 const db = await openDatabase(config.database);
 const sql = await mysql.createConnection({ host: "127.0.0.1", port: 3306, user: "root", database: DATABASE });
 

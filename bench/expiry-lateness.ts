@@ -4,26 +4,16 @@
 // Usage: npm run bench:expiry [-- <count>]
 import "reflect-metadata";
 import { randomBytes } from "node:crypto";
-import { loadConfig } from "../src/config.js";
 import { startServer } from "../src/server.js";
 import { GraphQLClient } from "../test/support/client.js";
-import { dropDatabase, percentiles, purgeNamespace, table } from "./support.js";
+import { dropDatabase, freshConfig, percentiles, purgeNamespace, table } from "./support.js";
 
 const COUNT = Number(process.argv[2] ?? 250);
 const WINDOW = "20s";
 const DATABASE = "partner_referrals_bench";
 const adminKey = randomBytes(32).toString("base64url");
 
-await dropDatabase(DATABASE);
-await purgeNamespace(DATABASE);
-const config = loadConfig({
-  NODE_ENV: "test",
-  PORT: "0",
-  DATABASE_URL: `mysql://root@127.0.0.1:3306/${DATABASE}`,
-  ADMIN_API_KEY: adminKey,
-  NEW_REFERRAL_RESPONSE_WINDOW: WINDOW,
-  EXPIRY_SWEEP_EVERY: "1h",
-});
+const config = await freshConfig(DATABASE, adminKey, { NEW_REFERRAL_RESPONSE_WINDOW: WINDOW, EXPIRY_SWEEP_EVERY: "1h" });
 const server = await startServer(config);
 const admin = new GraphQLClient(server.url, adminKey);
 

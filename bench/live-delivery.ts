@@ -9,10 +9,9 @@ import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { createClient } from "graphql-ws";
 import WebSocket, { WebSocketServer } from "ws";
-import { loadConfig } from "../src/config.js";
 import { startServer } from "../src/server.js";
 import { GraphQLClient } from "../test/support/client.js";
-import { dropDatabase, percentiles, purgeNamespace, table } from "./support.js";
+import { dropDatabase, freshConfig, percentiles, purgeNamespace, table } from "./support.js";
 
 const COUNTS = process.argv.slice(2).map(Number).filter(Boolean);
 const ROUNDS = 20;
@@ -21,11 +20,7 @@ const UPDATED = `subscription { referralUpdated { id status version updatedAt ex
 
 async function graphqlDelivery(subscribers: number): Promise<{ times: number[]; message: string }> {
   const adminKey = randomBytes(32).toString("base64url");
-  await dropDatabase(DATABASE);
-  await purgeNamespace(DATABASE);
-  const server = await startServer(
-    loadConfig({ NODE_ENV: "test", PORT: "0", DATABASE_URL: `mysql://root@127.0.0.1:3306/${DATABASE}`, ADMIN_API_KEY: adminKey }),
-  );
+  const server = await startServer(await freshConfig(DATABASE, adminKey));
   const admin = new GraphQLClient(server.url, adminKey);
   const { createPartner } = await admin.data(`mutation { createPartner(input: { name: "Bench" }) { partner { id } apiKey } }`);
   const partner = new GraphQLClient(server.url, createPartner.apiKey);

@@ -2,8 +2,10 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import mysql from "mysql2/promise";
 import WebSocket from "ws";
+import { loadConfig, type Config } from "../src/config.js";
+import { purgeNamespace } from "../test/support/redis.js";
 
-export { purgeNamespace } from "../test/support/redis.js";
+export { purgeNamespace };
 
 export async function dropDatabase(name: string): Promise<void> {
   const connection = await mysql.createConnection({ host: "127.0.0.1", port: 3306, user: "root" });
@@ -12,6 +14,22 @@ export async function dropDatabase(name: string): Promise<void> {
   } finally {
     await connection.end();
   }
+}
+
+/**
+ * The configuration of an in-process server on a database of the benchmark's own, dropped first
+ * with its jobs, so that every run starts from nothing as a fresh machine would.
+ */
+export async function freshConfig(database: string, adminKey: string, overrides: Record<string, string> = {}): Promise<Config> {
+  await dropDatabase(database);
+  await purgeNamespace(database);
+  return loadConfig({
+    NODE_ENV: "test",
+    PORT: "0",
+    DATABASE_URL: `mysql://root@127.0.0.1:3306/${database}`,
+    ADMIN_API_KEY: adminKey,
+    ...overrides,
+  });
 }
 
 /** Nearest-rank percentiles of `values`. */

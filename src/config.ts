@@ -149,10 +149,8 @@ export function loadConfig(env: Env = process.env): Config {
 
 function readJobsUrl(env: Env): string {
   const raw = env.JOBS_URL?.trim() || DEFAULT_JOBS_URL;
-  let scheme: string;
-  try {
-    scheme = new URL(raw).protocol;
-  } catch {
+  const scheme = schemeOf(raw);
+  if (scheme === undefined) {
     throw new ConfigError(`JOBS_URL must be a redis:// or mongodb:// URL (got "${raw}")`);
   }
   if (!JOB_STORE_SCHEMES.includes(scheme)) {
@@ -161,15 +159,19 @@ function readJobsUrl(env: Env): string {
   return raw;
 }
 
+/** The URL's scheme with its colon (`redis:`), or undefined when `raw` is not a URL. */
+function schemeOf(raw: string): string | undefined {
+  try {
+    return new URL(raw).protocol;
+  } catch {
+    return undefined;
+  }
+}
+
 function readPubSubUrl(env: Env): string | undefined {
   const raw = env.PUBSUB_URL?.trim();
   if (!raw) return undefined;
-  let scheme: string | undefined;
-  try {
-    scheme = new URL(raw).protocol;
-  } catch {
-    scheme = undefined;
-  }
+  const scheme = schemeOf(raw);
   if (scheme !== "redis:" && scheme !== "rediss:") {
     throw new ConfigError(`PUBSUB_URL must be a redis:// URL, or unset for in-process delivery (got "${raw}")`);
   }
@@ -179,12 +181,7 @@ function readPubSubUrl(env: Env): string | undefined {
 function readSmtpUrl(env: Env): string | undefined {
   const raw = env.SMTP_URL?.trim();
   if (!raw) return undefined;
-  let scheme: string | undefined;
-  try {
-    scheme = new URL(raw).protocol;
-  } catch {
-    scheme = undefined;
-  }
+  const scheme = schemeOf(raw);
   // Never echoed: it may hold a password.
   if (scheme !== "smtp:" && scheme !== "smtps:") {
     throw new ConfigError("SMTP_URL must be a smtp:// or smtps:// URL such as smtp://user:pass@mail.example.com:587, or unset to write e-mails to MAIL_DIR");
@@ -206,13 +203,8 @@ function readMailFrom(env: Env): string {
 
 function readPublicUrl(env: Env, port: number): string {
   const raw = env.PUBLIC_URL?.trim() || `http://localhost:${port}`;
-  let url: URL | undefined;
-  try {
-    url = new URL(raw);
-  } catch {
-    url = undefined;
-  }
-  if (!url || (url.protocol !== "http:" && url.protocol !== "https:")) {
+  const scheme = schemeOf(raw);
+  if (scheme !== "http:" && scheme !== "https:") {
     throw new ConfigError(`PUBLIC_URL must be an http:// or https:// URL (got "${raw}")`);
   }
   return raw.replace(/\/+$/, "");
@@ -221,7 +213,7 @@ function readPublicUrl(env: Env, port: number): string {
 /** Comma-separated durations, e.g. `30s,2m,10m`. */
 function readSchedule(env: Env, name: string, fallback: string): number[] {
   const raw = env[name]?.trim() || fallback;
-  const delays = raw.split(",").map((part) => (part.trim() === "" ? undefined : parseDuration(part.trim())));
+  const delays = raw.split(",").map((part) => parseDuration(part.trim()));
   if (delays.some((delay) => delay === undefined)) {
     throw new ConfigError(`${name} must be durations separated by commas, such as 30s,2m,10m (got "${raw}")`);
   }
@@ -269,7 +261,8 @@ export function readDuration(env: Env, name: string, fallback: string): number {
 }
 
 export function parseDuration(text: string): number | undefined {
-  const value = /^\d+$/.test(text) ? undefined : ms(text as ms.StringValue);
+  // Bare numbers have no unit; ms throws on empty text.
+  const value = text === "" || /^\d+$/.test(text) ? undefined : ms(text as ms.StringValue);
   return typeof value === "number" && Number.isFinite(value) && value > 0 ? value : undefined;
 }
 

@@ -33,7 +33,7 @@ function callerOf(key: ApiKey): Caller {
 }
 
 /** How long a checked key is trusted without asking the database again; revocation evicts it at once. */
-export const KEY_CACHE_MS = 5000;
+const KEY_CACHE_MS = 5000;
 const KEY_CACHE_SIZE = 10_000;
 
 export class ApiKeyService {
@@ -100,8 +100,7 @@ export class ApiKeyService {
     const repository = this.db.getRepository(ApiKey);
     await repository.update({ id, revokedAt: IsNull() }, { revokedAt: new Date() });
     if (!(await repository.existsBy({ id }))) throw notFound(`API key ${id}`);
-    this.forget(id);
-    this.revoked(id);
+    this.retired(id);
     return true;
   }
 
@@ -139,10 +138,13 @@ export class ApiKeyService {
       return retiredKeys;
     });
     // Other instances may hold sockets opened with the retired key, and remember it.
-    for (const key of retired) {
-      this.forget(key.id);
-      this.revoked(key.id);
-    }
+    for (const key of retired) this.retired(key.id);
+  }
+
+  /** A key no longer valid: forgotten here at once, and on every other instance through `revoked`. */
+  private retired(keyId: string): void {
+    this.forget(keyId);
+    this.revoked(keyId);
   }
 
 }

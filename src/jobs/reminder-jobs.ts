@@ -4,7 +4,7 @@ import { writeDueReminders } from "../notifications/notification-writer.js";
 import type { OutboxRelay } from "../outbox/outbox-relay.js";
 import type { Scheduler } from "./scheduler.js";
 
-export const REMINDERS_JOB = "response-reminders";
+const REMINDERS_JOB = "response-reminders";
 const JOB_LOCK_MS = 10_000;
 
 /**

@@ -32,6 +32,8 @@ export class Mailer {
   /** Where e-mails are written when there is no SMTP server; undefined with one. */
   readonly directory: string | undefined;
   private readonly messageIdDomain: string;
+  /** MAIL_DIR, made once, when the first e-mail is written. */
+  private madeDirectory: Promise<unknown> | undefined;
 
   constructor(private readonly config: NotificationsConfig) {
     this.messageIdDomain = domainOf(config.mailFrom);
@@ -63,7 +65,10 @@ export class Mailer {
     if (this.directory !== undefined) {
       // Written whole or not at all: a retry overwrites the same file.
       const file = join(this.directory, `notification-${mail.notificationId}.eml`);
-      await mkdir(this.directory, { recursive: true });
+      await (this.madeDirectory ??= mkdir(this.directory, { recursive: true }).catch((error: unknown) => {
+        this.madeDirectory = undefined;
+        throw error;
+      }));
       await writeFile(`${file}.tmp`, (info as { message: Buffer }).message);
       await rename(`${file}.tmp`, file);
     }

@@ -65,9 +65,9 @@ export async function writeDueReminders(db: Queryable, now: Date, beforeMs: numb
     const due: Recipient[] = await db.query(
       `${TO_CONTACT}
        WHERE r.status = ? AND r.respond_by > ? AND r.respond_by <= ?
-         AND NOT EXISTS (SELECT 1 FROM outbox_messages o WHERE o.dedupe_key = CONCAT('${EMAIL_CHANNEL}:${kind}:', r.id))
+         AND NOT EXISTS (SELECT 1 FROM outbox_messages o WHERE o.referral_id = r.id AND o.channel = ? AND o.kind = ?)
        LIMIT ${REMINDER_BATCH}`,
-      [ReferralStatus.NEW, now, new Date(now.getTime() + beforeMs)],
+      [ReferralStatus.NEW, now, new Date(now.getTime() + beforeMs), EMAIL_CHANNEL, kind],
     );
     written += await write(db, kind, due, now, true);
     if (due.length < REMINDER_BATCH) return written;

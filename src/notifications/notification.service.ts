@@ -42,11 +42,16 @@ export class NotificationService {
     const size = pageSize(filter.first);
     if (filter.first != null && filter.first < 0) throw badInput("first", "must not be negative");
     if (filter.referralId != null && !isRowId(filter.referralId)) return { edges: [], pageInfo: { hasNextPage: false, endCursor: null } };
-    const conditions = ["o.channel = ?"];
-    const parameters: unknown[] = [EMAIL_CHANNEL];
-    if (filter.referralId != null) conditions.push("o.referral_id = ?") && parameters.push(filter.referralId);
-    if (filter.status != null) conditions.push("o.status = ?") && parameters.push(filter.status);
-    if (filter.after) conditions.push("o.id < ?") && parameters.push(decodeCursor(filter.after));
+    const conditions: string[] = [];
+    const parameters: unknown[] = [];
+    const and = (condition: string, parameter: unknown) => {
+      conditions.push(condition);
+      parameters.push(parameter);
+    };
+    and("o.channel = ?", EMAIL_CHANNEL);
+    if (filter.referralId != null) and("o.referral_id = ?", filter.referralId);
+    if (filter.status != null) and("o.status = ?", filter.status);
+    if (filter.after) and("o.id < ?", decodeCursor(filter.after));
     const found = await this.rows.select(this.db, "o", `WHERE ${conditions.join(" AND ")} ORDER BY o.id DESC LIMIT ?`, [
       ...parameters,
       size + 1,

@@ -17,13 +17,13 @@ export interface OutboxChannel {
   deliver(message: OutboxMessage): Promise<"delivered" | "obsolete">;
 }
 
-export const OUTBOX_RELAY_JOB = "outbox-relay";
+const OUTBOX_RELAY_JOB = "outbox-relay";
 /** The recurring relay run: messages of other instances' changes, and retries, are never later than this. */
-export const RELAY_POLL_MS = 5000;
+const RELAY_POLL_MS = 5000;
 /** Deliveries in flight at once per instance; a run claims as many as are free, never more. */
 const IN_FLIGHT = 8;
 /** How long a claim holds its messages: longer than any delivery's own timeouts. */
-export const LEASE_MS = 120_000;
+const LEASE_MS = 120_000;
 const RELAY_JOB_LOCK_MS = 10_000;
 const JITTER = 0.1;
 const MAX_ERROR_LENGTH = 1000;
