@@ -86,8 +86,8 @@ const baseline = await Promise.all(
           [rfi.insertId, partnerId, profileId, input.companySize, input.industry],
         );
         await connection.query(
-          "INSERT INTO referral_events (referral_id, action, at, from_status, to_status, actor) VALUES (?, 'RECEIVE', NOW(3), NULL, 'NEW', 'burst')",
-          [referral.insertId],
+          "INSERT INTO referral_events (referral_id, partner_id, version, action, at, from_status, to_status, actor) VALUES (?, ?, 1, 'RECEIVE', NOW(3), NULL, 'NEW', 'burst')",
+          [referral.insertId, partnerId],
         );
       }
       await connection.commit();

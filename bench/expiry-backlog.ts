@@ -70,8 +70,8 @@ async function floor(): Promise<number> {
   const started = performance.now();
   await sql.beginTransaction();
   await sql.query(
-    `INSERT INTO referral_events (referral_id, action, at, from_status, to_status, actor, note)
-     SELECT id, 'MISS', NOW(3), 'NEW', 'MISSED', 'system', NULL FROM referrals WHERE status = 'NEW' AND respond_by <= NOW(3)`,
+    `INSERT INTO referral_events (referral_id, partner_id, version, action, at, from_status, to_status, actor, note)
+     SELECT id, partner_id, version + 1, 'MISS', NOW(3), 'NEW', 'MISSED', 'system', NULL FROM referrals WHERE status = 'NEW' AND respond_by <= NOW(3)`,
   );
   const [updated] = await sql.query<mysql.ResultSetHeader>(
     `UPDATE referrals SET status = 'MISSED', version = version + 1, updated_at = NOW(3), respond_by = NULL, closed_at = NOW(3)

@@ -78,9 +78,9 @@ for (const partner of partners as unknown as { id: string; profile: string }[]) 
   );
 }
 await db.query(
-  `INSERT INTO referral_events (referral_id, action, at, from_status, to_status, actor, note)
-   SELECT id, 'RECEIVE', received_at, NULL, 'NEW', 'intake', NULL FROM referrals UNION ALL
-   SELECT id, 'EXPRESS_INTEREST', received_at + INTERVAL 1 HOUR, 'NEW', 'EVALUATING', 'Reader', 'keen' FROM referrals WHERE status NOT IN ('NEW', 'IGNORED', 'MISSED')`,
+  `INSERT INTO referral_events (referral_id, partner_id, version, feed_batch, action, at, from_status, to_status, actor, note)
+   SELECT id, partner_id, 1, 0, 'RECEIVE', received_at, NULL, 'NEW', 'intake', NULL FROM referrals UNION ALL
+   SELECT id, partner_id, 2, 0, 'EXPRESS_INTEREST', received_at + INTERVAL 1 HOUR, 'NEW', 'EVALUATING', 'Reader', 'keen' FROM referrals WHERE status NOT IN ('NEW', 'IGNORED', 'MISSED')`,
 );
 await db.query("ANALYZE TABLE referrals, referral_events, rfis");
 await db.end();

@@ -14,7 +14,7 @@ import nodemailer from "nodemailer";
 import { GraphQLClient } from "../test/support/client.js";
 import { rfiInput } from "../test/support/fixtures.js";
 import { TestSmtpServer } from "../test/support/smtp.js";
-import { dropDatabase, percentiles, purgeNamespace, startServerProcess, table } from "./support.js";
+import { dropDatabase, percentiles, purgeNamespace, paced, startServerProcess, table } from "./support.js";
 
 const COUNT = Number(process.argv[2] ?? 200);
 /** Arrivals per second, open loop: a new RFI every 50 ms whatever the answers' pace. */
@@ -22,18 +22,6 @@ const RATE = 20;
 const DATABASE = "partner_referrals_bench_notify";
 const PORT = 4731;
 const adminKey = randomBytes(32).toString("base64url");
-
-/** Starts `run` for each index at RATE per second, without waiting for earlier ones. */
-async function paced(count: number, run: (index: number) => Promise<void>): Promise<void> {
-  const started: Promise<void>[] = [];
-  const start = Date.now();
-  for (let index = 0; index < count; index++) {
-    const wait = start + (index * 1000) / RATE - Date.now();
-    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    started.push(run(index));
-  }
-  await Promise.all(started);
-}
 
 async function waitFor(what: string, check: () => boolean, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -57,7 +45,7 @@ await admin.data(
 );
 
 // --- the server: submitRfi → outbox → relay → SMTP ---
-await paced(COUNT, async () => void (await admin.data(`mutation($input: SubmitRfiInput!) { submitRfi(input: $input) { rfi { id } } }`, { input: rfiInput({ partnerIds: [partnerId] }) })));
+await paced(COUNT, RATE, async () => void (await admin.data(`mutation($input: SubmitRfiInput!) { submitRfi(input: $input) { rfi { id } } }`, { input: rfiInput({ partnerIds: [partnerId] }) })));
 await waitFor(`${COUNT} alerts reach the SMTP server`, () => smtp.received.length >= COUNT);
 const db = await mysql.createConnection({ host: "127.0.0.1", user: "root", database: DATABASE });
 const [rows] = await db.query<mysql.RowDataPacket[]>(
@@ -77,7 +65,7 @@ await db.query("CREATE TABLE bench_sent (id INT AUTO_INCREMENT PRIMARY KEY, at D
 const pool = mysql.createPool({ host: "127.0.0.1", user: "root", database: DATABASE, connectionLimit: 10 });
 const mailer = nodemailer.createTransport({ host: "127.0.0.1", port: smtp.port, pool: true, maxConnections: 5, ignoreTLS: true });
 const sentAt = new Map<string, number>();
-await paced(COUNT, async (index) => {
+await paced(COUNT, RATE, async (index) => {
   const connection = await pool.getConnection();
   await connection.beginTransaction();
   await connection.query("INSERT INTO bench_sent (at) VALUES (NOW(3))");

@@ -139,3 +139,15 @@ function inspectorUrl(child: ChildProcess): Promise<string> {
   }
   return url;
 }
+
+/** Starts `run` for each index at `perSecond`, open loop: without waiting for earlier ones. */
+export async function paced(count: number, perSecond: number, run: (index: number) => Promise<void>): Promise<void> {
+  const started: Promise<void>[] = [];
+  const start = Date.now();
+  for (let index = 0; index < count; index++) {
+    const wait = start + (index * 1000) / perSecond - Date.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    started.push(run(index));
+  }
+  await Promise.all(started);
+}

@@ -1,4 +1,6 @@
-import ms from "ms";
+import { ConfigError, readBoolean, readCount, readDuration, readNamespace, readPort, readSchedule, schemeOf, type Env } from "./config-values.js";
+
+export { ConfigError };
 
 export type Environment = "development" | "test" | "production";
 
@@ -59,6 +61,17 @@ export interface NotificationsConfig {
   reminderBeforeMs: number;
 }
 
+/** Webhooks: how long an endpoint has to answer, when failures are retried, when an endpoint is given up on. */
+export interface WebhooksConfig {
+  timeoutMs: number;
+  /** Delays between attempts (WEBHOOK_RETRY_SCHEDULE); once used up, a delivery is FAILED. */
+  retryDelaysMs: number[];
+  /** An endpoint failing for this long is disabled (WEBHOOK_DISABLE_AFTER). */
+  disableAfterMs: number;
+  /** http:// and private addresses allowed (WEBHOOK_ALLOW_PRIVATE_URLS; the default outside production). */
+  allowPrivateUrls: boolean;
+}
+
 export interface Config {
   env: Environment;
   port: number;
@@ -74,12 +87,8 @@ export interface Config {
   jobs: JobsConfig;
   pubsub: PubSubConfig;
   notifications: NotificationsConfig;
+  webhooks: WebhooksConfig;
   logLevel: string;
-}
-
-/** A bad configuration value; its message is one line naming the variable. */
-export class ConfigError extends Error {
-  override name = "ConfigError";
 }
 
 const ENVIRONMENTS: readonly Environment[] = ["development", "test", "production"];
@@ -89,8 +98,6 @@ const MIN_ADMIN_KEY_LENGTH = 32;
 export const DEFAULT_DATABASE_URL = "mysql://root@127.0.0.1:3306/partner_referrals";
 export const DEFAULT_JOBS_URL = "redis://127.0.0.1:6379";
 const JOB_STORE_SCHEMES = ["redis:", "rediss:", "mongodb:", "mongodb+srv:"];
-
-type Env = Record<string, string | undefined>;
 
 /** Reads and validates the whole configuration once; throws ConfigError on the first bad value. */
 export function loadConfig(env: Env = process.env): Config {
@@ -143,6 +150,12 @@ export function loadConfig(env: Env = process.env): Config {
       retryDelaysMs: readSchedule(env, "NOTIFY_RETRY_SCHEDULE", "30s,2m,10m,30m,1h,2h,4h,8h,12h"),
       reminderBeforeMs: readDuration(env, "REMINDER_BEFORE", "24h"),
     },
+    webhooks: {
+      timeoutMs: readDuration(env, "WEBHOOK_TIMEOUT", "10s"),
+      retryDelaysMs: readSchedule(env, "WEBHOOK_RETRY_SCHEDULE", "5s,5m,30m,2h,5h,10h,10h"),
+      disableAfterMs: readDuration(env, "WEBHOOK_DISABLE_AFTER", "5d"),
+      allowPrivateUrls: readBoolean(env, "WEBHOOK_ALLOW_PRIVATE_URLS", nodeEnv !== "production"),
+    },
     logLevel,
   };
 }
@@ -157,15 +170,6 @@ function readJobsUrl(env: Env): string {
     throw new ConfigError(`JOBS_URL must start with redis:// or mongodb:// (got "${scheme}//")`);
   }
   return raw;
-}
-
-/** The URL's scheme with its colon (`redis:`), or undefined when `raw` is not a URL. */
-function schemeOf(raw: string): string | undefined {
-  try {
-    return new URL(raw).protocol;
-  } catch {
-    return undefined;
-  }
 }
 
 function readPubSubUrl(env: Env): string | undefined {
@@ -208,62 +212,6 @@ function readPublicUrl(env: Env, port: number): string {
     throw new ConfigError(`PUBLIC_URL must be an http:// or https:// URL (got "${raw}")`);
   }
   return raw.replace(/\/+$/, "");
-}
-
-/** Comma-separated durations, e.g. `30s,2m,10m`. */
-function readSchedule(env: Env, name: string, fallback: string): number[] {
-  const raw = env[name]?.trim() || fallback;
-  const delays = raw.split(",").map((part) => parseDuration(part.trim()));
-  if (delays.some((delay) => delay === undefined)) {
-    throw new ConfigError(`${name} must be durations separated by commas, such as 30s,2m,10m (got "${raw}")`);
-  }
-  return delays as number[];
-}
-
-/** A name that can prefix Redis keys and channels and MongoDB collections. */
-export function readNamespace(env: Env, name: string, fallback: string): string {
-  const raw = env[name]?.trim() || fallback;
-  if (!/^[A-Za-z0-9_-]{1,64}$/.test(raw)) {
-    throw new ConfigError(`${name} must be 1 to 64 letters, digits, _ or - (got "${raw}")`);
-  }
-  return raw;
-}
-
-function readPort(env: Env, name: string, fallback: number): number {
-  const raw = env[name]?.trim();
-  if (!raw) return fallback;
-  const port = Number(raw);
-  if (!/^\d+$/.test(raw) || port > 65535) {
-    throw new ConfigError(`${name} must be a port number between 0 and 65535 (got "${raw}")`);
-  }
-  return port;
-}
-
-/** A whole number from 1 to 1000. */
-function readCount(env: Env, name: string, fallback: number): number {
-  const raw = env[name]?.trim();
-  if (!raw) return fallback;
-  const count = Number(raw);
-  if (!/^\d+$/.test(raw) || count < 1 || count > 1000) {
-    throw new ConfigError(`${name} must be a whole number from 1 to 1000 (got "${raw}")`);
-  }
-  return count;
-}
-
-/** Human durations such as `2s`, `90 minutes`, `72h`, `7d`; always positive. */
-export function readDuration(env: Env, name: string, fallback: string): number {
-  const raw = env[name]?.trim() || fallback;
-  const parsed = parseDuration(raw);
-  if (parsed === undefined) {
-    throw new ConfigError(`${name} must be a positive duration such as 2s, 90 minutes, 72h or 7d (got "${raw}")`);
-  }
-  return parsed;
-}
-
-export function parseDuration(text: string): number | undefined {
-  // Bare numbers have no unit; ms throws on empty text.
-  const value = text === "" || /^\d+$/.test(text) ? undefined : ms(text as ms.StringValue);
-  return typeof value === "number" && Number.isFinite(value) && value > 0 ? value : undefined;
 }
 
 export function parseDatabaseUrl(raw: string): DatabaseConfig {

@@ -37,24 +37,36 @@ import { RfiService } from "./rfis/rfi.service.js";
 import { EmailChannel } from "./notifications/email-channel.js";
 import { Mailer } from "./notifications/mailer.js";
 import { NotificationService } from "./notifications/notification.service.js";
+import { EMAIL_CHANNEL } from "./notifications/notification-kind.js";
 import { isOutgoing } from "./outbox/outgoing.js";
 import { OutboxRelay } from "./outbox/outbox-relay.js";
 import { ReminderJobs } from "./jobs/reminder-jobs.js";
+import { ChangeFeedService } from "./change-feed/change-feed.service.js";
+import { ChangeSequencer } from "./change-feed/sequencer.js";
+import { ChangeStream } from "./live/change-stream.js";
+import { WebhookChannel } from "./webhooks/webhook-channel.js";
+import { writeWebhookDeliveries, WEBHOOK_CHANNEL } from "./webhooks/webhook-writer.js";
+import { WebhookService } from "./webhooks/webhook.service.js";
 
 export const GRAPHQL_PATH = "/graphql";
 
-export function createServices(db: DataSource, config: Config, changes: ReferralChanges, bus: LiveBus): Services {
+export function createServices(db: DataSource, config: Config, changes: ReferralChanges, bus: LiveBus, logger: Logger): Services {
   const apiKeys = new ApiKeyService(db, (keyId) => bus.publishKeyRevoked(keyId));
   const referrals = new ReferralService(db, config, changes);
+  const feed = new ReferralFeed(bus, db);
+  const changeFeed = new ChangeFeedService(db);
   return {
     apiKeys,
     partners: new PartnerService(db, apiKeys),
     rfis: new RfiService(db, referrals),
     referrals,
     referralFinder: new ReferralFinder(db),
-    feed: new ReferralFeed(bus, db),
+    feed,
+    changeFeed,
+    changeStream: new ChangeStream(bus, feed, new ChangeFeedService(db, "live-changes"), db, logger),
     stats: new StatsService(db, config.stats),
     notifications: new NotificationService(db),
+    webhooks: new WebhookService(db, config.webhooks),
   };
 }
 
@@ -77,6 +89,7 @@ export interface RunningServer {
   deadlines: DeadlineJobs;
   fitScores: FitScores;
   outbox: OutboxRelay;
+  sequencer: ChangeSequencer;
   mailer: Mailer;
   live: LiveServer;
   logger: Logger;
@@ -106,7 +119,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     const bus = await LiveBus.connect(config.pubsub, logger);
     opened.push(() => bus.close());
     const changes = new ReferralChanges(logger);
-    const services = createServices(db, config, changes, bus);
+    const services = createServices(db, config, changes, bus, logger);
     const revocations = bus.keyRevocations();
     void services.apiKeys.forgetRevoked(revocations);
     opened.push(async () => void (await revocations.return()));
@@ -118,15 +131,25 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     const rescoring = new FitRescoreJobs(scheduler, fitScores, config.jobs.sweepEveryMs, logger);
     const mailer = new Mailer(config.notifications);
     opened.push(async () => mailer.close());
-    const outbox = new OutboxRelay(db, scheduler, [new EmailChannel(db, mailer, config.notifications, config)], logger);
+    const webhookChannel = new WebhookChannel(db, config.webhooks, (message, failure) => services.webhooks.attempted(message, failure));
+    const outbox = new OutboxRelay(db, scheduler, [new EmailChannel(db, mailer, config.notifications, config), webhookChannel], logger);
+    services.webhooks.relayWith((channel) => outbox.nudge(channel));
     const reminders = new ReminderJobs(scheduler, db, outbox, config.notifications.reminderBeforeMs, config.jobs.sweepEveryMs, logger);
     await scheduler.start();
     await deadlines.start();
     rescoring.start();
     await outbox.start();
     await reminders.start();
+    const sequencer = new ChangeSequencer(db, logger);
+    sequencer.writeWith(writeWebhookDeliveries);
+    sequencer.onBatch((batch, written) => {
+      bus.publishFeedBatch(batch);
+      if (written > 0) outbox.nudge(WEBHOOK_CHANNEL);
+    });
+    sequencer.start();
     opened.push(async () => {
       rescoring.stop();
+      await sequencer.stop();
       await outbox.stop();
       await deadlines.stop();
     });
@@ -136,8 +159,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     changes.listen((committed) => rescoring.afterChanges(committed));
     changes.listen((committed) => deadlines.schedule(committed));
     changes.listen((committed) => services.feed.publish(committed));
+    changes.listen(() => sequencer.nudge());
     changes.listen((committed) => {
-      if (committed.some(({ action, referral }) => isOutgoing(action, referral.status))) outbox.nudge();
+      if (committed.some(({ action, referral }) => isOutgoing(action, referral.status))) outbox.nudge(EMAIL_CHANNEL);
     });
 
     const production = config.env === "production";
@@ -183,6 +207,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     opened.push(() => apollo.stop());
     const live = serveLive({ httpServer, path: GRAPHQL_PATH, schema, services, db, bus, validationRules, formatError });
     opened.push(() => live.close());
+    await services.changeStream.start();
+    opened.push(() => services.changeStream.stop());
 
     app.get("/healthz", (_req, res) => {
       res.json({ status: "ok", live: { sockets: live.sockets, subscriptions: services.feed.activeSubscriptions } });
@@ -207,7 +233,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     const { port } = httpServer.address() as AddressInfo;
     const url = `http://localhost:${port}${GRAPHQL_PATH}`;
     logger.info({ url, env: config.env }, "serving GraphQL over HTTP and WebSocket");
-    return { url, port, httpServer, db, services, scheduler, deadlines, fitScores, outbox, mailer, live, logger, stop: closeAll };
+    return { url, port, httpServer, db, services, scheduler, deadlines, fitScores, outbox, sequencer, mailer, live, logger, stop: closeAll };
   } catch (error) {
     await closeAll();
     throw error;

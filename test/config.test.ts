@@ -36,6 +36,13 @@ describe("config > loadConfig", () => {
         retryDelaysMs: [30_000, 120_000, 600_000, 1_800_000, HOUR, 2 * HOUR, 4 * HOUR, 8 * HOUR, 12 * HOUR],
         reminderBeforeMs: 24 * HOUR,
       },
+      webhooks: {
+        timeoutMs: 10_000,
+        retryDelaysMs: [5_000, 300_000, 1_800_000, 2 * HOUR, 5 * HOUR, 10 * HOUR, 10 * HOUR],
+        disableAfterMs: 5 * 24 * HOUR,
+        // Outside production, newcomers and tests post to local receivers.
+        allowPrivateUrls: true,
+      },
       logLevel: "info",
     });
   });
@@ -65,6 +72,10 @@ describe("config > loadConfig", () => {
         PUBLIC_URL: "https://referrals.example.com/",
         NOTIFY_RETRY_SCHEDULE: "1s, 1m",
         REMINDER_BEFORE: "12h",
+        WEBHOOK_TIMEOUT: "3s",
+        WEBHOOK_RETRY_SCHEDULE: "1s,1m",
+        WEBHOOK_DISABLE_AFTER: "2d",
+        WEBHOOK_ALLOW_PRIVATE_URLS: "true",
         LOG_LEVEL: "warn",
       }),
     ).to.deep.equal({
@@ -86,6 +97,7 @@ describe("config > loadConfig", () => {
         retryDelaysMs: [1_000, 60_000],
         reminderBeforeMs: 12 * HOUR,
       },
+      webhooks: { timeoutMs: 3_000, retryDelaysMs: [1_000, 60_000], disableAfterMs: 2 * 24 * HOUR, allowPrivateUrls: true },
       logLevel: "warn",
     });
   });
@@ -143,6 +155,10 @@ describe("config > loadConfig", () => {
     ["PUBLIC_URL", "ftp://referrals.example.com"],
     ["NOTIFY_RETRY_SCHEDULE", "30s,,2m"],
     ["REMINDER_BEFORE", "tomorrow"],
+    ["WEBHOOK_TIMEOUT", "soon"],
+    ["WEBHOOK_RETRY_SCHEDULE", "5s,later"],
+    ["WEBHOOK_DISABLE_AFTER", "0d"],
+    ["WEBHOOK_ALLOW_PRIVATE_URLS", "yes"],
   ];
   for (const [variable, value] of BAD_VALUES) {
     it(`refuses ${variable}=${JSON.stringify(value)} with one line naming ${variable}`, () => {
@@ -151,6 +167,12 @@ describe("config > loadConfig", () => {
       expect(message.startsWith(`${variable} `), message).to.equal(true);
     });
   }
+
+  it("allows only public https webhook URLs in production unless WEBHOOK_ALLOW_PRIVATE_URLS says otherwise", () => {
+    expect(loadConfig({ NODE_ENV: "production" }).webhooks.allowPrivateUrls).to.equal(false);
+    expect(loadConfig({ NODE_ENV: "production", WEBHOOK_ALLOW_PRIVATE_URLS: "true" }).webhooks.allowPrivateUrls).to.equal(true);
+    expect(loadConfig({ NODE_ENV: "test", WEBHOOK_ALLOW_PRIVATE_URLS: "false" }).webhooks.allowPrivateUrls).to.equal(false);
+  });
 
   it("never repeats a refused SMTP_URL, which may hold a password, in its message", () => {
     const { message } = configError({ SMTP_URL: "http://mailer:hunter2@mail.example.com" });

@@ -12,11 +12,13 @@ import { boundConnectionWaits } from "./pool.js";
 import { DealFigures1764100000000 } from "./migrations/1764100000000-DealFigures.js";
 import { PartnerCounters1764200000000 } from "./migrations/1764200000000-PartnerCounters.js";
 import { Outbox1764300000000 } from "./migrations/1764300000000-Outbox.js";
+import { ChangeFeed1764400000000 } from "./migrations/1764400000000-ChangeFeed.js";
 import { OutboxMessage } from "../outbox/outbox-message.entity.js";
+import { WebhookEndpoint } from "../webhooks/webhook-endpoint.entity.js";
 import { FitRescoring, PartnerCounter } from "../analytics/partner-counter.entity.js";
 
-export const entities = [ApiKey, Partner, MarketingProfile, Rfi, IdempotencyRecord, Referral, ReferralEvent, PartnerCounter, FitRescoring, OutboxMessage];
-export const migrations = [InitialSchema1764000000000, DealFigures1764100000000, PartnerCounters1764200000000, Outbox1764300000000];
+export const entities = [ApiKey, Partner, MarketingProfile, Rfi, IdempotencyRecord, Referral, ReferralEvent, PartnerCounter, FitRescoring, OutboxMessage, WebhookEndpoint];
+export const migrations = [InitialSchema1764000000000, DealFigures1764100000000, PartnerCounters1764200000000, Outbox1764300000000, ChangeFeed1764400000000];
 
 /** Which server speaks the MySQL protocol: TypeORM reads their catalogs differently (e.g. column defaults). */
 export type ServerFlavour = "mysql" | "mariadb";

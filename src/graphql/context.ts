@@ -1,4 +1,7 @@
 import type { StatsService } from "../analytics/stats.service.js";
+import type { ChangeFeedService } from "../change-feed/change-feed.service.js";
+import type { ChangeStream } from "../live/change-stream.js";
+import type { WebhookService } from "../webhooks/webhook.service.js";
 import type { ApiKeyService } from "../auth/api-key.service.js";
 import type { LiveRequest, ReferralFeed } from "../live/referral-feed.js";
 import type { Caller } from "../auth/caller.js";
@@ -17,8 +20,12 @@ export interface Services {
   referrals: ReferralService;
   referralFinder: ReferralFinder;
   feed: ReferralFeed;
+  changeFeed: ChangeFeedService;
+  /** `referralChanged`: the change feed, live (set once the server has started it). */
+  changeStream: ChangeStream;
   stats: StatsService;
   notifications: NotificationService;
+  webhooks: WebhookService;
 }
 
 /** What every resolver receives: who calls, the services, and this request's (or this live event's) loaders. */

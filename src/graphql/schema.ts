@@ -3,6 +3,8 @@ import { printSchema, type GraphQLSchema } from "graphql";
 import { buildSchema } from "type-graphql";
 import { StatsResolver, PartnerResponsivenessResolver } from "../analytics/stats.resolver.js";
 import { ApiKeyResolver } from "../auth/api-key.resolver.js";
+import { ChangeFeedResolver } from "../change-feed/change-feed.resolver.js";
+import { WebhookDeliveryResolver, WebhookEndpointResolver } from "../webhooks/webhook.resolver.js";
 import { authChecker } from "../auth/auth-checker.js";
 import { ReferralFeedResolver } from "../live/referral-feed.resolver.js";
 import { MarketingProfileResolver } from "../partners/marketing-profile.resolver.js";
@@ -24,6 +26,9 @@ const resolvers = [
   PartnerResponsivenessResolver,
   ReferralFeedResolver,
   NotificationResolver,
+  ChangeFeedResolver,
+  WebhookEndpointResolver,
+  WebhookDeliveryResolver,
 ] as const;
 
 let built: Promise<GraphQLSchema> | undefined;

@@ -5,7 +5,7 @@ import type { Logger } from "pino";
 import type { PubSubConfig } from "../config.js";
 import { connectRedis, UnreachableServiceError } from "../redis.js";
 
-/** What travels between instances: a committed referral change, or a revoked key. */
+/** What travels between instances: a committed referral change, a batch of the change feed, or a revoked key. */
 export interface ReferralChangeMessage {
   kind: "received" | "updated";
   action: string;
@@ -18,7 +18,12 @@ export interface KeyRevokedMessage {
   keyId: string;
 }
 
-type Topics = Record<string, [ReferralChangeMessage[]] | [KeyRevokedMessage]>;
+/** A batch of the change feed has committed (src/change-feed/sequencer.ts). */
+export interface FeedBatchMessage {
+  batch: number;
+}
+
+type Topics = Record<string, [ReferralChangeMessage[]] | [KeyRevokedMessage] | [FeedBatchMessage]>;
 
 /** Changes per bus message: one message per change would cost more than the change on a batch of expiries. */
 const CHANGES_PER_MESSAGE = 200;
@@ -67,6 +72,14 @@ export class LiveBus {
   /** Every referral change, in groups as published, as long as the returned iterator is not returned. */
   referralChanges(): Repeater<ReferralChangeMessage[]> {
     return this.pubSub.subscribe(this.topic("referral-changes")) as Repeater<ReferralChangeMessage[]>;
+  }
+
+  publishFeedBatch(batch: number): void {
+    this.pubSub.publish(this.topic("feed-batches"), { batch });
+  }
+
+  feedBatches(): Repeater<FeedBatchMessage> {
+    return this.pubSub.subscribe(this.topic("feed-batches")) as Repeater<FeedBatchMessage>;
   }
 
   publishKeyRevoked(keyId: string): void {

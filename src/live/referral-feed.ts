@@ -9,13 +9,17 @@ import { createLoaders } from "../graphql/loaders.js";
 import type { ReferralChange } from "../referrals/referral-changes.js";
 import { Referral } from "../referrals/referral.entity.js";
 import type { LiveBus, ReferralChangeMessage } from "./pubsub.js";
+import type { ReferralChange as FeedChange } from "../change-feed/change-feed.types.js";
+import { comparePositions, type Position } from "../change-feed/position.js";
+import type { Loaders } from "../graphql/loaders.js";
 
 /** One change as a subscriber's document resolves it: the referral as the change left it. */
 export interface FeedDelivery {
   referral: Referral;
 }
 
-export type FeedKind = ReferralChangeMessage["kind"];
+/** `received` and `updated` as each commit tells them; `changed` in commit order, from the change feed. */
+export type FeedKind = ReferralChangeMessage["kind"] | "changed";
 
 /** A subscription as the socket asked for it: what decides which subscribers can share an execution. */
 export interface LiveRequest {
@@ -42,12 +46,18 @@ export interface FeedExecution {
  * One subscription on a socket, and the iterator graphql-ws holds for it: it yields nothing (the
  * feed writes the results to the socket itself) and leaves its group when returned.
  */
-class Subscriber implements AsyncIterableIterator<never> {
+export class Subscriber implements AsyncIterableIterator<never> {
+  /** Changes up to this position are not sent (they were, or they precede the subscription's `after`). */
+  floor: Position | undefined;
+  /** Live changes held back while the subscriber replays what it missed; undefined once it is live. */
+  held: { position: Position; message: string }[] | undefined;
+  left = false;
+
   constructor(
     readonly socket: WebSocket,
     /** `{"id":…,"type":"next","payload":` for this subscription: the shared payload and `}` complete it. */
     readonly prefix: string,
-    private readonly group: Group,
+    readonly group: Group,
     /** The feed's (one function for all subscribers). */
     private readonly leave: (group: Group, subscriber: Subscriber) => void,
   ) {}
@@ -58,6 +68,7 @@ class Subscriber implements AsyncIterableIterator<never> {
   }
 
   async return(): Promise<IteratorResult<never>> {
+    this.left = true;
     this.leave(this.group, this);
     return { done: true, value: undefined };
   }
@@ -68,7 +79,7 @@ class Subscriber implements AsyncIterableIterator<never> {
 }
 
 /** Subscribers with the same rights (role and partner) and the same document, variables and operation. */
-interface Group {
+export interface Group {
   key: string;
   kind: FeedKind;
   scope: string | undefined;
@@ -78,6 +89,8 @@ interface Group {
 }
 
 const EVERY_PARTNER = "*";
+/** Live changes a replaying subscriber may hold back; past it, it is too far behind and is dropped. */
+const HELD_WHILE_REPLAYING = LIMITS.maxPendingEvents * 10;
 
 /**
  * Partner front-ends' live feed. Committed changes go out on the bus; each instance takes them in
@@ -133,7 +146,7 @@ export class ReferralFeed {
    * The changes of one kind that `caller` may see, for one subscription on a socket, until the
    * returned iterator is returned. It yields nothing itself: the feed writes the results to the socket.
    */
-  subscribe(caller: Caller, kind: FeedKind, request: LiveRequest): AsyncIterableIterator<never> {
+  subscribe(caller: Caller, kind: FeedKind, request: LiveRequest): Subscriber {
     const scope = partnerScope(caller);
     const key = JSON.stringify([kind, caller.role, scope ?? null, request.operationName ?? null, request.variables ?? null, request.query]);
     let group = this.groups.get(key);
@@ -176,7 +189,6 @@ export class ReferralFeed {
   };
 
   private async fanOut(messages: ReferralChangeMessage[]): Promise<void> {
-    const execution = this.execution!;
     for (const message of messages) {
       const groups = [
         ...(this.index.get(message.kind)?.get(message.partnerId) ?? []),
@@ -187,16 +199,55 @@ export class ReferralFeed {
       const loaders = createLoaders(this.db);
       const rootValue: FeedDelivery = { referral: this.referralOf(message) };
       for (const group of groups) {
-        const contextValue: RequestContext = { caller: group.caller, services: execution.services, loaders };
-        const { document, variables, operationName } = group.request;
-        const result = await execute({ schema: execution.schema, document, rootValue, contextValue, variableValues: variables, operationName });
-        const payload = JSON.stringify(execution.formatResult(result));
+        const payload = await this.render(group, rootValue, loaders);
         for (const subscriber of group.subscribers) this.send(subscriber, payload);
       }
     }
   }
 
-  private send(subscriber: Subscriber, payload: string): void {
+  /**
+   * Sends changes of the change feed, in commit order, to the `changed` subscribers that may see
+   * them; a subscriber still replaying holds them until it has caught up (change-stream.ts).
+   */
+  async deliverChanges(changes: readonly FeedChange[], loaders: Loaders): Promise<void> {
+    const byScope = this.index.get("changed");
+    if (!byScope) return;
+    for (const change of changes) {
+      const groups = [...(byScope.get(change.partnerId) ?? []), ...(byScope.get(EVERY_PARTNER) ?? [])];
+      for (const group of groups) {
+        const payload = await this.render(group, change, loaders);
+        for (const subscriber of group.subscribers) this.offer(subscriber, change.position, payload);
+      }
+    }
+  }
+
+  /** Whether the feed holds a `changed` subscription now. */
+  get followsChanges(): boolean {
+    return (this.index.get("changed")?.size ?? 0) > 0;
+  }
+
+  /** The group's document executed on one change, with the group's rights, as the JSON of a result. */
+  async render(group: Group, rootValue: unknown, loaders: Loaders): Promise<string> {
+    const execution = this.execution!;
+    const contextValue: RequestContext = { caller: group.caller, services: execution.services, loaders };
+    const { document, variables, operationName } = group.request;
+    const result = await execute({ schema: execution.schema, document, rootValue, contextValue, variableValues: variables, operationName });
+    return JSON.stringify(execution.formatResult(result));
+  }
+
+  /** Sends a change at `position` unless the subscriber has it already; holds it while the subscriber replays. */
+  offer(subscriber: Subscriber, position: Position, payload: string): void {
+    if (subscriber.floor && comparePositions(position, subscriber.floor) <= 0) return;
+    if (subscriber.held) {
+      subscriber.held.push({ position, message: payload });
+      if (subscriber.held.length > HELD_WHILE_REPLAYING) this.execution!.dropSlowConsumer(subscriber.socket);
+      return;
+    }
+    subscriber.floor = position;
+    this.send(subscriber, payload);
+  }
+
+  send(subscriber: Subscriber, payload: string): void {
     const { socket } = subscriber;
     if (socket.readyState !== socket.OPEN) return;
     const message = `${subscriber.prefix}${payload}}`;

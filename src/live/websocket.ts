@@ -21,6 +21,8 @@ export enum LiveCloseCode {
   ConnectionInitialisationTimeout = CloseCode.ConnectionInitialisationTimeout,
   /** The client stopped reading: more than LIMITS.maxPendingEvents live events waited for it. */
   SlowConsumer = 4413,
+  /** The server could not replay the changes `referralChanged(after)` asked for: reconnect with the last cursor. */
+  ReplayFailed = CloseCode.InternalServerError,
 }
 
 /** How long a new socket may wait before `connection_init`; how often the server pings. */

@@ -14,14 +14,17 @@ import { EMAIL_CHANNEL, NotificationKind } from "./notification-kind.js";
 import { renderEmail, type EmailContent } from "./templates.js";
 
 /**
- * E-mails on the outbox: each message names its kind, referral, recipient and language; the content
- * is read when it is sent. An alert says what the referral was when it arrived, however late it is
- * sent; a reminder is dropped once the referral is answered; a customer's suggestions are the partners
- * available when it is sent.
+ * E-mails on the outbox: each message names its kind, referral (or webhook endpoint), recipient and
+ * language; the content is read when it is sent. An alert says what the referral was when it arrived,
+ * however late it is sent; a reminder is dropped once the referral is answered; a customer's suggestions
+ * are the partners available when it is sent; a disabled endpoint's notice is dropped once the endpoint
+ * is enabled again or deleted.
  */
 export class EmailChannel implements OutboxChannel {
   readonly name = EMAIL_CHANNEL;
   readonly retryDelaysMs: readonly number[];
+  /** The relay's former limit for every channel together: an SMTP server takes a few connections at once. */
+  readonly inFlight = 8;
   private readonly reader: Queryable;
   private readonly referrals: EntityRows<Referral>;
   private readonly rfis: EntityRows<Rfi>;
@@ -39,17 +42,39 @@ export class EmailChannel implements OutboxChannel {
   }
 
   async deliver(message: OutboxMessage): Promise<"delivered" | "obsolete"> {
+    const kind = message.kind as NotificationKind;
+    const content = kind === NotificationKind.WEBHOOK_DISABLED ? await this.endpointContent(message) : await this.referralContent(kind, message);
+    if (content === undefined) return "obsolete";
+    const { subject, text, html } = renderEmail(content, message.locale as Locale);
+    await this.mailer.send({ notificationId: message.id, to: message.recipient, subject, text, html });
+    return "delivered";
+  }
+
+  /** An endpoint's news, while it still holds: none once the endpoint is gone or enabled again. */
+  private async endpointContent(message: OutboxMessage): Promise<EmailContent | undefined> {
+    if (message.endpointId === null) return undefined;
+    const [endpoint]: { url: string; disabled_reason: string | null; enabled: number }[] = await this.reader.query(
+      "SELECT url, disabled_reason, enabled FROM webhook_endpoints WHERE id = ?",
+      [message.endpointId],
+    );
+    if (endpoint === undefined || Number(endpoint.enabled) !== 0) return undefined;
+    return {
+      kind: NotificationKind.WEBHOOK_DISABLED,
+      url: endpoint.url,
+      reason: endpoint.disabled_reason ?? "",
+      link: `${this.config.publicUrl}/`,
+    };
+  }
+
+  private async referralContent(kind: NotificationKind, message: OutboxMessage): Promise<EmailContent | undefined> {
+    if (message.referralId === null) return undefined;
     const rows = await this.reader.query(
       `SELECT ${this.referrals.selectList("r")}, ${this.rfis.selectList("f")} FROM referrals r JOIN rfis f ON f.id = r.rfi_id WHERE r.id = ?`,
       [message.referralId],
     );
     const [referral] = this.referrals.map(rows, "r");
     const [rfi] = this.rfis.map(rows, "f");
-    const content = await this.contentOf(message.kind as NotificationKind, referral, rfi);
-    if (content === undefined) return "obsolete";
-    const { subject, text, html } = renderEmail(content, message.locale as Locale);
-    await this.mailer.send({ notificationId: message.id, to: message.recipient, subject, text, html });
-    return "delivered";
+    return this.contentOf(kind, referral, rfi);
   }
 
   private async contentOf(kind: NotificationKind, referral: Referral, rfi: Rfi): Promise<EmailContent | undefined> {
@@ -76,6 +101,8 @@ export class EmailChannel implements OutboxChannel {
           })),
         };
       }
+      case NotificationKind.WEBHOOK_DISABLED:
+        return undefined; // About an endpoint, not a referral: endpointContent.
     }
   }
 }

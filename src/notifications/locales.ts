@@ -26,6 +26,15 @@ export interface Strings {
     suggestionsIntro: string;
     noneAvailable: string;
   };
+  webhookDisabled: {
+    subject: string;
+    intro: string;
+    endpoint: string;
+    reason: string;
+    paused: string;
+    catchUp: string;
+    openDashboard: string;
+  };
 }
 
 export const en: Strings = {
@@ -72,6 +81,15 @@ export const en: Strings = {
     suggestionsIntro: "Here are partners you can contact:",
     noneAvailable:
       "No other partner is available in your region right now. You are welcome to submit a new request later.",
+  },
+  webhookDisabled: {
+    subject: "Your webhook endpoint was disabled",
+    intro: "One of your webhook endpoints failed for too long, so we have disabled it.",
+    endpoint: "Endpoint",
+    reason: "Reason",
+    paused: "No deliveries will be attempted to it until you enable it again with setWebhookEndpointEnabled.",
+    catchUp: "The changes it missed are not lost: you can read them back with the change feed, referralChanges.",
+    openDashboard: "Open your dashboard",
   },
 };
 
@@ -121,5 +139,14 @@ export const fr: Strings = {
     suggestionsIntro: "Voici des partenaires que vous pouvez contacter :",
     noneAvailable:
       "Aucun autre partenaire n'est disponible dans votre région pour le moment. Vous pourrez soumettre une nouvelle demande plus tard.",
+  },
+  webhookDisabled: {
+    subject: "Votre point de terminaison webhook a été désactivé",
+    intro: "L'un de vos points de terminaison webhook a échoué trop longtemps : nous l'avons donc désactivé.",
+    endpoint: "Point de terminaison",
+    reason: "Motif",
+    paused: "Aucun envoi n'y sera tenté tant que vous ne l'aurez pas réactivé avec setWebhookEndpointEnabled.",
+    catchUp: "Les changements manqués ne sont pas perdus : vous pouvez les relire avec le flux de changements referralChanges.",
+    openDashboard: "Ouvrir votre tableau de bord",
   },
 };

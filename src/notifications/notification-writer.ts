@@ -2,30 +2,31 @@ import type { EntityManager } from "typeorm";
 import type { Queryable } from "../db/entity-rows.js";
 import { DeliveryStatus } from "../outbox/outbox-message.entity.js";
 import { ReferralStatus } from "../referrals/lifecycle.js";
-import { EMAIL_CHANNEL, emailDedupeKey, NotificationKind } from "./notification-kind.js";
+import { EMAIL_CHANNEL, emailDedupeKey, endpointEmailDedupeKey, NotificationKind } from "./notification-kind.js";
 
-/** Who receives an e-mail about a referral, in which language. */
-interface Recipient {
-  referralId: string;
-  address: string;
-  locale: string;
-}
+/** Who receives an e-mail, in which language: about a referral (one of a kind each), or about a webhook endpoint. */
+type Recipient = { address: string; locale: string } & (
+  | { referralId: string }
+  | { referralId: null; endpointId: string; dedupeKey: string }
+);
 
 /**
  * The e-mails a change writes to the outbox, in the change's transaction, in one statement per kind
  * whatever the number of referrals. Recipients are read first with a plain read, then the rows are
  * inserted: an INSERT … SELECT would lock the rows it reads, and the gap after the newest referral,
- * against concurrent arrivals. Each row's dedupe key is unique, so a kind is written once per referral.
+ * against concurrent arrivals. Each row's dedupe key is unique, so a kind is written once per referral
+ * (or, for an endpoint, once per recipient of the key its writer gives).
  */
 async function write(q: Queryable, kind: NotificationKind, recipients: Recipient[], now: Date, ignoreDuplicates = false): Promise<number> {
   if (recipients.length === 0) return 0;
   const result = await q.query(
     `INSERT ${ignoreDuplicates ? "IGNORE " : ""}INTO outbox_messages
-       (channel, kind, dedupe_key, referral_id, recipient, locale, status, attempts, next_attempt_at, created_at) VALUES ?`,
+       (channel, kind, dedupe_key, referral_id, endpoint_id, recipient, locale, status, attempts, next_attempt_at, created_at) VALUES ?`,
     [
-      recipients.map(({ referralId, address, locale }) => [
-        EMAIL_CHANNEL, kind, emailDedupeKey(kind, referralId), referralId, address, locale, DeliveryStatus.PENDING, 0, now, now,
-      ]),
+      recipients.map((to) => {
+        const [dedupeKey, endpointId] = to.referralId === null ? [to.dedupeKey, to.endpointId] : [emailDedupeKey(kind, to.referralId), null];
+        return [EMAIL_CHANNEL, kind, dedupeKey, to.referralId, endpointId, to.address, to.locale, DeliveryStatus.PENDING, 0, now, now];
+      }),
     ],
   );
   return (result as { affectedRows?: number }).affectedRows ?? 0;
@@ -49,6 +50,32 @@ export async function writeChooseAnother(em: EntityManager, referralIds: readonl
     [referralIds],
   );
   await write(em, NotificationKind.CHOOSE_ANOTHER_PARTNER, customers, now);
+}
+
+/**
+ * WEBHOOK_DISABLED to each of the partner's profile contacts, once per address (compared as MariaDB
+ * compares them, ignoring case) in the language of its first profile, in the caller's transaction.
+ * Each disabling writes its own e-mails: the key names the endpoint and `now`.
+ */
+export async function writeWebhookDisabledNotices(em: EntityManager, endpointId: string, partnerId: string, now: Date): Promise<void> {
+  const kind = NotificationKind.WEBHOOK_DISABLED;
+  const profiles: { address: string; locale: string }[] = await em.query(
+    "SELECT contact_email AS address, locale FROM marketing_profiles WHERE partner_id = ? ORDER BY id",
+    [partnerId],
+  );
+  const byAddress = new Map<string, { address: string; locale: string }>();
+  for (const profile of profiles) {
+    const address = profile.address.trim().toLowerCase();
+    if (!byAddress.has(address)) byAddress.set(address, profile);
+  }
+  const recipients = [...byAddress.values()].map(({ address, locale }, index): Recipient => ({
+    referralId: null,
+    endpointId,
+    address,
+    locale,
+    dedupeKey: endpointEmailDedupeKey(kind, endpointId, now, index),
+  }));
+  await write(em, kind, recipients, now);
 }
 
 /** Reminders one job run writes at most; the next run takes the rest. */

@@ -1,6 +1,6 @@
 import type { DataSource } from "typeorm";
 import { EntityRows, type Queryable } from "../db/entity-rows.js";
-import { isRowId } from "../db/ids.js";
+import { idCursors, isRowId } from "../db/ids.js";
 import { poolReader } from "../db/pool.js";
 import { badInput } from "../graphql/errors.js";
 import { DeliveryStatus, OutboxMessage } from "../outbox/outbox-message.entity.js";
@@ -15,20 +15,14 @@ export interface NotificationFilter {
   after?: string | null;
 }
 
-const encodeCursor = (id: string) => Buffer.from(`notification:${id}`).toString("base64url");
-
-function decodeCursor(cursor: string): string {
-  const id = /^notification:(\d+)$/.exec(Buffer.from(cursor, "base64url").toString("utf8"))?.[1];
-  if (id === undefined || !isRowId(id)) throw badInput("after", "is not a cursor this API gave out");
-  return id;
-}
+const cursors = idCursors("notification");
 
 function notificationOf(message: OutboxMessage): Notification {
   const { id, kind, recipient, referralId, status, attempts, createdAt, sentAt, lastError } = message;
   return { id, kind: kind as NotificationKind, to: recipient, referralId, status, attempts, createdAt, sentAt, lastError } as Notification;
 }
 
-/** The e-mails of the outbox, newest first, for operators. */
+/** The e-mails of the outbox about referrals, newest first, for operators. */
 export class NotificationService {
   private readonly rows: EntityRows<OutboxMessage>;
   private readonly db: Queryable;
@@ -49,14 +43,16 @@ export class NotificationService {
       parameters.push(parameter);
     };
     and("o.channel = ?", EMAIL_CHANNEL);
+    // Every listed e-mail names its referral; notices about a webhook endpoint show in the endpoint's disabledReason.
+    conditions.push("o.referral_id IS NOT NULL");
     if (filter.referralId != null) and("o.referral_id = ?", filter.referralId);
     if (filter.status != null) and("o.status = ?", filter.status);
-    if (filter.after) and("o.id < ?", decodeCursor(filter.after));
+    if (filter.after) and("o.id < ?", cursors.decode(filter.after));
     const found = await this.rows.select(this.db, "o", `WHERE ${conditions.join(" AND ")} ORDER BY o.id DESC LIMIT ?`, [
       ...parameters,
       size + 1,
     ]);
-    const edges = found.slice(0, size).map((message) => ({ cursor: encodeCursor(message.id), node: notificationOf(message) }));
+    const edges = found.slice(0, size).map((message) => ({ cursor: cursors.encode(message.id), node: notificationOf(message) }));
     return { edges, pageInfo: { hasNextPage: found.length > size, endCursor: edges.at(-1)?.cursor ?? null } };
   }
 }

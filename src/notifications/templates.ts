@@ -27,7 +27,8 @@ export interface Suggestion {
 export type EmailContent =
   | { kind: NotificationKind.NEW_REFERRAL; overview: ReferralOverview; respondBy: Date; link: string }
   | { kind: NotificationKind.RESPONSE_REMINDER; overview: ReferralOverview; respondBy: Date; link: string }
-  | { kind: NotificationKind.CHOOSE_ANOTHER_PARTNER; customerContactName: string; need: string; suggestions: Suggestion[] };
+  | { kind: NotificationKind.CHOOSE_ANOTHER_PARTNER; customerContactName: string; need: string; suggestions: Suggestion[] }
+  | { kind: NotificationKind.WEBHOOK_DISABLED; url: string; reason: string; link: string };
 
 export interface RenderedEmail {
   subject: string;
@@ -94,6 +95,22 @@ function compose(content: EmailContent, s: Strings): { subject: string; blocks: 
           });
         }
       }
+      return { subject: t.subject, blocks };
+    }
+    case NotificationKind.WEBHOOK_DISABLED: {
+      const t = s.webhookDisabled;
+      const rows: Row[] = [[t.endpoint, content.url]];
+      // No reason given: an empty line would read as missing data.
+      if (content.reason.trim() !== "") rows.push([t.reason, content.reason]);
+      const blocks: Block[] = [
+        { type: "p", text: s.hello },
+        { type: "p", text: t.intro },
+        { type: "rows", rows },
+        { type: "p", text: t.paused },
+        { type: "p", text: t.catchUp },
+        { type: "link", label: t.openDashboard, href: content.link },
+        { type: "p", text: s.profileContactFooter },
+      ];
       return { subject: t.subject, blocks };
     }
   }
@@ -182,7 +199,8 @@ function escapeHtml(value: string): string {
 const P_STYLE = "margin:0 0 16px";
 const TABLE_STYLE = "border-collapse:collapse;margin:0 0 16px";
 const TH_STYLE = "text-align:left;vertical-align:top;padding:4px 16px 4px 0;white-space:nowrap";
-const TD_STYLE = "vertical-align:top;padding:4px 0;white-space:pre-wrap";
+// A long value without spaces (a webhook's URL) wraps rather than widening the e-mail.
+const TD_STYLE = "vertical-align:top;padding:4px 0;white-space:pre-wrap;overflow-wrap:anywhere;word-break:break-word";
 const BUTTON_STYLE =
   "display:inline-block;padding:10px 18px;background:#1f4fa3;color:#ffffff;border-radius:4px;text-decoration:none;font-weight:bold";
 const CARD_STYLE = "margin:0 0 12px;padding:12px 16px;border:1px solid #d8dce3;border-radius:4px";

@@ -1,6 +1,7 @@
 import { registerEnumType } from "type-graphql";
 import { Column, Entity, ForeignKey, Index, PrimaryGeneratedColumn } from "typeorm";
 import { Referral } from "../referrals/referral.entity.js";
+import { WebhookEndpoint } from "../webhooks/webhook-endpoint.entity.js";
 
 export enum DeliveryStatus {
   PENDING = "PENDING",
@@ -27,11 +28,13 @@ registerEnumType(DeliveryStatus, {
 @Index("ix_outbox_messages_due", ["status", "nextAttemptAt"])
 @Index("ix_outbox_messages_channel_status", ["channel", "status", "id"])
 @Index("ix_outbox_messages_referral", ["referralId", "id"])
+@Index("ix_outbox_messages_endpoint", ["endpointId", "id"])
+@Index("ix_outbox_messages_endpoint_referral", ["endpointId", "referralId", "status", "id"])
 export class OutboxMessage {
   @PrimaryGeneratedColumn({ type: "bigint", unsigned: true })
   id: string;
 
-  /** Who delivers it: `email` (src/notifications), later `webhook`. */
+  /** Who delivers it: `email` (src/notifications) or `webhook` (src/webhooks). */
   @Column({ type: "varchar", length: 16 })
   channel: string;
 
@@ -42,11 +45,21 @@ export class OutboxMessage {
   @Column({ name: "dedupe_key", type: "varchar", length: 120 })
   dedupeKey: string;
 
-  @Column({ name: "referral_id", type: "bigint", unsigned: true })
+  /** The referral it is about; null for news of an endpoint (a webhook endpoint disabled). */
+  @Column({ name: "referral_id", type: "bigint", unsigned: true, nullable: true })
   @ForeignKey(() => Referral, { name: "fk_outbox_messages_referral", onDelete: "RESTRICT", onUpdate: "RESTRICT" })
-  referralId: string;
+  referralId: string | null;
 
-  /** An e-mail address, or an endpoint's id. */
+  /** A webhook's endpoint; an e-mail about an endpoint names it too. */
+  @Column({ name: "endpoint_id", type: "bigint", unsigned: true, nullable: true })
+  @ForeignKey(() => WebhookEndpoint, { name: "fk_outbox_messages_endpoint", onDelete: "CASCADE", onUpdate: "RESTRICT" })
+  endpointId: string | null;
+
+  /** A webhook's change (a referral event), for its body and cursor. */
+  @Column({ name: "event_id", type: "bigint", unsigned: true, nullable: true })
+  eventId: string | null;
+
+  /** An e-mail address, or a webhook endpoint's id. */
   @Column({ type: "varchar", length: 254 })
   recipient: string;
 
@@ -71,6 +84,13 @@ export class OutboxMessage {
 
   @Column({ name: "sent_at", type: "datetime", precision: 3, nullable: true })
   sentAt: Date | null;
+
+  @Column({ name: "last_attempt_at", type: "datetime", precision: 3, nullable: true })
+  lastAttemptAt: Date | null;
+
+  /** A webhook's HTTP status at its last attempt; null when it got no answer. */
+  @Column({ name: "last_response_status", type: "smallint", unsigned: true, nullable: true })
+  lastResponseStatus: number | null;
 
   /** The last failure, for operators. */
   @Column({ name: "last_error", type: "varchar", length: 1000, nullable: true })

@@ -118,8 +118,8 @@ export class ReferralExpiry {
         // The rows are locked by this transaction: anything else is a bug, and rolls the batch back.
         if (affectedRows !== due.length) throw new Error(`expected to expire ${due.length} locked referrals, changed ${affectedRows}`);
         await em.query(
-          `INSERT INTO referral_events (referral_id, action, at, from_status, to_status, actor, note)
-           SELECT id, ?, ?, ?, ?, ?, NULL FROM referrals WHERE id IN (?)`,
+          `INSERT INTO referral_events (referral_id, partner_id, version, action, at, from_status, to_status, actor, note)
+           SELECT id, partner_id, version, ?, ?, ?, ?, ?, NULL FROM referrals WHERE id IN (?)`,
           [action, now, status, entering.status, SYSTEM_ACTOR_LABEL, ids],
         );
         await writeOutgoing(em, action, entering.status, ids, now);

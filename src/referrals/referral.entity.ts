@@ -153,6 +153,8 @@ export class Referral {
 @ObjectType({ simpleResolvers: true, description: "One entry of a referral's audit trail." })
 @Entity("referral_events")
 @Index("ix_referral_events_referral", ["referralId", "id"])
+@Index("ix_referral_events_feed", ["feedBatch", "id"])
+@Index("ix_referral_events_partner_feed", ["partnerId", "feedBatch", "id"])
 export class ReferralEvent {
   @PrimaryGeneratedColumn({ type: "bigint", unsigned: true })
   id: string;
@@ -160,6 +162,10 @@ export class ReferralEvent {
   @Column({ name: "referral_id", type: "bigint", unsigned: true })
   @ForeignKey(() => Referral, { name: "fk_referral_events_referral", onDelete: "RESTRICT", onUpdate: "RESTRICT" })
   referralId: string;
+
+  /** The referral's partner, copied so that a partner's change feed reads an index of this table. */
+  @Column({ name: "partner_id", type: "bigint", unsigned: true })
+  partnerId: string;
 
   @Field(() => ReferralAction)
   @Column({ type: "varchar", length: 32 })
@@ -177,6 +183,10 @@ export class ReferralEvent {
   @Column({ name: "to_status", type: "varchar", length: 16 })
   to: ReferralStatus;
 
+  /** The referral's version right after this change. */
+  @Column({ type: "int", unsigned: true })
+  version: number;
+
   @Field(() => String, { description: "Who caused it: a user or key label, or 'system' for deadline expiry." })
   @Column({ type: "varchar", length: 200 })
   actor: string;
@@ -184,4 +194,11 @@ export class ReferralEvent {
   @Field(() => String, { nullable: true })
   @Column({ type: "text", nullable: true })
   note: string | null;
+
+  /**
+   * The batch that gave the change its place in commit order (src/change-feed/sequencer.ts); null
+   * until the sequencer has seen it committed.
+   */
+  @Column({ name: "feed_batch", type: "bigint", unsigned: true, nullable: true })
+  feedBatch: string | null;
 }

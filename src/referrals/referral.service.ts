@@ -115,6 +115,8 @@ export class ReferralService {
       ReferralEvent,
       referrals.map((referral) => ({
         referralId: referral.id,
+        partnerId: referral.partnerId,
+        version: referral.version,
         action: ReferralAction.RECEIVE,
         at: now,
         from: null,
@@ -295,6 +297,8 @@ export class ReferralService {
     const after = await em.findOneByOrFail(Referral, { id });
     await em.insert(ReferralEvent, {
       referralId: id,
+      partnerId: after.partnerId,
+      version: after.version,
       action: change.action,
       at: now,
       from: statusBefore(change.action, after.status),

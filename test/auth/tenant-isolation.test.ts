@@ -14,6 +14,7 @@ import {
   type TestPartner,
 } from "../support/fixtures.js";
 import { useTestServer } from "../support/harness.js";
+import { WebhookReceiver } from "../support/webhook-receiver.js";
 
 /** An id no row has in this suite's small tables. */
 const MISSING = "987654321";
@@ -469,6 +470,50 @@ describe("auth > tenant isolation between partners", () => {
       await expectTablesUnchanged(server.current, before);
     });
 
+    it("gives A only A's changes in the change feed, and keeps B's webhook endpoints and deliveries NOT_FOUND to A", async function () {
+      this.timeout(20_000);
+      const receiver = await new WebhookReceiver().start();
+      try {
+        const { createWebhookEndpoint } = await b.api.data(
+          `mutation($url: String!) { createWebhookEndpoint(input: { url: $url, events: [REFERRAL_RECEIVED, REFERRAL_UPDATED] }) { endpoint { id } } }`,
+          { url: receiver.url },
+        );
+        const endpointId = createWebhookEndpoint.endpoint.id;
+        const [shared] = of.b.NEW;
+        await b.api.data(`mutation($id: ID!) { setExternalReference(id: $id, externalReferenceId: "B-CRM-1") { id } }`, { id: shared });
+        await receiver.receivedAtLeast(1);
+        const { webhookDeliveries } = await b.api.data(`query($e: ID!) { webhookDeliveries(endpointId: $e) { edges { node { id } } } }`, { e: endpointId });
+        const deliveryId = webhookDeliveries.edges[0].node.id;
+
+        const changes = await a.api.data(`{ referralChanges(first: 500) { edges { node { referral { id partner { id } } } } } }`);
+        const seen = changes.referralChanges.edges.map((edge: { node: { referral: { id: string; partner: { id: string } } } }) => edge.node.referral);
+        expect(seen.length).to.be.greaterThan(0);
+        expect(seen.every((referral: { partner: { id: string } }) => referral.partner.id === a.id)).to.equal(true);
+        expect(seen.map((referral: { id: string }) => referral.id)).not.to.include.members(all("b"));
+
+        const before = await snapshotTables(server.current);
+        expect(await a.api.data(`{ webhookEndpoints { id } }`)).to.deep.equal({ webhookEndpoints: [] });
+        const refused = [
+          [`mutation($e: ID!) { setWebhookEndpointEnabled(id: $e, enabled: false) { id } }`, `webhook endpoint ${endpointId} not found`],
+          [`mutation($e: ID!) { deleteWebhookEndpoint(id: $e) }`, `webhook endpoint ${endpointId} not found`],
+          [`query($e: ID!) { webhookDeliveries(endpointId: $e) { edges { node { id } } } }`, `webhook endpoint ${endpointId} not found`],
+          [`mutation($d: ID!) { redeliverWebhook(deliveryId: $d) { id } }`, `webhook delivery ${deliveryId} not found`],
+        ];
+        for (const [document, message] of refused) {
+          expect(await a.api.error(document, { e: endpointId, d: deliveryId })).to.include({ code: "NOT_FOUND", message });
+        }
+        const forB = await a.api.error(
+          `mutation($p: ID) { createWebhookEndpoint(partnerId: $p, input: { url: "http://127.0.0.1:1/x", events: [REFERRAL_RECEIVED] }) { secret } }`,
+          { p: b.id },
+        );
+        expect(forB.code).to.equal("FORBIDDEN");
+        await expectTablesUnchanged(server.current, before);
+        expect(receiver.received.every((hook) => !all("a").some((id) => hook.body.includes(`"${id}"`)))).to.equal(true);
+      } finally {
+        await receiver.stop();
+      }
+    });
+
     /**
      * Where each operation of the schema is shown to keep tenants apart. A new query or mutation makes
      * this test fail until its isolation is tested too.
@@ -498,6 +543,14 @@ describe("auth > tenant isolation between partners", () => {
       "Query.notifications": "FORBIDDEN to PARTNER",
       "Subscription.referralReceived": "test/live/feed.test.ts (over WebSocket)",
       "Subscription.referralUpdated": "test/live/feed.test.ts (over WebSocket)",
+      "Subscription.referralChanged": "test/live/resume.test.ts (over WebSocket)",
+      "Query.referralChanges": "change feed and webhooks (above)",
+      "Query.webhookEndpoints": "change feed and webhooks (above)",
+      "Query.webhookDeliveries": "change feed and webhooks (above)",
+      "Mutation.createWebhookEndpoint": "change feed and webhooks (above)",
+      "Mutation.setWebhookEndpointEnabled": "change feed and webhooks (above)",
+      "Mutation.deleteWebhookEndpoint": "change feed and webhooks (above)",
+      "Mutation.redeliverWebhook": "change feed and webhooks (above)",
     };
 
     it("covers every query, mutation and subscription of the schema", () => {

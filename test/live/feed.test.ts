@@ -150,14 +150,14 @@ describe("live > referral feeds over graphql-ws", () => {
     const id = await newReferral(server.current, a);
     const note = "n".repeat(900);
     await server.current.db.query(
-      `INSERT INTO referral_events (referral_id, action, at, from_status, to_status, actor, note)
-       SELECT ?, 'SET_EXTERNAL_REFERENCE', NOW(3), 'NEW', 'NEW', 'bulk', ? FROM referral_events LIMIT 1`,
-      [id, note],
+      `INSERT INTO referral_events (referral_id, partner_id, version, action, at, from_status, to_status, actor, note)
+       SELECT ?, partner_id, 1, 'SET_EXTERNAL_REFERENCE', NOW(3), 'NEW', 'NEW', 'bulk', ? FROM referral_events WHERE referral_id = ? LIMIT 1`,
+      [id, note, id],
     );
     for (let i = 0; i < 6; i++) {
       await server.current.db.query(
-        `INSERT INTO referral_events (referral_id, action, at, from_status, to_status, actor, note)
-         SELECT referral_id, action, at, from_status, to_status, actor, note FROM referral_events WHERE referral_id = ?`,
+        `INSERT INTO referral_events (referral_id, partner_id, version, action, at, from_status, to_status, actor, note)
+         SELECT referral_id, partner_id, version, action, at, from_status, to_status, actor, note FROM referral_events WHERE referral_id = ?`,
         [id],
       );
     }

@@ -48,6 +48,14 @@ function chooseAnother(suggestions: Suggestion[], changes: Partial<{ customerCon
 
 const ESCAPED_LINK = LINK.replace(/&/g, "&amp;");
 
+const ENDPOINT_URL = "https://hooks.acme.example/referrals";
+const DISABLED_REASON = "No successful delivery for 72 hours (last answer: HTTP 503).";
+const DASHBOARD = "https://partners.example.com/";
+
+function webhookDisabled(changes: Partial<{ url: string; reason: string }> = {}): EmailContent {
+  return { kind: NotificationKind.WEBHOOK_DISABLED, url: ENDPOINT_URL, reason: DISABLED_REASON, link: DASHBOARD, ...changes };
+}
+
 describe("notifications > e-mail templates", () => {
   describe("NEW_REFERRAL", () => {
     it("tells the profile's contact in English about the new referral, its overview, the UTC deadline and the link", () => {
@@ -265,6 +273,64 @@ describe("notifications > e-mail templates", () => {
       expect(email.html).to.include("&lt;i&gt;R&amp;D&lt;/i&gt;");
       expect(email.html).to.include("Smith &amp; &lt;Sons&gt;");
       expect(email.html).not.to.match(/<(b|i|Sons)>/);
+    });
+  });
+
+  describe("WEBHOOK_DISABLED", () => {
+    it("tells the profile contacts in English which endpoint was disabled, why, how to enable it and catch up, with the link", () => {
+      const email = renderEmail(webhookDisabled(), Locale.EN);
+
+      expect(email.subject).to.equal("Your webhook endpoint was disabled");
+      for (const part of [email.text, email.html]) {
+        expect(part).to.include(ENDPOINT_URL);
+        expect(part).to.include(DISABLED_REASON);
+        expect(part).to.include("failed for too long");
+        expect(part).to.include("setWebhookEndpointEnabled");
+        expect(part).to.include("referralChanges");
+      }
+      expect(email.text).to.include(`Endpoint: ${ENDPOINT_URL}`);
+      expect(email.text).to.include(`Reason: ${DISABLED_REASON}`);
+      expect(email.text).to.include(DASHBOARD);
+      expect(email.html).to.include(`<a href="${DASHBOARD}"`);
+    });
+
+    it("writes the same e-mail in French", () => {
+      const email = renderEmail(webhookDisabled(), Locale.FR);
+
+      expect(email.subject).to.equal("Votre point de terminaison webhook a été désactivé");
+      for (const part of [email.text, email.html]) {
+        expect(part).to.include(ENDPOINT_URL);
+        expect(part).to.include(DISABLED_REASON);
+        expect(part).to.include("setWebhookEndpointEnabled");
+        expect(part).to.include("referralChanges");
+      }
+      expect(email.text).to.include(`Point de terminaison : ${ENDPOINT_URL}`);
+      expect(email.text).to.include(`Motif : ${DISABLED_REASON}`);
+      expect(email.text).to.include(DASHBOARD);
+      expect(email.html).to.include('<html lang="fr">');
+      expect(email.html).to.include(`<a href="${DASHBOARD}"`);
+    });
+
+    it("leaves out the reason line when no reason was given", () => {
+      const email = renderEmail(webhookDisabled({ reason: "" }), Locale.EN);
+
+      expect(email.text).not.to.include("Reason");
+      expect(email.html).not.to.include("Reason");
+      expect(email.text).to.include(`Endpoint: ${ENDPOINT_URL}`);
+    });
+
+    it("escapes the URL and the reason in the HTML but keeps them verbatim in the text part", () => {
+      const url = `https://hooks.example/in?a=1&b=<script>"x"</script>`;
+      const reason = "HTTP 500: <html>R&D</html>";
+      const email = renderEmail(webhookDisabled({ url, reason }), Locale.EN);
+
+      expect(email.html).not.to.include("<script>");
+      expect(email.html).not.to.include("<html>R");
+      expect(email.html).to.include("https://hooks.example/in?a=1&amp;b=&lt;script&gt;&quot;x&quot;&lt;/script&gt;");
+      expect(email.html).to.include("HTTP 500: &lt;html&gt;R&amp;D&lt;/html&gt;");
+      expect(email.html).not.to.match(/&(?!amp;|lt;|gt;|quot;|#39;)/);
+      expect(email.text).to.include(url);
+      expect(email.text).to.include(reason);
     });
   });
 });

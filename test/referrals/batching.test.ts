@@ -48,7 +48,8 @@ describe("referrals > batching (no N+1)", () => {
     await db.initialize();
     await db.runMigrations({ transaction: "each" });
     await truncateAll(db);
-    server = await startTestServer({}, { db });
+    // The sweep and the reminders run at start, then not again while pages are counted.
+    server = await startTestServer({ EXPIRY_SWEEP_EVERY: "1h" }, { db });
 
     for (let p = 0; p < PARTNERS; p++) {
       const partner = await createPartner(server, uniqueName("Batched"), { region: "FR", location: "Paris" });
@@ -74,10 +75,12 @@ describe("referrals > batching (no N+1)", () => {
       }).flat(),
     );
     await db.query(
-      `INSERT INTO referral_events (referral_id, action, at, from_status, to_status, actor)
-       SELECT r.id, a.action, r.received_at, NULL, 'NEW', 'seed' FROM referrals r
+      `INSERT INTO referral_events (referral_id, partner_id, version, action, at, from_status, to_status, actor)
+       SELECT r.id, r.partner_id, 1, a.action, r.received_at, NULL, 'NEW', 'seed' FROM referrals r
        CROSS JOIN (SELECT 'RECEIVE' AS action UNION ALL SELECT 'SET_EXTERNAL_REFERENCE' UNION ALL SELECT 'EXPRESS_INTEREST') a`,
     );
+    // The sequencer places the seeded events in the change feed; done before anything is counted.
+    await server.sequencer.settle();
   });
 
   after(async () => {

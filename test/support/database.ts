@@ -28,10 +28,14 @@ const TABLES = [
   "marketing_profiles",
   "partner_counters",
   "fit_rescoring",
+  "webhook_endpoints",
   "partners",
 ];
 
-/** Empties every table of the application (not the migrations table). */
+/**
+ * Empties every table of the application (not the migrations table, nor feed_sequence: its batch
+ * number only grows, and a running server's live feed knows where it is).
+ */
 export async function truncateAll(db: DataSource): Promise<void> {
   await db.transaction(async (em) => {
     await em.query("SET FOREIGN_KEY_CHECKS = 0");

@@ -189,6 +189,7 @@ const APPLICATION_TABLES = [
   "partner_counters",
   "fit_rescoring",
   "outbox_messages",
+  "webhook_endpoints",
 ];
 
 /** The columns that say what a table holds, leaving out what background jobs touch without changing it. */
@@ -197,6 +198,8 @@ const STABLE_COLUMNS: Record<string, [columns: string, order: string]> = {
   fit_rescoring: ["partner_id, scored_revision", "1"],
   // The relay sends earlier messages meanwhile: which messages exist is what a change decides.
   outbox_messages: ["id, channel, kind, dedupe_key, referral_id, recipient, locale", "1"],
+  // The sequencer places committed events in the change feed meanwhile.
+  referral_events: ["id, referral_id, partner_id, version, action, at, from_status, to_status, actor, note", "1"],
 };
 
 /** Every row of the application's tables, in key order: compare two of them to prove nothing changed. */

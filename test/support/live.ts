@@ -75,12 +75,17 @@ export function subscribe<T = Record<string, any>>(
     next(timeoutMs = 2000) {
       if (consumed < received.length) return Promise.resolve(received[consumed++]);
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`nothing received within ${timeoutMs} ms`)), timeoutMs);
-        waiting.push((result) => {
+        const waiter = (result: Result) => {
           clearTimeout(timer);
           consumed++;
           resolve(result);
-        });
+        };
+        // A wait that timed out leaves the queue: the next result goes to the next wait.
+        const timer = setTimeout(() => {
+          waiting.splice(waiting.indexOf(waiter), 1);
+          reject(new Error(`nothing received within ${timeoutMs} ms`));
+        }, timeoutMs);
+        waiting.push(waiter);
       });
     },
   };

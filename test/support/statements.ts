@@ -1,12 +1,15 @@
 import type { Logger as TypeOrmLogger } from "typeorm";
 
+/** The server's own loops run beside whatever a request or job costs; their statements are tagged (src/db/background.ts). */
+const BACKGROUND = /^\/\* background: /;
+
 /** A TypeORM logger that records every statement the data source sends while `recording` is on. */
 export class StatementRecorder implements TypeOrmLogger {
   recording = false;
   statements: string[] = [];
 
   logQuery(query: string): void {
-    if (this.recording) this.statements.push(query);
+    if (this.recording && !BACKGROUND.test(query)) this.statements.push(query);
   }
   logQueryError(): void {}
   logQuerySlow(): void {}

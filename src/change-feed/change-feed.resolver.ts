@@ -1,0 +1,28 @@
+import { Arg, Ctx, FieldResolver, Int, Query, Resolver, Root } from "type-graphql";
+import type { RequestContext } from "../graphql/context.js";
+import { listCost } from "../graphql/limits.js";
+import { Referral } from "../referrals/referral.entity.js";
+import { DEFAULT_CHANGES } from "./change-feed.service.js";
+import { ReferralChange, ReferralChangeConnection } from "./change-feed.types.js";
+
+@Resolver(() => ReferralChange)
+export class ChangeFeedResolver {
+  @Query(() => ReferralChangeConnection, {
+    description:
+      "Every change of the caller's referrals after `after` (from the beginning when absent), oldest first, at most `first` (default 100, max 500). A change that commits late is never skipped: a client that keeps the last cursor it saw and asks again gets every change exactly once. With nothing new, edges is empty and endCursor is null: keep your cursor.",
+    complexity: listCost(({ first }) => (first as number | null | undefined) ?? DEFAULT_CHANGES),
+  })
+  referralChanges(
+    @Arg("after", () => String, { nullable: true }) after: string | null,
+    @Arg("first", () => Int, { nullable: true }) first: number | null,
+    @Ctx() { caller, services }: RequestContext,
+  ): Promise<ReferralChangeConnection> {
+    return services.changeFeed.page(caller, after, first);
+  }
+
+  /** The feed only holds the caller's own changes, so the referral is the caller's to see. */
+  @FieldResolver(() => Referral)
+  referral(@Root() change: ReferralChange, @Ctx() { loaders }: RequestContext) {
+    return loaders.referral.get(change.referralId);
+  }
+}

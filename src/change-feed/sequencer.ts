@@ -1,0 +1,121 @@
+import type { Logger } from "pino";
+import type { DataSource } from "typeorm";
+import { backgroundTransaction, tagged } from "../db/background.js";
+import type { Queryable } from "../db/entity-rows.js";
+
+/** Events one sequencer transaction places at most. */
+export const SEQUENCE_BATCH = 5000;
+/** How often each instance looks for committed changes nobody has placed yet (another instance died between commit and sequencing). */
+const POLL_MS = 1000;
+
+/**
+ * Called inside the sequencer's transaction, with the batch it is placing: what it writes commits with
+ * the batch. Answers how many rows it wrote.
+ */
+export type BatchWriter = (q: Queryable, batch: number, now: Date) => Promise<number>;
+/** Called after a batch has committed, with the rows its writers wrote. */
+export type BatchListener = (batch: number, written: number) => void;
+
+const LOOP = "change-feed";
+
+/**
+ * Gives committed referral changes their place in commit order. Auto-increment ids are handed out at
+ * insert, not at commit, so an event id alone can be overtaken by a transaction that started earlier
+ * and commits later. The sequencer only ever sees committed events (a plain read under READ
+ * COMMITTED), and places every event it finds in the next batch, under the lock of the one
+ * `feed_sequence` row: batch numbers follow commit order across every instance, and an event that
+ * commits late lands in a later batch than anything already read. Readers order by (batch, id).
+ *
+ * Runs after each commit that wrote events (`nudge`), and every POLL_MS on each instance.
+ */
+export class ChangeSequencer {
+  private running: Promise<void> | undefined;
+  private again = false;
+  private stopping = false;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly writers: BatchWriter[] = [];
+  private readonly listeners: BatchListener[] = [];
+
+  private readonly q: Queryable;
+
+  constructor(
+    private readonly db: DataSource,
+    private readonly logger: Logger,
+  ) {
+    this.q = tagged(db, LOOP);
+  }
+
+  /** `writer` runs in every batch's transaction (webhook deliveries are written this way). */
+  writeWith(writer: BatchWriter): void {
+    this.writers.push(writer);
+  }
+
+  /** `listener` hears of each batch once it has committed. */
+  onBatch(listener: BatchListener): void {
+    this.listeners.push(listener);
+  }
+
+  start(): void {
+    this.timer = setInterval(() => this.nudge(), POLL_MS);
+    this.timer.unref();
+    this.nudge();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    clearInterval(this.timer);
+    await this.running;
+  }
+
+  /** Places what has committed, soon; coalesces with a run already going. Never throws. */
+  nudge(): void {
+    if (this.stopping) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.again = false;
+    this.running = this.drain()
+      .catch((err) => this.logger.error({ err }, "the change sequencer failed; it runs again within a second"))
+      .finally(() => {
+        this.running = undefined;
+        if (this.again) this.nudge();
+      });
+  }
+
+  /** Runs until nothing is left to place (what tests and jobs await). */
+  async settle(): Promise<void> {
+    this.nudge();
+    while (this.running) await this.running;
+  }
+
+  private async drain(): Promise<void> {
+    // Cheap when idle: one probe of the index's NULL range, no lock.
+    const [waiting] = await this.q.query("SELECT 1 AS found FROM referral_events WHERE feed_batch IS NULL LIMIT 1");
+    if (!waiting) return;
+    for (;;) {
+      const placed = await this.placeBatch();
+      if (placed === undefined) return;
+      for (const listener of this.listeners) listener(placed.batch, placed.written);
+      if (placed.count < SEQUENCE_BATCH) return;
+    }
+  }
+
+  private placeBatch(): Promise<{ batch: number; count: number; written: number } | undefined> {
+    return backgroundTransaction(this.db, LOOP, async (em) => {
+      // The row lock is what orders batches: one sequencer at a time, on every instance.
+      const [{ last }] = await em.query("SELECT last_batch AS last FROM feed_sequence WHERE id = 1 FOR UPDATE");
+      const found: { id: string }[] = await em.query(
+        `SELECT CAST(id AS CHAR) AS id FROM referral_events WHERE feed_batch IS NULL ORDER BY id LIMIT ${SEQUENCE_BATCH}`,
+      );
+      if (found.length === 0) return undefined;
+      const batch = Number(last) + 1;
+      await em.query("UPDATE referral_events SET feed_batch = ? WHERE id IN (?)", [batch, found.map(({ id }) => id)]);
+      await em.query("UPDATE feed_sequence SET last_batch = ? WHERE id = 1", [batch]);
+      const now = new Date();
+      let written = 0;
+      for (const write of this.writers) written += await write(em, batch, now);
+      return { batch, count: found.length, written };
+    });
+  }
+}

@@ -1,0 +1,144 @@
+import type { Repeater } from "@graphql-yoga/subscription";
+import type { Logger } from "pino";
+import type { DataSource } from "typeorm";
+import type { WebSocket } from "ws";
+import { partnerScope, type Caller } from "../auth/caller.js";
+import type { ChangeFeedService } from "../change-feed/change-feed.service.js";
+import type { ReferralChange } from "../change-feed/change-feed.types.js";
+import { comparePositions, endOfBatch, type Position } from "../change-feed/position.js";
+import { createLoaders, type Loaders } from "../graphql/loaders.js";
+import type { LiveBus, FeedBatchMessage } from "./pubsub.js";
+import type { LiveRequest, ReferralFeed, Subscriber } from "./referral-feed.js";
+import { LiveCloseCode } from "./websocket.js";
+
+/** Changes read from the database at once, live or replayed. */
+const PAGE = 500;
+/** How often an instance checks that it has heard of every committed batch (a bus message can be lost). */
+const CHECK_MS = 1000;
+/** A replay waits for the socket to write out this much before reading on. */
+const REPLAY_BUFFER_BYTES = 1 << 20;
+const REPLAY_DRAIN_WAIT_MS = 30_000;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * `referralChanged`: the change feed, live. The instance follows the committed batches (the bus says
+ * when one commits; a check every CHECK_MS catches a lost message) up to its `watermark`, reads each
+ * batch's changes once and hands them to the feed's `changed` groups. A subscription with `after`
+ * replays from the database every change after it up to the watermark at the moment it joined, while
+ * live changes past that are held; then it sends the held ones it has not sent, and is live. Positions
+ * decide at the seam, so nothing is sent twice and nothing is skipped.
+ */
+export class ChangeStream {
+  /** The last batch whose changes subscribers joining now get from the live side (earlier ones they replay). */
+  private watermark = 0;
+  /** The last batch delivered to every `changed` subscriber of this instance. */
+  private delivered = 0;
+  private incoming: Repeater<FeedBatchMessage> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  /** Batches are delivered one advance after another, in order. */
+  private advancing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly bus: LiveBus,
+    private readonly feed: ReferralFeed,
+    private readonly changes: ChangeFeedService,
+    private readonly db: DataSource,
+    private readonly logger: Logger,
+  ) {}
+
+  async start(): Promise<void> {
+    // Listening first, then reading where the feed is: a batch committed in between is heard of.
+    this.incoming = this.bus.feedBatches();
+    const incoming = this.incoming;
+    this.watermark = this.delivered = await this.changes.lastBatch();
+    void (async () => {
+      for await (const { batch } of incoming) this.advanceTo(batch);
+    })();
+    this.timer = setInterval(() => {
+      this.changes.lastBatch().then(
+        (batch) => this.advanceTo(batch),
+        (err) => this.logger.warn({ err }, "could not read the change feed's last batch"),
+      );
+    }, CHECK_MS);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.incoming?.return();
+    await this.advancing;
+  }
+
+  /** A `referralChanged` subscription, replaying from `after` when given. */
+  follow(caller: Caller, request: LiveRequest, after: Position | undefined): Subscriber {
+    const subscriber = this.feed.subscribe(caller, "changed", request);
+    if (after === undefined) return subscriber;
+    const through = this.watermark;
+    // What the replay reads from the database (up to `through`) is never held from the live side too.
+    const caughtUp = endOfBatch(through);
+    subscriber.floor = comparePositions(after, caughtUp) > 0 ? after : caughtUp;
+    subscriber.held = [];
+    void this.replay(subscriber, after, through).catch((err) => {
+      this.logger.error({ err }, "could not replay the change feed to a subscriber");
+      subscriber.socket.close(LiveCloseCode.ReplayFailed, "Could not replay changes: reconnect with your last cursor");
+    });
+    return subscriber;
+  }
+
+  /**
+   * Delivers every batch up to `batch` that this instance has not delivered yet. A delivery that fails
+   * is tried again from where it started at the next advance (the check every CHECK_MS): subscribers
+   * skip what they were already sent, by position.
+   */
+  advanceTo(batch: number): void {
+    this.advancing = this.advancing
+      .then(async () => {
+        // Raised first: a subscriber joining while these are sent replays them from the database.
+        if (batch > this.watermark) this.watermark = batch;
+        const through = this.watermark;
+        if (this.delivered >= through) return;
+        if (this.feed.followsChanges) {
+          let after: Position = endOfBatch(this.delivered);
+          for (;;) {
+            const page = await this.changes.read({ partnerId: undefined, after, throughBatch: through, limit: PAGE });
+            await this.feed.deliverChanges(page, await this.loaded(page));
+            if (page.length < PAGE) break;
+            after = page.at(-1)!.position;
+          }
+        }
+        this.delivered = through;
+      })
+      .catch((err) => this.logger.error({ err }, "could not deliver change feed batches; retried within a second"));
+  }
+
+  /** Sends what the subscriber missed, up to batch `through`, then what was held meanwhile. */
+  private async replay(subscriber: Subscriber, after: Position, through: number): Promise<void> {
+    const { group } = subscriber;
+    let from = after;
+    for (;;) {
+      if (subscriber.left) return;
+      const page = await this.changes.read({ partnerId: partnerScope(group.caller), after: from, throughBatch: through, limit: PAGE });
+      const loaders = await this.loaded(page);
+      for (const change of page) this.feed.send(subscriber, await this.feed.render(group, change, loaders));
+      if (page.length < PAGE) break;
+      from = page.at(-1)!.position;
+      await this.drained(subscriber.socket);
+    }
+    const held = subscriber.held ?? [];
+    subscriber.held = undefined;
+    for (const { position, message } of held) this.feed.offer(subscriber, position, message);
+  }
+
+  /** Loaders with every referral of the page read in one query. */
+  private async loaded(page: readonly ReferralChange[]): Promise<Loaders> {
+    const loaders = createLoaders(this.db);
+    await Promise.all([...new Set(page.map((change) => change.referralId))].map((id) => loaders.referral.load(id)));
+    return loaders;
+  }
+
+  private async drained(socket: WebSocket): Promise<void> {
+    const deadline = Date.now() + REPLAY_DRAIN_WAIT_MS;
+    while (socket.readyState === socket.OPEN && socket.bufferedAmount > REPLAY_BUFFER_BYTES && Date.now() < deadline) await sleep(10);
+  }
+}

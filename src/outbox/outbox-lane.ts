@@ -1,0 +1,225 @@
+import { randomUUID } from "node:crypto";
+import type { Logger } from "pino";
+import type { DataSource } from "typeorm";
+import { backgroundTransaction, tagged } from "../db/background.js";
+import { EntityRows, type Queryable } from "../db/entity-rows.js";
+import { DeliveryStatus, OutboxMessage } from "./outbox-message.entity.js";
+import { RELAY_POLL_MS, type OutboxChannel } from "./outbox-relay.js";
+
+/** How long a claim holds its messages: longer than any delivery's own timeouts. */
+const LEASE_MS = 120_000;
+const JITTER = 0.1;
+const MAX_ERROR_LENGTH = 1000;
+/** With a cap per recipient, a claim looks at this many times its free slots to find other recipients. */
+const OVERSELECT = 4;
+const LOOP = "outbox";
+
+/** The delay before attempt `attempts + 1`, jittered so that retries of a burst do not arrive together. */
+function retryDelay(delays: readonly number[], attempts: number): number | undefined {
+  const delay = delays[attempts - 1];
+  return delay === undefined ? undefined : Math.round(delay * (1 + (Math.random() * 2 - 1) * JITTER));
+}
+
+/** A failure's name and codes, never its message: messages can carry addresses or secrets. */
+function describeForLog(error: unknown): Record<string, unknown> {
+  const { name, code, responseCode, responseStatus } = (error ?? {}) as Record<string, unknown>;
+  return { name, code, responseCode, responseStatus };
+}
+
+/**
+ * One channel's deliveries, from any number of instances. A run claims due messages (SELECT … FOR
+ * UPDATE SKIP LOCKED, then a lease: a token, and `next_attempt_at` pushed to the lease's end, so a run
+ * that dies leaves them due again when its lease ends), delivers them in the channel's slots, and
+ * records each outcome only if it still holds the lease.
+ */
+export class OutboxLane {
+  private readonly rows: EntityRows<OutboxMessage>;
+  /** The pool, every statement tagged as the relay's. */
+  private readonly q: Queryable;
+  private readonly claimable: string;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private stopping = false;
+  private nextRetry: NodeJS.Timeout | undefined;
+  /** Resolves the running drain's wait for a free slot: a commit has written new messages. */
+  private wake: (() => void) | undefined;
+  /** Deliveries in flight per recipient on this instance. */
+  private readonly inFlightTo = new Map<string, number>();
+
+  constructor(
+    private readonly db: DataSource,
+    private readonly channel: OutboxChannel,
+    private readonly logger: Logger,
+  ) {
+    this.rows = new EntityRows(db, OutboxMessage);
+    this.q = tagged(db, LOOP);
+    this.claimable = channel.claimableWhen ? ` AND ${channel.claimableWhen}` : "";
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.nextRetry);
+    await this.running;
+  }
+
+  nudge(): void {
+    if (this.stopping) return;
+    if (this.running) {
+      this.again = true;
+      this.wake?.();
+      return;
+    }
+    this.again = false;
+    this.running = this.drain()
+      .catch((err) => this.logger.error({ err, channel: this.channel.name }, "the outbox relay failed; it runs again at its next poll"))
+      .finally(() => {
+        this.running = undefined;
+        if (this.again) this.nudge();
+      });
+  }
+
+  async run(): Promise<void> {
+    this.nudge();
+    await this.running;
+  }
+
+  /**
+   * Claims as many due messages as there are free delivery slots, starts them, and claims again as
+   * soon as a slot frees or a commit nudges: a message never waits for a slower one. Ends when nothing
+   * is due and nothing is in flight.
+   */
+  private async drain(): Promise<void> {
+    const inFlight = new Set<Promise<void>>();
+    // Whether the last claim may have left due messages behind.
+    let dueLeft = true;
+    // Whether it left some for a recipient at its cap: a freed slot may let them go.
+    let capped = false;
+    for (;;) {
+      if (this.stopping) break;
+      const free = this.channel.inFlight - inFlight.size;
+      if ((dueLeft || this.again) && free > 0) {
+        this.again = false;
+        const claim = await this.claim(free);
+        for (const message of claim.claimed) inFlight.add(this.start(message, inFlight));
+        dueLeft = claim.more;
+        capped = claim.capped;
+        continue;
+      }
+      if (inFlight.size === 0) break;
+      // Whichever comes first: a slot frees, or a commit writes new messages.
+      await Promise.race([...inFlight, new Promise<void>((resolve) => (this.wake = resolve))]);
+      this.wake = undefined;
+      if (capped) dueLeft = true;
+    }
+    await Promise.all(inFlight);
+    await this.planNextRetry();
+  }
+
+  private start(message: OutboxMessage, inFlight: Set<Promise<void>>): Promise<void> {
+    const { recipient } = message;
+    this.inFlightTo.set(recipient, (this.inFlightTo.get(recipient) ?? 0) + 1);
+    const delivery: Promise<void> = this.deliver(message).finally(() => {
+      inFlight.delete(delivery);
+      const left = this.inFlightTo.get(recipient)! - 1;
+      if (left === 0) this.inFlightTo.delete(recipient);
+      else this.inFlightTo.set(recipient, left);
+    });
+    return delivery;
+  }
+
+  /**
+   * Takes up to `limit` due messages under a new lease, at most `perRecipient` in flight per recipient;
+   * another run's claimed rows are skipped. `more`: more may be due now; `capped`: some wait for a
+   * recipient's slot.
+   */
+  private async claim(limit: number): Promise<{ claimed: OutboxMessage[]; more: boolean; capped: boolean }> {
+    const cap = this.channel.perRecipient;
+    const busy = cap === undefined ? [] : [...this.inFlightTo].filter(([, count]) => count >= cap).map(([recipient]) => recipient);
+    const looked = cap === undefined ? limit : limit * OVERSELECT;
+    const token = randomUUID();
+    const now = new Date();
+    const { picked, more, capped } = await backgroundTransaction(this.db, LOOP, async (em) => {
+      const due: { id: string; recipient: string }[] = await em.query(
+        `SELECT CAST(o.id AS CHAR) AS id, o.recipient FROM outbox_messages o
+         WHERE o.status = ? AND o.next_attempt_at <= ? AND o.channel = ?${busy.length > 0 ? " AND o.recipient NOT IN (?)" : ""}${this.claimable}
+         ORDER BY o.next_attempt_at, o.id LIMIT ? FOR UPDATE SKIP LOCKED`,
+        [DeliveryStatus.PENDING, now, this.channel.name, ...(busy.length > 0 ? [busy] : []), looked],
+      );
+      const taken = new Map<string, number>();
+      const ids: string[] = [];
+      for (const { id, recipient } of due) {
+        if (ids.length === limit) break;
+        const count = (this.inFlightTo.get(recipient) ?? 0) + (taken.get(recipient) ?? 0);
+        if (cap !== undefined && count >= cap) continue;
+        taken.set(recipient, (taken.get(recipient) ?? 0) + 1);
+        ids.push(id);
+      }
+      // Rows looked at but not taken are unlocked at commit, as they were.
+      if (ids.length > 0) {
+        await em.query("UPDATE outbox_messages SET lease_token = ?, next_attempt_at = ? WHERE id IN (?)", [
+          token,
+          new Date(now.getTime() + LEASE_MS),
+          ids,
+        ]);
+      }
+      return { picked: ids.length, more: due.length === looked, capped: busy.length > 0 || ids.length < due.length };
+    });
+    if (picked === 0) return { claimed: [], more, capped };
+    return { claimed: await this.rows.select(this.q, "o", "WHERE o.lease_token = ? ORDER BY o.id", [token]), more, capped };
+  }
+
+  private async deliver(message: OutboxMessage): Promise<void> {
+    const held = "id = ? AND lease_token = ?";
+    let failure: unknown;
+    try {
+      const result = await this.channel.deliver(message);
+      if (result === "obsolete") {
+        await this.q.query(`DELETE FROM outbox_messages WHERE ${held}`, [message.id, message.leaseToken]);
+        return;
+      }
+      const responseStatus = typeof result === "object" ? result.responseStatus : null;
+      await this.q.query(
+        `UPDATE outbox_messages SET status = ?, attempts = attempts + 1, sent_at = ?, last_attempt_at = ?, last_response_status = ?,
+           last_error = NULL, lease_token = NULL WHERE ${held}`,
+        [DeliveryStatus.SUCCEEDED, new Date(), new Date(), responseStatus, message.id, message.leaseToken],
+      );
+    } catch (error) {
+      failure = error;
+      const attempts = message.attempts + 1;
+      const delay = retryDelay(this.channel.retryDelaysMs, attempts);
+      const why = (error instanceof Error ? error.message : String(error)).slice(0, MAX_ERROR_LENGTH);
+      const responseStatus = (error as { responseStatus?: number | null }).responseStatus ?? null;
+      this.logger.warn(
+        { outboxId: message.id, channel: message.channel, kind: message.kind, attempts, retryInMs: delay, error: describeForLog(error) },
+        delay === undefined ? "delivery failed for the last time" : "delivery failed; it will be retried",
+      );
+      await this.q.query(
+        `UPDATE outbox_messages SET status = ?, attempts = attempts + 1, next_attempt_at = ?, last_attempt_at = ?, last_response_status = ?,
+           last_error = ?, lease_token = NULL WHERE ${held}`,
+        [
+          delay === undefined ? DeliveryStatus.FAILED : DeliveryStatus.PENDING,
+          new Date(Date.now() + (delay ?? 0)),
+          new Date(),
+          responseStatus,
+          why,
+          message.id,
+          message.leaseToken,
+        ],
+      );
+    }
+    await this.channel.attempted?.(message, failure);
+  }
+
+  /** Wakes this instance for the next retry due before the next poll, so that short schedules are kept. */
+  private async planNextRetry(): Promise<void> {
+    if (this.stopping) return;
+    const [{ next }]: { next: Date | null }[] = await this.q.query(
+      `SELECT MIN(o.next_attempt_at) AS next FROM outbox_messages o WHERE o.status = ? AND o.channel = ?${this.claimable}`,
+      [DeliveryStatus.PENDING, this.channel.name],
+    );
+    clearTimeout(this.nextRetry);
+    if (next === null) return;
+    const wait = Math.max(0, next.getTime() - Date.now());
+    if (wait < RELAY_POLL_MS) this.nextRetry = setTimeout(() => this.nudge(), wait + 5);
+  }
+}
