@@ -159,7 +159,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     changes.listen((committed) => rescoring.afterChanges(committed));
     changes.listen((committed) => deadlines.schedule(committed));
     changes.listen((committed) => services.feed.publish(committed));
-    changes.listen(() => sequencer.nudge());
+    changes.listen(() => sequencer.nudge(true));
     changes.listen((committed) => {
       if (committed.some(({ action, referral }) => isOutgoing(action, referral.status))) outbox.nudge(EMAIL_CHANNEL);
     });

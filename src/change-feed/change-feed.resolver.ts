@@ -1,7 +1,6 @@
-import { Arg, Ctx, FieldResolver, Int, Query, Resolver, Root } from "type-graphql";
+import { Arg, Ctx, Int, Query, Resolver } from "type-graphql";
 import type { RequestContext } from "../graphql/context.js";
 import { listCost } from "../graphql/limits.js";
-import { Referral } from "../referrals/referral.entity.js";
 import { DEFAULT_CHANGES } from "./change-feed.service.js";
 import { ReferralChange, ReferralChangeConnection } from "./change-feed.types.js";
 
@@ -18,11 +17,5 @@ export class ChangeFeedResolver {
     @Ctx() { caller, services }: RequestContext,
   ): Promise<ReferralChangeConnection> {
     return services.changeFeed.page(caller, after, first);
-  }
-
-  /** The feed only holds the caller's own changes, so the referral is the caller's to see. */
-  @FieldResolver(() => Referral)
-  referral(@Root() change: ReferralChange, @Ctx() { loaders }: RequestContext) {
-    return loaders.referral.get(change.referralId);
   }
 }

@@ -1,6 +1,7 @@
 import type { DataSource } from "typeorm";
 import { partnerScope, type Caller } from "../auth/caller.js";
-import type { Queryable } from "../db/entity-rows.js";
+import { EntityRows, type Queryable } from "../db/entity-rows.js";
+import { Referral } from "../referrals/referral.entity.js";
 import { tagged } from "../db/background.js";
 import { poolReader } from "../db/pool.js";
 import { badInput } from "../graphql/errors.js";
@@ -12,6 +13,8 @@ export const DEFAULT_CHANGES = 100;
 export const MAX_CHANGES = 500;
 
 interface ChangeRow {
+  /** The referral as it is now, read with the change. */
+  referral: Referral;
   id: string;
   batch: number;
   referralId: string;
@@ -44,6 +47,7 @@ export function changeOf(row: ChangeRow): ReferralChange {
     version: row.version,
     referralId: row.referralId,
     partnerId: row.partnerId,
+    referral: row.referral,
   } as ReferralChange;
 }
 
@@ -54,10 +58,12 @@ export function changeOf(row: ChangeRow): ReferralChange {
  */
 export class ChangeFeedService {
   private readonly db: Queryable;
+  private readonly referrals: EntityRows<Referral>;
 
   /** `loop`: the background loop that reads through this instance, named in its statements. */
   constructor(dataSource: DataSource, loop?: string) {
     this.db = loop === undefined ? poolReader(dataSource) : tagged(poolReader(dataSource), loop);
+    this.referrals = new EntityRows(dataSource, Referral);
   }
 
   async page(caller: Caller, after: string | null | undefined, first: number | null | undefined): Promise<ReferralChangeConnection> {
@@ -93,12 +99,15 @@ export class ChangeFeedService {
       conditions.push("e.feed_batch <= ?");
       parameters.push(range.throughBatch);
     }
-    const rows: ChangeRow[] = await this.db.query(
+    const rows: Omit<ChangeRow, "referral">[] = await this.db.query(
       `SELECT CAST(e.id AS CHAR) AS id, e.feed_batch AS batch, CAST(e.referral_id AS CHAR) AS referralId,
-              CAST(e.partner_id AS CHAR) AS partnerId, e.action, e.at, e.from_status AS \`from\`, e.to_status AS \`to\`, e.version
-       FROM referral_events e WHERE ${conditions.join(" AND ")} ORDER BY e.feed_batch, e.id LIMIT ?`,
+              CAST(e.partner_id AS CHAR) AS partnerId, e.action, e.at, e.from_status AS \`from\`, e.to_status AS \`to\`, e.version,
+              ${this.referrals.selectList("r")}
+       FROM referral_events e JOIN referrals r ON r.id = e.referral_id
+       WHERE ${conditions.join(" AND ")} ORDER BY e.feed_batch, e.id LIMIT ?`,
       [...parameters, range.limit],
     );
-    return rows.map(changeOf);
+    const referrals = this.referrals.map(rows, "r");
+    return rows.map((row, index) => changeOf({ ...row, referral: referrals[index] }));
   }
 }

@@ -25,6 +25,7 @@ export class ReferralChange {
   @Field(() => Int, { description: "The referral's version right after this change." })
   version: number;
 
+  /** The referral as it was read with the change (now, as the contract says). */
   @Field(() => Referral, { description: "The referral as it is now, resolved with the caller's access rules." })
   referral: Referral;
 

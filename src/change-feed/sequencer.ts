@@ -31,6 +31,8 @@ const LOOP = "change-feed";
 export class ChangeSequencer {
   private running: Promise<void> | undefined;
   private again = false;
+  /** A commit said it wrote events: the next run need not look whether there are any. */
+  private committed = false;
   private stopping = false;
   private timer: NodeJS.Timeout | undefined;
   private readonly writers: BatchWriter[] = [];
@@ -68,8 +70,9 @@ export class ChangeSequencer {
   }
 
   /** Places what has committed, soon; coalesces with a run already going. Never throws. */
-  nudge(): void {
+  nudge(afterCommit = false): void {
     if (this.stopping) return;
+    if (afterCommit) this.committed = true;
     if (this.running) {
       this.again = true;
       return;
@@ -90,9 +93,10 @@ export class ChangeSequencer {
   }
 
   private async drain(): Promise<void> {
+    const known = this.committed;
+    this.committed = false;
     // Cheap when idle: one probe of the index's NULL range, no lock.
-    const [waiting] = await this.q.query("SELECT 1 AS found FROM referral_events WHERE feed_batch IS NULL LIMIT 1");
-    if (!waiting) return;
+    if (!known && (await this.q.query("SELECT 1 AS found FROM referral_events WHERE feed_batch IS NULL LIMIT 1")).length === 0) return;
     for (;;) {
       const placed = await this.placeBatch();
       if (placed === undefined) return;
@@ -102,20 +106,21 @@ export class ChangeSequencer {
   }
 
   private placeBatch(): Promise<{ batch: number; count: number; written: number } | undefined> {
-    return backgroundTransaction(this.db, LOOP, async (em) => {
-      // The row lock is what orders batches: one sequencer at a time, on every instance.
-      const [{ last }] = await em.query("SELECT last_batch AS last FROM feed_sequence WHERE id = 1 FOR UPDATE");
-      const found: { id: string }[] = await em.query(
+    return backgroundTransaction(this.db, LOOP, async (q) => {
+      // The row lock is what orders batches: one sequencer at a time, on every instance. The new
+      // number comes back with the UPDATE; one left unused (nothing to place) is a harmless gap.
+      const { insertId } = await q.query("UPDATE feed_sequence SET last_batch = LAST_INSERT_ID(last_batch + 1) WHERE id = 1");
+      const found: { id: string }[] = await q.query(
         `SELECT CAST(id AS CHAR) AS id FROM referral_events WHERE feed_batch IS NULL ORDER BY id LIMIT ${SEQUENCE_BATCH}`,
       );
       if (found.length === 0) return undefined;
-      const batch = Number(last) + 1;
-      await em.query("UPDATE referral_events SET feed_batch = ? WHERE id IN (?)", [batch, found.map(({ id }) => id)]);
-      await em.query("UPDATE feed_sequence SET last_batch = ? WHERE id = 1", [batch]);
+      const batch = Number(insertId);
+      await q.query("UPDATE referral_events SET feed_batch = ? WHERE id IN (?)", [batch, found.map(({ id }) => id)]);
       const now = new Date();
       let written = 0;
-      for (const write of this.writers) written += await write(em, batch, now);
+      for (const write of this.writers) written += await write(q, batch, now);
       return { batch, count: found.length, written };
     });
   }
+
 }

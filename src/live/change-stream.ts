@@ -102,7 +102,7 @@ export class ChangeStream {
           let after: Position = endOfBatch(this.delivered);
           for (;;) {
             const page = await this.changes.read({ partnerId: undefined, after, throughBatch: through, limit: PAGE });
-            await this.feed.deliverChanges(page, await this.loaded(page));
+            await this.feed.deliverChanges(page, this.loaded(page));
             if (page.length < PAGE) break;
             after = page.at(-1)!.position;
           }
@@ -119,7 +119,7 @@ export class ChangeStream {
     for (;;) {
       if (subscriber.left) return;
       const page = await this.changes.read({ partnerId: partnerScope(group.caller), after: from, throughBatch: through, limit: PAGE });
-      const loaders = await this.loaded(page);
+      const loaders = this.loaded(page);
       for (const change of page) this.feed.send(subscriber, await this.feed.render(group, change, loaders));
       if (page.length < PAGE) break;
       from = page.at(-1)!.position;
@@ -130,10 +130,10 @@ export class ChangeStream {
     for (const { position, message } of held) this.feed.offer(subscriber, position, message);
   }
 
-  /** Loaders with every referral of the page read in one query. */
-  private async loaded(page: readonly ReferralChange[]): Promise<Loaders> {
+  /** Loaders for one page, holding its referrals (read with the changes) for related fields. */
+  private loaded(page: readonly ReferralChange[]): Loaders {
     const loaders = createLoaders(this.db);
-    await Promise.all([...new Set(page.map((change) => change.referralId))].map((id) => loaders.referral.load(id)));
+    for (const change of page) loaders.referral.prime(change.referralId, change.referral);
     return loaders;
   }
 

@@ -138,34 +138,30 @@ export class OutboxLane {
     const looked = cap === undefined ? limit : limit * OVERSELECT;
     const token = randomUUID();
     const now = new Date();
-    const { picked, more, capped } = await backgroundTransaction(this.db, LOOP, async (em) => {
-      const due: { id: string; recipient: string }[] = await em.query(
-        `SELECT CAST(o.id AS CHAR) AS id, o.recipient FROM outbox_messages o
-         WHERE o.status = ? AND o.next_attempt_at <= ? AND o.channel = ?${busy.length > 0 ? " AND o.recipient NOT IN (?)" : ""}${this.claimable}
+    const leaseEnd = new Date(now.getTime() + LEASE_MS);
+    return backgroundTransaction(this.db, LOOP, async (q) => {
+      const due = await this.rows.select(
+        q,
+        "o",
+        `WHERE o.status = ? AND o.next_attempt_at <= ? AND o.channel = ?${busy.length > 0 ? " AND o.recipient NOT IN (?)" : ""}${this.claimable}
          ORDER BY o.next_attempt_at, o.id LIMIT ? FOR UPDATE SKIP LOCKED`,
         [DeliveryStatus.PENDING, now, this.channel.name, ...(busy.length > 0 ? [busy] : []), looked],
       );
       const taken = new Map<string, number>();
-      const ids: string[] = [];
-      for (const { id, recipient } of due) {
-        if (ids.length === limit) break;
-        const count = (this.inFlightTo.get(recipient) ?? 0) + (taken.get(recipient) ?? 0);
+      const claimed: OutboxMessage[] = [];
+      for (const message of due) {
+        if (claimed.length === limit) break;
+        const count = (this.inFlightTo.get(message.recipient) ?? 0) + (taken.get(message.recipient) ?? 0);
         if (cap !== undefined && count >= cap) continue;
-        taken.set(recipient, (taken.get(recipient) ?? 0) + 1);
-        ids.push(id);
+        taken.set(message.recipient, (taken.get(message.recipient) ?? 0) + 1);
+        claimed.push(Object.assign(message, { leaseToken: token, nextAttemptAt: leaseEnd }));
       }
       // Rows looked at but not taken are unlocked at commit, as they were.
-      if (ids.length > 0) {
-        await em.query("UPDATE outbox_messages SET lease_token = ?, next_attempt_at = ? WHERE id IN (?)", [
-          token,
-          new Date(now.getTime() + LEASE_MS),
-          ids,
-        ]);
+      if (claimed.length > 0) {
+        await q.query("UPDATE outbox_messages SET lease_token = ?, next_attempt_at = ? WHERE id IN (?)", [token, leaseEnd, claimed.map(({ id }) => id)]);
       }
-      return { picked: ids.length, more: due.length === looked, capped: busy.length > 0 || ids.length < due.length };
+      return { claimed, more: due.length === looked, capped: busy.length > 0 || claimed.length < due.length };
     });
-    if (picked === 0) return { claimed: [], more, capped };
-    return { claimed: await this.rows.select(this.q, "o", "WHERE o.lease_token = ? ORDER BY o.id", [token]), more, capped };
   }
 
   private async deliver(message: OutboxMessage): Promise<void> {
