@@ -48,13 +48,26 @@ export function readPort(env: Env, name: string, fallback: number): number {
 
 /** A whole number from 1 to 1000. */
 export function readCount(env: Env, name: string, fallback: number): number {
+  return readInteger(env, name, fallback, 1000);
+}
+
+/** A whole number from 1 to `max`. */
+export function readInteger(env: Env, name: string, fallback: number, max: number): number {
   const raw = env[name]?.trim();
   if (!raw) return fallback;
   const count = Number(raw);
-  if (!/^\d+$/.test(raw) || count < 1 || count > 1000) {
-    throw new ConfigError(`${name} must be a whole number from 1 to 1000 (got "${raw}")`);
+  if (!/^\d+$/.test(raw) || count < 1 || count > max) {
+    throw new ConfigError(`${name} must be a whole number from 1 to ${max} (got "${raw}")`);
   }
   return count;
+}
+
+/** A URL-like text with its password (and any text that looks like one) masked, for messages. */
+export function withoutPassword(raw: string): string {
+  return raw.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^@/]*)@/i, (_all, scheme: string, credentials: string) => {
+    const user = credentials.includes(":") ? credentials.slice(0, credentials.indexOf(":")) : credentials;
+    return `${scheme}${user}:***@`;
+  });
 }
 
 /** Human durations such as `2s`, `90 minutes`, `72h`, `7d`; always positive. */

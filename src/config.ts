@@ -1,4 +1,16 @@
-import { ConfigError, readBoolean, readCount, readDuration, readNamespace, readPort, readSchedule, schemeOf, type Env } from "./config-values.js";
+import {
+  ConfigError,
+  readBoolean,
+  readCount,
+  readDuration,
+  readInteger,
+  readNamespace,
+  readPort,
+  readSchedule,
+  schemeOf,
+  withoutPassword,
+  type Env,
+} from "./config-values.js";
 
 export { ConfigError };
 
@@ -72,6 +84,32 @@ export interface WebhooksConfig {
   allowPrivateUrls: boolean;
 }
 
+/** Requests, sockets and failed keys allowed per key or address, shared by every instance through the store. */
+export interface RateLimitConfig {
+  /** Requests per minute per API key (RATE_LIMIT). */
+  perKeyPerMinute: number;
+  /** Requests per minute per IP address without a valid key (RATE_LIMIT_ANONYMOUS). */
+  anonymousPerMinute: number;
+  /** Failed authentications per IP address per minute (RATE_LIMIT_FAILED_AUTH). */
+  failedAuthPerMinute: number;
+  /** `memory` (this instance alone) or a `redis://` URL (RATE_LIMIT_STORE). */
+  store: string;
+  /** Prefix of the limits' Redis keys (RATE_LIMIT_NAMESPACE). */
+  namespace: string;
+  /** Open WebSockets per API key (MAX_SOCKETS_PER_KEY). */
+  maxSocketsPerKey: number;
+}
+
+/** How the process is run and watched. */
+export interface OperationsConfig {
+  /** When set, GET /metrics needs `Authorization: Bearer <token>` (METRICS_TOKEN). */
+  metricsToken: string | undefined;
+  /** How long a stop may take before the process exits anyway, non-zero (SHUTDOWN_TIMEOUT). */
+  shutdownTimeoutMs: number;
+  /** Browser origins allowed to call the API (CORS_ORIGINS); none by default. */
+  corsOrigins: string[];
+}
+
 export interface Config {
   env: Environment;
   port: number;
@@ -88,6 +126,8 @@ export interface Config {
   pubsub: PubSubConfig;
   notifications: NotificationsConfig;
   webhooks: WebhooksConfig;
+  rateLimits: RateLimitConfig;
+  operations: OperationsConfig;
   logLevel: string;
 }
 
@@ -156,15 +196,60 @@ export function loadConfig(env: Env = process.env): Config {
       disableAfterMs: readDuration(env, "WEBHOOK_DISABLE_AFTER", "5d"),
       allowPrivateUrls: readBoolean(env, "WEBHOOK_ALLOW_PRIVATE_URLS", nodeEnv !== "production"),
     },
+    rateLimits: {
+      perKeyPerMinute: readInteger(env, "RATE_LIMIT", 1200, 1_000_000),
+      anonymousPerMinute: readInteger(env, "RATE_LIMIT_ANONYMOUS", 60, 1_000_000),
+      failedAuthPerMinute: readInteger(env, "RATE_LIMIT_FAILED_AUTH", 10, 1_000_000),
+      store: readRateLimitStore(env),
+      namespace: readNamespace(env, "RATE_LIMIT_NAMESPACE", database.database),
+      maxSocketsPerKey: readCount(env, "MAX_SOCKETS_PER_KEY", 20),
+    },
+    operations: {
+      metricsToken: env.METRICS_TOKEN?.trim() || undefined,
+      shutdownTimeoutMs: readDuration(env, "SHUTDOWN_TIMEOUT", "30s"),
+      corsOrigins: readOrigins(env, "CORS_ORIGINS"),
+    },
     logLevel,
   };
+}
+
+/** `memory`, or a Redis URL; by default the Redis the live feed or the jobs use, else memory. */
+function readRateLimitStore(env: Env): string {
+  const raw = env.RATE_LIMIT_STORE?.trim();
+  if (!raw) {
+    const redis = [env.PUBSUB_URL, env.JOBS_URL || DEFAULT_JOBS_URL].map((url) => url?.trim()).find((url) => url && isRedisUrl(url));
+    return redis ?? "memory";
+  }
+  if (raw !== "memory" && !isRedisUrl(raw)) {
+    throw new ConfigError(`RATE_LIMIT_STORE must be memory or a redis:// URL (got "${withoutPassword(raw)}")`);
+  }
+  return raw;
+}
+
+function isRedisUrl(raw: string): boolean {
+  const scheme = schemeOf(raw);
+  return scheme === "redis:" || scheme === "rediss:";
+}
+
+/** Origins such as `https://app.example.com`, separated by commas. */
+function readOrigins(env: Env, name: string): string[] {
+  const raw = env[name]?.trim();
+  if (!raw) return [];
+  const origins = raw.split(",").map((part) => part.trim()).filter((part) => part !== "");
+  for (const origin of origins) {
+    const scheme = schemeOf(origin);
+    if ((scheme !== "http:" && scheme !== "https:") || new URL(origin).origin !== origin.replace(/\/+$/, "")) {
+      throw new ConfigError(`${name} must be origins such as https://app.example.com, separated by commas (got "${origin}")`);
+    }
+  }
+  return origins.map((origin) => origin.replace(/\/+$/, ""));
 }
 
 function readJobsUrl(env: Env): string {
   const raw = env.JOBS_URL?.trim() || DEFAULT_JOBS_URL;
   const scheme = schemeOf(raw);
   if (scheme === undefined) {
-    throw new ConfigError(`JOBS_URL must be a redis:// or mongodb:// URL (got "${raw}")`);
+    throw new ConfigError(`JOBS_URL must be a redis:// or mongodb:// URL (got "${withoutPassword(raw)}")`);
   }
   if (!JOB_STORE_SCHEMES.includes(scheme)) {
     throw new ConfigError(`JOBS_URL must start with redis:// or mongodb:// (got "${scheme}//")`);
@@ -177,7 +262,7 @@ function readPubSubUrl(env: Env): string | undefined {
   if (!raw) return undefined;
   const scheme = schemeOf(raw);
   if (scheme !== "redis:" && scheme !== "rediss:") {
-    throw new ConfigError(`PUBSUB_URL must be a redis:// URL, or unset for in-process delivery (got "${raw}")`);
+    throw new ConfigError(`PUBSUB_URL must be a redis:// URL, or unset for in-process delivery (got "${withoutPassword(raw)}")`);
   }
   return raw;
 }
@@ -219,7 +304,7 @@ export function parseDatabaseUrl(raw: string): DatabaseConfig {
   try {
     url = new URL(raw);
   } catch {
-    throw new ConfigError(`DATABASE_URL must be a URL like ${DEFAULT_DATABASE_URL} (got "${raw}")`);
+    throw new ConfigError(`DATABASE_URL must be a URL like ${DEFAULT_DATABASE_URL} (got "${withoutPassword(raw)}")`);
   }
   if (url.protocol !== "mysql:") {
     throw new ConfigError(`DATABASE_URL must start with mysql:// (got "${url.protocol}//")`);

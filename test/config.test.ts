@@ -43,6 +43,16 @@ describe("config > loadConfig", () => {
         // Outside production, newcomers and tests post to local receivers.
         allowPrivateUrls: true,
       },
+      rateLimits: {
+        perKeyPerMinute: 1200,
+        anonymousPerMinute: 60,
+        failedAuthPerMinute: 10,
+        // Shared through the Redis the jobs use.
+        store: "redis://127.0.0.1:6379",
+        namespace: "partner_referrals",
+        maxSocketsPerKey: 20,
+      },
+      operations: { metricsToken: undefined, shutdownTimeoutMs: 30_000, corsOrigins: [] },
       logLevel: "info",
     });
   });
@@ -76,6 +86,15 @@ describe("config > loadConfig", () => {
         WEBHOOK_RETRY_SCHEDULE: "1s,1m",
         WEBHOOK_DISABLE_AFTER: "2d",
         WEBHOOK_ALLOW_PRIVATE_URLS: "true",
+        RATE_LIMIT: "5000",
+        RATE_LIMIT_ANONYMOUS: "30",
+        RATE_LIMIT_FAILED_AUTH: "5",
+        RATE_LIMIT_STORE: "memory",
+        RATE_LIMIT_NAMESPACE: "eu-west-limits",
+        MAX_SOCKETS_PER_KEY: "50",
+        METRICS_TOKEN: "scrape-token",
+        SHUTDOWN_TIMEOUT: "10s",
+        CORS_ORIGINS: "https://app.example.com, https://crm.example.com/",
         LOG_LEVEL: "warn",
       }),
     ).to.deep.equal({
@@ -98,6 +117,15 @@ describe("config > loadConfig", () => {
         reminderBeforeMs: 12 * HOUR,
       },
       webhooks: { timeoutMs: 3_000, retryDelaysMs: [1_000, 60_000], disableAfterMs: 2 * 24 * HOUR, allowPrivateUrls: true },
+      rateLimits: {
+        perKeyPerMinute: 5000,
+        anonymousPerMinute: 30,
+        failedAuthPerMinute: 5,
+        store: "memory",
+        namespace: "eu-west-limits",
+        maxSocketsPerKey: 50,
+      },
+      operations: { metricsToken: "scrape-token", shutdownTimeoutMs: 10_000, corsOrigins: ["https://app.example.com", "https://crm.example.com"] },
       logLevel: "warn",
     });
   });
@@ -159,6 +187,13 @@ describe("config > loadConfig", () => {
     ["WEBHOOK_RETRY_SCHEDULE", "5s,later"],
     ["WEBHOOK_DISABLE_AFTER", "0d"],
     ["WEBHOOK_ALLOW_PRIVATE_URLS", "yes"],
+    ["RATE_LIMIT", "0"],
+    ["RATE_LIMIT_ANONYMOUS", "many"],
+    ["RATE_LIMIT_STORE", "mongodb://mongo:27017/limits"],
+    ["MAX_SOCKETS_PER_KEY", "-1"],
+    ["SHUTDOWN_TIMEOUT", "never"],
+    ["CORS_ORIGINS", "app.example.com"],
+    ["CORS_ORIGINS", "https://app.example.com/path"],
   ];
   for (const [variable, value] of BAD_VALUES) {
     it(`refuses ${variable}=${JSON.stringify(value)} with one line naming ${variable}`, () => {
@@ -172,6 +207,24 @@ describe("config > loadConfig", () => {
     expect(loadConfig({ NODE_ENV: "production" }).webhooks.allowPrivateUrls).to.equal(false);
     expect(loadConfig({ NODE_ENV: "production", WEBHOOK_ALLOW_PRIVATE_URLS: "true" }).webhooks.allowPrivateUrls).to.equal(true);
     expect(loadConfig({ NODE_ENV: "test", WEBHOOK_ALLOW_PRIVATE_URLS: "false" }).webhooks.allowPrivateUrls).to.equal(false);
+  });
+
+  it("never repeats the password of a refused DATABASE_URL, JOBS_URL, PUBSUB_URL or RATE_LIMIT_STORE", () => {
+    for (const [variable, value] of [
+      ["DATABASE_URL", "postgres://app:hunter2@db:5432/referrals"],
+      ["JOBS_URL", "amqp://jobs:hunter2@queue:5672"],
+      ["PUBSUB_URL", "mongodb://live:hunter2@mongo:27017"],
+      ["RATE_LIMIT_STORE", "memcached://limits:hunter2@cache:11211"],
+    ]) {
+      const { message } = configError({ [variable]: value });
+      expect(message, variable).to.not.include("hunter2");
+      expect(message.startsWith(`${variable} `), message).to.equal(true);
+    }
+  });
+
+  it("keeps rate limits in memory when no Redis is configured at all", () => {
+    expect(loadConfig({ JOBS_URL: "mongodb://mongo:27017/jobs" }).rateLimits.store).to.equal("memory");
+    expect(loadConfig({ JOBS_URL: "mongodb://mongo:27017/jobs", PUBSUB_URL: "redis://cache:6379" }).rateLimits.store).to.equal("redis://cache:6379");
   });
 
   it("never repeats a refused SMTP_URL, which may hold a password, in its message", () => {
