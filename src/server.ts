@@ -47,6 +47,7 @@ import { ChangeStream } from "./live/change-stream.js";
 import { WebhookChannel } from "./webhooks/webhook-channel.js";
 import { writeWebhookDeliveries, WEBHOOK_CHANNEL } from "./webhooks/webhook-writer.js";
 import { WebhookService } from "./webhooks/webhook.service.js";
+import { Metrics } from "./metrics/metrics.js";
 
 export const GRAPHQL_PATH = "/graphql";
 
@@ -67,6 +68,7 @@ export function createServices(db: DataSource, config: Config, changes: Referral
     stats: new StatsService(db, config.stats),
     notifications: new NotificationService(db),
     webhooks: new WebhookService(db, config.webhooks),
+    metrics: new Metrics(),
   };
 }
 

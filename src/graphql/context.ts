@@ -2,6 +2,7 @@ import type { StatsService } from "../analytics/stats.service.js";
 import type { ChangeFeedService } from "../change-feed/change-feed.service.js";
 import type { ChangeStream } from "../live/change-stream.js";
 import type { WebhookService } from "../webhooks/webhook.service.js";
+import type { Metrics } from "../metrics/metrics.js";
 import type { ApiKeyService } from "../auth/api-key.service.js";
 import type { LiveRequest, ReferralFeed } from "../live/referral-feed.js";
 import type { Caller } from "../auth/caller.js";
@@ -26,6 +27,8 @@ export interface Services {
   stats: StatsService;
   notifications: NotificationService;
   webhooks: WebhookService;
+  /** What GET /metrics exposes (src/metrics/metrics.ts). */
+  metrics: Metrics;
 }
 
 /** What every resolver receives: who calls, the services, and this request's (or this live event's) loaders. */
