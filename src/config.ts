@@ -202,7 +202,7 @@ export function loadConfig(env: Env = process.env): Config {
       failedAuthPerMinute: readInteger(env, "RATE_LIMIT_FAILED_AUTH", 10, 1_000_000),
       store: readRateLimitStore(env),
       namespace: readNamespace(env, "RATE_LIMIT_NAMESPACE", database.database),
-      maxSocketsPerKey: readCount(env, "MAX_SOCKETS_PER_KEY", 20),
+      maxSocketsPerKey: readInteger(env, "MAX_SOCKETS_PER_KEY", 20, 100_000),
     },
     operations: {
       metricsToken: env.METRICS_TOKEN?.trim() || undefined,

@@ -1,12 +1,34 @@
-import { pino, type Logger } from "pino";
+import { pino, type DestinationStream, type Logger } from "pino";
 import type { Config } from "./config.js";
+import { serializeError } from "./log-serializers.js";
 
 export type { Logger };
 
-/** JSON logs on stdout; API keys never appear in them. */
-export function createLogger(config: Pick<Config, "logLevel">): Logger {
-  return pino({
-    level: config.logLevel,
-    redact: ["req.headers.authorization", "authorization", "*.authorization"],
-  });
+/** Serializers every logger of the server uses (pino-http's children too): see log-serializers.ts. */
+export const LOG_SERIALIZERS = { err: serializeError };
+
+/**
+ * JSON logs on stdout (or `destination`, for tests); API keys, passwords, cookies and customer data
+ * never appear in them: errors go through an allow-list (log-serializers.ts), credentials are redacted.
+ */
+export function createLogger(config: Pick<Config, "logLevel">, destination?: DestinationStream): Logger {
+  return pino(
+    {
+      level: config.logLevel,
+      serializers: LOG_SERIALIZERS,
+      redact: [
+        "req.headers.authorization",
+        "req.headers.cookie",
+        "authorization",
+        "*.authorization",
+        "password",
+        "*.password",
+        "secret",
+        "*.secret",
+        "apiKey",
+        "*.apiKey",
+      ],
+    },
+    destination,
+  );
 }

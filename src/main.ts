@@ -2,8 +2,10 @@
 import "reflect-metadata";
 import { ConfigError, loadConfig, type Config } from "./config.js";
 import { UnreachableServiceError } from "./redis.js";
+import { MigrationLockTimeout } from "./db/data-source.js";
 import { createLogger } from "./logger.js";
 import { startServer } from "./server.js";
+import { stopOnSignals } from "./shutdown.js";
 
 let config: Config;
 try {
@@ -17,17 +19,11 @@ try {
 const logger = createLogger(config);
 try {
   const server = await startServer(config, { logger });
-  const shutdown = async (signal: string) => {
-    logger.info({ signal }, "stopping");
-    await server.stop();
-    process.exit(0);
-  };
-  process.once("SIGTERM", () => void shutdown("SIGTERM"));
-  process.once("SIGINT", () => void shutdown("SIGINT"));
+  stopOnSignals(server, logger, config.operations.shutdownTimeoutMs);
 } catch (error) {
   const { host, port, database } = config.database;
   const code = (error as { code?: string }).code;
-  if (error instanceof UnreachableServiceError) {
+  if (error instanceof UnreachableServiceError || error instanceof MigrationLockTimeout) {
     logger.fatal(error.message);
   } else if (code === "ECONNREFUSED" || code === "ER_ACCESS_DENIED_ERROR" || code === "ENOTFOUND") {
     logger.fatal(`cannot reach MySQL at ${host}:${port} (database ${database}): ${code}; check DATABASE_URL`);

@@ -15,6 +15,7 @@ import { FitScores } from "./analytics/fit-scores.js";
 import { StatsService } from "./analytics/stats.service.js";
 import { ApiKeyService } from "./auth/api-key.service.js";
 import type { Config } from "./config.js";
+import { corsFor } from "./cors.js";
 import { openDatabase } from "./db/data-source.js";
 import { DeadlineJobs } from "./jobs/deadline-jobs.js";
 import { FitRescoreJobs } from "./jobs/fit-jobs.js";
@@ -48,11 +49,21 @@ import { WebhookChannel } from "./webhooks/webhook-channel.js";
 import { writeWebhookDeliveries, WEBHOOK_CHANNEL } from "./webhooks/webhook-writer.js";
 import { WebhookService } from "./webhooks/webhook.service.js";
 import { Metrics } from "./metrics/metrics.js";
+import type { Counter } from "prom-client";
+import { metricsEndpoint } from "./metrics/endpoint.js";
+import { operationMetricsPlugin } from "./metrics/graphql-metrics.js";
+import { outboxBacklog } from "./metrics/outbox-backlog.js";
+import { readinessEndpoint } from "./health/readiness.js";
+import { requestLogging } from "./http/request-log.js";
+import { requestScopePlugin, withRequestScope } from "./graphql/request-scope.js";
+import { poolUsage } from "./db/pool.js";
+import { limitRequests, requestCaller } from "./rate-limits/http.js";
+import { RateLimits } from "./rate-limits/rate-limits.js";
 
 export const GRAPHQL_PATH = "/graphql";
 
 export function createServices(db: DataSource, config: Config, changes: ReferralChanges, bus: LiveBus, logger: Logger): Services {
-  const apiKeys = new ApiKeyService(db, (keyId) => bus.publishKeyRevoked(keyId));
+  const apiKeys = new ApiKeyService(db, (keyId) => bus.publishKeyRevoked(keyId), logger);
   const referrals = new ReferralService(db, config, changes);
   const feed = new ReferralFeed(bus, db);
   const changeFeed = new ChangeFeedService(db);
@@ -73,12 +84,12 @@ export function createServices(db: DataSource, config: Config, changes: Referral
 }
 
 /** A body that is not JSON, or too large, gets a GraphQL-shaped error instead of an HTML page. */
-const bodyErrors: ErrorRequestHandler = (error, _req, res, next) => {
+const bodyErrors: ErrorRequestHandler = (error, req, res, next) => {
   const status = (error as { status?: number }).status;
   if (status === undefined || status >= 500) return next(error);
   const message =
     status === 413 ? `request body is larger than ${LIMITS.maxPayloadBytes} bytes` : "request body is not valid JSON";
-  res.status(status).json({ errors: [{ message, extensions: { code: "BAD_REQUEST" } }] });
+  res.status(status).json({ errors: [{ message, extensions: { code: "BAD_REQUEST", requestId: req.id } }] });
 };
 
 export interface RunningServer {
@@ -128,13 +139,27 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     await services.apiKeys.syncEnvironmentAdminKey(config.adminApiKey);
     const scheduler = await Scheduler.connect(config.jobs, logger);
     opened.push(() => scheduler.stop());
-    const deadlines = new DeadlineJobs(scheduler, new ReferralExpiry(db, config, changes), config.jobs, logger);
+    // After the job store: by default both are the same Redis, and an unreachable one is named by JOBS_URL.
+    const rateLimits = await RateLimits.connect(config.rateLimits, services.metrics, logger);
+    opened.push(() => rateLimits.close());
+    const lateness = (seconds: number) => services.metrics.deadlineLateness.observe(seconds);
+    const deadlines = new DeadlineJobs(scheduler, new ReferralExpiry(db, config, changes, lateness), config.jobs, logger);
     const fitScores = new FitScores(db);
     const rescoring = new FitRescoreJobs(scheduler, fitScores, config.jobs.sweepEveryMs, logger);
     const mailer = new Mailer(config.notifications);
     opened.push(async () => mailer.close());
     const webhookChannel = new WebhookChannel(db, config.webhooks, (message, failure) => services.webhooks.attempted(message, failure));
-    const outbox = new OutboxRelay(db, scheduler, [new EmailChannel(db, mailer, config.notifications, config), webhookChannel], logger);
+    const attempts: Record<string, Counter<"outcome"> | undefined> = {
+      [EMAIL_CHANNEL]: services.metrics.notificationAttempts,
+      [WEBHOOK_CHANNEL]: services.metrics.webhookAttempts,
+    };
+    const outbox = new OutboxRelay(
+      db,
+      scheduler,
+      [new EmailChannel(db, mailer, config.notifications, config), webhookChannel],
+      logger,
+      (channel, outcome) => attempts[channel]?.inc({ outcome }),
+    );
     services.webhooks.relayWith((channel) => outbox.nudge(channel));
     const reminders = new ReminderJobs(scheduler, db, outbox, config.notifications.reminderBeforeMs, config.jobs.sweepEveryMs, logger);
     await scheduler.start();
@@ -174,6 +199,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     app.disable("x-powered-by");
     // GraphQL answers POSTs, which no cache reuses: hashing each body for an ETag is wasted work.
     app.set("etag", false);
+    // First: every request gets its id (x-request-id) and its access log line, whatever answers it.
+    app.use(requestLogging(logger));
     const httpServer = createHttpServer(app);
     const apollo = new ApolloServer<RequestContext>({
       schema,
@@ -197,6 +224,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         ApolloServerPluginInlineTraceDisabled(),
         ApolloServerPluginUsageReportingDisabled(),
         ApolloServerPluginSchemaReportingDisabled(),
+        requestScopePlugin(),
+        operationMetricsPlugin(services.metrics),
         {
           requestDidStart: async () => ({
             didResolveOperation: async ({ request, document, schema }) =>
@@ -207,7 +236,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     });
     await apollo.start();
     opened.push(() => apollo.stop());
-    const live = serveLive({ httpServer, path: GRAPHQL_PATH, schema, services, db, bus, validationRules, formatError });
+    const live = serveLive({ httpServer, path: GRAPHQL_PATH, schema, services, db, bus, validationRules, formatError, rateLimits, logger });
     opened.push(() => live.close());
     await services.changeStream.start();
     opened.push(() => services.changeStream.stop());
@@ -215,16 +244,39 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     app.get("/healthz", (_req, res) => {
       res.json({ status: "ok", live: { sockets: live.sockets, subscriptions: services.feed.activeSubscriptions } });
     });
+    // Probes and scrapers have no key: these are never limited.
+    app.get(
+      "/readyz",
+      readinessEndpoint({
+        database: () => db.query("SELECT 1"),
+        redis: bus.usesRedis ? { "pub/sub": () => bus.ping() } : {},
+        jobs: () => scheduler.store.ping(),
+      }),
+    );
+    services.metrics.watch({
+      pool: () => poolUsage(db),
+      live: () => ({ sockets: live.sockets, subscriptions: services.feed.activeSubscriptions }),
+      outbox: () =>
+        outboxBacklog(db, [EMAIL_CHANNEL, WEBHOOK_CHANNEL]).catch((err) => {
+          logger.warn({ err }, "could not read the outbox backlog for the metrics");
+          return undefined;
+        }),
+    });
+    app.get("/metrics", metricsEndpoint(services.metrics, config.operations.metricsToken));
     app.use(
       GRAPHQL_PATH,
+      corsFor(config.operations.corsOrigins),
       express.json({ limit: LIMITS.maxPayloadBytes }),
       bodyErrors,
+      // After the body parser (statistics cost more, src/rate-limits/cost.ts); the key is looked up here, once.
+      limitRequests(rateLimits, services.apiKeys),
       expressMiddleware(apollo, {
-        context: async ({ req }) => ({
-          caller: await services.apiKeys.authenticate(req.headers.authorization),
+        // With the request's id and logger (src/graphql/request-scope.ts), for its errors and log lines.
+        context: withRequestScope(async ({ req, res }) => ({
+          caller: await requestCaller(req, res, services.apiKeys),
           services,
           loaders: createLoaders(db),
-        }),
+        })),
       }),
     );
 

@@ -1,10 +1,16 @@
 import { MaxLength } from "class-validator";
 import { Arg, Authorized, Ctx, Field, FieldResolver, ID, InputType, Mutation, ObjectType, Query, Resolver, Root } from "type-graphql";
 import type { RequestContext } from "../graphql/context.js";
+import { listCost } from "../graphql/limits.js";
+import { DateTimeScalar } from "../graphql/scalars.js";
 import { NotBlank } from "../graphql/validation.js";
 import { Partner } from "../partners/partner.entity.js";
 import { MAX_NAME_LENGTH } from "../partners/partner.inputs.js";
+import { ApiKey } from "./api-key.entity.js";
 import { Role } from "./role.js";
+
+/** What the cost limit assumes of the list of keys. */
+const TYPICAL_KEYS = 50;
 
 @ObjectType({ simpleResolvers: true, description: "Who the calling key is." })
 export class Viewer {
@@ -29,6 +35,9 @@ export class IssueApiKeyInput {
   @NotBlank()
   @MaxLength(MAX_NAME_LENGTH)
   label: string;
+
+  @Field(() => DateTimeScalar, { nullable: true, description: "Optional expiry, in the future." })
+  expiresAt?: Date | null;
 }
 
 @ObjectType({ simpleResolvers: true })
@@ -44,6 +53,9 @@ export class IssuedApiKey {
 
   @Field(() => String, { description: "Shown once; only its hash is stored." })
   secret: string;
+
+  @Field(() => DateTimeScalar, { nullable: true, description: "After this instant the key is refused; null: no expiry." })
+  expiresAt: Date | null;
 }
 
 @Resolver(() => Viewer)
@@ -65,12 +77,32 @@ export class ApiKeyResolver {
     @Ctx() { services }: RequestContext,
   ): Promise<IssuedApiKey> {
     const { key, secret } = await services.apiKeys.issue(input);
-    return { id: key.id, role: key.role, label: key.label, secret };
+    return { id: key.id, role: key.role, label: key.label, secret, expiresAt: key.expiresAt };
   }
 
   @Authorized(Role.ADMIN)
   @Mutation(() => Boolean, { description: "ADMIN. Takes effect on the key's next request; true once the key is revoked." })
   revokeApiKey(@Arg("id", () => ID) id: string, @Ctx() { services }: RequestContext): Promise<boolean> {
     return services.apiKeys.revoke(id);
+  }
+}
+
+@Resolver(() => ApiKey)
+export class ApiKeyListResolver {
+  @Authorized(Role.ADMIN)
+  @Query(() => [ApiKey], {
+    complexity: listCost(() => TYPICAL_KEYS),
+    description: "ADMIN: every key (secrets are never shown again), newest first; revoked ones only when asked.",
+  })
+  apiKeys(
+    @Arg("includeRevoked", () => Boolean, { nullable: true }) includeRevoked: boolean | null,
+    @Ctx() { services }: RequestContext,
+  ): Promise<ApiKey[]> {
+    return services.apiKeys.list(includeRevoked === true);
+  }
+
+  @FieldResolver(() => Partner, { nullable: true, description: "The partner of a PARTNER key." })
+  async partner(@Root() key: ApiKey, @Ctx() { loaders }: RequestContext): Promise<Partner | null> {
+    return key.partnerId === null ? null : ((await loaders.partner.load(key.partnerId)) ?? null);
   }
 }

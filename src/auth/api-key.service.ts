@@ -1,11 +1,16 @@
 import { createHash, randomBytes } from "node:crypto";
 import { LRUCache } from "lru-cache";
 import { In, IsNull, type DataSource, type EntityManager } from "typeorm";
+import { tagged } from "../db/background.js";
+import type { Queryable } from "../db/entity-rows.js";
+import { isDuplicateKey, retryingDeadlocks } from "../db/errors.js";
 import { isRowId } from "../db/ids.js";
+import { poolReader } from "../db/pool.js";
 import { badInput, notFound, unauthenticated } from "../graphql/errors.js";
+import type { Logger } from "../logger.js";
 import { Partner } from "../partners/partner.entity.js";
-import { ApiKey } from "./api-key.entity.js";
-import type { Caller } from "./caller.js";
+import { ApiKey, KeyRevoker } from "./api-key.entity.js";
+import { hasExpired, type Caller } from "./caller.js";
 import { Role } from "./role.js";
 
 const SECRET_PREFIX = "prk_";
@@ -16,6 +21,23 @@ export interface IssueApiKey {
   role: Role;
   partnerId?: string | null;
   label: string;
+  /** When the key stops working: in the future; null or unset, never. */
+  expiresAt?: Date | null;
+}
+
+/**
+ * ADMIN_API_KEY is the secret of a key issued through the API (a partner's, say): it must not become
+ * ADMIN, and the server does not start with it.
+ */
+export class AdminKeyConflictError extends Error {
+  constructor(readonly keyId: string) {
+    super(
+      `ADMIN_API_KEY is the secret of API key ${keyId}, issued through the API: it cannot also be the ADMIN_API_KEY, ` +
+        "and that key is not made ADMIN. Set ADMIN_API_KEY to a new secret (openssl rand -base64 32), and revoke " +
+        `key ${keyId} if its secret was shared.`,
+    );
+    this.name = "AdminKeyConflictError";
+  }
 }
 
 export interface IssuedKey {
@@ -29,35 +51,84 @@ export function hashSecret(secret: string): string {
 }
 
 function callerOf(key: ApiKey): Caller {
-  return { keyId: key.id, label: key.label, role: key.role, partnerId: key.partnerId };
+  return { keyId: key.id, label: key.label, role: key.role, partnerId: key.partnerId, expiresAt: key.expiresAt };
 }
 
-/** How long a checked key is trusted without asking the database again; revocation evicts it at once. */
+/** How long a checked key is trusted without asking the database again; revocation evicts it at once, expiry is checked at each use. */
 const KEY_CACHE_MS = 5000;
 const KEY_CACHE_SIZE = 10_000;
+/** `lastUsedAt` is written at most this often per key. */
+export const LAST_USED_EVERY_MS = 60_000;
+/** An expired key gets the same answer as a revoked or unknown one. */
+const REFUSED = "this API key is unknown or revoked";
 
 export class ApiKeyService {
   /** Known keys by secret hash (never unknown ones: a stranger's guesses must not fill it). */
   private readonly known = new LRUCache<string, Caller>({ max: KEY_CACHE_SIZE, ttl: KEY_CACHE_MS });
+  /** Keys whose `lastUsedAt` this instance wrote (or tried to) within the last minute. */
+  private readonly touched = new LRUCache<string, true>({ max: KEY_CACHE_SIZE, ttl: LAST_USED_EVERY_MS });
+  private readonly lastUse: Queryable;
 
   constructor(
     private readonly db: DataSource,
     /** Told of every revocation, so that every instance forgets the key and closes its sockets at once. */
     private readonly revoked: (keyId: string) => void,
-  ) {}
+    private readonly logger?: Logger,
+  ) {
+    this.lastUse = tagged(poolReader(db), "key-last-used");
+  }
 
-  /** The caller behind an `Authorization: Bearer <key>` value; a missing, unknown or revoked key is refused. */
+  /** The caller behind an `Authorization: Bearer <key>` value; a missing, unknown, revoked or expired key is refused. */
   async authenticate(authorization: string | undefined): Promise<Caller> {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "");
     if (!match) throw unauthenticated("send an API key as 'Authorization: Bearer <key>'");
     const secretHash = hashSecret(match[1]);
-    const cached = this.known.get(secretHash);
-    if (cached) return cached;
-    const key = await this.db.getRepository(ApiKey).findOneBy({ secretHash, revokedAt: IsNull() });
-    if (!key) throw unauthenticated("this API key is unknown or revoked");
-    const caller = callerOf(key);
-    this.known.set(secretHash, caller);
+    let caller = this.known.get(secretHash);
+    if (!caller) {
+      const key = await this.db.getRepository(ApiKey).findOneBy({ secretHash, revokedAt: IsNull() });
+      if (!key) throw unauthenticated(REFUSED);
+      caller = callerOf(key);
+      if (!hasExpired(caller)) this.known.set(secretHash, caller);
+    }
+    // Remembered or just read: an expired key is refused from its expiry on, whatever the cache says.
+    if (hasExpired(caller)) {
+      this.known.delete(secretHash);
+      throw unauthenticated(REFUSED);
+    }
+    this.used(caller.keyId);
     return caller;
+  }
+
+  /**
+   * Records the key's use, at most once a minute: off the request's path (never awaited, so it holds
+   * nothing the request waits for), an autocommit statement on a connection of its own, never inside
+   * a transaction; the guard keeps instances from rewriting it within the minute. Best effort: a
+   * failure (a busy pool, say) is left until the next minute.
+   */
+  private used(keyId: string): void {
+    if (this.touched.has(keyId)) return;
+    this.touched.set(keyId, true);
+    const now = Date.now();
+    this.lastUse
+      .query("UPDATE api_keys SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ?)", [
+        new Date(now),
+        keyId,
+        new Date(now - LAST_USED_EVERY_MS),
+      ])
+      .catch((error: unknown) => {
+        this.logger?.debug(
+          { keyId, problem: error instanceof Error ? error.message : String(error) },
+          "could not record the last use of an API key",
+        );
+      });
+  }
+
+  /** Every key, newest first; revoked ones only when asked. Hashes stay in the rows: the GraphQL type never shows them. */
+  list(includeRevoked: boolean): Promise<ApiKey[]> {
+    return this.db.getRepository(ApiKey).find({
+      where: includeRevoked ? {} : { revokedAt: IsNull() },
+      order: { createdAt: "DESC", id: "DESC" },
+    });
   }
 
   /** A key revoked here or on another instance: it is refused from the next request on. */
@@ -80,6 +151,10 @@ export class ApiKeyService {
     } else if (input.partnerId) {
       throw badInput("input.partnerId", `only PARTNER keys belong to a partner, not ${input.role} keys`);
     }
+    const expiresAt = input.expiresAt ?? null;
+    if (expiresAt !== null && expiresAt.getTime() <= Date.now()) {
+      throw badInput("input.expiresAt", `must be in the future (got ${expiresAt.toISOString()})`);
+    }
     const secret = SECRET_PREFIX + randomBytes(SECRET_BYTES).toString("base64url");
     const key = em.create(ApiKey, {
       label,
@@ -88,7 +163,10 @@ export class ApiKeyService {
       secretHash: hashSecret(secret),
       fromEnvironment: false,
       createdAt: new Date(),
+      lastUsedAt: null,
+      expiresAt,
       revokedAt: null,
+      revokedBy: null,
     });
     await em.insert(ApiKey, key);
     return { key, secret };
@@ -98,7 +176,14 @@ export class ApiKeyService {
   async revoke(id: string): Promise<boolean> {
     if (!isRowId(id)) throw notFound(`API key ${id}`);
     const repository = this.db.getRepository(ApiKey);
-    await repository.update({ id, revokedAt: IsNull() }, { revokedAt: new Date() });
+    // A key revoked already keeps its revocation time, and is now revoked by an admin: an environment
+    // key retired by ADMIN_API_KEY moving on may then never come back.
+    await repository
+      .createQueryBuilder()
+      .update()
+      .set({ revokedAt: () => "COALESCE(revoked_at, :now)", revokedBy: KeyRevoker.ADMIN })
+      .where("id = :id", { id, now: new Date() })
+      .execute();
     if (!(await repository.existsBy({ id }))) throw notFound(`API key ${id}`);
     this.retired(id);
     return true;
@@ -106,25 +191,51 @@ export class ApiKeyService {
 
   /**
    * Makes ADMIN_API_KEY work at once: its hash replaces the previous environment key, and unsetting
-   * the variable revokes it.
+   * the variable revokes it. Two things it never does: bring back an environment key an admin revoked
+   * (it warns instead: the server runs without it), and touch a key issued through the API whose
+   * secret it turns out to be (AdminKeyConflictError: the server does not start).
    */
   async syncEnvironmentAdminKey(secret: string | undefined): Promise<void> {
     const secretHash = secret === undefined ? undefined : hashSecret(secret);
-    const retired = await this.db.transaction(async (em) => {
+    const { retired, revokedByAdmin } = await retryingDeadlocks(() => this.syncEnvironmentKeyOnce(secretHash)).catch((error: unknown) => {
+      // Another instance starting at the same moment inserted the same key first: it is there now.
+      if (isDuplicateKey(error, "uq_api_keys_secret_hash")) return this.syncEnvironmentKeyOnce(secretHash);
+      throw error;
+    });
+    if (revokedByAdmin) {
+      this.logger?.warn(
+        { keyId: revokedByAdmin.id, revokedAt: revokedByAdmin.revokedAt },
+        `ADMIN_API_KEY is revoked (API key ${revokedByAdmin.id}) and stays revoked: it is refused. It must be changed: set ADMIN_API_KEY to a new secret`,
+      );
+    }
+    // Other instances may hold sockets opened with the retired key, and remember it.
+    for (const key of retired) this.retired(key.id);
+  }
+
+  private syncEnvironmentKeyOnce(secretHash: string | undefined): Promise<{ retired: ApiKey[]; revokedByAdmin: ApiKey | null }> {
+    return this.db.transaction(async (em) => {
       const now = new Date();
+      // The key with this secret, first: if it is not the environment's, nothing may change.
+      const existing =
+        secretHash === undefined
+          ? null
+          : await em
+              .createQueryBuilder(ApiKey, "key")
+              .setLock("pessimistic_write")
+              .where("key.secretHash = :secretHash", { secretHash })
+              .getOne();
+      if (existing && !existing.fromEnvironment) throw new AdminKeyConflictError(existing.id);
       const previous = em
         .createQueryBuilder(ApiKey, "key")
         .setLock("pessimistic_write")
         .where("key.fromEnvironment = 1 AND key.revokedAt IS NULL");
       if (secretHash) previous.andWhere("key.secretHash <> :secretHash", { secretHash });
-      const retiredKeys = await previous.getMany();
-      if (retiredKeys.length > 0) await em.update(ApiKey, { id: In(retiredKeys.map((key) => key.id)) }, { revokedAt: now });
-      if (secretHash === undefined) return retiredKeys;
-      const existing = await em.findOneBy(ApiKey, { secretHash });
-      if (existing) {
-        this.forget(existing.id);
-        await em.update(ApiKey, { id: existing.id }, { revokedAt: null, role: Role.ADMIN, partnerId: null });
-      } else {
+      const retired = await previous.getMany();
+      if (retired.length > 0) {
+        await em.update(ApiKey, { id: In(retired.map((key) => key.id)) }, { revokedAt: now, revokedBy: KeyRevoker.ENVIRONMENT });
+      }
+      if (secretHash === undefined || existing?.revokedAt === null) return { retired, revokedByAdmin: null };
+      if (!existing) {
         await em.insert(ApiKey, {
           label: ENVIRONMENT_KEY_LABEL,
           role: Role.ADMIN,
@@ -132,13 +243,18 @@ export class ApiKeyService {
           secretHash,
           fromEnvironment: true,
           createdAt: now,
+          lastUsedAt: null,
+          expiresAt: null,
           revokedAt: null,
+          revokedBy: null,
         });
+        return { retired, revokedByAdmin: null };
       }
-      return retiredKeys;
+      // Retired when the variable moved on, and named again: it comes back. Revoked by an admin: never.
+      if (existing.revokedBy !== KeyRevoker.ENVIRONMENT) return { retired, revokedByAdmin: existing };
+      await em.update(ApiKey, { id: existing.id }, { revokedAt: null, revokedBy: null });
+      return { retired, revokedByAdmin: null };
     });
-    // Other instances may hold sockets opened with the retired key, and remember it.
-    for (const key of retired) this.retired(key.id);
   }
 
   /** A key no longer valid: forgotten here at once, and on every other instance through `revoked`. */
@@ -146,5 +262,4 @@ export class ApiKeyService {
     this.forget(keyId);
     this.revoked(keyId);
   }
-
 }

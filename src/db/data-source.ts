@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { DataSource, type Logger as TypeOrmLogger } from "typeorm";
 import mysql from "mysql2/promise";
 import type { DatabaseConfig } from "../config.js";
@@ -13,12 +14,13 @@ import { DealFigures1764100000000 } from "./migrations/1764100000000-DealFigures
 import { PartnerCounters1764200000000 } from "./migrations/1764200000000-PartnerCounters.js";
 import { Outbox1764300000000 } from "./migrations/1764300000000-Outbox.js";
 import { ChangeFeed1764400000000 } from "./migrations/1764400000000-ChangeFeed.js";
+import { ApiKeyLifecycle1764500000000 } from "./migrations/1764500000000-ApiKeyLifecycle.js";
 import { OutboxMessage } from "../outbox/outbox-message.entity.js";
 import { WebhookEndpoint } from "../webhooks/webhook-endpoint.entity.js";
 import { FitRescoring, PartnerCounter } from "../analytics/partner-counter.entity.js";
 
 export const entities = [ApiKey, Partner, MarketingProfile, Rfi, IdempotencyRecord, Referral, ReferralEvent, PartnerCounter, FitRescoring, OutboxMessage, WebhookEndpoint];
-export const migrations = [InitialSchema1764000000000, DealFigures1764100000000, PartnerCounters1764200000000, Outbox1764300000000, ChangeFeed1764400000000];
+export const migrations = [InitialSchema1764000000000, DealFigures1764100000000, PartnerCounters1764200000000, Outbox1764300000000, ChangeFeed1764400000000, ApiKeyLifecycle1764500000000];
 
 /** Which server speaks the MySQL protocol: TypeORM reads their catalogs differently (e.g. column defaults). */
 export type ServerFlavour = "mysql" | "mariadb";
@@ -32,6 +34,8 @@ export interface DataSourceOptions {
   acquireTimeoutMs?: number;
   /** Defaults to "mysql"; openDatabase asks the server. */
   flavour?: ServerFlavour;
+  /** How long openDatabase waits for another instance's migrations; MIGRATION_LOCK_TIMEOUT_MS unless said. */
+  migrationLockTimeoutMs?: number;
 }
 
 /** The one place that says how the server talks to MySQL: UTC instants, decimals as strings, migrations. */
@@ -74,12 +78,58 @@ export async function ensureDatabase(db: DatabaseConfig): Promise<ServerFlavour>
   }
 }
 
-/** Creates the database if needed, connects and applies pending migrations. */
+/** How long openDatabase waits for another instance's migrations, unless told (see underMigrationLock). */
+export const MIGRATION_LOCK_TIMEOUT_MS = 120_000;
+
+/** Another instance held the migration lock for longer than the wait allowed. */
+export class MigrationLockTimeout extends Error {}
+
+/** `<database>:migrations`, or a digest of it when longer than the 64 characters a lock name may have. */
+export function migrationLockName(database: string): string {
+  const name = `${database}:migrations`;
+  return name.length <= 64 ? name : `migrations:${createHash("sha256").update(database).digest("hex").slice(0, 40)}`;
+}
+
+/**
+ * Runs `work` holding the database's migration lock (GET_LOCK), taken on a connection of its own,
+ * outside the pool, so that migrations keep every pooled connection. Instances starting together
+ * migrate one after the other: the next one finds nothing pending. The lock is released afterwards,
+ * or by the server when the connection dies with its process.
+ */
+async function underMigrationLock<T>(db: DatabaseConfig, timeoutMs: number, work: () => Promise<T>): Promise<T> {
+  const name = migrationLockName(db.database);
+  const seconds = Math.max(0, Math.ceil(timeoutMs / 1000));
+  const connection = await mysql.createConnection({ host: db.host, port: db.port, user: db.user, password: db.password });
+  try {
+    const [rows] = await connection.query<mysql.RowDataPacket[]>("SELECT GET_LOCK(?, ?) AS locked", [name, seconds]);
+    if (Number(rows[0].locked) !== 1) {
+      throw new MigrationLockTimeout(
+        `another instance has held the migration lock of database ${db.database} (GET_LOCK '${name}') for over ${seconds} s; ` +
+          "it may still be applying migrations: start again once it is done",
+      );
+    }
+    try {
+      return await work();
+    } finally {
+      await connection.query("SELECT RELEASE_LOCK(?)", [name]).catch(() => undefined);
+    }
+  } finally {
+    await connection.end().catch(() => connection.destroy());
+  }
+}
+
+/** Creates the database if needed, connects and applies pending migrations under the migration lock. */
 export async function openDatabase(db: DatabaseConfig, options: DataSourceOptions = {}): Promise<DataSource> {
   const flavour = await ensureDatabase(db);
   const dataSource = createDataSource(db, { flavour, ...options });
   await dataSource.initialize();
-  if (options.acquireTimeoutMs !== undefined) boundConnectionWaits(dataSource, options.acquireTimeoutMs);
-  await dataSource.runMigrations({ transaction: "each" });
+  try {
+    if (options.acquireTimeoutMs !== undefined) boundConnectionWaits(dataSource, options.acquireTimeoutMs);
+    const lockTimeoutMs = options.migrationLockTimeoutMs ?? MIGRATION_LOCK_TIMEOUT_MS;
+    await underMigrationLock(db, lockTimeoutMs, () => dataSource.runMigrations({ transaction: "each" }));
+  } catch (error) {
+    await dataSource.destroy().catch(() => undefined);
+    throw error;
+  }
   return dataSource;
 }

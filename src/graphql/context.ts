@@ -12,6 +12,7 @@ import type { ReferralFinder } from "../referrals/referral.finder.js";
 import type { ReferralService } from "../referrals/referral.service.js";
 import type { RfiService } from "../rfis/rfi.service.js";
 import type { Loaders } from "./loaders.js";
+import type { RequestScope } from "./request-scope.js";
 
 /** The long-lived services, created once per server. */
 export interface Services {
@@ -38,4 +39,6 @@ export interface RequestContext {
   loaders: Loaders;
   /** Over a WebSocket: the operation as the socket asked for it, for the live feed. */
   live?: LiveRequest;
+  /** Over HTTP: the request's id and logger (src/graphql/request-scope.ts). */
+  request?: RequestScope;
 }

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { GraphQLError, type GraphQLFormattedError } from "graphql";
 import { unwrapResolverError } from "@apollo/server/errors";
 import type { Logger } from "pino";
+import { scopeOfError } from "./request-scope.js";
 
 /** The stable codes clients see in `extensions.code`. */
 export enum ErrorCode {
@@ -13,6 +14,8 @@ export enum ErrorCode {
   STALE_VERSION = "STALE_VERSION",
   /** The server is too busy right now (no database connection, or no turn for statistics): retry later. */
   SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE",
+  /** Over a rate limit (HTTP 429): retry after `extensions.retryAfterSeconds` (src/rate-limits/). */
+  RATE_LIMITED = "RATE_LIMITED",
   INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR",
 }
 
@@ -81,22 +84,25 @@ export interface ErrorFormatting {
 export function createErrorFormatter({ logger, hideSchemaHints }: ErrorFormatting) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const original = unwrapResolverError(error);
+    // The request it belongs to (request-scope.ts): its id goes to the client, its logger logs.
+    const scope = scopeOfError(error);
+    const requestId = scope?.requestId === undefined ? {} : { requestId: scope.requestId };
     const code = formatted.extensions?.code;
     if (typeof code === "string" && CLIENT_CODES.has(code)) {
       const message = hideSchemaHints ? formatted.message.replace(/ ?Did you mean .*\?$/, "") : formatted.message;
       const isBadLiteral = code === "GRAPHQL_VALIDATION_FAILED" && LITERAL_VALUE_PROBLEM.test(message);
       // `http` is for the HTTP response (Apollo takes it out); over WebSocket it must not reach the client either.
       const { http: _http, ...rest } = formatted.extensions ?? {};
-      const extensions = { ...rest, code: isBadLiteral ? ErrorCode.BAD_USER_INPUT : code };
+      const extensions = { ...rest, code: isBadLiteral ? ErrorCode.BAD_USER_INPUT : code, ...requestId };
       return { ...formatted, message, extensions };
     }
     const errorId = randomUUID();
-    logger.error({ err: original, errorId, path: formatted.path }, "unexpected error while serving a request");
+    (scope?.log ?? logger).error({ err: original, errorId, path: formatted.path }, "unexpected error while serving a request");
     return {
       message: `Internal server error (id ${errorId})`,
       locations: formatted.locations,
       path: formatted.path,
-      extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR, errorId },
+      extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR, errorId, ...requestId },
     };
   };
 }

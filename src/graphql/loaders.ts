@@ -34,7 +34,7 @@ export class CachedLoader<V> {
   constructor(read: (keys: readonly string[]) => Promise<V[]>) {
     this.loader = new DataLoader(async (keys) => {
       const values = await read(keys);
-      keys.forEach((key, index) => this.known.set(key, values[index]));
+      for (const [index, key] of keys.entries()) this.known.set(key, values[index]);
       return values;
     });
   }

@@ -2,7 +2,7 @@ import { createPubSub } from "@graphql-yoga/subscription";
 import { printSchema, type GraphQLSchema } from "graphql";
 import { buildSchema } from "type-graphql";
 import { StatsResolver, PartnerResponsivenessResolver } from "../analytics/stats.resolver.js";
-import { ApiKeyResolver } from "../auth/api-key.resolver.js";
+import { ApiKeyListResolver, ApiKeyResolver } from "../auth/api-key.resolver.js";
 import { ChangeFeedResolver } from "../change-feed/change-feed.resolver.js";
 import { WebhookDeliveryResolver, WebhookEndpointResolver } from "../webhooks/webhook.resolver.js";
 import { authChecker } from "../auth/auth-checker.js";
@@ -17,6 +17,7 @@ import { validateArguments } from "./validation.js";
 
 const resolvers = [
   ApiKeyResolver,
+  ApiKeyListResolver,
   PartnerResolver,
   MarketingProfileResolver,
   RfiResolver,
@@ -50,5 +51,5 @@ const HEADER = `# Emitted by type-graphql from src/ (npm run schema); do not edi
 
 /** The SDL committed as schema/schema.graphql. */
 export async function printAppSchema(): Promise<string> {
-  return HEADER + printSchema(await buildAppSchema()) + "\n";
+  return `${HEADER}${printSchema(await buildAppSchema())}\n`;
 }

@@ -14,6 +14,8 @@ export interface JobStore {
    * other. Atomic in the store itself (Agenda's own `unique` scans every job of a name on Redis).
    */
   claimOnce(name: string, expiresAt: Date): Promise<boolean>;
+  /** Asks the store to answer (Redis PING, MongoDB `ping`): for the readiness check. */
+  ping(): Promise<void>;
   /** Closes the connection this module opened (Agenda leaves connections it was given alone). */
   close(): Promise<void>;
 }
@@ -39,6 +41,9 @@ async function connectRedisStore(config: JobsConfig, logger: Logger): Promise<Jo
     backend: new RedisBackend({ redis, keyPrefix: prefix, channelName: `${prefix}jobs` }),
     claimOnce: async (name, expiresAt) =>
       (await redis.set(`${prefix}claims:${name}`, "1", "PXAT", Math.max(expiresAt.getTime(), Date.now() + 1), "NX")) === "OK",
+    ping: async () => {
+      await redis.ping();
+    },
     close: async () => {
       await redis.quit();
     },
@@ -68,6 +73,9 @@ async function connectMongo(config: JobsConfig): Promise<JobStore> {
         if ((error as { code?: number }).code === 11000) return false;
         throw error;
       }
+    },
+    ping: async () => {
+      await client.db().command({ ping: 1 });
     },
     close: () => client.close(),
   };

@@ -38,6 +38,8 @@ export class LiveBus {
     private readonly pubSub: PubSub<Topics>,
     private readonly namespace: string,
     private readonly closeConnections: () => Promise<void>,
+    /** Pings each Redis connection; undefined when the bus stays in the process. */
+    private readonly pingConnections?: () => Promise<void>,
   ) {}
 
   static async connect(config: PubSubConfig, logger: Logger): Promise<LiveBus> {
@@ -57,9 +59,17 @@ export class LiveBus {
       throw new UnreachableServiceError("pub/sub", config.url, "PUBSUB_URL", error);
     }
     const eventTarget = createRedisEventTarget<CustomEvent>({ publishClient, subscribeClient });
-    return new LiveBus(createPubSub<Topics>({ eventTarget }), config.namespace, async () => {
-      await Promise.all([publishClient.quit(), subscribeClient.quit()]);
-    });
+    return new LiveBus(
+      createPubSub<Topics>({ eventTarget }),
+      config.namespace,
+      async () => {
+        await Promise.all([publishClient.quit(), subscribeClient.quit()]);
+      },
+      async () => {
+        // PING is allowed on a connection in subscriber mode.
+        await Promise.all([publishClient.ping(), subscribeClient.ping()]);
+      },
+    );
   }
 
   /** Sends changes, in order, a few hundred per message. */
@@ -92,6 +102,16 @@ export class LiveBus {
 
   close(): Promise<void> {
     return this.closeConnections();
+  }
+
+  /** Whether the bus goes through Redis (PUBSUB_URL). */
+  get usesRedis(): boolean {
+    return this.pingConnections !== undefined;
+  }
+
+  /** Asks both Redis connections to answer (for the readiness check); at once when the bus is in the process. */
+  async ping(): Promise<void> {
+    await this.pingConnections?.();
   }
 
   private topic(name: string): string {

@@ -1,14 +1,19 @@
+import { randomUUID } from "node:crypto";
 import type { Server } from "node:http";
+import type { Logger } from "pino";
 import { CloseCode } from "graphql-ws";
 import { createSourceEventStream, GraphQLError, type ExecutionResult, type GraphQLFormattedError, type GraphQLSchema, type ValidationRule } from "graphql";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { DataSource } from "typeorm";
-import type { Caller } from "../auth/caller.js";
+import { whenExpired, type Caller } from "../auth/caller.js";
 import type { RequestContext, Services } from "../graphql/context.js";
 import { ErrorCode } from "../graphql/errors.js";
 import { LIMITS } from "../graphql/limits.js";
 import { createLoaders, type Loaders } from "../graphql/loaders.js";
 import { prepareOperation } from "../graphql/operation.js";
+import { tieToScope, type RequestScope } from "../graphql/request-scope.js";
+import { documentCost } from "../rate-limits/cost.js";
+import { isRefusedKey, rateLimitedError, type RateLimits } from "../rate-limits/rate-limits.js";
 import type { LiveBus } from "./pubsub.js";
 import type { LiveRequest } from "./referral-feed.js";
 import { attachGraphQLWs, type SocketExtra } from "./ws-adapter.js";
@@ -21,6 +26,8 @@ export enum LiveCloseCode {
   ConnectionInitialisationTimeout = CloseCode.ConnectionInitialisationTimeout,
   /** The client stopped reading: more than LIMITS.maxPendingEvents live events waited for it. */
   SlowConsumer = 4413,
+  /** Too many sockets for this key on this instance, or too many failed keys (or keyless sockets) from this address. */
+  RateLimited = 4429,
   /** The server could not replay the changes `referralChanged(after)` asked for: reconnect with the last cursor. */
   ReplayFailed = CloseCode.InternalServerError,
 }
@@ -31,6 +38,8 @@ export const KEEP_ALIVE_MS = 12_000;
 
 interface LiveExtra extends SocketExtra {
   caller?: Caller;
+  /** Cancels the closing of the socket when its key expires. */
+  stopExpiry?: () => void;
 }
 
 export interface LiveServerOptions {
@@ -43,6 +52,10 @@ export interface LiveServerOptions {
   /** The validation rules HTTP requests get. */
   validationRules: ValidationRule[];
   formatError: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
+  /** The limits HTTP requests get: subscribe messages spend the key's, failed keys the address's. */
+  rateLimits: RateLimits;
+  /** Where a socket's unexpected errors are logged, each socket's lines with its own `socketId`. */
+  logger?: Logger;
 }
 
 export interface LiveServer {
@@ -85,11 +98,20 @@ export function serveLive(options: LiveServerOptions): LiveServer {
   const { schema, services, db, bus } = options;
   const wss = new WebSocketServer({ server: options.httpServer, path: options.path, maxPayload: LIMITS.maxPayloadBytes });
   const socketsOfKey = new Map<string, Set<WebSocket>>();
-  const format = (error: GraphQLError) => {
+  /** A socket's log scope, made when it first logs: its lines carry a `socketId` (request-scope.ts). */
+  const socketScopes = new WeakMap<WebSocket, RequestScope>();
+  const scopeOf = (socket: WebSocket, logger: Logger) => {
+    let scope = socketScopes.get(socket);
+    if (!scope) socketScopes.set(socket, (scope = { log: logger.child({ socketId: randomUUID() }) }));
+    return scope;
+  };
+  const format = (error: GraphQLError, socket?: WebSocket) => {
     const coded = codeOf(error);
+    if (socket && options.logger) tieToScope(coded, scopeOf(socket, options.logger));
     return options.formatError(coded.toJSON(), coded);
   };
-  const formatResult = (result: ExecutionResult) => (result.errors ? { ...result, errors: result.errors.map(format) } : result);
+  const formatResult = (result: ExecutionResult) =>
+    result.errors ? { ...result, errors: result.errors.map((error) => format(error)) } : result;
 
   services.feed.start({
     schema,
@@ -97,6 +119,29 @@ export function serveLive(options: LiveServerOptions): LiveServer {
     formatResult: formatResult as (result: ExecutionResult) => ExecutionResult,
     dropSlowConsumer: (socket) => socket.close(LiveCloseCode.SlowConsumer, `Slow consumer: over ${LIMITS.maxPendingEvents} events unsent`),
   });
+
+  // Each socket's address, for the per-address limits (the upgrade request itself is not kept).
+  const addresses = new WeakMap<WebSocket, string>();
+  wss.on("connection", (socket, request) => addresses.set(socket, request.socket.remoteAddress ?? "unknown"));
+  // 4429 rather than the 4403 graphql-ws sends after `false`: that second close finds the socket closing and is dropped.
+  const refuse = (socket: WebSocket, reason: string) => void socket.close(LiveCloseCode.RateLimited, reason);
+  /** The socket's caller under the HTTP rules (no key: the address's anonymous limit; a bad key: a failed authentication). */
+  const authenticateSocket = async (socket: WebSocket, authorization: string | undefined): Promise<Caller | undefined> => {
+    const { rateLimits } = options;
+    const address = addresses.get(socket) ?? "unknown";
+    if (!authorization?.trim()) {
+      if (await rateLimits.forAnonymous(address, 1)) refuse(socket, "Too many sockets without an API key from this address");
+      return undefined;
+    }
+    if (await rateLimits.failedAuthBlocked(address)) return void refuse(socket, "Too many failed authentications from this address");
+    try {
+      return await services.apiKeys.authenticate(authorization);
+    } catch (error) {
+      const overLimit = isRefusedKey(error) && (await rateLimits.failedAuthentication(address));
+      if (overLimit) refuse(socket, "Too many failed authentications from this address");
+      return undefined;
+    }
+  };
 
   const graphqlWs = attachGraphQLWs<LiveExtra>(
     wss,
@@ -107,22 +152,28 @@ export function serveLive(options: LiveServerOptions): LiveServer {
         // Read once; graphql-ws would keep both for the socket's life.
         ctx.extra.authorization = undefined;
         (ctx as { connectionParams?: unknown }).connectionParams = undefined;
-        try {
-          ctx.extra.caller = await services.apiKeys.authenticate(typeof authorization === "string" ? authorization : undefined);
-        } catch {
+        const caller = await authenticateSocket(ctx.extra.socket, typeof authorization === "string" ? authorization : undefined);
+        if (!caller) return false;
+        const sockets = socketsOfKey.get(caller.keyId) ?? new Set();
+        if (options.rateLimits.tooManySockets(sockets.size)) {
+          refuse(ctx.extra.socket, `Too many sockets for this key (at most ${options.rateLimits.maxSocketsPerKey})`);
           return false;
         }
-        const sockets = socketsOfKey.get(ctx.extra.caller.keyId) ?? new Set();
+        ctx.extra.caller = caller;
         socketsOfKey.set(ctx.extra.caller.keyId, sockets.add(ctx.extra.socket));
+        // An expired key is refused like a revoked one: its sockets close at its expiry.
+        const { socket } = ctx.extra;
+        ctx.extra.stopExpiry = whenExpired(ctx.extra.caller, () => socket.close(LiveCloseCode.Forbidden, "Forbidden: API key expired"));
         return true;
       },
       onClose: (ctx) => {
         const keyId = ctx.extra.caller?.keyId;
+        ctx.extra.stopExpiry?.();
         if (keyId === undefined) return;
         socketsOfKey.get(keyId)?.delete(ctx.extra.socket);
         if (socketsOfKey.get(keyId)?.size === 0) socketsOfKey.delete(keyId);
       },
-      onSubscribe: (ctx, id, payload) => {
+      onSubscribe: async (ctx, id, payload) => {
         if (Object.keys(ctx.subscriptions).length > LIMITS.maxOperationsPerSocket) {
           return [
             new GraphQLError(`At most ${LIMITS.maxOperationsPerSocket} operations may run at once on one socket`, {
@@ -131,6 +182,11 @@ export function serveLive(options: LiveServerOptions): LiveServer {
           ];
         }
         const prepared = prepareOperation(schema, payload, options.validationRules);
+        // Every subscribe message spends the key's limit, as an HTTP request would (a refused document too);
+        // over it, this operation fails and the socket stays open.
+        const cost = "errors" in prepared ? 1 : documentCost(prepared.document);
+        const refusal = await options.rateLimits.forKey(ctx.extra.caller!.keyId, cost);
+        if (refusal) return [rateLimitedError(refusal)];
         if ("errors" in prepared) return prepared.errors;
         const live = {
           socket: ctx.extra.socket,
@@ -152,8 +208,9 @@ export function serveLive(options: LiveServerOptions): LiveServer {
       },
       // The feed writes a subscription's results to its socket itself: the source stream is all graphql-ws needs.
       subscribe: (args) => createSourceEventStream(args) as Promise<AsyncIterable<ExecutionResult> | ExecutionResult>,
-      onNext: (_ctx, _id, _payload, _args, result) => formatResult(result),
-      onError: (_ctx, _id, _payload, errors) => errors.map(format),
+      onNext: (ctx, _id, _payload, _args, result) =>
+        result.errors ? { ...result, errors: result.errors.map((error) => format(error, ctx.extra.socket)) } : result,
+      onError: (ctx, _id, _payload, errors) => errors.map((error) => format(error, ctx.extra.socket)),
     },
     (socket, authorization) => ({ socket, authorization }),
     KEEP_ALIVE_MS,

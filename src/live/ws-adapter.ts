@@ -1,5 +1,6 @@
 import { CloseCode, handleProtocols, makeServer, type ServerOptions } from "graphql-ws";
 import type { WebSocket, WebSocketServer } from "ws";
+import { serializeError } from "../log-serializers.js";
 
 /** What the transport gives graphql-ws about each socket: the socket, and its Authorization header if any. */
 export interface SocketExtra {
@@ -30,7 +31,7 @@ function whenClosed(this: WebSocket, code: number, reason: Buffer): void {
 }
 
 function closeOnError(this: WebSocket, err: Error): void {
-  console.error("Internal error emitted on a WebSocket socket. Please check your implementation.", err);
+  console.error("Internal error emitted on a WebSocket socket. Please check your implementation.", serializeError(err));
   this.close(CloseCode.InternalServerError, "Internal server error");
 }
 
@@ -53,7 +54,8 @@ class GraphQLWsSocket {
   onMessage(handle: (data: string) => Promise<void>): void {
     const socket = this.socket;
     const failed = (err: unknown) => {
-      console.error("Internal error occurred during message handling. Please check your implementation.", err);
+      // Scrubbed like every logged error (log-serializers.ts): a database error's values never reach stderr.
+      console.error("Internal error occurred during message handling. Please check your implementation.", serializeError(err));
       socket.close(CloseCode.InternalServerError, "Internal server error");
     };
     // Not an async function: a subscription's handling lasts as long as the subscription, and an

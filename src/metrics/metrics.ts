@@ -1,11 +1,29 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 
+/** An outbox channel's backlog: messages waiting, and the age of the oldest one (0 when none waits). */
+export interface OutboxBacklog {
+  pending: number;
+  oldestAgeSeconds: number;
+}
+
+/** Where the gauges read their values at each scrape (set once the server has them: `watch`). */
+export interface MetricSources {
+  pool?: () => { inUse: number; idle: number; waiting: number };
+  live?: () => { sockets: number; subscriptions: number };
+  /** Every channel's backlog (channels with none included, at 0); undefined when it could not be read. */
+  outbox?: () => Promise<Map<string, OutboxBacklog> | undefined>;
+}
+
 /**
  * Every metric the server exposes on GET /metrics, defined once. Labels take values from small fixed
  * sets (operation names the schema knows, outcomes, channels), so that series never grow with traffic.
  */
 export class Metrics {
   readonly registry = new Registry();
+
+  private sources: MetricSources = {};
+  /** The outbox read of the scrape under way: both outbox gauges share it. */
+  private outboxRead: Promise<void> | undefined;
 
   readonly operations = new Counter({
     name: "graphql_operations_total",
@@ -27,14 +45,33 @@ export class Metrics {
     help: "MySQL pool connections of this instance, by state (in_use, idle, waiting: operations waiting for one).",
     labelNames: ["state"] as const,
     registers: [this.registry],
+    collect: () => {
+      const usage = this.sources.pool?.();
+      if (!usage) return;
+      this.poolConnections.set({ state: "in_use" }, usage.inUse);
+      this.poolConnections.set({ state: "idle" }, usage.idle);
+      this.poolConnections.set({ state: "waiting" }, usage.waiting);
+    },
   });
 
-  readonly liveSockets = new Gauge({ name: "live_sockets", help: "Open graphql-ws sockets on this instance.", registers: [this.registry] });
+  readonly liveSockets = new Gauge({
+    name: "live_sockets",
+    help: "Open graphql-ws sockets on this instance.",
+    registers: [this.registry],
+    collect: () => {
+      const live = this.sources.live?.();
+      if (live) this.liveSockets.set(live.sockets);
+    },
+  });
 
   readonly liveSubscriptions = new Gauge({
     name: "live_subscriptions",
     help: "Live subscriptions on this instance.",
     registers: [this.registry],
+    collect: () => {
+      const live = this.sources.live?.();
+      if (live) this.liveSubscriptions.set(live.subscriptions);
+    },
   });
 
   readonly deadlineLateness = new Histogram({
@@ -49,6 +86,7 @@ export class Metrics {
     help: "Outbox messages waiting for delivery, by channel (email, webhook).",
     labelNames: ["channel"] as const,
     registers: [this.registry],
+    collect: () => this.readOutbox(),
   });
 
   readonly outboxOldestPendingAge = new Gauge({
@@ -56,6 +94,7 @@ export class Metrics {
     help: "Age of the oldest outbox message waiting for delivery, by channel; 0 when none waits.",
     labelNames: ["channel"] as const,
     registers: [this.registry],
+    collect: () => this.readOutbox(),
   });
 
   readonly notificationAttempts = new Counter({
@@ -81,5 +120,26 @@ export class Metrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Where the gauges read their values from now on (the pool, the live server, the outbox). */
+  watch(sources: MetricSources): void {
+    this.sources = { ...this.sources, ...sources };
+  }
+
+  /** One outbox read per scrape for both outbox gauges; a failed read keeps the last values. */
+  private readOutbox(): Promise<void> {
+    const read = this.sources.outbox;
+    if (!read) return Promise.resolve();
+    this.outboxRead ??= read()
+      .then((backlog) => {
+        for (const [channel, { pending, oldestAgeSeconds }] of backlog ?? []) {
+          this.outboxPending.set({ channel }, pending);
+          this.outboxOldestPendingAge.set({ channel }, oldestAgeSeconds);
+        }
+      })
+      .catch(() => undefined)
+      .finally(() => (this.outboxRead = undefined));
+    return this.outboxRead;
   }
 }

@@ -6,6 +6,10 @@ import { EntityRows, type Queryable } from "../db/entity-rows.js";
 import { DeliveryStatus, OutboxMessage } from "./outbox-message.entity.js";
 import { RELAY_POLL_MS, type OutboxChannel } from "./outbox-relay.js";
 
+/** What became of one delivery attempt: sent, failed (retried or FAILED), or dropped as having nothing to send. */
+export type AttemptOutcome = "delivered" | "failed" | "obsolete";
+export type AttemptListener = (channel: string, outcome: AttemptOutcome) => void;
+
 /** How long a claim holds its messages: longer than any delivery's own timeouts. */
 const LEASE_MS = 120_000;
 const JITTER = 0.1;
@@ -50,6 +54,8 @@ export class OutboxLane {
     private readonly db: DataSource,
     private readonly channel: OutboxChannel,
     private readonly logger: Logger,
+    /** Hears of each attempt's outcome once it is recorded (for the metrics). */
+    private readonly onAttempt?: AttemptListener,
   ) {
     this.rows = new EntityRows(db, OutboxMessage);
     this.q = tagged(db, LOOP);
@@ -171,6 +177,7 @@ export class OutboxLane {
       const result = await this.channel.deliver(message);
       if (result === "obsolete") {
         await this.q.query(`DELETE FROM outbox_messages WHERE ${held}`, [message.id, message.leaseToken]);
+        this.onAttempt?.(this.channel.name, "obsolete");
         return;
       }
       const responseStatus = typeof result === "object" ? result.responseStatus : null;
@@ -203,6 +210,7 @@ export class OutboxLane {
         ],
       );
     }
+    this.onAttempt?.(this.channel.name, failure === undefined ? "delivered" : "failed");
     await this.channel.attempted?.(message, failure);
   }
 

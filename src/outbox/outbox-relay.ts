@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import type { DataSource } from "typeorm";
 import type { Scheduler } from "../jobs/scheduler.js";
-import { OutboxLane } from "./outbox-lane.js";
+import { OutboxLane, type AttemptListener } from "./outbox-lane.js";
 import type { OutboxMessage } from "./outbox-message.entity.js";
 
 /** "delivered", with the receiver's HTTP status when it has one; "obsolete" when there is nothing to send any more. */
@@ -57,8 +57,10 @@ export class OutboxRelay {
     private readonly scheduler: Scheduler,
     channels: readonly OutboxChannel[],
     logger: Logger,
+    /** Hears of each delivery attempt's outcome, by channel name (for the metrics). */
+    onAttempt?: AttemptListener,
   ) {
-    this.lanes = new Map(channels.map((channel) => [channel.name, new OutboxLane(db, channel, logger)]));
+    this.lanes = new Map(channels.map((channel) => [channel.name, new OutboxLane(db, channel, logger, onAttempt)]));
     // A short lock: the rows' leases, not Agenda's lock, keep runs apart; Agenda's lock timer would outlive a stopped server.
     scheduler.agenda.define(OUTBOX_RELAY_JOB, () => this.run(), { concurrency: 1, lockLifetime: RELAY_JOB_LOCK_MS });
   }

@@ -38,6 +38,8 @@ export class ReferralExpiry {
     private readonly db: DataSource,
     private readonly windows: LifecycleWindows,
     private readonly changes: ReferralChanges,
+    /** Hears, once its batch committed, how late each referral was expired (seconds past its deadline). */
+    private readonly observeLateness?: (seconds: number) => void,
   ) {
     this.rows = new EntityRows(db, Referral);
   }
@@ -96,17 +98,20 @@ export class ReferralExpiry {
   }
 
   /** One batch in one transaction: the referrals it expired, as they are now. */
-  private expireBatch(status: ReferralStatus, now: Date): Promise<string[]> {
+  private async expireBatch(status: ReferralStatus, now: Date): Promise<string[]> {
     const action = deadlineAction(status)!;
     const entering = columnsOnEntering(targetStatus(action)!, now, this.windows);
+    // The deadlines of the rows the (last) attempt locked: what the lateness is measured from.
+    let deadlines: Date[] = [];
     // READ COMMITTED: locking the batch takes no gap locks, so new referrals never wait for it.
-    return retryingDeadlocks(() =>
+    const expired = await retryingDeadlocks(() =>
       this.db.transaction("READ COMMITTED", async (em) => {
-        const due: { id: string; partnerId: string }[] = await em.query(
-          `SELECT CAST(r.id AS CHAR) AS id, CAST(r.partner_id AS CHAR) AS partnerId FROM referrals r
+        const due: { id: string; partnerId: string; respondBy: Date }[] = await em.query(
+          `SELECT CAST(r.id AS CHAR) AS id, CAST(r.partner_id AS CHAR) AS partnerId, r.respond_by AS respondBy FROM referrals r
            WHERE r.status = ? AND r.respond_by <= ? ORDER BY r.respond_by LIMIT ${EXPIRY_BATCH_SIZE} FOR UPDATE SKIP LOCKED`,
           [status, now],
         );
+        deadlines = due.map((referral) => referral.respondBy);
         if (due.length === 0) return [];
         const ids = due.map((referral) => referral.id);
         // By primary key: the optimizer would otherwise walk the whole overdue range of the status index for each batch.
@@ -128,5 +133,10 @@ export class ReferralExpiry {
         return ids;
       }),
     );
+    if (this.observeLateness && expired.length > 0) {
+      const committedAt = Date.now();
+      for (const deadline of deadlines) this.observeLateness(Math.max(0, (committedAt - deadline.getTime()) / 1000));
+    }
+    return expired;
   }
 }

@@ -114,8 +114,14 @@ export class WebhookService {
     const size = pageSize(filter.first);
     const conditions = ["o.endpoint_id = ?", "o.channel = ?"];
     const parameters: unknown[] = [endpointId, WEBHOOK_CHANNEL];
-    if (filter.status != null) conditions.push("o.status = ?"), parameters.push(filter.status);
-    if (filter.after) conditions.push("o.id < ?"), parameters.push(cursors.decode(filter.after));
+    if (filter.status != null) {
+      conditions.push("o.status = ?");
+      parameters.push(filter.status);
+    }
+    if (filter.after) {
+      conditions.push("o.id < ?");
+      parameters.push(cursors.decode(filter.after));
+    }
     const found = await this.messages.select(this.reader, "o", `WHERE ${conditions.join(" AND ")} ORDER BY o.id DESC LIMIT ?`, [...parameters, size + 1]);
     const edges = found.slice(0, size).map((message) => ({ cursor: cursors.encode(message.id), node: deliveryOf(message) }));
     return { edges, pageInfo: { hasNextPage: found.length > size, endCursor: edges.at(-1)?.cursor ?? null } };

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import { expect } from "chai";
-import type { GraphQLClient } from "../support/client.js";
+import { withoutRequestIds, type GraphQLClient } from "../support/client.js";
 import {
   createPartner,
   daysFromToday,
@@ -30,7 +30,10 @@ async function post(url: string, headers: Record<string, string>, query = ME) {
     headers: { "content-type": "application/json", ...headers },
     body: JSON.stringify({ query }),
   });
-  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  return {
+    status: response.status,
+    body: withoutRequestIds((await response.json()) as Record<string, unknown>, response.headers.get("x-request-id")),
+  };
 }
 
 /** What every refused key gets: HTTP 401 and a single UNAUTHENTICATED error, no data. */

@@ -461,6 +461,7 @@ describe("auth > tenant isolation between partners", () => {
         [`{ rfi(id: "1") { id referrals { id } suggestedPartners { rank } } }`, "rfi"],
         [`mutation($p: ID!) { extendRfi(rfiId: "1", partnerIds: [$p]) { id } }`, "extendRfi"],
         [`{ notifications { edges { node { to } } } }`, "notifications"],
+        [`{ apiKeys(includeRevoked: true) { id label partner { id } } }`, "apiKeys"],
       ];
       for (const [document, field] of operations) {
         const error = await a.api.error(document, { input: rfiInput({ partnerIds: [b.id] }), p: b.id });
@@ -541,6 +542,7 @@ describe("auth > tenant isolation between partners", () => {
       "Mutation.extendRfi": "FORBIDDEN to PARTNER",
       "Query.rfi": "FORBIDDEN to PARTNER",
       "Query.notifications": "FORBIDDEN to PARTNER",
+      "Query.apiKeys": "FORBIDDEN to PARTNER",
       "Subscription.referralReceived": "test/live/feed.test.ts (over WebSocket)",
       "Subscription.referralUpdated": "test/live/feed.test.ts (over WebSocket)",
       "Subscription.referralChanged": "test/live/resume.test.ts (over WebSocket)",

@@ -64,7 +64,10 @@ describe("change feed > referralChanges", () => {
     // A's counters row exists once A has answered once; holding it makes A's next answer wait before its commit.
     await a.api.data("mutation($id: ID!) { ignoreReferral(id: $id) { id } }", { id: first });
     const others = await Promise.all([newReferral(server.current, b), newReferral(server.current, b)]);
-    await eventually("the feed has every change so far", async () => (await admin.sync(), admin.seen.length === (await eventsOf(server)).length));
+    await eventually("the feed has every change so far", async () => {
+      await admin.sync();
+      return admin.seen.length === (await eventsOf(server)).length;
+    });
 
     const blocker: QueryRunner = server.current.db.createQueryRunner();
     // READ COMMITTED: the lock holds A's rows only, not the gaps beside them where B's counters go.
@@ -82,14 +85,20 @@ describe("change feed > referralChanges", () => {
       });
       // Meanwhile B's changes commit, with later event ids than the held one.
       for (const id of others) await b.api.data("mutation($id: ID!) { expressInterest(id: $id) { id } }", { id });
-      await eventually("B's changes are in the feed", async () => (await admin.sync(), admin.seen.filter((c) => c.action === "EXPRESS_INTEREST").length === 2));
+      await eventually("B's changes are in the feed", async () => {
+      await admin.sync();
+      return admin.seen.filter((c) => c.action === "EXPRESS_INTEREST").length === 2;
+    });
       expect(admin.seen.some((c) => c.referral.id === held && c.action === "IGNORE")).to.equal(false);
     } finally {
       await blocker.commitTransaction();
       await blocker.release();
     }
     await late!;
-    await eventually("the late change is in the feed", async () => (await admin.sync(), admin.seen.some((c) => c.action === "IGNORE" && c.referral.id === held)));
+    await eventually("the late change is in the feed", async () => {
+      await admin.sync();
+      return admin.seen.some((c) => c.action === "IGNORE" && c.referral.id === held);
+    });
 
     const events = await eventsOf(server);
     const heldEvent = events.find((event) => event.referralId === held && event.action === "IGNORE")!;
@@ -111,7 +120,10 @@ describe("change feed > referralChanges", () => {
     const everyone = new Follower(analyst);
     const own = new Follower(b.api);
     const other = new Follower(a.api);
-    await eventually("the change is in the feed", async () => (await own.sync(), own.seen.some((c) => c.referral.id === id && c.action === "EXPRESS_INTEREST")));
+    await eventually("the change is in the feed", async () => {
+      await own.sync();
+      return own.seen.some((c) => c.referral.id === id && c.action === "EXPRESS_INTEREST");
+    });
     await everyone.sync();
     await other.sync();
     const events = await eventsOf(server);
@@ -147,7 +159,10 @@ describe("change feed > referralChanges", () => {
     await before.sync();
     await Promise.all(Array.from({ length: 20 }, () => submitRfi(server.current.admin, { partnerIds: [a.id, b.id] })));
     const total = (await eventsOf(server)).length;
-    await eventually("every change is placed", async () => (await before.sync(), before.seen.length === total));
+    await eventually("every change is placed", async () => {
+      await before.sync();
+      return before.seen.length === total;
+    });
     const fromStart = new Follower(server.current.admin);
     await fromStart.sync();
     expect(fromStart.seen.map((c) => c.cursor)).to.deep.equal(before.seen.map((c) => c.cursor));

@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import type { QueryRunner } from "typeorm";
 import { poolUsage } from "../../src/db/pool.js";
+import { withoutRequestIds } from "../support/client.js";
 import { createPartner, issueKey, rfiInput, expectTablesUnchanged, snapshotTables, SUBMIT_RFI, type TestPartner } from "../support/fixtures.js";
 import { ADMIN_KEY, startTestServer, type TestServer } from "../support/harness.js";
 import { liveClient } from "../support/live.js";
@@ -84,7 +85,10 @@ describe("database > connection pool", () => {
       });
       expect(response.status).to.equal(503);
       expect(response.headers.get("retry-after")).to.equal("1");
-      const body = (await response.json()) as { errors: { message: string; extensions: Record<string, unknown> }[] };
+      const body = withoutRequestIds(
+        (await response.json()) as { errors: { message: string; extensions: Record<string, unknown> }[] },
+        response.headers.get("x-request-id"),
+      );
       expect(body.errors.map((error) => error.extensions)).to.deep.equal([{ code: "SERVICE_UNAVAILABLE" }]);
       expect(body.errors[0].message).to.match(/no database connection became free within 300 ms/);
     } finally {

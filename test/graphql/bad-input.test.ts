@@ -164,6 +164,10 @@ async function snapshot(db: DataSource, referralId?: string) {
   // The sequencer places earlier events in the change feed meanwhile: what the events say is compared, not where they are placed.
   const events = await db.query("SELECT id, referral_id, partner_id, version, action, at, from_status, to_status, actor, note FROM referral_events ORDER BY id");
   checksums.referral_events = String(events.length);
+  // Any use of a key records itself (lastUsedAt, at most once a minute): what the keys are is compared, not when they were used.
+  checksums.api_keys = JSON.stringify(
+    await db.query("SELECT id, label, role, partner_id, secret_hash, from_environment, created_at, expires_at, revoked_at, revoked_by FROM api_keys ORDER BY id"),
+  );
   const [referral] = referralId ? await db.query("SELECT * FROM referrals WHERE id = ?", [referralId]) : [null];
   return { counts, checksums, events, referralVersion: referral?.version ?? null, referral };
 }

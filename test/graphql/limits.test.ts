@@ -4,7 +4,7 @@ import { pino } from "pino";
 import type { DataSource } from "typeorm";
 import { openDatabase } from "../../src/db/data-source.js";
 import { LIMITS } from "../../src/graphql/limits.js";
-import type { GraphQLErrorBody } from "../support/client.js";
+import { withoutRequestIds, type GraphQLErrorBody } from "../support/client.js";
 import { testDatabase } from "../support/database.js";
 import { createPartner, issueKey, rfiInput, SUBMIT_RFI, uniqueName, type TestPartner } from "../support/fixtures.js";
 import { ADMIN_KEY, startTestServer, useTestServer, type TestServer } from "../support/harness.js";
@@ -21,7 +21,8 @@ interface RawResponse {
 async function send(url: string, init: { method?: string; headers?: Record<string, string>; body?: string }): Promise<RawResponse> {
   const response = await fetch(url, { method: init.method ?? "POST", headers: init.headers, body: init.body });
   expect(response.headers.get("content-type")).to.match(/^application\/json/);
-  return { status: response.status, headers: response.headers, body: (await response.json()) as RawResponse["body"] };
+  const body = withoutRequestIds((await response.json()) as RawResponse["body"], response.headers.get("x-request-id"));
+  return { status: response.status, headers: response.headers, body };
 }
 
 const JSON_WITH_ADMIN_KEY = { "content-type": "application/json", authorization: `Bearer ${ADMIN_KEY}` };

@@ -187,7 +187,7 @@ describe("rfis > rfi(id), suggestedPartners and extendRfi", () => {
       for (const rank of ranks) expect(rank).to.be.within(0, 1);
       for (let i = 1; i < ranks.length; i++) expect(ranks[i]).to.be.lessThan(ranks[i - 1]);
       const expected = [expectedRank(1, 0.5), expectedRank(0.75, 0.5), expectedRank(0.5, 0.5)];
-      ranks.forEach((rank, i) => expect(rank).to.be.closeTo(expected[i], 1e-9));
+      for (const [i, rank] of ranks.entries()) expect(rank).to.be.closeTo(expected[i], 1e-9);
     });
 
     it("suggests a partner that other RFIs targeted: only this RFI's own partners are left out", async () => {

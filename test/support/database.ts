@@ -33,6 +33,21 @@ const TABLES = [
 ];
 
 /**
+ * Empties the outbox of a database that exists already, before a server starts on it: the server's
+ * relay would otherwise deliver what an earlier test left pending.
+ */
+export async function emptyOutboxIfAny(): Promise<void> {
+  const { host, port, user, password, database } = testDatabase;
+  const connection = await mysql.createConnection({ host, port, user, password });
+  try {
+    const [tables] = await connection.query("SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'outbox_messages'", [database]);
+    if ((tables as unknown[]).length > 0) await connection.query(`DELETE FROM \`${database}\`.outbox_messages`);
+  } finally {
+    await connection.end();
+  }
+}
+
+/**
  * Empties every table of the application (not the migrations table, nor feed_sequence: its batch
  * number only grows, and a running server's live feed knows where it is).
  */

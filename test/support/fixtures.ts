@@ -200,6 +200,8 @@ const STABLE_COLUMNS: Record<string, [columns: string, order: string]> = {
   outbox_messages: ["id, channel, kind, dedupe_key, referral_id, recipient, locale", "1"],
   // The sequencer places committed events in the change feed meanwhile.
   referral_events: ["id, referral_id, partner_id, version, action, at, from_status, to_status, actor, note", "1"],
+  // Any use of a key, refused or not, records itself (at most once a minute) off the request's path.
+  api_keys: ["id, label, role, partner_id, secret_hash, from_environment, created_at, expires_at, revoked_at, revoked_by", "1"],
 };
 
 /** Every row of the application's tables, in key order: compare two of them to prove nothing changed. */

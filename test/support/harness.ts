@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { loadConfig, type Config } from "../../src/config.js";
 import { startServer, type RunningServer, type StartOptions } from "../../src/server.js";
 import { GraphQLClient } from "./client.js";
-import { TEST_DATABASE_URL, testDatabase, truncateAll } from "./database.js";
+import { emptyOutboxIfAny, TEST_DATABASE_URL, testDatabase, truncateAll } from "./database.js";
 import { purgeNamespace } from "./redis.js";
 
 export const ADMIN_KEY = "test-admin-key-0123456789-0123456789-0123456789";
@@ -17,6 +17,14 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     ADMIN_API_KEY: ADMIN_KEY,
     // E-mails of servers without SMTP_URL go to files outside the repository.
     MAIL_DIR: join(tmpdir(), `partner-referrals-test-mail-${process.pid}`),
+    // Rate limits out of the way of tests about something else (test/rate-limits/ sets its own): counted
+    // in each server's memory, so that no test spends another's allowance, with room for the suites that
+    // send many requests, bad keys (test/auth/) or sockets per key (test/live/) within a minute.
+    RATE_LIMIT_STORE: "memory",
+    RATE_LIMIT: "1000000",
+    RATE_LIMIT_ANONYMOUS: "1000000",
+    RATE_LIMIT_FAILED_AUTH: "1000000",
+    MAX_SOCKETS_PER_KEY: "1000",
     ...overrides,
   });
 }
@@ -38,6 +46,7 @@ export async function startTestServer(overrides: Record<string, string> = {}, op
 export async function startEmptyServer(overrides: Record<string, string> = {}): Promise<TestServer> {
   // Jobs left by earlier servers name rows of tables about to be emptied (their ids come back).
   await purgeNamespace(testDatabase.database);
+  await emptyOutboxIfAny();
   const server = await startTestServer(overrides);
   await truncateAll(server.db);
   await server.services.apiKeys.syncEnvironmentAdminKey(ADMIN_KEY);

@@ -11,9 +11,12 @@ export interface Exit {
   stderr: string;
 }
 
-/** Starts the server process with exactly `env` (plus PATH). */
+/** Under c8 (`npm run coverage`), child processes write their coverage where the run collects it. */
+export const COVERAGE = process.env.NODE_V8_COVERAGE ? { NODE_V8_COVERAGE: process.env.NODE_V8_COVERAGE } : {};
+
+/** Starts the server process with exactly `env` (plus PATH, and NODE_V8_COVERAGE under c8). */
 export function startProcess(env: Record<string, string>): { child: ChildProcess; exited: Promise<Exit> } {
-  const child = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH ?? "", ...env }, stdio: "pipe" });
+  const child = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH ?? "", ...COVERAGE, ...env }, stdio: "pipe" });
   let stdout = "";
   let stderr = "";
   child.stdout!.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));

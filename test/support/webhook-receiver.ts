@@ -55,7 +55,10 @@ export class WebhookReceiver {
       if (left <= 0) throw new Error(`received ${this.received.length} webhooks, not ${count}, within ${timeoutMs} ms`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, left);
-        this.waiters.push(() => (clearTimeout(timer), resolve()));
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
       });
     }
     return this.received;

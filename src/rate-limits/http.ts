@@ -1,0 +1,82 @@
+import type { NextFunction, Request, RequestHandler, Response } from "express";
+import type { ApiKeyService } from "../auth/api-key.service.js";
+import type { Caller } from "../auth/caller.js";
+import { queryCost } from "./cost.js";
+import { isRefusedKey, rateLimitedError, type RateLimitRefusal, type RateLimits } from "./rate-limits.js";
+
+declare global {
+  namespace Express {
+    interface Locals {
+      /** The request's key, checked once by the rate limiter; the GraphQL context reuses it. */
+      caller?: Caller;
+      /** Why the request's key was refused, thrown again by the GraphQL context. */
+      authenticationFailure?: unknown;
+    }
+  }
+}
+
+/** HTTP 429 with `Retry-After`, and a GraphQL-shaped body as every other refusal of the API (with the request's id, when it has one). */
+function tooManyRequests(req: Request, res: Response, refusal: RateLimitRefusal): void {
+  const { message, extensions } = rateLimitedError(refusal);
+  const requestId = (req as { id?: unknown }).id;
+  const body = { errors: [{ message, extensions: requestId === undefined ? extensions : { ...extensions, requestId } }] };
+  res.status(429).set("retry-after", String(refusal.retryAfterSeconds)).json(body);
+}
+
+/** The query text of a POST body or a GET's query string (Apollo serves both). */
+function queryOf(req: Request): unknown {
+  return (req.body as { query?: unknown } | undefined)?.query ?? req.query.query;
+}
+
+/** The client's address: the socket's, unless express's `trust proxy` says to believe X-Forwarded-For. */
+function addressOf(req: Request): string {
+  return req.ip ?? req.socket.remoteAddress ?? "unknown";
+}
+
+/**
+ * Counts every GraphQL request against its limit before Apollo sees it (mount after the JSON body
+ * parser, which the statistics cost needs). It authenticates the key once: the GraphQL context takes
+ * the outcome from `res.locals` (requestCaller), so a request looks its key up once, not twice.
+ *
+ * - no key: the address's anonymous limit (the request then fails UNAUTHENTICATED as before);
+ * - a key, from an address that used up its failed authentications: 429 before the key is looked up;
+ * - a valid key: the key's limit, statistics costing more (src/rate-limits/cost.ts);
+ * - a bad, unknown or revoked key: one failed authentication for the address (then 401, or 429 once over).
+ */
+export function limitRequests(rateLimits: RateLimits, apiKeys: ApiKeyService): RequestHandler {
+  return async (req: Request, res: Response, next: NextFunction) => {
+    // A CORS preflight carries no key and runs nothing; counting it would halve a browser's allowance.
+    if (req.method === "OPTIONS") return next();
+    try {
+      const refusal = await check(req, res, rateLimits, apiKeys);
+      if (refusal) return tooManyRequests(req, res, refusal);
+      next();
+    } catch (error) {
+      next(error);
+    }
+  };
+}
+
+async function check(req: Request, res: Response, rateLimits: RateLimits, apiKeys: ApiKeyService): Promise<RateLimitRefusal | undefined> {
+  const authorization = req.headers.authorization;
+  const address = addressOf(req);
+  if (!authorization?.trim()) return rateLimits.forAnonymous(address, queryCost(queryOf(req)));
+  const blocked = await rateLimits.failedAuthBlocked(address);
+  if (blocked) return blocked;
+  try {
+    res.locals.caller = await apiKeys.authenticate(authorization);
+  } catch (error) {
+    res.locals.authenticationFailure = error;
+    // Only a refused key counts as a failed authentication; a database that failed to answer does not.
+    return isRefusedKey(error) ? rateLimits.failedAuthentication(address) : undefined;
+  }
+  return rateLimits.forKey(res.locals.caller.keyId, queryCost(queryOf(req)));
+}
+
+/** The caller of a request that went through limitRequests; its refusal (UNAUTHENTICATED…) is thrown. */
+export async function requestCaller(req: Request, res: Response, apiKeys: ApiKeyService): Promise<Caller> {
+  if (res.locals.caller) return res.locals.caller;
+  if (res.locals.authenticationFailure !== undefined) throw res.locals.authenticationFailure;
+  // No key at all: refused at once, without the database.
+  return apiKeys.authenticate(req.headers.authorization);
+}

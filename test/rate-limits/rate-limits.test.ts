@@ -1,0 +1,242 @@
+import { randomBytes } from "node:crypto";
+import { createServer, connect, type Server, type Socket } from "node:net";
+import { expect } from "chai";
+import { Role } from "../../src/auth/role.js";
+import { LiveCloseCode } from "../../src/live/websocket.js";
+import type { LimitName } from "../../src/rate-limits/rate-limits.js";
+import { testDatabase } from "../support/database.js";
+import { startTestServer, type TestServer } from "../support/harness.js";
+import { liveClient, subscribe, subscriptionsReach, type LiveClient } from "../support/live.js";
+import { purgeNamespace, TEST_REDIS_URL } from "../support/redis.js";
+
+const ME = "{ me { role } }";
+const DEAL_SIZES = "{ dealSizeStats(groupBy: [REGION]) { count } }";
+const RECEIVED = "subscription { referralReceived { id } }";
+
+interface Answer {
+  status: number;
+  retryAfter: string | null;
+  body: { data?: unknown; errors?: { message: string; extensions: Record<string, unknown> }[] };
+}
+
+async function post(server: TestServer, key: string | undefined, query = ME): Promise<Answer> {
+  const response = await fetch(server.url, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...(key === undefined ? {} : { authorization: `Bearer ${key}` }) },
+    body: JSON.stringify({ query }),
+  });
+  return { status: response.status, retryAfter: response.headers.get("retry-after"), body: (await response.json()) as Answer["body"] };
+}
+
+/** A 429 as the README promises it: Retry-After in whole seconds, the same figure in the RATE_LIMITED error. */
+function expectRateLimited(answer: Answer): void {
+  expect(answer.status, JSON.stringify(answer.body)).to.equal(429);
+  const seconds = Number(answer.retryAfter);
+  expect(seconds).to.be.within(1, 60);
+  expect(answer.body.errors).to.have.length(1);
+  expect(answer.body.errors![0].extensions).to.include({ code: "RATE_LIMITED", retryAfterSeconds: seconds });
+}
+
+async function refusals(server: TestServer, limit: LimitName): Promise<number> {
+  const { values } = await server.services.metrics.rateLimited.get();
+  return values.find((value) => value.labels.limit === limit)?.value ?? 0;
+}
+
+/** A key of its own, issued without a request (requests would spend the admin key's allowance). */
+async function newKey(server: TestServer, role = Role.ADMIN): Promise<string> {
+  return (await server.services.apiKeys.issue({ role, label: `rate limits ${randomBytes(4).toString("hex")}` })).secret;
+}
+
+const unknownKey = () => `prk_${randomBytes(32).toString("base64url")}`;
+
+describe("rate limits", function () {
+  this.timeout(30_000);
+  const servers: TestServer[] = [];
+  const namespaces: string[] = [];
+  const sockets: LiveClient[] = [];
+
+  /** A namespace of the test's own on the shared Redis, so that no other test (or run) spends its allowance. */
+  const namespace = () => {
+    namespaces.push(`${testDatabase.database}-rl-${randomBytes(4).toString("hex")}`);
+    return namespaces.at(-1)!;
+  };
+  const start = async (overrides: Record<string, string>) => {
+    servers.push(await startTestServer({ RATE_LIMIT_STORE: TEST_REDIS_URL, RATE_LIMIT_NAMESPACE: namespace(), ...overrides }));
+    return servers.at(-1)!;
+  };
+  const open = (server: TestServer, key: string | undefined) => {
+    sockets.push(liveClient(server, key));
+    return sockets.at(-1)!;
+  };
+
+  afterEach(async () => {
+    await Promise.all(sockets.splice(0).map((socket) => socket.dispose()));
+    await Promise.all(servers.splice(0).map((server) => server.stop()));
+    await Promise.all(namespaces.splice(0).map(purgeNamespace));
+  });
+
+  it("answers 429 with Retry-After and RATE_LIMITED once a key has used RATE_LIMIT; another key goes on", async () => {
+    const server = await start({ RATE_LIMIT: "5" });
+    const [busy, other] = [await newKey(server), await newKey(server)];
+    for (let i = 0; i < 5; i++) expect((await post(server, busy)).status).to.equal(200);
+    const refused = await post(server, busy);
+    expectRateLimited(refused);
+    expect(refused.body.errors![0].message).to.match(/^rate limit exceeded: this API key may make 5 requests a minute/);
+    expect(await post(server, other)).to.deep.include({ status: 200, body: { data: { me: { role: "ADMIN" } } } });
+    expect(await refusals(server, "key")).to.equal(1);
+  });
+
+  it("shares a key's limit between instances on one Redis and namespace, and keeps other namespaces apart", async () => {
+    const shared = namespace();
+    const a = await start({ RATE_LIMIT: "4", RATE_LIMIT_NAMESPACE: shared });
+    const b = await start({ RATE_LIMIT: "4", RATE_LIMIT_NAMESPACE: shared });
+    const elsewhere = await start({ RATE_LIMIT: "4" });
+    const key = await newKey(a);
+    for (const server of [a, b, a, b]) expect((await post(server, key)).status).to.equal(200);
+    expectRateLimited(await post(a, key));
+    expectRateLimited(await post(b, key));
+    expect((await post(elsewhere, key)).status, "another deployment's namespace").to.equal(200);
+  });
+
+  it("limits requests without a key per address (RATE_LIMIT_ANONYMOUS), apart from keyed ones", async () => {
+    const server = await start({ RATE_LIMIT_ANONYMOUS: "3" });
+    for (let i = 0; i < 3; i++) expect((await post(server, undefined)).status).to.equal(401);
+    expectRateLimited(await post(server, undefined));
+    expect((await post(server, await newKey(server))).status).to.equal(200);
+    expect(await refusals(server, "anonymous")).to.equal(1);
+  });
+
+  it("refuses an address that has used up its failed authentications before looking its keys up", async () => {
+    const server = await start({ RATE_LIMIT_FAILED_AUTH: "3" });
+    const valid = await newKey(server);
+    for (let i = 0; i < 3; i++) expect((await post(server, unknownKey())).status).to.equal(401);
+    expectRateLimited(await post(server, unknownKey()));
+    expectRateLimited(await post(server, unknownKey()));
+    // Looking the key up would tell a guesser which guess was right: even a valid key waits.
+    expectRateLimited(await post(server, valid));
+    expect((await post(server, undefined)).status, "no key is the anonymous limit's business").to.equal(401);
+    expect(await refusals(server, "failed_auth")).to.equal(3);
+  });
+
+  it("counts a bad key in connection_init as a failed authentication of the address", async () => {
+    const server = await start({ RATE_LIMIT_FAILED_AUTH: "2", RATE_LIMIT_STORE: "memory" });
+    expect(await open(server, unknownKey()).closed).to.deep.equal({ code: LiveCloseCode.Forbidden, reason: "Forbidden" });
+    expect((await post(server, unknownKey())).status).to.equal(401);
+    expect(await open(server, unknownKey()).closed).to.deep.equal({
+      code: LiveCloseCode.RateLimited,
+      reason: "Too many failed authentications from this address",
+    });
+    expectRateLimited(await post(server, unknownKey()));
+  });
+
+  it("never limits /healthz, /readyz or /metrics", async () => {
+    const server = await start({ RATE_LIMIT_ANONYMOUS: "1", RATE_LIMIT_FAILED_AUTH: "1" });
+    await post(server, undefined);
+    await post(server, unknownKey());
+    expectRateLimited(await post(server, undefined));
+    expectRateLimited(await post(server, unknownKey()));
+    for (let i = 0; i < 5; i++) {
+      for (const path of ["/healthz", "/readyz", "/metrics"]) {
+        const response = await fetch(server.url.replace("/graphql", path), { headers: { authorization: `Bearer ${unknownKey()}` } });
+        await response.arrayBuffer();
+        if (path === "/healthz") expect(response.status).to.equal(200);
+        else expect(response.status, path).to.not.equal(429);
+      }
+    }
+  });
+
+  it("charges 10 units per statistics field", async () => {
+    const server = await start({ RATE_LIMIT: "20" });
+    const analyst = await newKey(server, Role.ANALYST);
+    for (let i = 0; i < 2; i++) expect((await post(server, analyst, DEAL_SIZES)).body.errors).to.equal(undefined);
+    expectRateLimited(await post(server, analyst, ME));
+
+    const another = await newKey(server, Role.ANALYST);
+    const twoStatistics = "{ sizes: dealSizeStats(groupBy: [REGION]) { count } dates: closeDateStats(groupBy: [MONTH]) { count } }";
+    expect((await post(server, another, twoStatistics)).body.errors).to.equal(undefined);
+    expectRateLimited(await post(server, another, ME));
+
+    const cheap = await newKey(server, Role.ANALYST);
+    for (let i = 0; i < 19; i++) expect((await post(server, cheap, ME)).status).to.equal(200);
+    expect((await post(server, cheap, `{ me { role } } # dealSizeStats`)).status, "a comment costs nothing").to.equal(200);
+  });
+
+  it("caps the sockets of one key (MAX_SOCKETS_PER_KEY) with close code 4429, and frees a place when one closes", async () => {
+    const server = await start({ MAX_SOCKETS_PER_KEY: "2", RATE_LIMIT_STORE: "memory" });
+    const [key, other] = [await newKey(server), await newKey(server)];
+    const first = open(server, key);
+    subscribe(first.client, RECEIVED);
+    subscribe(open(server, key).client, RECEIVED);
+    await subscriptionsReach(server, 2);
+    expect(await open(server, key).closed).to.deep.equal({
+      code: LiveCloseCode.RateLimited,
+      reason: "Too many sockets for this key (at most 2)",
+    });
+    subscribe(open(server, other).client, RECEIVED);
+    await subscriptionsReach(server, 3);
+    expect(await refusals(server, "sockets")).to.equal(1);
+
+    await first.dispose();
+    await subscriptionsReach(server, 2);
+    subscribe(open(server, key).client, RECEIVED);
+    await subscriptionsReach(server, 3);
+  });
+
+  it("counts every subscribe message against the key's limit; over it the operation fails and the socket stays open", async () => {
+    const server = await start({ RATE_LIMIT: "3" });
+    const key = await newKey(server);
+    const live = open(server, key);
+    for (let i = 0; i < 3; i++) subscribe(live.client, RECEIVED);
+    await subscriptionsReach(server, 3);
+    const refused = (await subscribe(live.client, RECEIVED).failed) as { message: string; extensions: Record<string, unknown> }[];
+    expect(refused).to.have.length(1);
+    expect(refused[0].extensions.code).to.equal("RATE_LIMITED");
+    expect(refused[0].extensions.retryAfterSeconds).to.be.within(1, 60);
+    const stillOpen = await Promise.race([live.closed, new Promise((resolve) => setTimeout(() => resolve("open"), 300))]);
+    expect(stillOpen).to.equal("open");
+    await subscriptionsReach(server, 3);
+    expectRateLimited(await post(server, key));
+    expect(await refusals(server, "key")).to.equal(2);
+  });
+
+  describe("with a Redis that stops answering", () => {
+    let proxy: Server;
+    let silent = false;
+    const connections = new Set<Socket>();
+
+    before(async () => {
+      // Between the server and Redis: forwards, or (silent) swallows every command, as a hung Redis would.
+      const redis = new URL(TEST_REDIS_URL);
+      proxy = createServer((client) => {
+        const upstream = connect(Number(redis.port || 6379), redis.hostname);
+        connections.add(client).add(upstream);
+        client.on("data", (chunk) => silent || upstream.write(chunk));
+        upstream.pipe(client);
+        client.on("error", () => upstream.destroy()).on("close", () => upstream.destroy());
+        upstream.on("error", () => client.destroy()).on("close", () => client.destroy());
+      });
+      await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+    });
+
+    after(async () => {
+      for (const socket of connections) socket.destroy();
+      await new Promise((resolve) => proxy.close(resolve));
+    });
+
+    it("answers at once and counts in this instance's memory instead", async () => {
+      const { port } = proxy.address() as { port: number };
+      const server = await start({ RATE_LIMIT: "3", RATE_LIMIT_STORE: `redis://127.0.0.1:${port}` });
+      const key = await newKey(server);
+      expect((await post(server, key)).status).to.equal(200);
+      silent = true;
+      try {
+        const started = Date.now();
+        for (let i = 0; i < 3; i++) expect((await post(server, key)).status).to.equal(200);
+        expectRateLimited(await post(server, key));
+        expect(Date.now() - started, "four requests, each waiting at most 200 ms for Redis").to.be.below(2000);
+      } finally {
+        silent = false;
+      }
+    });
+  });
+});
