@@ -29,7 +29,10 @@ const server = await startServer(config);
 const admin = new GraphQLClient(server.url, adminKey);
 
 async function partner(name: string): Promise<{ id: string; api: GraphQLClient }> {
-  const { createPartner } = await admin.data(`mutation($name: String!) { createPartner(input: { name: $name }) { partner { id } apiKey } }`, { name });
+  const { createPartner } = await admin.data(
+    `mutation($name: String!) { createPartner(input: { name: $name }) { partner { id } apiKey } }`,
+    { name },
+  );
   await admin.data(
     `mutation($id: ID!) { upsertMarketingProfile(partnerId: $id, input: { region: "FR", location: "Paris",
        contactEmail: "bench@partner.example", keywords: ["cloud"], preferredCompanySizes: [] }) { id } }`,
@@ -45,7 +48,9 @@ console.error(`seeding ${HISTORY} referrals…`);
 const next = random(7);
 const pick = <T>(values: readonly T[]): T => values[next(values.length)];
 const sqlTime = (date: Date) => date.toISOString().slice(0, 23).replace("T", " ");
-const [{ profileId }] = await server.db.query("SELECT CAST(id AS CHAR) AS profileId FROM marketing_profiles WHERE partner_id = ?", [seasoned.id]);
+const [{ profileId }] = await server.db.query("SELECT CAST(id AS CHAR) AS profileId FROM marketing_profiles WHERE partner_id = ?", [
+  seasoned.id,
+]);
 const [{ firstRfi }] = await server.db.query("SELECT COALESCE(MAX(id), 0) + 1 AS firstRfi FROM rfis");
 for (let first = 0; first < HISTORY; first += BATCH) {
   const count = Math.min(BATCH, HISTORY - first);
@@ -57,7 +62,9 @@ for (let first = 0; first < HISTORY; first += BATCH) {
     const industry = pick(INDUSTRIES);
     const size = pick(SIZES);
     const received = new Date(Date.now() - next(730 * 86_400) * 1000);
-    rfis.push(`(${Number(firstRfi) + n}, 'Bench need', '${size}', ${industry ? `'${industry}'` : "NULL"}, 'FR', '${keywords}', 'Fabrikam', 'Ann', 'ann@fabrikam.example', NULL, '${sqlTime(received)}', NULL)`);
+    rfis.push(
+      `(${Number(firstRfi) + n}, 'Bench need', '${size}', ${industry ? `'${industry}'` : "NULL"}, 'FR', '${keywords}', 'Fabrikam', 'Ann', 'ann@fabrikam.example', NULL, '${sqlTime(received)}', NULL)`,
+    );
     const status = n % 2 === 0 ? pick(OPEN) : pick(DECIDED);
     const respondBy = status === "NEW" ? `NOW(3) + INTERVAL 72 HOUR` : status === "EVALUATING" ? `NOW(3) + INTERVAL 7 DAY` : "NULL";
     const deal = ["NEGOTIATING", "WON", "LOST"].includes(status);
@@ -124,14 +131,18 @@ const revision = async () => {
   const [{ scored }] = await server.db.query("SELECT scored_revision AS scored FROM fit_rescoring WHERE partner_id = ?", [seasoned.id]);
   return Number(scored);
 };
-while ((await server.scheduler.agenda.db.queryJobs({ name: "fit-rescore" })).total > 0) await new Promise((resolve) => setTimeout(resolve, 100));
+while ((await server.scheduler.agenda.db.queryJobs({ name: "fit-rescore" })).total > 0)
+  await new Promise((resolve) => setTimeout(resolve, 100));
 const before = await revision();
 const [last] = await newReferrals(seasoned, 1);
 started = Date.now();
 await seasoned.api.data(IGNORE, { id: last });
 while ((await revision()) <= before) await new Promise((resolve) => setTimeout(resolve, 20));
 const reflectedMs = Date.now() - started;
-const [{ open }] = await server.db.query("SELECT COUNT(*) AS open FROM referrals WHERE partner_id = ? AND status IN ('NEW', 'EVALUATING', 'NEGOTIATING')", [seasoned.id]);
+const [{ open }] = await server.db.query(
+  "SELECT COUNT(*) AS open FROM referrals WHERE partner_id = ? AND status IN ('NEW', 'EVALUATING', 'NEGOTIATING')",
+  [seasoned.id],
+);
 await server.stop();
 
 const a = percentiles(withHistory);
@@ -142,7 +153,14 @@ console.log(
   table(
     ["ignoreReferral", "n", "p50 ms", "p95 ms", "p99 ms", "max ms"],
     [
-      [`partner with ${HISTORY.toLocaleString("en")} referrals (${Number(open).toLocaleString("en")} open)`, a.n, ms(a.p50), ms(a.p95), ms(a.p99), ms(a.max)],
+      [
+        `partner with ${HISTORY.toLocaleString("en")} referrals (${Number(open).toLocaleString("en")} open)`,
+        a.n,
+        ms(a.p50),
+        ms(a.p95),
+        ms(a.p99),
+        ms(a.max),
+      ],
       ["partner without history (baseline)", b.n, ms(b.p50), ms(b.p95), ms(b.p99), ms(b.max)],
       ["ratio", "", ratio(a.p50, b.p50), ratio(a.p95, b.p95), ratio(a.p99, b.p99), ratio(a.max, b.max)],
     ],

@@ -27,10 +27,16 @@ const db = await openDatabase(config.database);
 const sql = await mysql.createConnection({ host: "127.0.0.1", port: 3306, user: "root", database: DATABASE });
 
 console.error(`seeding ${COUNT} overdue referrals…`);
-await db.query("INSERT INTO partners (id, name, created_at) VALUES " + Array.from({ length: PARTNERS }, (_, i) => `(${i + 1}, 'Partner ${i + 1}', NOW(3))`).join(", "));
+await db.query(
+  "INSERT INTO partners (id, name, created_at) VALUES " +
+    Array.from({ length: PARTNERS }, (_, i) => `(${i + 1}, 'Partner ${i + 1}', NOW(3))`).join(", "),
+);
 await db.query(
   "INSERT INTO marketing_profiles (id, partner_id, region, location, contact_email, keywords, preferred_company_sizes, active, created_at, updated_at) VALUES " +
-    Array.from({ length: PARTNERS }, (_, i) => `(${i + 1}, ${i + 1}, 'FR', 'Paris', 'p${i + 1}@partner.example', '[]', '[]', 1, NOW(3), NOW(3))`).join(", "),
+    Array.from(
+      { length: PARTNERS },
+      (_, i) => `(${i + 1}, ${i + 1}, 'FR', 'Paris', 'p${i + 1}@partner.example', '[]', '[]', 1, NOW(3), NOW(3))`,
+    ).join(", "),
 );
 async function insertReferrals(first: number, count: number, respondBy: (n: number) => string): Promise<void> {
   for (let start = 0; start < count; start += BATCH) {
@@ -38,7 +44,11 @@ async function insertReferrals(first: number, count: number, respondBy: (n: numb
     const ids = Array.from({ length: n }, (_, i) => first + start + i);
     await db.query(
       `INSERT INTO rfis (id, need, company_size, region, keywords, customer_company_name, customer_contact_name, customer_email, submitted_at) VALUES ` +
-        ids.map((id) => `(${id}, 'Backlog', 'SIZE_1_TO_9', 'FR', '[]', 'Fabrikam', 'Ann Lee', 'ann@fabrikam.example', NOW(3) - INTERVAL 4 DAY)`).join(", "),
+        ids
+          .map(
+            (id) => `(${id}, 'Backlog', 'SIZE_1_TO_9', 'FR', '[]', 'Fabrikam', 'Ann Lee', 'ann@fabrikam.example', NOW(3) - INTERVAL 4 DAY)`,
+          )
+          .join(", "),
     );
     await db.query(
       `INSERT INTO referrals (id, rfi_id, partner_id, profile_id, region, company_size, status, version, received_at, updated_at, respond_by) VALUES ` +
@@ -114,7 +124,8 @@ for (let run = 0; run < RUNS; run++) {
   const [[events]] = await sql.query<mysql.RowDataPacket[]>(
     `SELECT COUNT(*) AS total, COUNT(DISTINCT referral_id) AS referrals FROM referral_events WHERE action = 'MISS'`,
   );
-  if (Number(events.total) !== COUNT || Number(events.referrals) !== COUNT) throw new Error(`MISS events: ${events.total} for ${events.referrals} referrals`);
+  if (Number(events.total) !== COUNT || Number(events.referrals) !== COUNT)
+    throw new Error(`MISS events: ${events.total} for ${events.referrals} referrals`);
   if (run === RUNS - 1) {
     // The job store for 10,000 open referrals with deadlines over the next 72 hours.
     await insertReferrals(COUNT + 1, OPEN, (id) => `NOW(3) + INTERVAL ${5000 + ((id * 104_729) % 259_200_000)} * 1000 MICROSECOND`);
@@ -134,7 +145,13 @@ console.log(
   table(
     ["", "referrals", `seconds, median of ${RUNS}`, "each run", "ratio"],
     [
-      [`server start → backlog expired (batches of ${EXPIRY_BATCH_SIZE.toLocaleString("en")})`, COUNT.toLocaleString("en"), s(serverMs), runs.map(s).join(" / "), `${(serverMs / floorMs).toFixed(2)}×`],
+      [
+        `server start → backlog expired (batches of ${EXPIRY_BATCH_SIZE.toLocaleString("en")})`,
+        COUNT.toLocaleString("en"),
+        s(serverMs),
+        runs.map(s).join(" / "),
+        `${(serverMs / floorMs).toFixed(2)}×`,
+      ],
       ["one INSERT…SELECT + one UPDATE (floor)", COUNT.toLocaleString("en"), s(floorMs), floors.map(s).join(" / "), ""],
     ],
   ),

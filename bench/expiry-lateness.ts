@@ -77,7 +77,9 @@ console.log(
   ),
 );
 const once = new Set(events.map(({ id }) => id)).size === events.length;
-console.log(`\n${events.length} MISS events for ${COUNT} referrals (${once ? "one each" : "SOME TWICE"}); deadlines ${WINDOW} after arrival.`);
+console.log(
+  `\n${events.length} MISS events for ${COUNT} referrals (${once ? "one each" : "SOME TWICE"}); deadlines ${WINDOW} after arrival.`,
+);
 await dropDatabase(DATABASE);
 await purgeNamespace(DATABASE);
 process.exit(0);

@@ -35,7 +35,9 @@ async function openBareSocket(): Promise<void> {
 }
 
 for (let opened = 0; opened < Number(count); opened += 100) {
-  await Promise.all(Array.from({ length: Math.min(100, Number(count) - opened) }, () => (mode === "server" ? openServerClient() : openBareSocket())));
+  await Promise.all(
+    Array.from({ length: Math.min(100, Number(count) - opened) }, () => (mode === "server" ? openServerClient() : openBareSocket())),
+  );
 }
 process.send!({ ready: Number(count) });
 process.on("message", (message: string) => {

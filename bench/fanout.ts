@@ -81,7 +81,11 @@ const { referral } = await partner.data(
   `query($id: ID!) { referral(id: $id) { id status receivedAt respondBy overview { need companySize region keywords } partner { id name } } }`,
   { id: first.referrals[0].id },
 );
-const MESSAGE_BYTES = JSON.stringify({ id: randomBytes(16).toString("hex"), type: "next", payload: { data: { referralReceived: referral } } }).length;
+const MESSAGE_BYTES = JSON.stringify({
+  id: randomBytes(16).toString("hex"),
+  type: "next",
+  payload: { data: { referralReceived: referral } },
+}).length;
 await sleep(500);
 const serverBefore = await memoryAfterGc(server);
 console.error(`opening ${SOCKETS} subscribed sockets…`);
@@ -126,9 +130,33 @@ console.log(
   table(
     ["", "deliveries", "p50 ms", "p95 ms", "p99 ms", "max ms", "KiB per socket"],
     [
-      [`server: ${SOCKETS.toLocaleString("en")} subscribers, commit → client`, s.n, ms(s.p50), ms(s.p95), ms(s.p99), ms(s.max), kib(serverPerSocket)],
-      [`bare ws broadcast to ${SOCKETS.toLocaleString("en")} sockets (baseline)`, b.n, ms(b.p50), ms(b.p95), ms(b.p99), ms(b.max), kib(baselinePerSocket)],
-      ["ratio", "", `${(s.p50 / b.p50).toFixed(2)}×`, `${(s.p95 / b.p95).toFixed(2)}×`, `${(s.p99 / b.p99).toFixed(2)}×`, `${(s.max / b.max).toFixed(2)}×`, `${(serverPerSocket / baselinePerSocket).toFixed(2)}×`],
+      [
+        `server: ${SOCKETS.toLocaleString("en")} subscribers, commit → client`,
+        s.n,
+        ms(s.p50),
+        ms(s.p95),
+        ms(s.p99),
+        ms(s.max),
+        kib(serverPerSocket),
+      ],
+      [
+        `bare ws broadcast to ${SOCKETS.toLocaleString("en")} sockets (baseline)`,
+        b.n,
+        ms(b.p50),
+        ms(b.p95),
+        ms(b.p99),
+        ms(b.max),
+        kib(baselinePerSocket),
+      ],
+      [
+        "ratio",
+        "",
+        `${(s.p50 / b.p50).toFixed(2)}×`,
+        `${(s.p95 / b.p95).toFixed(2)}×`,
+        `${(s.p99 / b.p99).toFixed(2)}×`,
+        `${(s.max / b.max).toFixed(2)}×`,
+        `${(serverPerSocket / baselinePerSocket).toFixed(2)}×`,
+      ],
     ],
   ),
 );

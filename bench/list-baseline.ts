@@ -20,15 +20,21 @@ const pool = mysql.createPool({
 
 const HIDDEN_CUSTOMER = new Set(["NEW", "IGNORED", "MISSED"]);
 const iso = (date: Date | null) => (date === null ? null : date.toISOString());
-const cursorOf = (receivedAt: Date, id: string) => Buffer.from(JSON.stringify(["RECEIVED_AT", "DESC", receivedAt.toISOString(), id])).toString("base64url");
+const cursorOf = (receivedAt: Date, id: string) =>
+  Buffer.from(JSON.stringify(["RECEIVED_AT", "DESC", receivedAt.toISOString(), id])).toString("base64url");
 
 const app = express();
 app.use(express.json());
 app.post("/graphql", async (req, res) => {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? "");
-  const [keys] = await pool.query<mysql.RowDataPacket[]>("SELECT role, partner_id FROM api_keys WHERE secret_hash = ? AND revoked_at IS NULL", [
-    createHash("sha256").update(match?.[1] ?? "").digest("hex"),
-  ]);
+  const [keys] = await pool.query<mysql.RowDataPacket[]>(
+    "SELECT role, partner_id FROM api_keys WHERE secret_hash = ? AND revoked_at IS NULL",
+    [
+      createHash("sha256")
+        .update(match?.[1] ?? "")
+        .digest("hex"),
+    ],
+  );
   if (keys.length === 0 || keys[0].role !== "PARTNER") {
     res.status(401).json({ errors: [{ message: "this API key is unknown or revoked", extensions: { code: "UNAUTHENTICATED" } }] });
     return;
@@ -54,7 +60,14 @@ app.post("/graphql", async (req, res) => {
       [page.map((row) => row.id)],
     );
     for (const event of eventRows) {
-      events.get(event.referral_id)!.push({ action: event.action, at: iso(event.at), from: event.from_status, to: event.to_status, actor: event.actor, note: event.note });
+      events.get(event.referral_id)!.push({
+        action: event.action,
+        at: iso(event.at),
+        from: event.from_status,
+        to: event.to_status,
+        actor: event.actor,
+        note: event.note,
+      });
     }
   }
   const edges = page.map((row) => {
@@ -69,7 +82,12 @@ app.post("/graphql", async (req, res) => {
     if (rich) {
       node.customer = HIDDEN_CUSTOMER.has(row.status)
         ? null
-        : { companyName: row.customer_company_name, contactName: row.customer_contact_name, email: row.customer_email, phone: row.customer_phone };
+        : {
+            companyName: row.customer_company_name,
+            contactName: row.customer_contact_name,
+            email: row.customer_email,
+            phone: row.customer_phone,
+          };
       node.events = events.get(row.id);
     }
     return { cursor: cursorOf(row.received_at, row.id), node };

@@ -35,7 +35,12 @@ await dropDatabase(DATABASE);
 await purgeNamespace(DATABASE);
 
 // PROFILE=<dir> writes the server's CPU profile there.
-const server = await startServerProcess(SERVER_PORT, DATABASE, adminKey, process.env.PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${process.env.PROFILE}`] : []);
+const server = await startServerProcess(
+  SERVER_PORT,
+  DATABASE,
+  adminKey,
+  process.env.PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${process.env.PROFILE}`] : [],
+);
 const url = `http://127.0.0.1:${SERVER_PORT}/graphql`;
 const admin = new GraphQLClient(url, adminKey);
 
@@ -43,9 +48,12 @@ const admin = new GraphQLClient(url, adminKey);
 console.error("seeding…");
 const partners: { id: string; key: string }[] = [];
 for (let i = 0; i < OTHER_PARTNERS + 1; i++) {
-  const { createPartner } = await admin.data(`mutation($name: String!) { createPartner(input: { name: $name }) { partner { id } apiKey } }`, {
-    name: `Reader ${i + 1}`,
-  });
+  const { createPartner } = await admin.data(
+    `mutation($name: String!) { createPartner(input: { name: $name }) { partner { id } apiKey } }`,
+    {
+      name: `Reader ${i + 1}`,
+    },
+  );
   const { upsertMarketingProfile } = await admin.data(
     `mutation($id: ID!) { upsertMarketingProfile(partnerId: $id, input: { region: "FR", location: "Paris",
        contactEmail: "reader@partner.example", keywords: ["cloud"], preferredCompanySizes: [] }) { id } }`,
@@ -65,8 +73,31 @@ for (const partner of partners as unknown as { id: string; profile: string }[]) 
     rfiId += 1;
     const received = new Date(Date.UTC(2026, 0, 1) + next(300 * 86_400) * 1000);
     const status = STATUSES[next(STATUSES.length)];
-    rfis.push([rfiId, `Need number ${rfiId}: move the ERP to the cloud`, "SIZE_50_TO_249", "FR", JSON.stringify([KEYWORDS[next(5)], KEYWORDS[next(5)]].filter((k, i, all) => all.indexOf(k) === i)), `Customer ${rfiId}`, "Ann Lee", `ann${rfiId}@customer.example`, next(2) ? "+33 1 23 45 67 89" : null, received]);
-    referrals.push([rfiId, rfiId, partner.id, partner.profile, "FR", "SIZE_50_TO_249", status, 1, received, received, status === "NEW" ? new Date(received.getTime() + 72 * 3_600_000) : null]);
+    rfis.push([
+      rfiId,
+      `Need number ${rfiId}: move the ERP to the cloud`,
+      "SIZE_50_TO_249",
+      "FR",
+      JSON.stringify([KEYWORDS[next(5)], KEYWORDS[next(5)]].filter((k, i, all) => all.indexOf(k) === i)),
+      `Customer ${rfiId}`,
+      "Ann Lee",
+      `ann${rfiId}@customer.example`,
+      next(2) ? "+33 1 23 45 67 89" : null,
+      received,
+    ]);
+    referrals.push([
+      rfiId,
+      rfiId,
+      partner.id,
+      partner.profile,
+      "FR",
+      "SIZE_50_TO_249",
+      status,
+      1,
+      received,
+      received,
+      status === "NEW" ? new Date(received.getTime() + 72 * 3_600_000) : null,
+    ]);
   }
   await db.query(
     "INSERT INTO rfis (id, need, company_size, region, keywords, customer_company_name, customer_contact_name, customer_email, customer_phone, submitted_at) VALUES ?",
@@ -150,11 +181,22 @@ for (const [name, query, first] of [
     plain.push(await load(baselineUrl, query, first));
   }
   const mean = (runs: Run[], key: keyof Run) => runs.reduce((sum, run) => sum + run[key], 0) / runs.length;
-  const [s, b] = [server, plain].map((runs) => ({ rps: mean(runs, "rps"), p50: mean(runs, "p50"), p99: mean(runs, "p99"), cpu: mean(runs, "cpu") }));
+  const [s, b] = [server, plain].map((runs) => ({
+    rps: mean(runs, "rps"),
+    p50: mean(runs, "p50"),
+    p99: mean(runs, "p99"),
+    cpu: mean(runs, "cpu"),
+  }));
   rows.push(
     [`${name}: server`, s.rps.toFixed(0), s.p50.toFixed(1), s.p99.toFixed(1), s.cpu.toFixed(2)],
     [`${name}: express + mysql2 (baseline)`, b.rps.toFixed(0), b.p50.toFixed(1), b.p99.toFixed(1), b.cpu.toFixed(2)],
-    [`${name}: ratio`, `${(s.rps / b.rps).toFixed(2)}×`, `${(s.p50 / b.p50).toFixed(2)}×`, `${(s.p99 / b.p99).toFixed(2)}×`, `${(s.cpu / b.cpu).toFixed(2)}×`],
+    [
+      `${name}: ratio`,
+      `${(s.rps / b.rps).toFixed(2)}×`,
+      `${(s.p50 / b.p50).toFixed(2)}×`,
+      `${(s.p99 / b.p99).toFixed(2)}×`,
+      `${(s.cpu / b.cpu).toFixed(2)}×`,
+    ],
   );
   console.error(`${name}: done`);
 }
@@ -162,7 +204,9 @@ server.kill("SIGTERM");
 baseline.kill("SIGTERM");
 await new Promise((resolve) => server.once("exit", resolve));
 console.log(table(["", "requests/s", "p50 ms", "p99 ms", "process CPU ms per request"], rows));
-console.log(`\n${CONNECTIONS} connections, ${ROUNDS} runs of ${SECONDS} s each, alternating, after a warm-up; a PARTNER key with ${PER_PARTNER.toLocaleString("en")} referrals among ${((OTHER_PARTNERS + 1) * PER_PARTNER).toLocaleString("en")}.`);
+console.log(
+  `\n${CONNECTIONS} connections, ${ROUNDS} runs of ${SECONDS} s each, alternating, after a warm-up; a PARTNER key with ${PER_PARTNER.toLocaleString("en")} referrals among ${((OTHER_PARTNERS + 1) * PER_PARTNER).toLocaleString("en")}.`,
+);
 await dropDatabase(DATABASE);
 await purgeNamespace(DATABASE);
 process.exit(0);

@@ -45,7 +45,14 @@ await admin.data(
 );
 
 // --- the server: submitRfi → outbox → relay → SMTP ---
-await paced(COUNT, RATE, async () => void (await admin.data(`mutation($input: SubmitRfiInput!) { submitRfi(input: $input) { rfi { id } } }`, { input: rfiInput({ partnerIds: [partnerId] }) })));
+await paced(
+  COUNT,
+  RATE,
+  async () =>
+    void (await admin.data(`mutation($input: SubmitRfiInput!) { submitRfi(input: $input) { rfi { id } } }`, {
+      input: rfiInput({ partnerIds: [partnerId] }),
+    })),
+);
 await waitFor(`${COUNT} alerts reach the SMTP server`, () => smtp.received.length >= COUNT);
 const db = await mysql.createConnection({ host: "127.0.0.1", user: "root", database: DATABASE });
 const [rows] = await db.query<mysql.RowDataPacket[]>(
@@ -73,7 +80,14 @@ await paced(COUNT, RATE, async (index) => {
   connection.release();
   const messageId = `<baseline-${index}@localhost>`;
   sentAt.set(messageId, Date.now());
-  await mailer.sendMail({ from: "referrals@localhost", to: "alerts@contoso.example", subject: "New referral", text: "x".repeat(1500), html: `<p>${"x".repeat(1500)}</p>`, messageId });
+  await mailer.sendMail({
+    from: "referrals@localhost",
+    to: "alerts@contoso.example",
+    subject: "New referral",
+    text: "x".repeat(1500),
+    html: `<p>${"x".repeat(1500)}</p>`,
+    messageId,
+  });
 });
 await waitFor(`${COUNT} baseline e-mails reach the SMTP server`, () => smtp.received.length >= COUNT);
 const baselineLatencies = smtp.received.map((mail) => mail.acceptedAt - sentAt.get(mail.messageId)!);
@@ -91,9 +105,18 @@ console.log(
     [
       ["server: commit → SMTP accepted (outbox, relay)", server_.n, server_.p50, server_.p95, server_.p99, server_.max],
       ["commit, then nodemailer at once (baseline)", baseline.n, baseline.p50, baseline.p95, baseline.p99, baseline.max],
-      ["ratio", "", ratio(server_.p50, baseline.p50), ratio(server_.p95, baseline.p95), ratio(server_.p99, baseline.p99), ratio(server_.max, baseline.max)],
+      [
+        "ratio",
+        "",
+        ratio(server_.p50, baseline.p50),
+        ratio(server_.p95, baseline.p95),
+        ratio(server_.p99, baseline.p99),
+        ratio(server_.max, baseline.max),
+      ],
     ],
   ),
 );
-console.log(`\n${COUNT} RFIs submitted at ${RATE} per second; ${sent} marked sent in ${attempts} attempts; ${smtp.received.length} baseline e-mails.`);
+console.log(
+  `\n${COUNT} RFIs submitted at ${RATE} per second; ${sent} marked sent in ${attempts} attempts; ${smtp.received.length} baseline e-mails.`,
+);
 process.exit(0);

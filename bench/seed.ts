@@ -22,10 +22,17 @@ export async function seedReferrals(db: DataSource, count: number): Promise<void
   const next = random(42);
   const fraction = () => next(1_000_000) / 1_000_000;
   const now = new Date("2026-11-01T00:00:00.000Z").getTime();
-  await db.query("INSERT INTO partners (id, name, created_at) VALUES " + Array.from({ length: PARTNERS }, (_, i) => `(${i + 1}, 'Partner ${i + 1}', NOW(3))`).join(", "));
+  await db.query(
+    "INSERT INTO partners (id, name, created_at) VALUES " +
+      Array.from({ length: PARTNERS }, (_, i) => `(${i + 1}, 'Partner ${i + 1}', NOW(3))`).join(", "),
+  );
   await db.query(
     `INSERT INTO marketing_profiles (id, partner_id, region, location, contact_email, keywords, preferred_company_sizes, active, created_at, updated_at) VALUES ` +
-      Array.from({ length: PARTNERS }, (_, i) => `(${i + 1}, ${i + 1}, '${REGIONS[i % REGIONS.length]}', 'HQ', 'p${i + 1}@partner.example', '["cloud"]', '[]', 1, NOW(3), NOW(3))`).join(", "),
+      Array.from(
+        { length: PARTNERS },
+        (_, i) =>
+          `(${i + 1}, ${i + 1}, '${REGIONS[i % REGIONS.length]}', 'HQ', 'p${i + 1}@partner.example', '["cloud"]', '[]', 1, NOW(3), NOW(3))`,
+      ).join(", "),
   );
   const rfis = Math.ceil(count / PARTNERS);
   for (let first = 0; first < rfis; first += BATCH) {

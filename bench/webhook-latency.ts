@@ -57,7 +57,8 @@ function latencies(received: ReceivedWebhook[], startOf: Map<string, number>): n
 }
 
 /** Mean body size in bytes. */
-const bodyBytes = (received: ReceivedWebhook[]) => Math.round(received.reduce((sum, hook) => sum + Buffer.byteLength(hook.body), 0) / received.length);
+const bodyBytes = (received: ReceivedWebhook[]) =>
+  Math.round(received.reduce((sum, hook) => sum + Buffer.byteLength(hook.body), 0) / received.length);
 
 await dropDatabase(DATABASE);
 await purgeNamespace(DATABASE);
@@ -76,7 +77,14 @@ const { createWebhookEndpoint } = await admin.data(CREATE_ENDPOINT, { url: recei
 const secret: string = createWebhookEndpoint.secret;
 
 // --- the server: submitRfi → sequencer → outbox → relay → POST ---
-await paced(COUNT, RATE, async () => void (await admin.data(`mutation($input: SubmitRfiInput!) { submitRfi(input: $input) { rfi { id } } }`, { input: rfiInput({ partnerIds: [partnerId] }) })));
+await paced(
+  COUNT,
+  RATE,
+  async () =>
+    void (await admin.data(`mutation($input: SubmitRfiInput!) { submitRfi(input: $input) { rfi { id } } }`, {
+      input: rfiInput({ partnerIds: [partnerId] }),
+    })),
+);
 await receiver.receivedAtLeast(COUNT, 120_000);
 const db = await mysql.createConnection({ host: "127.0.0.1", user: "root", database: DATABASE, timezone: "Z" });
 const [rows] = await db.query<mysql.RowDataPacket[]>("SELECT CAST(id AS CHAR) AS id, received_at AS receivedAt FROM referrals");
@@ -114,7 +122,11 @@ await paced(COUNT, RATE, async (index) => {
   committedAt.set(referralId, Date.now());
   const now = new Date();
   const cursor = Buffer.from(`change:${index + 1}:${referralId}`).toString("base64url");
-  const body = JSON.stringify({ type: "referral.received", timestamp: now.toISOString(), data: { referralId, status: "NEW", version: 1, cursor } });
+  const body = JSON.stringify({
+    type: "referral.received",
+    timestamp: now.toISOString(),
+    data: { referralId, status: "NEW", version: 1, cursor },
+  });
   const id = `msg_${index + 1}`;
   const headers = {
     "content-type": "application/json",

@@ -92,3 +92,25 @@ export function readBoolean(env: Env, name: string, fallback: boolean): boolean 
   if (raw !== "true" && raw !== "false") throw new ConfigError(`${name} must be true or false (got "${env[name]}")`);
   return raw === "true";
 }
+
+export function isRedisUrl(raw: string): boolean {
+  const scheme = schemeOf(raw);
+  return scheme === "redis:" || scheme === "rediss:";
+}
+
+/** Origins such as `https://app.example.com`, separated by commas. */
+export function readOrigins(env: Env, name: string): string[] {
+  const raw = env[name]?.trim();
+  if (!raw) return [];
+  const origins = raw
+    .split(",")
+    .map((part) => part.trim())
+    .filter((part) => part !== "");
+  for (const origin of origins) {
+    const scheme = schemeOf(origin);
+    if ((scheme !== "http:" && scheme !== "https:") || new URL(origin).origin !== origin.replace(/\/+$/, "")) {
+      throw new ConfigError(`${name} must be origins such as https://app.example.com, separated by commas (got "${origin}")`);
+    }
+  }
+  return origins.map((origin) => origin.replace(/\/+$/, ""));
+}

@@ -9,6 +9,8 @@ import {
   readSchedule,
   schemeOf,
   withoutPassword,
+  isRedisUrl,
+  readOrigins,
   type Env,
 } from "./config-values.js";
 
@@ -151,9 +153,7 @@ export function loadConfig(env: Env = process.env): Config {
   }
   const adminApiKey = env.ADMIN_API_KEY?.trim() || undefined;
   if (adminApiKey !== undefined && adminApiKey.length < MIN_ADMIN_KEY_LENGTH) {
-    throw new ConfigError(
-      `ADMIN_API_KEY must be at least ${MIN_ADMIN_KEY_LENGTH} characters (try: openssl rand -base64 32)`,
-    );
+    throw new ConfigError(`ADMIN_API_KEY must be at least ${MIN_ADMIN_KEY_LENGTH} characters (try: openssl rand -base64 32)`);
   }
   const database = parseDatabaseUrl(env.DATABASE_URL?.trim() || DEFAULT_DATABASE_URL);
   const port = readPort(env, "PORT", 4000);
@@ -226,25 +226,6 @@ function readRateLimitStore(env: Env): string {
   return raw;
 }
 
-function isRedisUrl(raw: string): boolean {
-  const scheme = schemeOf(raw);
-  return scheme === "redis:" || scheme === "rediss:";
-}
-
-/** Origins such as `https://app.example.com`, separated by commas. */
-function readOrigins(env: Env, name: string): string[] {
-  const raw = env[name]?.trim();
-  if (!raw) return [];
-  const origins = raw.split(",").map((part) => part.trim()).filter((part) => part !== "");
-  for (const origin of origins) {
-    const scheme = schemeOf(origin);
-    if ((scheme !== "http:" && scheme !== "https:") || new URL(origin).origin !== origin.replace(/\/+$/, "")) {
-      throw new ConfigError(`${name} must be origins such as https://app.example.com, separated by commas (got "${origin}")`);
-    }
-  }
-  return origins.map((origin) => origin.replace(/\/+$/, ""));
-}
-
 function readJobsUrl(env: Env): string {
   const raw = env.JOBS_URL?.trim() || DEFAULT_JOBS_URL;
   const scheme = schemeOf(raw);
@@ -273,7 +254,9 @@ function readSmtpUrl(env: Env): string | undefined {
   const scheme = schemeOf(raw);
   // Never echoed: it may hold a password.
   if (scheme !== "smtp:" && scheme !== "smtps:") {
-    throw new ConfigError("SMTP_URL must be a smtp:// or smtps:// URL such as smtp://user:pass@mail.example.com:587, or unset to write e-mails to MAIL_DIR");
+    throw new ConfigError(
+      "SMTP_URL must be a smtp:// or smtps:// URL such as smtp://user:pass@mail.example.com:587, or unset to write e-mails to MAIL_DIR",
+    );
   }
   return raw;
 }
@@ -311,9 +294,7 @@ export function parseDatabaseUrl(raw: string): DatabaseConfig {
   }
   const database = decodeURIComponent(url.pathname.replace(/^\//, ""));
   if (!/^[A-Za-z0-9_]{1,64}$/.test(database)) {
-    throw new ConfigError(
-      `DATABASE_URL must name a database of letters, digits and underscores, e.g. ${DEFAULT_DATABASE_URL}`,
-    );
+    throw new ConfigError(`DATABASE_URL must name a database of letters, digits and underscores, e.g. ${DEFAULT_DATABASE_URL}`);
   }
   const port = url.port ? Number(url.port) : 3306;
   return {

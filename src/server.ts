@@ -87,8 +87,7 @@ export function createServices(db: DataSource, config: Config, changes: Referral
 const bodyErrors: ErrorRequestHandler = (error, req, res, next) => {
   const status = (error as { status?: number }).status;
   if (status === undefined || status >= 500) return next(error);
-  const message =
-    status === 413 ? `request body is larger than ${LIMITS.maxPayloadBytes} bytes` : "request body is not valid JSON";
+  const message = status === 413 ? `request body is larger than ${LIMITS.maxPayloadBytes} bytes` : "request body is not valid JSON";
   res.status(status).json({ errors: [{ message, extensions: { code: "BAD_REQUEST", requestId: req.id } }] });
 };
 
@@ -127,7 +126,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     for (const close of opened.splice(0).reverse()) await close();
   };
   try {
-    const db = options.db ?? (await openDatabase(config.database, { poolSize: config.pool.size, acquireTimeoutMs: config.pool.acquireTimeoutMs }));
+    const db =
+      options.db ?? (await openDatabase(config.database, { poolSize: config.pool.size, acquireTimeoutMs: config.pool.acquireTimeoutMs }));
     if (!options.db) opened.push(() => db.destroy());
     const bus = await LiveBus.connect(config.pubsub, logger);
     opened.push(() => bus.close());
@@ -287,7 +287,22 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     const { port } = httpServer.address() as AddressInfo;
     const url = `http://localhost:${port}${GRAPHQL_PATH}`;
     logger.info({ url, env: config.env }, "serving GraphQL over HTTP and WebSocket");
-    return { url, port, httpServer, db, services, scheduler, deadlines, fitScores, outbox, sequencer, mailer, live, logger, stop: closeAll };
+    return {
+      url,
+      port,
+      httpServer,
+      db,
+      services,
+      scheduler,
+      deadlines,
+      fitScores,
+      outbox,
+      sequencer,
+      mailer,
+      live,
+      logger,
+      stop: closeAll,
+    };
   } catch (error) {
     await closeAll();
     throw error;

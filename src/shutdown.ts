@@ -64,7 +64,10 @@ export function stopOnSignals(server: RunningServer, logger: Logger, timeoutMs: 
     logger.info({ signal, timeoutMs }, "stopping");
     const deadline = setTimeout(() => {
       const open = stillOpen();
-      logger.error({ timeoutMs, stillOpen: open }, `the stop did not finish within SHUTDOWN_TIMEOUT (${timeoutMs} ms): ${describe(open)}; exiting anyway, code 1`);
+      logger.error(
+        { timeoutMs, stillOpen: open },
+        `the stop did not finish within SHUTDOWN_TIMEOUT (${timeoutMs} ms): ${describe(open)}; exiting anyway, code 1`,
+      );
       exit(1);
     }, timeoutMs);
     server.stop().then(

@@ -125,7 +125,11 @@ describe("config > loadConfig", () => {
         namespace: "eu-west-limits",
         maxSocketsPerKey: 50,
       },
-      operations: { metricsToken: "scrape-token", shutdownTimeoutMs: 10_000, corsOrigins: ["https://app.example.com", "https://crm.example.com"] },
+      operations: {
+        metricsToken: "scrape-token",
+        shutdownTimeoutMs: 10_000,
+        corsOrigins: ["https://app.example.com", "https://crm.example.com"],
+      },
       logLevel: "warn",
     });
   });
@@ -224,7 +228,9 @@ describe("config > loadConfig", () => {
 
   it("keeps rate limits in memory when no Redis is configured at all", () => {
     expect(loadConfig({ JOBS_URL: "mongodb://mongo:27017/jobs" }).rateLimits.store).to.equal("memory");
-    expect(loadConfig({ JOBS_URL: "mongodb://mongo:27017/jobs", PUBSUB_URL: "redis://cache:6379" }).rateLimits.store).to.equal("redis://cache:6379");
+    expect(loadConfig({ JOBS_URL: "mongodb://mongo:27017/jobs", PUBSUB_URL: "redis://cache:6379" }).rateLimits.store).to.equal(
+      "redis://cache:6379",
+    );
   });
 
   it("never repeats a refused SMTP_URL, which may hold a password, in its message", () => {

@@ -12,9 +12,7 @@ describe("schema > the committed GraphQL schema", () => {
   it("is exactly what the code emits", async () => {
     const committed = await readFile(COMMITTED_SCHEMA, "utf8");
     const emitted = await printAppSchema();
-    expect(committed === emitted, "schema/schema.graphql is out of date: run `npm run schema` and commit it").to.equal(
-      true,
-    );
+    expect(committed === emitted, "schema/schema.graphql is out of date: run `npm run schema` and commit it").to.equal(true);
   });
 });
 

@@ -64,7 +64,10 @@ function oneOf<T extends string>(values: Record<string, T>, option: string, raw:
 }
 
 function list(raw: string | undefined): string[] {
-  return (raw ?? "").split(",").map((part) => part.trim()).filter((part) => part !== "");
+  return (raw ?? "")
+    .split(",")
+    .map((part) => part.trim())
+    .filter((part) => part !== "");
 }
 
 /** An id as the API takes it: digits (a row id), else nothing by that id exists. */
@@ -79,7 +82,9 @@ async function checked<T extends object>(input: T, optionOf: Record<string, stri
   const [problem] = await validate(input, { forbidUnknownValues: false });
   if (problem) {
     const message = Object.values(problem.constraints ?? {})[0] ?? "is not valid";
-    throw new UsageError(`--${optionOf[problem.property] ?? problem.property}: ${message.replace(new RegExp(`^${problem.property} `), "")}`);
+    throw new UsageError(
+      `--${optionOf[problem.property] ?? problem.property}: ${message.replace(new RegExp(`^${problem.property} `), "")}`,
+    );
   }
   return input;
 }
@@ -91,7 +96,9 @@ function expiry(raw: string): Date {
   try {
     return DateTimeScalar.parseValue(raw.trim()) as Date;
   } catch {
-    throw new UsageError(`--expires must be a duration from now such as 90d or 12h, or an instant such as 2027-01-31T00:00:00Z (got "${raw}")`);
+    throw new UsageError(
+      `--expires must be a duration from now such as 90d or 12h, or an instant such as 2027-01-31T00:00:00Z (got "${raw}")`,
+    );
   }
 }
 
@@ -108,7 +115,13 @@ function keyTable(keys: ApiKey[], partnerNames: Map<string, string>): void {
   ]);
   const header = ["ID", "ROLE", "PARTNER", "LABEL", "CREATED", "LAST USED", "EXPIRES", "REVOKED"];
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column].length)));
-  for (const row of [header, ...rows]) print(row.map((cell, column) => cell.padEnd(widths[column])).join("  ").trimEnd());
+  for (const row of [header, ...rows])
+    print(
+      row
+        .map((cell, column) => cell.padEnd(widths[column]))
+        .join("  ")
+        .trimEnd(),
+    );
 }
 
 function secretLines(secret: string): void {
@@ -132,7 +145,13 @@ const COMMANDS: Record<string, Command> = {
     options: {
       partner: { type: "string", value: "ID", required: true, help: "the partner's id" },
       region: { type: "string", value: "CC", required: true, help: "ISO country code, e.g. FR" },
-      location: { type: "string", value: "TEXT", required: true, help: "the office, in words (one profile per region and location)", field: "input.location" },
+      location: {
+        type: "string",
+        value: "TEXT",
+        required: true,
+        help: "the office, in words (one profile per region and location)",
+        field: "input.location",
+      },
       "contact-email": { type: "string", value: "EMAIL", required: true, help: "receives an alert for every new referral" },
       keywords: { type: "string", value: "A,B", help: "expertise keywords, separated by commas" },
       "company-sizes": { type: "string", value: "S,S", help: `preferred company sizes, e.g. SIZE_50_TO_249 (default: any)` },
@@ -146,13 +165,17 @@ const COMMANDS: Record<string, Command> = {
           location: options.location,
           contactEmail: scalar<string>(EmailAddressScalar, "contact-email", options["contact-email"] as string),
           keywords: list(options.keywords as string | undefined),
-          preferredCompanySizes: list(options["company-sizes"] as string | undefined).map((size) => oneOf(CompanySize, "company-sizes", size)),
+          preferredCompanySizes: list(options["company-sizes"] as string | undefined).map((size) =>
+            oneOf(CompanySize, "company-sizes", size),
+          ),
           locale: options.locale === undefined ? null : oneOf(Locale, "locale", options.locale as string),
         }),
         { location: "location", keywords: "keywords" },
       );
       const profile = await partners.upsertProfile(CONSOLE, partnerId, null, input);
-      print(`Added profile ${profile.id} of partner ${partnerId}: ${profile.region} / ${profile.location}, contact ${profile.contactEmail}, language ${profile.locale}.`);
+      print(
+        `Added profile ${profile.id} of partner ${partnerId}: ${profile.region} / ${profile.location}, contact ${profile.contactEmail}, language ${profile.locale}.`,
+      );
       print(`  keywords: ${profile.keywords.join(", ") || "-"}; company sizes: ${profile.preferredCompanySizes.join(", ") || "any"}`);
     },
   },
@@ -160,9 +183,20 @@ const COMMANDS: Record<string, Command> = {
     summary: "an API key; its secret is shown once",
     options: {
       role: { type: "string", value: "ROLE", required: true, help: `${Object.values(Role).join(", ")}` },
-      label: { type: "string", value: "TEXT", required: true, help: "what the key is for (events record it as their actor)", field: "input.label" },
+      label: {
+        type: "string",
+        value: "TEXT",
+        required: true,
+        help: "what the key is for (events record it as their actor)",
+        field: "input.label",
+      },
       partner: { type: "string", value: "ID", help: "the partner of a PARTNER key (required for them only)", field: "input.partnerId" },
-      expires: { type: "string", value: "WHEN", help: "a duration from now (90d, 12h) or an instant (2027-01-31T00:00:00Z); default: never", field: "input.expiresAt" },
+      expires: {
+        type: "string",
+        value: "WHEN",
+        help: "a duration from now (90d, 12h) or an instant (2027-01-31T00:00:00Z); default: never",
+        field: "input.expiresAt",
+      },
     },
     async run({ apiKeys }, options) {
       const input = await checked(
@@ -176,7 +210,9 @@ const COMMANDS: Record<string, Command> = {
       );
       const { key, secret } = await apiKeys.issue(input);
       const partner = key.partnerId === null ? "" : ` of partner ${key.partnerId}`;
-      print(`Issued key ${key.id}: ${key.role}${partner}, "${key.label}", ${key.expiresAt ? `expires ${instant(key.expiresAt)}` : "no expiry"}.`);
+      print(
+        `Issued key ${key.id}: ${key.role}${partner}, "${key.label}", ${key.expiresAt ? `expires ${instant(key.expiresAt)}` : "no expiry"}.`,
+      );
       secretLines(secret);
     },
   },
@@ -212,7 +248,12 @@ function optionUsage(name: string, spec: OptionSpec): string {
 
 function commandUsage(name: string): string {
   const command = COMMANDS[name];
-  const lines = [`npm run admin -- ${name} ${Object.entries(command.options).map(([option, spec]) => optionUsage(option, spec)).join(" ")}`.trimEnd(), `  ${command.summary}.`];
+  const lines = [
+    `npm run admin -- ${name} ${Object.entries(command.options)
+      .map(([option, spec]) => optionUsage(option, spec))
+      .join(" ")}`.trimEnd(),
+    `  ${command.summary}.`,
+  ];
   for (const [option, spec] of Object.entries(command.options)) lines.push(`    --${option.padEnd(14)} ${spec.help}`);
   return lines.join("\n");
 }
@@ -232,7 +273,8 @@ const USAGE = [
 function worded(error: unknown, command: Command): unknown {
   if (!(error instanceof AppError)) return error;
   for (const [option, spec] of Object.entries(command.options)) {
-    if (spec.field && error.message.startsWith(`${spec.field}: `)) return new UsageError(`--${option}: ${error.message.slice(spec.field.length + 2)}`);
+    if (spec.field && error.message.startsWith(`${spec.field}: `))
+      return new UsageError(`--${option}: ${error.message.slice(spec.field.length + 2)}`);
   }
   return error;
 }
@@ -249,19 +291,26 @@ async function main(argv: string[], config: () => Config): Promise<void> {
   try {
     const parsed = parseArgs({
       args: rest,
-      options: { ...Object.fromEntries(Object.entries(command.options).map(([option, spec]) => [option, { type: spec.type }])), help: { type: "boolean", short: "h" } },
+      options: {
+        ...Object.fromEntries(Object.entries(command.options).map(([option, spec]) => [option, { type: spec.type }])),
+        help: { type: "boolean", short: "h" },
+      },
       strict: true,
       allowPositionals: false,
     });
     options = parsed.values as Options;
   } catch (error) {
-    throw new UsageError(`${name}: ${(error as Error).message.replace(/\. To specify a positional argument.*$/s, "")} (see ${name} --help)`);
+    throw new UsageError(
+      `${name}: ${(error as Error).message.replace(/\. To specify a positional argument.*$/s, "")} (see ${name} --help)`,
+    );
   }
   if (options.help) {
     print(commandUsage(name));
     return;
   }
-  const missing = Object.entries(command.options).filter(([option, spec]) => spec.required && (options[option] === undefined || options[option] === ""));
+  const missing = Object.entries(command.options).filter(
+    ([option, spec]) => spec.required && (options[option] === undefined || options[option] === ""),
+  );
   if (missing.length > 0) throw new UsageError(`${name} needs ${missing.map(([option]) => `--${option}`).join(", ")} (see ${name} --help)`);
 
   const tools = await openTools(config(), toolLogger(), { bus: command.bus });

@@ -7,9 +7,7 @@ import { ApiKey } from "../auth/api-key.entity.js";
 import type { Caller } from "../auth/caller.js";
 import { Role } from "../auth/role.js";
 import type { Config } from "../config.js";
-import { Locale } from "../notifications/locale.js";
 import { Partner } from "../partners/partner.entity.js";
-import type { MarketingProfileInput } from "../partners/partner.inputs.js";
 import { ReferralStatus } from "../referrals/lifecycle.js";
 import { ReferralChanges } from "../referrals/referral-changes.js";
 import { ReferralExpiry } from "../referrals/referral-expiry.js";
@@ -17,61 +15,13 @@ import { Referral } from "../referrals/referral.entity.js";
 import { actorOf, ReferralService, type Actor } from "../referrals/referral.service.js";
 import { CompanySize } from "../rfis/company-size.js";
 import { Rfi } from "../rfis/rfi.entity.js";
-import type { SubmitRfiInput } from "../rfis/rfi.inputs.js";
 import { RfiService } from "../rfis/rfi.service.js";
+import { inDays, PARTNERS, rfi } from "./demo-data.js";
 import { openTools, runTool, toolLogger, UsageError, type AdminTools } from "./tool.js";
 
 const print = (line = "") => process.stdout.write(`${line}\n`);
 
 const ADMIN_CLI: Caller = { keyId: "0", label: "demo", role: Role.ADMIN, partnerId: null };
-
-interface DemoPartner {
-  name: string;
-  profiles: Omit<MarketingProfileInput, "active">[];
-}
-
-const PARTNERS: DemoPartner[] = [
-  {
-    name: "Contoso Cloud",
-    profiles: [
-      { region: "FR", location: "Paris", contactEmail: "referrals@contoso.example", locale: Locale.FR, keywords: ["cloud", "erp", "migration"], preferredCompanySizes: [CompanySize.SIZE_50_TO_249, CompanySize.SIZE_250_TO_999] },
-      { region: "DE", location: "Berlin", contactEmail: "berlin@contoso.example", locale: Locale.EN, keywords: ["cloud", "security"], preferredCompanySizes: [] },
-    ],
-  },
-  {
-    name: "Fabrikam Consulting",
-    profiles: [{ region: "FR", location: "Lyon", contactEmail: "leads@fabrikam.example", locale: Locale.FR, keywords: ["erp", "crm", "manufacturing"], preferredCompanySizes: [CompanySize.SIZE_10_TO_49, CompanySize.SIZE_50_TO_249] }],
-  },
-  {
-    name: "Northwind Systems",
-    profiles: [
-      { region: "DE", location: "Munich", contactEmail: "sales@northwind.example", locale: Locale.EN, keywords: ["security", "network", "cloud", "data"], preferredCompanySizes: [CompanySize.SIZE_1000_TO_4999, CompanySize.SIZE_5000_PLUS] },
-      { region: "FR", location: "Bordeaux", contactEmail: "bordeaux@northwind.example", locale: Locale.FR, keywords: ["data", "crm"], preferredCompanySizes: [] },
-    ],
-  },
-];
-
-/** A customer's RFI, as the marketplace submits it. */
-function rfi(key: string, region: string, need: string, company: string, size: CompanySize, keywords: string[], partnerIds?: string[]): SubmitRfiInput {
-  const domain = `${company.toLowerCase().replace(/[^a-z]+/g, "")}.example`;
-  return {
-    idempotencyKey: `demo-${key}`,
-    customer: { companyName: company, contactName: "Alex Martin", email: `alex.martin@${domain}`, phone: "+33 1 23 45 67 89" },
-    need,
-    companySize: size,
-    industry: "Manufacturing",
-    region,
-    keywords,
-    partnerIds: partnerIds ?? null,
-    maxPartners: 2,
-    locale: region === "FR" ? Locale.FR : Locale.EN,
-  } as SubmitRfiInput;
-}
-
-/** An ISO date `days` from today (UTC). */
-function inDays(days: number): string {
-  return new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10);
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -130,7 +80,20 @@ async function fill(tools: AdminTools, config: Config): Promise<PrintedKey[]> {
   const estimate = (value: string) => ({ estimatedDealValue: value, currency: "EUR", estimatedCloseDate: inDays(60) });
 
   // Cloud ERP in France: Contoso wins it; Fabrikam is interested, then declines.
-  const erp = (await rfis.submit(intake, rfi("erp", "FR", "Move our ERP to the cloud before the end of the year", "Brightwater Foods", CompanySize.SIZE_50_TO_249, ["cloud", "erp"], [contoso.partnerId!, fabrikam.partnerId!]))).referrals;
+  const erp = (
+    await rfis.submit(
+      intake,
+      rfi(
+        "erp",
+        "FR",
+        "Move our ERP to the cloud before the end of the year",
+        "Brightwater Foods",
+        CompanySize.SIZE_50_TO_249,
+        ["cloud", "erp"],
+        [contoso.partnerId!, fabrikam.partnerId!],
+      ),
+    )
+  ).referrals;
   await referrals.expressInterest(contoso, target(erp, contoso));
   await referrals.accept(contoso, target(erp, contoso), estimate("120000.00"));
   await referrals.markWon(contoso, target(erp, contoso), { dealValue: "135000.00", closeDate: inDays(0) });
@@ -138,30 +101,101 @@ async function fill(tools: AdminTools, config: Config): Promise<PrintedKey[]> {
   await referrals.decline(fabrikam, target(erp, fabrikam), "No consultant free before next quarter");
 
   // A network in Germany: Northwind negotiates (its CRM id recorded); Contoso has not answered yet.
-  const network = (await rfis.submit(intake, rfi("network", "DE", "Secure the network of our three Berlin sites", "Kessler Maschinenbau", CompanySize.SIZE_1000_TO_4999, ["security", "network"], [contoso.partnerId!, northwind.partnerId!]))).referrals;
+  const network = (
+    await rfis.submit(
+      intake,
+      rfi(
+        "network",
+        "DE",
+        "Secure the network of our three Berlin sites",
+        "Kessler Maschinenbau",
+        CompanySize.SIZE_1000_TO_4999,
+        ["security", "network"],
+        [contoso.partnerId!, northwind.partnerId!],
+      ),
+    )
+  ).referrals;
   await referrals.expressInterest(northwind, target(network, northwind));
   await referrals.accept(northwind, target(network, northwind), estimate("85000.00"));
   await referrals.setExternalReference(northwind, target(network, northwind), "CRM-0042");
 
   // A CRM in France: Fabrikam accepts and loses it; Northwind passes.
-  const crm = (await rfis.submit(intake, rfi("crm", "FR", "A CRM for our twelve sales people", "Atelier Durand", CompanySize.SIZE_10_TO_49, ["crm"], [fabrikam.partnerId!, northwind.partnerId!]))).referrals;
+  const crm = (
+    await rfis.submit(
+      intake,
+      rfi(
+        "crm",
+        "FR",
+        "A CRM for our twelve sales people",
+        "Atelier Durand",
+        CompanySize.SIZE_10_TO_49,
+        ["crm"],
+        [fabrikam.partnerId!, northwind.partnerId!],
+      ),
+    )
+  ).referrals;
   await referrals.expressInterest(fabrikam, target(crm, fabrikam));
   await referrals.accept(fabrikam, target(crm, fabrikam), estimate("24000.00"));
   await referrals.markLost(fabrikam, target(crm, fabrikam), "The customer built it in house");
   await referrals.ignore(northwind, target(crm, northwind), "Too small for us");
 
   // Being evaluated: a data platform in Germany (Northwind), a migration in France (Contoso).
-  const data = (await rfis.submit(intake, rfi("data", "DE", "A data platform for our plants' sensors", "Vogel Logistik", CompanySize.SIZE_5000_PLUS, ["data", "cloud"], [northwind.partnerId!]))).referrals;
+  const data = (
+    await rfis.submit(
+      intake,
+      rfi(
+        "data",
+        "DE",
+        "A data platform for our plants' sensors",
+        "Vogel Logistik",
+        CompanySize.SIZE_5000_PLUS,
+        ["data", "cloud"],
+        [northwind.partnerId!],
+      ),
+    )
+  ).referrals;
   await referrals.expressInterest(northwind, target(data, northwind));
-  const migration = (await rfis.submit(intake, rfi("migration", "FR", "Migrate 40 servers to the cloud", "Lumière Textiles", CompanySize.SIZE_250_TO_999, ["cloud", "migration"], [contoso.partnerId!]))).referrals;
+  const migration = (
+    await rfis.submit(
+      intake,
+      rfi(
+        "migration",
+        "FR",
+        "Migrate 40 servers to the cloud",
+        "Lumière Textiles",
+        CompanySize.SIZE_250_TO_999,
+        ["cloud", "migration"],
+        [contoso.partnerId!],
+      ),
+    )
+  ).referrals;
   await referrals.expressInterest(contoso, target(migration, contoso));
 
   // Routed by the server itself (best-matching profiles in France), still NEW.
-  await rfis.submit(intake, rfi("routed", "FR", "Help choosing an ERP for our new factory", "Moulin & Fils", CompanySize.SIZE_50_TO_249, ["erp", "manufacturing"]));
+  await rfis.submit(
+    intake,
+    rfi("routed", "FR", "Help choosing an ERP for our new factory", "Moulin & Fils", CompanySize.SIZE_50_TO_249, ["erp", "manufacturing"]),
+  );
 
   // Deadlines that passed: Fabrikam never answered (MISSED); Contoso was interested, then silent (EXPIRED).
-  await lapsingRfis.submit(intake, rfi("missed", "FR", "Replace our accounting software", "Boulangerie Petit", CompanySize.SIZE_10_TO_49, ["erp"], [fabrikam.partnerId!]));
-  const late = (await rfis.submit(intake, rfi("expired", "DE", "Backups for our offices", "Schmidt Partner", CompanySize.SIZE_50_TO_249, ["cloud", "security"], [contoso.partnerId!]))).referrals;
+  await lapsingRfis.submit(
+    intake,
+    rfi("missed", "FR", "Replace our accounting software", "Boulangerie Petit", CompanySize.SIZE_10_TO_49, ["erp"], [fabrikam.partnerId!]),
+  );
+  const late = (
+    await rfis.submit(
+      intake,
+      rfi(
+        "expired",
+        "DE",
+        "Backups for our offices",
+        "Schmidt Partner",
+        CompanySize.SIZE_50_TO_249,
+        ["cloud", "security"],
+        [contoso.partnerId!],
+      ),
+    )
+  ).referrals;
   await lapsing.expressInterest(contoso, target(late, contoso));
   await sleep(20);
   await new ReferralExpiry(db, config, changes).expireDue(new Date());
@@ -174,14 +208,17 @@ async function main(config: () => Config): Promise<void> {
     print("Fills it with partners, profiles, RFIs and referrals in every status, and prints keys to try.");
     return;
   }
-  if (process.argv.length > 2) throw new UsageError(`takes no arguments (got ${process.argv.slice(2).join(" ")}); DATABASE_URL names the database`);
+  if (process.argv.length > 2)
+    throw new UsageError(`takes no arguments (got ${process.argv.slice(2).join(" ")}); DATABASE_URL names the database`);
   const settings = config();
   const tools = await openTools(settings, toolLogger());
   try {
     const held = await contents(tools);
     const { database } = settings.database;
     if (held) {
-      throw new UsageError(`database ${database} is not empty (${held}): the demo only fills an empty one; try DATABASE_URL=mysql://…/${database}_demo`);
+      throw new UsageError(
+        `database ${database} is not empty (${held}): the demo only fills an empty one; try DATABASE_URL=mysql://…/${database}_demo`,
+      );
     }
     const keys = await fill(tools, settings);
     const counts: { status: ReferralStatus; count: string }[] = await tools.db
@@ -193,17 +230,26 @@ async function main(config: () => Config): Promise<void> {
       .getRawMany();
     const byStatus = new Map(counts.map(({ status, count }) => [status, Number(count)]));
     const total = [...byStatus.values()].reduce((sum, count) => sum + count, 0);
-    print(`Demo data in database ${database}: ${PARTNERS.length} partners, ${PARTNERS.flatMap((partner) => partner.profiles).length} marketing profiles (FR, DE), ${await tools.db.getRepository(Rfi).count()} RFIs, ${total} referrals:`);
-    print(`  ${Object.values(ReferralStatus).map((status) => `${status} ${byStatus.get(status) ?? 0}`).join(", ")}`);
+    print(
+      `Demo data in database ${database}: ${PARTNERS.length} partners, ${PARTNERS.flatMap((partner) => partner.profiles).length} marketing profiles (FR, DE), ${await tools.db.getRepository(Rfi).count()} RFIs, ${total} referrals:`,
+    );
+    print(
+      `  ${Object.values(ReferralStatus)
+        .map((status) => `${status} ${byStatus.get(status) ?? 0}`)
+        .join(", ")}`,
+    );
     print();
     print("Keys to try (shown once; only their hashes are stored):");
     const width = Math.max(...keys.map((key) => key.who.length));
     for (const key of keys) print(`  ${key.role.padEnd(8)} ${key.who.padEnd(width)}  ${key.secret}`);
     const partnerKey = keys.find((key) => key.role === Role.PARTNER)!;
-    const query = "{ me { label partner { name } } referrals(first: 10) { totalCount edges { node { id status respondBy overview { need region } } } } }";
+    const query =
+      "{ me { label partner { name } } referrals(first: 10) { totalCount edges { node { id status respondBy overview { need region } } } } }";
     print();
     print(`Start the server (npm start), then, as ${partnerKey.who}:`);
-    print(`  curl -s http://localhost:${settings.port || 4000}/graphql -H 'Authorization: Bearer ${partnerKey.secret}' -H 'Content-Type: application/json' -d '${JSON.stringify({ query })}'`);
+    print(
+      `  curl -s http://localhost:${settings.port || 4000}/graphql -H 'Authorization: Bearer ${partnerKey.secret}' -H 'Content-Type: application/json' -d '${JSON.stringify({ query })}'`,
+    );
   } finally {
     await tools.close();
   }

@@ -52,7 +52,11 @@ export class FitScores {
     const [rfi]: { keywords: string }[] = await this.db.query("SELECT keywords FROM rfis WHERE id = ?", [referral.rfiId]);
     const features = featuresOf(referral, JSON.parse(rfi.keywords) as string[]);
     const fit = fitOfOpen(features, referral.status, await fitCountsFor(this.db, referral.partnerId, [features]));
-    await this.db.query("UPDATE referrals SET fit_score = ?, fit_reasons = ? WHERE id = ?", [scoreText(fit), reasonsText(fit), referral.id]);
+    await this.db.query("UPDATE referrals SET fit_score = ?, fit_reasons = ? WHERE id = ?", [
+      scoreText(fit),
+      reasonsText(fit),
+      referral.id,
+    ]);
     referral.fitScore = scoreText(fit);
     referral.fitReasons = fit?.reasons ?? null;
   }
@@ -132,10 +136,10 @@ export class FitScores {
 
   private async rescoreOpen(partnerId: string, counts: FitCounts, progress: () => Promise<void>): Promise<number> {
     const open = openStatuses();
-    const ids: { id: string }[] = await this.db.query("SELECT CAST(id AS CHAR) AS id FROM referrals WHERE partner_id = ? AND status IN (?)", [
-      partnerId,
-      open,
-    ]);
+    const ids: { id: string }[] = await this.db.query(
+      "SELECT CAST(id AS CHAR) AS id FROM referrals WHERE partner_id = ? AND status IN (?)",
+      [partnerId, open],
+    );
     let rewritten = 0;
     for (let start = 0; start < ids.length; start += CHUNK) {
       const rows: ScoredRow[] = await this.db.query(

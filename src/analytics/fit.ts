@@ -211,7 +211,9 @@ export function fitFromCounts(referral: FitFeatures, counts: FitCounts): Fit | n
     ...count,
     prior,
     reason: (hits, total, positive) =>
-      positive ? `accepted ${hits} of ${total} referrals ${context}` : `declined or ignored ${total - hits} of ${total} referrals ${context}`,
+      positive
+        ? `accepted ${hits} of ${total} referrals ${context}`
+        : `declined or ignored ${total - hits} of ${total} referrals ${context}`,
   });
 
   const keywords = [...new Set(referral.keywords.map((keyword) => keyword.toLowerCase()))];
@@ -236,7 +238,9 @@ export function fitFromCounts(referral: FitFeatures, counts: FitCounts): Fit | n
       ...counts.get(FitCountKind.DEAL_BAND, referral.dealBand),
       prior: (closed.hits + 1) / (closed.total + 2),
       reason: (hits, total, positive) =>
-        positive ? `won ${hits} of ${total} deals of ${referral.dealBand}` : `lost ${total - hits} of ${total} deals of ${referral.dealBand}`,
+        positive
+          ? `won ${hits} of ${total} deals of ${referral.dealBand}`
+          : `lost ${total - hits} of ${total} deals of ${referral.dealBand}`,
     });
   }
 

@@ -1,12 +1,5 @@
 import type { EntityManager } from "typeorm";
-import {
-  arrivalAnswer,
-  dealWon,
-  ReferralStatus,
-  statusBefore,
-  statusesWithOutcome,
-  type ReferralAction,
-} from "../referrals/lifecycle.js";
+import { arrivalAnswer, dealWon, ReferralStatus, statusBefore, statusesWithOutcome, type ReferralAction } from "../referrals/lifecycle.js";
 import type { Referral } from "../referrals/referral.entity.js";
 import { countsLearnedFrom, teaches, DEAL_BANDS, dealBandOf, FitCountKind, FitCounts, type Count, type FitFeatures } from "./fit.js";
 
@@ -143,10 +136,10 @@ export async function fitCountsFor(q: Queryable, partnerId: string, referrals: r
 
 /** Every fit counter of a partner (to rescore all its open referrals at once). */
 export async function allFitCountsOf(q: Queryable, partnerId: string): Promise<FitCounts> {
-  const rows: CounterRow[] = await q.query(
-    "SELECT kind, value, total, hits FROM partner_counters WHERE partner_id = ? AND kind IN (?)",
-    [partnerId, Object.values(FitCountKind)],
-  );
+  const rows: CounterRow[] = await q.query("SELECT kind, value, total, hits FROM partner_counters WHERE partner_id = ? AND kind IN (?)", [
+    partnerId,
+    Object.values(FitCountKind),
+  ]);
   return fitCountsFrom(rows);
 }
 
@@ -189,7 +182,8 @@ export async function recountCounters(q: Queryable, partnerIds?: readonly string
   const band = `CONCAT(CASE ${DEAL_BANDS.map(({ label, below }) =>
     below === undefined ? `ELSE '${label}'` : `WHEN r.deal_value < ${below} THEN '${label}'`,
   ).join(" ")} END, ' ', r.deal_currency)`;
-  const keywords = "rfis f CROSS JOIN JSON_TABLE(f.keywords, '$[*]' COLUMNS (keyword VARCHAR(100) PATH '$')) AS k JOIN referrals r ON r.rfi_id = f.id";
+  const keywords =
+    "rfis f CROSS JOIN JSON_TABLE(f.keywords, '$[*]' COLUMNS (keyword VARCHAR(100) PATH '$')) AS k JOIN referrals r ON r.rfi_id = f.id";
   const sources: [kind: FitCountKind | AnswerCountKind, value: string, hits: string, from: string, where: string][] = [
     [FitCountKind.DECIDED, "''", accepted, "referrals r", `r.status IN (${decided})`],
     [FitCountKind.COMPANY_SIZE, "r.company_size", accepted, "referrals r", `r.status IN (${decided})`],
@@ -197,7 +191,13 @@ export async function recountCounters(q: Queryable, partnerIds?: readonly string
     [FitCountKind.INDUSTRY, "LOWER(r.industry)", accepted, "referrals r", `r.status IN (${decided}) AND r.industry IS NOT NULL`],
     [FitCountKind.KEYWORD, "LOWER(k.keyword)", accepted, keywords, `r.status IN (${decided})`],
     [FitCountKind.CLOSED, "''", won, "referrals r", `r.status IN (${closed})`],
-    [FitCountKind.DEAL_BAND, band, won, "referrals r", `r.status IN (${closed}) AND r.deal_value IS NOT NULL AND r.deal_currency IS NOT NULL`],
+    [
+      FitCountKind.DEAL_BAND,
+      band,
+      won,
+      "referrals r",
+      `r.status IN (${closed}) AND r.deal_value IS NOT NULL AND r.deal_currency IS NOT NULL`,
+    ],
     [
       AnswerCountKind.LEFT_NEW,
       "''",

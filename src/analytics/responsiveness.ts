@@ -19,7 +19,10 @@ export function responsivenessFrom({ decided, answeredWithin24h, missed }: Answe
  * and the nearest-rank median hours from arrival to the answer. Two queries, whatever the number of
  * partners.
  */
-export async function responsivenessOf(db: Pick<EntityManager, "query">, partnerIds: readonly string[]): Promise<Map<string, Responsiveness>> {
+export async function responsivenessOf(
+  db: Pick<EntityManager, "query">,
+  partnerIds: readonly string[],
+): Promise<Map<string, Responsiveness>> {
   const counts = await answerCountsOf(db, partnerIds);
   const found = new Map(partnerIds.map((id) => [id, responsivenessFrom(counts.get(id)!)]));
   if (partnerIds.length === 0) return found;

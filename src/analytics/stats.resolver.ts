@@ -13,8 +13,7 @@ export class StatsResolver {
   @Authorized(Role.ADMIN, Role.ANALYST, Role.PARTNER)
   @Query(() => [DealSizeStats], {
     complexity: listCost(() => TYPICAL_GROUPS),
-    description:
-      "ANALYST and ADMIN: all partners; PARTNER: its own. One row per combination of the groupBy values and currency.",
+    description: "ANALYST and ADMIN: all partners; PARTNER: its own. One row per combination of the groupBy values and currency.",
   })
   dealSizeStats(
     @Arg("filter", () => StatsFilter, { nullable: true }) filter: StatsFilter | null,

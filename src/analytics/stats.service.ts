@@ -75,17 +75,19 @@ export class StatsService {
     if (query === undefined) return [];
     const rows = await this.run(query);
     // Without groupBy, an aggregate answers one row even when nothing matched.
-    return rows.filter((row) => Number(row.count) > 0).map(
-      (row): CloseDateStats => ({
-        key: keyOf(dimensions, row),
-        count: Number(row.count),
-        earliest: String(row.earliest),
-        latest: String(row.latest),
-        averageDaysToClose: Number(row.total_days) / Number(row.count),
-        medianDaysToClose: Number(row.median_days),
-        averageSlipDays: Number(row.won) === 0 ? null : Number(row.total_slip) / Number(row.won),
-      }),
-    );
+    return rows
+      .filter((row) => Number(row.count) > 0)
+      .map(
+        (row): CloseDateStats => ({
+          key: keyOf(dimensions, row),
+          count: Number(row.count),
+          earliest: String(row.earliest),
+          latest: String(row.latest),
+          averageDaysToClose: Number(row.total_days) / Number(row.count),
+          medianDaysToClose: Number(row.median_days),
+          averageSlipDays: Number(row.won) === 0 ? null : Number(row.total_slip) / Number(row.won),
+        }),
+      );
   }
 
   private async run(query: Query): Promise<Row[]> {
@@ -100,11 +102,15 @@ export class StatsService {
   private async runNow({ sql, parameters }: Query): Promise<Row[]> {
     const runner = this.db.createQueryRunner();
     try {
-      await runner.query(`SET SESSION sort_buffer_size = ${SORT_BUFFER_BYTES}, SESSION tmp_table_size = ${TEMP_TABLE_BYTES}, SESSION max_heap_table_size = ${TEMP_TABLE_BYTES}`);
+      await runner.query(
+        `SET SESSION sort_buffer_size = ${SORT_BUFFER_BYTES}, SESSION tmp_table_size = ${TEMP_TABLE_BYTES}, SESSION max_heap_table_size = ${TEMP_TABLE_BYTES}`,
+      );
       try {
         return await runner.query(sql, parameters);
       } finally {
-        await runner.query("SET SESSION sort_buffer_size = DEFAULT, SESSION tmp_table_size = DEFAULT, SESSION max_heap_table_size = DEFAULT");
+        await runner.query(
+          "SET SESSION sort_buffer_size = DEFAULT, SESSION tmp_table_size = DEFAULT, SESSION max_heap_table_size = DEFAULT",
+        );
       }
     } finally {
       await runner.release();

@@ -79,7 +79,10 @@ export class DealSizeStats {
   max: string;
 }
 
-@ObjectType({ simpleResolvers: true, description: "Close dates of the referrals that have one: the final date when WON, else the latest estimate." })
+@ObjectType({
+  simpleResolvers: true,
+  description: "Close dates of the referrals that have one: the final date when WON, else the latest estimate.",
+})
 export class CloseDateStats {
   @Field(() => [StatsKey])
   key: StatsKey[];

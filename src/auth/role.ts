@@ -9,5 +9,6 @@ export enum Role {
 
 registerEnumType(Role, {
   name: "Role",
-  description: "What a key may do: ADMIN everything; PARTNER its own partner's referrals and profiles; INTAKE submit RFIs; ANALYST read referrals and statistics.",
+  description:
+    "What a key may do: ADMIN everything; PARTNER its own partner's referrals and profiles; INTAKE submit RFIs; ANALYST read referrals and statistics.",
 });

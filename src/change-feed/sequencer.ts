@@ -122,5 +122,4 @@ export class ChangeSequencer {
       return { batch, count: found.length, written };
     });
   }
-
 }

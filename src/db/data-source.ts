@@ -19,8 +19,27 @@ import { OutboxMessage } from "../outbox/outbox-message.entity.js";
 import { WebhookEndpoint } from "../webhooks/webhook-endpoint.entity.js";
 import { FitRescoring, PartnerCounter } from "../analytics/partner-counter.entity.js";
 
-export const entities = [ApiKey, Partner, MarketingProfile, Rfi, IdempotencyRecord, Referral, ReferralEvent, PartnerCounter, FitRescoring, OutboxMessage, WebhookEndpoint];
-export const migrations = [InitialSchema1764000000000, DealFigures1764100000000, PartnerCounters1764200000000, Outbox1764300000000, ChangeFeed1764400000000, ApiKeyLifecycle1764500000000];
+export const entities = [
+  ApiKey,
+  Partner,
+  MarketingProfile,
+  Rfi,
+  IdempotencyRecord,
+  Referral,
+  ReferralEvent,
+  PartnerCounter,
+  FitRescoring,
+  OutboxMessage,
+  WebhookEndpoint,
+];
+export const migrations = [
+  InitialSchema1764000000000,
+  DealFigures1764100000000,
+  PartnerCounters1764200000000,
+  Outbox1764300000000,
+  ChangeFeed1764400000000,
+  ApiKeyLifecycle1764500000000,
+];
 
 /** Which server speaks the MySQL protocol: TypeORM reads their catalogs differently (e.g. column defaults). */
 export type ServerFlavour = "mysql" | "mariadb";
@@ -68,9 +87,7 @@ export async function ensureDatabase(db: DatabaseConfig): Promise<ServerFlavour>
     password: db.password,
   });
   try {
-    await connection.query(
-      `CREATE DATABASE IF NOT EXISTS \`${db.database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`,
-    );
+    await connection.query(`CREATE DATABASE IF NOT EXISTS \`${db.database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
     const [rows] = await connection.query<mysql.RowDataPacket[]>("SELECT VERSION() AS version");
     return /mariadb/i.test(String(rows[0].version)) ? "mariadb" : "mysql";
   } finally {

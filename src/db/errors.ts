@@ -2,7 +2,10 @@
 export function isDuplicateKey(error: unknown, index?: string): boolean {
   const driverError = (error as { driverError?: { code?: string; sqlMessage?: string } })?.driverError ?? error;
   const { code, sqlMessage } = driverError as { code?: string; sqlMessage?: string };
-  return code === "ER_DUP_ENTRY" && (index === undefined || (sqlMessage ?? "").includes(`'${index}'`) || (sqlMessage ?? "").includes(`.${index}'`));
+  return (
+    code === "ER_DUP_ENTRY" &&
+    (index === undefined || (sqlMessage ?? "").includes(`'${index}'`) || (sqlMessage ?? "").includes(`.${index}'`))
+  );
 }
 
 /** InnoDB chose this transaction as a deadlock victim, or it waited too long for a lock: it did nothing, and may run again. */

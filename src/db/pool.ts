@@ -55,6 +55,7 @@ export function poolUsage(db: DataSource): PoolUsage {
   return { inUse: pool._allConnections.length - idle, idle, waiting: pool._connectionQueue.length };
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: rows are typed by each caller, as with TypeORM's own query().
 type Queryable = { query(sql: string, parameters?: unknown[]): Promise<any> };
 const readers = new WeakMap<DataSource, Queryable>();
 

@@ -1,11 +1,5 @@
 import { GraphQLScalarType, Kind, type ValueNode } from "graphql";
-import {
-  GraphQLCountryCode,
-  GraphQLCurrency,
-  GraphQLDateTime,
-  GraphQLEmailAddress,
-  GraphQLLocalDate,
-} from "graphql-scalars";
+import { GraphQLCountryCode, GraphQLCurrency, GraphQLDateTime, GraphQLEmailAddress, GraphQLLocalDate } from "graphql-scalars";
 import { isEmail } from "class-validator";
 
 /*
@@ -62,20 +56,13 @@ const upperCase = (code: string) => code.toUpperCase();
 
 export const CurrencyScalar = refine<string>(GraphQLCurrency, "An ISO 4217 currency code, e.g. EUR.", upperCase);
 
-export const CountryCodeScalar = refine<string>(
-  GraphQLCountryCode,
-  "An ISO 3166-1 alpha-2 country code, e.g. FR.",
-  upperCase,
-);
+export const CountryCodeScalar = refine<string>(GraphQLCountryCode, "An ISO 3166-1 alpha-2 country code, e.g. FR.", upperCase);
 
 export const EmailAddressScalar = refine<string>(GraphQLEmailAddress, "An e-mail address.", (email) => {
   if (email.length > 254 || !isEmail(email)) throw new TypeError(`not a deliverable e-mail address: ${email}`);
   return email;
 });
 
-export const DateTimeScalar = refine<Date>(
-  GraphQLDateTime,
-  "An instant, ISO-8601 with offset, e.g. 2026-11-25T10:00:00.000Z.",
-);
+export const DateTimeScalar = refine<Date>(GraphQLDateTime, "An instant, ISO-8601 with offset, e.g. 2026-11-25T10:00:00.000Z.");
 
 export const LocalDateScalar = refine<string>(GraphQLLocalDate, "A calendar date, YYYY-MM-DD.");

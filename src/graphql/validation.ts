@@ -26,9 +26,7 @@ function problemsOf(errors: ValidationError[], prefix: string): Problem[] {
 export const validateArguments: ValidatorFn = async (value, type, { info }) => {
   if (value === null || typeof value !== "object") return;
   const typeName = typeof type === "function" ? type.name : undefined;
-  const argument = info.parentType
-    .getFields()
-    [info.fieldName]?.args.find((arg) => getNamedType(arg.type).name === typeName);
+  const argument = info.parentType.getFields()[info.fieldName]?.args.find((arg) => getNamedType(arg.type).name === typeName);
   const prefix = argument?.name ?? "input";
   // A list argument of enums or scalars (e.g. `groupBy: [StatsDimension!]`) has nothing for class-validator.
   const items = (Array.isArray(value) ? value : [value]).filter(

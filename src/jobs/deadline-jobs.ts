@@ -52,7 +52,10 @@ export class DeadlineJobs {
     private readonly logger: Logger,
   ) {
     this.agenda = scheduler.agenda;
-    this.agenda.define<DeadlinesDueData>(DEADLINES_DUE_JOB, (job) => this.expireDue(job), { lockLifetime: DEADLINES_LOCK_MS, concurrency: 2 });
+    this.agenda.define<DeadlinesDueData>(DEADLINES_DUE_JOB, (job) => this.expireDue(job), {
+      lockLifetime: DEADLINES_LOCK_MS,
+      concurrency: 2,
+    });
     this.agenda.define(SWEEP_JOB, async (job) => void (await this.sweep(() => job.touch())), {
       concurrency: 1,
       lockLimit: 1,

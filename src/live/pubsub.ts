@@ -3,6 +3,7 @@ import { createPubSub, type PubSub, type Repeater } from "@graphql-yoga/subscrip
 import { createRedisEventTarget } from "@graphql-yoga/redis-event-target";
 import type { Logger } from "pino";
 import type { PubSubConfig } from "../config.js";
+import type { Redis } from "ioredis";
 import { connectRedis, UnreachableServiceError } from "../redis.js";
 
 /** What travels between instances: a committed referral change, a batch of the change feed, or a revoked key. */
@@ -49,8 +50,8 @@ export class LiveBus {
       setMaxListeners(0, eventTarget);
       return new LiveBus(createPubSub<Topics>({ eventTarget }), config.namespace, async () => undefined);
     }
-    let publishClient;
-    let subscribeClient;
+    let publishClient: Redis | undefined;
+    let subscribeClient: Redis | undefined;
     try {
       publishClient = await connectRedis(config.url, "pub/sub", logger);
       subscribeClient = await connectRedis(config.url, "pub/sub", logger);

@@ -55,7 +55,9 @@ export class ReferralFeedResolver {
   })
   referralChanged(
     @Root() change: ReferralChange,
-    @Arg("after", () => String, { nullable: true, description: "The last cursor seen: changes after it are replayed first." }) _after: string | null,
+    @Arg("after", () => String, { nullable: true, description: "The last cursor seen: changes after it are replayed first." }) _after:
+      | string
+      | null,
   ): ReferralChange {
     return change;
   }

@@ -124,7 +124,12 @@ export class ReferralFeed {
    */
   publish(changes: readonly ReferralChange[]): void {
     this.bus.publishReferralChanges(
-      changes.map(({ kind, action, referral }) => ({ kind, action, partnerId: referral.partnerId, referral: referral as unknown as Record<string, unknown> })),
+      changes.map(({ kind, action, referral }) => ({
+        kind,
+        action,
+        partnerId: referral.partnerId,
+        referral: referral as unknown as Record<string, unknown>,
+      })),
     );
   }
 

@@ -2,7 +2,14 @@ import { randomUUID } from "node:crypto";
 import type { Server } from "node:http";
 import type { Logger } from "pino";
 import { CloseCode } from "graphql-ws";
-import { createSourceEventStream, GraphQLError, type ExecutionResult, type GraphQLFormattedError, type GraphQLSchema, type ValidationRule } from "graphql";
+import {
+  createSourceEventStream,
+  GraphQLError,
+  type ExecutionResult,
+  type GraphQLFormattedError,
+  type GraphQLSchema,
+  type ValidationRule,
+} from "graphql";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { DataSource } from "typeorm";
 import { whenExpired, type Caller } from "../auth/caller.js";

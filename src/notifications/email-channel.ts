@@ -43,7 +43,8 @@ export class EmailChannel implements OutboxChannel {
 
   async deliver(message: OutboxMessage): Promise<"delivered" | "obsolete"> {
     const kind = message.kind as NotificationKind;
-    const content = kind === NotificationKind.WEBHOOK_DISABLED ? await this.endpointContent(message) : await this.referralContent(kind, message);
+    const content =
+      kind === NotificationKind.WEBHOOK_DISABLED ? await this.endpointContent(message) : await this.referralContent(kind, message);
     if (content === undefined) return "obsolete";
     const { subject, text, html } = renderEmail(content, message.locale as Locale);
     await this.mailer.send({ notificationId: message.id, to: message.recipient, subject, text, html });

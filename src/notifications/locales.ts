@@ -79,8 +79,7 @@ export const en: Strings = {
     about: (quotedNeed) => `We are writing about your request ${quotedNeed}.`,
     willNotFollowUp: "The partner we sent it to will not follow up. Please choose another partner.",
     suggestionsIntro: "Here are partners you can contact:",
-    noneAvailable:
-      "No other partner is available in your region right now. You are welcome to submit a new request later.",
+    noneAvailable: "No other partner is available in your region right now. You are welcome to submit a new request later.",
   },
   webhookDisabled: {
     subject: "Your webhook endpoint was disabled",
@@ -134,8 +133,7 @@ export const fr: Strings = {
   chooseAnotherPartner: {
     subject: "Choisissez un autre partenaire pour votre demande",
     about: (quotedNeed) => `Nous revenons vers vous au sujet de votre demande ${quotedNeed}.`,
-    willNotFollowUp:
-      "Le partenaire à qui nous l'avons transmise n'y donnera pas suite. Nous vous invitons à choisir un autre partenaire.",
+    willNotFollowUp: "Le partenaire à qui nous l'avons transmise n'y donnera pas suite. Nous vous invitons à choisir un autre partenaire.",
     suggestionsIntro: "Voici des partenaires que vous pouvez contacter :",
     noneAvailable:
       "Aucun autre partenaire n'est disponible dans votre région pour le moment. Vous pourrez soumettre une nouvelle demande plus tard.",

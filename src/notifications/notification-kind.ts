@@ -14,7 +14,8 @@ registerEnumType(NotificationKind, {
     NEW_REFERRAL: { description: "To the profile's contact: a new referral arrived (overview only, deadline, link)." },
     RESPONSE_REMINDER: { description: "To the profile's contact: a NEW referral is close to its deadline and still unanswered." },
     CHOOSE_ANOTHER_PARTNER: {
-      description: "To the customer: this partner will not follow up (ignored, missed, declined or expired); choose another, with suggestions.",
+      description:
+        "To the customer: this partner will not follow up (ignored, missed, declined or expired); choose another, with suggestions.",
     },
     WEBHOOK_DISABLED: { description: "To the partner's profile contacts: a webhook endpoint failed for too long and was disabled." },
   },

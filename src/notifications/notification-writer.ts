@@ -24,7 +24,8 @@ async function write(q: Queryable, kind: NotificationKind, recipients: Recipient
        (channel, kind, dedupe_key, referral_id, endpoint_id, recipient, locale, status, attempts, next_attempt_at, created_at) VALUES ?`,
     [
       recipients.map((to) => {
-        const [dedupeKey, endpointId] = to.referralId === null ? [to.dedupeKey, to.endpointId] : [emailDedupeKey(kind, to.referralId), null];
+        const [dedupeKey, endpointId] =
+          to.referralId === null ? [to.dedupeKey, to.endpointId] : [emailDedupeKey(kind, to.referralId), null];
         return [EMAIL_CHANNEL, kind, dedupeKey, to.referralId, endpointId, to.address, to.locale, DeliveryStatus.PENDING, 0, now, now];
       }),
     ],
@@ -68,13 +69,15 @@ export async function writeWebhookDisabledNotices(em: EntityManager, endpointId:
     const address = profile.address.trim().toLowerCase();
     if (!byAddress.has(address)) byAddress.set(address, profile);
   }
-  const recipients = [...byAddress.values()].map(({ address, locale }, index): Recipient => ({
-    referralId: null,
-    endpointId,
-    address,
-    locale,
-    dedupeKey: endpointEmailDedupeKey(kind, endpointId, now, index),
-  }));
+  const recipients = [...byAddress.values()].map(
+    ({ address, locale }, index): Recipient => ({
+      referralId: null,
+      endpointId,
+      address,
+      locale,
+      dedupeKey: endpointEmailDedupeKey(kind, endpointId, now, index),
+    }),
+  );
   await write(em, kind, recipients, now);
 }
 

@@ -29,7 +29,10 @@ export class NotificationResolver {
     description: "ADMIN: the e-mails the server sent or is trying to send, newest first.",
     complexity: listCost(({ first }) => pageSize(first as number | null | undefined)),
   })
-  notifications(@Args(() => NotificationsArgs) args: NotificationsArgs, @Ctx() { services }: RequestContext): Promise<NotificationConnection> {
+  notifications(
+    @Args(() => NotificationsArgs) args: NotificationsArgs,
+    @Ctx() { services }: RequestContext,
+  ): Promise<NotificationConnection> {
     return services.notifications.page(args);
   }
 

@@ -150,7 +150,8 @@ const regionNames = new Map<string, Intl.DisplayNames>();
 /** Deadlines are shown in UTC: the recipient's time zone is unknown, and the zone is named. */
 function formatDeadline(date: Date, s: Strings): string {
   let format = deadlineFormats.get(s.intl);
-  if (!format) deadlineFormats.set(s.intl, (format = new Intl.DateTimeFormat(s.intl, { timeZone: "UTC", dateStyle: "full", timeStyle: "short" })));
+  if (!format)
+    deadlineFormats.set(s.intl, (format = new Intl.DateTimeFormat(s.intl, { timeZone: "UTC", dateStyle: "full", timeStyle: "short" })));
   return `${format.format(date)} UTC`;
 }
 

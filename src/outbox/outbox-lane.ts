@@ -164,7 +164,11 @@ export class OutboxLane {
       }
       // Rows looked at but not taken are unlocked at commit, as they were.
       if (claimed.length > 0) {
-        await q.query("UPDATE outbox_messages SET lease_token = ?, next_attempt_at = ? WHERE id IN (?)", [token, leaseEnd, claimed.map(({ id }) => id)]);
+        await q.query("UPDATE outbox_messages SET lease_token = ?, next_attempt_at = ? WHERE id IN (?)", [
+          token,
+          leaseEnd,
+          claimed.map(({ id }) => id),
+        ]);
       }
       return { claimed, more: due.length === looked, capped: busy.length > 0 || claimed.length < due.length };
     });

@@ -15,7 +15,11 @@ const FIRST_KEY_SUFFIX = " (first key)";
 
 /** The first key's label: the partner's name, cut (by characters) so the label fits a label column like any other. */
 function firstKeyLabel(name: string): string {
-  return Array.from(name).slice(0, MAX_NAME_LENGTH - FIRST_KEY_SUFFIX.length).join("") + FIRST_KEY_SUFFIX;
+  return (
+    Array.from(name)
+      .slice(0, MAX_NAME_LENGTH - FIRST_KEY_SUFFIX.length)
+      .join("") + FIRST_KEY_SUFFIX
+  );
 }
 
 export interface CreatedPartner {
@@ -33,10 +37,9 @@ export class PartnerService {
   list(region: string | null): Promise<Partner[]> {
     const query = this.db.getRepository(Partner).createQueryBuilder("partner").orderBy("partner.name", "ASC");
     if (region) {
-      query.where(
-        "EXISTS (SELECT 1 FROM marketing_profiles p WHERE p.partner_id = partner.id AND p.region = :region AND p.active = 1)",
-        { region },
-      );
+      query.where("EXISTS (SELECT 1 FROM marketing_profiles p WHERE p.partner_id = partner.id AND p.region = :region AND p.active = 1)", {
+        region,
+      });
     }
     return query.getMany();
   }
@@ -48,10 +51,7 @@ export class PartnerService {
       return await this.db.transaction(async (em) => {
         const partner = em.create(Partner, { name: trimmed, createdAt: new Date() });
         await em.insert(Partner, partner);
-        const { secret } = await this.apiKeys.issue(
-          { role: Role.PARTNER, partnerId: partner.id, label: firstKeyLabel(trimmed) },
-          em,
-        );
+        const { secret } = await this.apiKeys.issue({ role: Role.PARTNER, partnerId: partner.id, label: firstKeyLabel(trimmed) }, em);
         return { partner, apiKey: secret };
       });
     } catch (error) {
@@ -81,7 +81,13 @@ export class PartnerService {
     try {
       if (id === null || id === undefined) {
         if (!(await this.db.getRepository(Partner).existsBy({ id: partnerId }))) throw notFound(`partner ${partnerId}`);
-        const profile = repository.create({ ...fields, partnerId, active: input.active ?? true, locale: input.locale ?? Locale.EN, createdAt: now });
+        const profile = repository.create({
+          ...fields,
+          partnerId,
+          active: input.active ?? true,
+          locale: input.locale ?? Locale.EN,
+          createdAt: now,
+        });
         await repository.insert(profile);
         return profile;
       }

@@ -50,7 +50,7 @@ export class ReferralExpiry {
    * after each batch (to renew a job's lock) and may answer false to stop at that batch's end.
    * Answers how many referrals it expired.
    */
-  async expireDue(now = new Date(), afterBatch: () => Promise<boolean | void> = async () => undefined): Promise<number> {
+  async expireDue(now = new Date(), afterBatch: () => Promise<boolean | undefined> = async () => undefined): Promise<number> {
     let expired = 0;
     let stop = false;
     const work = async () => {
@@ -129,7 +129,13 @@ export class ReferralExpiry {
         );
         await writeOutgoing(em, action, entering.status, ids, now);
         // A deadline answers nothing: the counters need only whose referral it was.
-        await countChanges(em, due.map(({ id, partnerId }) => ({ action, referral: Object.assign(new Referral(), { id, partnerId, status: entering.status, answeredAt: null }) })));
+        await countChanges(
+          em,
+          due.map(({ id, partnerId }) => ({
+            action,
+            referral: Object.assign(new Referral(), { id, partnerId, status: entering.status, answeredAt: null }),
+          })),
+        );
         return ids;
       }),
     );

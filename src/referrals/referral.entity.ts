@@ -13,8 +13,7 @@ registerEnumType(ReferralStatus, {
 });
 registerEnumType(ReferralStage, {
   name: "ReferralStage",
-  description:
-    "The dashboard tabs: NEW, EVALUATING, NEGOTIATING, and ARCHIVED (won, lost, ignored, missed, declined, expired).",
+  description: "The dashboard tabs: NEW, EVALUATING, NEGOTIATING, and ARCHIVED (won, lost, ignored, missed, declined, expired).",
 });
 registerEnumType(ReferralAction, {
   name: "ReferralAction",

@@ -177,7 +177,11 @@ export class ReferralFinder {
     return {
       edges,
       pageInfo: { hasNextPage: found.length > size, endCursor: edges.at(-1)?.cursor ?? null },
-      related: { rfis: this.rfis.map(shown, "f"), partners: this.partners.map(shown, "p"), events: request.withEvents ? events : new Map() },
+      related: {
+        rfis: this.rfis.map(shown, "f"),
+        partners: this.partners.map(shown, "p"),
+        events: request.withEvents ? events : new Map(),
+      },
       countAll: async () => {
         const [{ total }] = await this.db.query(`SELECT COUNT(*) AS total FROM referrals r ${where(filtered)}`, filtered.parameters);
         return Number(total);

@@ -1,5 +1,21 @@
 import type { GraphQLResolveInfo } from "graphql";
-import { Arg, Args, ArgsType, Authorized, Ctx, Field, FieldResolver, Float, ID, Info, Int, Mutation, Query, Resolver, Root } from "type-graphql";
+import {
+  Arg,
+  Args,
+  ArgsType,
+  Authorized,
+  Ctx,
+  Field,
+  FieldResolver,
+  Float,
+  ID,
+  Info,
+  Int,
+  Mutation,
+  Query,
+  Resolver,
+  Root,
+} from "type-graphql";
 import { Role } from "../auth/role.js";
 import type { RequestContext } from "../graphql/context.js";
 import { whenLoaded } from "../graphql/loaders.js";
@@ -11,14 +27,7 @@ import { CustomerDetails, customerOf, overviewOf, RfiOverview } from "../rfis/rf
 import { isArchived, partnerSeesCustomer, ReferralStage, stageOf } from "./lifecycle.js";
 import { Money, moneyOf } from "./money.js";
 import { Referral, ReferralEvent } from "./referral.entity.js";
-import {
-  AcceptReferralInput,
-  ReferralConnection,
-  ReferralFilter,
-  ReferralOrder,
-  WonReferralInput,
-  pageSize,
-} from "./referral.inputs.js";
+import { AcceptReferralInput, ReferralConnection, ReferralFilter, ReferralOrder, WonReferralInput, pageSize } from "./referral.inputs.js";
 import { actorOf } from "./referral.service.js";
 
 @ArgsType()
@@ -175,7 +184,10 @@ export class ReferralResolver {
   }
 
   @FieldResolver(() => MarketingProfile)
-  profile(@Root() referral: Referral, @Ctx() { loaders }: RequestContext): MarketingProfile | undefined | Promise<MarketingProfile | undefined> {
+  profile(
+    @Root() referral: Referral,
+    @Ctx() { loaders }: RequestContext,
+  ): MarketingProfile | undefined | Promise<MarketingProfile | undefined> {
     return loaders.profile.get(referral.profileId);
   }
 
@@ -191,9 +203,7 @@ export class ReferralResolver {
   })
   customer(@Root() referral: Referral, @Ctx() { caller, loaders }: RequestContext): CustomerDetails | null | Promise<CustomerDetails> {
     const visible =
-      caller.role === Role.ADMIN ||
-      caller.role === Role.INTAKE ||
-      (caller.role === Role.PARTNER && partnerSeesCustomer(referral.status));
+      caller.role === Role.ADMIN || caller.role === Role.INTAKE || (caller.role === Role.PARTNER && partnerSeesCustomer(referral.status));
     return visible ? whenLoaded(loaders.rfi.get(referral.rfiId), (rfi) => customerOf(rfi!)) : null;
   }
 
@@ -208,7 +218,9 @@ export class ReferralResolver {
   }
 
   @FieldResolver(() => [ReferralEvent], {
-    complexity: listCost(() => TYPICAL_EVENTS), description: "The audit trail, oldest first; the first event is the arrival (from null to NEW)." })
+    complexity: listCost(() => TYPICAL_EVENTS),
+    description: "The audit trail, oldest first; the first event is the arrival (from null to NEW).",
+  })
   events(@Root() referral: Referral, @Ctx() { loaders }: RequestContext): ReferralEvent[] | Promise<ReferralEvent[]> {
     return loaders.eventsOfReferral.get(referral.id);
   }

@@ -125,15 +125,19 @@ export class ReferralService {
         note: null,
       })),
     );
-    await writeOutgoing(em, ReferralAction.RECEIVE, status, referrals.map((referral) => referral.id), now);
+    await writeOutgoing(
+      em,
+      ReferralAction.RECEIVE,
+      status,
+      referrals.map((referral) => referral.id),
+      now,
+    );
     return referrals;
   }
 
   /** Announces referrals created by `receive`, once their transaction has committed. */
   announceReceived(referrals: Referral[]): Promise<void> {
-    return this.changes.committed(
-      referrals.map((referral) => ({ kind: "received", action: ReferralAction.RECEIVE, referral })),
-    );
+    return this.changes.committed(referrals.map((referral) => ({ kind: "received", action: ReferralAction.RECEIVE, referral })));
   }
 
   expressInterest(actor: Actor, id: string, expectedVersion?: number | null): Promise<Referral> {
@@ -269,13 +273,7 @@ export class ReferralService {
    * The transition itself (see the class comment): one compare-and-set UPDATE, then its event and counters.
    * Null when the UPDATE matched no row, in which case nothing was written.
    */
-  private async compareAndSet(
-    em: EntityManager,
-    actor: Actor,
-    id: string,
-    change: Change,
-    now: Date,
-  ): Promise<Referral | null> {
+  private async compareAndSet(em: EntityManager, actor: Actor, id: string, change: Change, now: Date): Promise<Referral | null> {
     const to = targetStatus(change.action);
     const columns: ColumnChanges = {
       ...change.set?.(now),
@@ -323,11 +321,10 @@ export class ReferralService {
     const from = allowedFrom(change.action);
     if (!from.includes(current.status)) {
       const allowed = from.length > 0 ? `only from ${from.join(", ")}` : "never";
-      return new AppError(
-        ErrorCode.INVALID_TRANSITION,
-        `cannot ${change.action} referral ${id} in ${current.status} (${allowed})`,
-        { status: current.status, action: change.action },
-      );
+      return new AppError(ErrorCode.INVALID_TRANSITION, `cannot ${change.action} referral ${id} in ${current.status} (${allowed})`, {
+        status: current.status,
+        action: change.action,
+      });
     }
     const expected = change.expectedVersion == null ? "" : `, not ${change.expectedVersion}`;
     return new AppError(

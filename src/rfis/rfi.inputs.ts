@@ -76,8 +76,7 @@ export class SubmitRfiInput {
 
   @Field(() => [ID], {
     nullable: true,
-    description:
-      "The partners the customer chose. When absent, the server routes the RFI to the best-matching active profiles.",
+    description: "The partners the customer chose. When absent, the server routes the RFI to the best-matching active profiles.",
   })
   @IsOptional()
   @ArrayMaxSize(MAX_PARTNERS)

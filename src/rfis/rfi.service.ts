@@ -58,7 +58,9 @@ function hashOf(rfi: NormalisedRfi): string {
   const partnerIds = rfi.partnerIds && [...rfi.partnerIds].sort();
   // The default language leaves the hash as it was before languages existed: older keys still replay.
   const { locale, ...rest } = rfi;
-  return createHash("sha256").update(JSON.stringify({ ...rest, partnerIds, ...(locale === Locale.EN ? {} : { locale }) })).digest("hex");
+  return createHash("sha256")
+    .update(JSON.stringify({ ...rest, partnerIds, ...(locale === Locale.EN ? {} : { locale }) }))
+    .digest("hex");
 }
 
 export class RfiService {
@@ -108,9 +110,7 @@ export class RfiService {
   }
 
   private async replay(caller: Caller, key: string, requestHash: string): Promise<SubmittedRfi> {
-    const record = await this.db
-      .getRepository(IdempotencyRecord)
-      .findOneByOrFail({ apiKeyId: caller.keyId, idempotencyKey: key });
+    const record = await this.db.getRepository(IdempotencyRecord).findOneByOrFail({ apiKeyId: caller.keyId, idempotencyKey: key });
     if (record.requestHash !== requestHash) {
       throw badInput("input.idempotencyKey", "was already used for a different RFI; use a new key for new input");
     }

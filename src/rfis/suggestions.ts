@@ -43,13 +43,15 @@ export const SUGGESTIONS = 3;
 
 /** Other partners a customer may choose for this RFI: active in its region, not yet targeted, best first. */
 export async function suggestPartners(q: Reader, rfi: RankedRfi & { id: string }): Promise<Suggestion[]> {
-  const targeted: { partnerId: string }[] = await q.query(
-    "SELECT CAST(partner_id AS CHAR) AS partnerId FROM referrals WHERE rfi_id = ?",
-    [rfi.id],
-  );
+  const targeted: { partnerId: string }[] = await q.query("SELECT CAST(partner_id AS CHAR) AS partnerId FROM referrals WHERE rfi_id = ?", [
+    rfi.id,
+  ]);
   const ranked = await rankProfiles(q, rfi, SUGGESTIONS, new Set(targeted.map(({ partnerId }) => partnerId)));
   if (ranked.length === 0) return [];
-  const partners: Partner[] = await q.findBy(Partner, ranked.map(({ profile }) => ({ id: profile.partnerId })));
+  const partners: Partner[] = await q.findBy(
+    Partner,
+    ranked.map(({ profile }) => ({ id: profile.partnerId })),
+  );
   const byId = new Map(partners.map((partner) => [partner.id, partner]));
   return ranked.map(({ profile, rank }) => ({ partner: byId.get(profile.partnerId)!, profile, rank }));
 }

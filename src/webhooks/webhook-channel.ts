@@ -127,7 +127,13 @@ export class WebhookChannel implements OutboxChannel {
         this.config.timeoutMs,
       );
       request.on("close", () => clearTimeout(timer));
-      request.on("error", (error) => reject(error instanceof DeliveryFailure ? error : new DeliveryFailure(`no answer: ${(error as NodeJS.ErrnoException).code ?? error.name}`)));
+      request.on("error", (error) =>
+        reject(
+          error instanceof DeliveryFailure
+            ? error
+            : new DeliveryFailure(`no answer: ${(error as NodeJS.ErrnoException).code ?? error.name}`),
+        ),
+      );
       request.end(body);
     });
   }

@@ -35,7 +35,9 @@ export class WebhookEndpointResolver {
   }
 
   @Authorized(...PARTNER_OR_ADMIN)
-  @Mutation(() => CreatedWebhookEndpoint, { description: "PARTNER: for its own partner (partnerId ignored or equal); ADMIN: partnerId required." })
+  @Mutation(() => CreatedWebhookEndpoint, {
+    description: "PARTNER: for its own partner (partnerId ignored or equal); ADMIN: partnerId required.",
+  })
   createWebhookEndpoint(
     @Arg("input", () => WebhookEndpointInput) input: WebhookEndpointInput,
     @Arg("partnerId", () => ID, { nullable: true }) partnerId: string | null,
@@ -78,7 +80,10 @@ export class WebhookDeliveryResolver {
     description: "Newest first. PARTNER: its own endpoints only.",
     complexity: listCost(({ first }) => pageSize(first as number | null | undefined)),
   })
-  webhookDeliveries(@Args(() => WebhookDeliveriesArgs) args: WebhookDeliveriesArgs, @Ctx() { caller, services }: RequestContext): Promise<WebhookDeliveryConnection> {
+  webhookDeliveries(
+    @Args(() => WebhookDeliveriesArgs) args: WebhookDeliveriesArgs,
+    @Ctx() { caller, services }: RequestContext,
+  ): Promise<WebhookDeliveryConnection> {
     return services.webhooks.deliveries(caller, args.endpointId, args);
   }
 

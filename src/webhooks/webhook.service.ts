@@ -83,7 +83,12 @@ export class WebhookService {
 
   list(caller: Caller): Promise<WebhookEndpoint[]> {
     const scope = partnerScope(caller);
-    return this.endpoints.select(this.reader, "w", scope === undefined ? "ORDER BY w.id" : "WHERE w.partner_id = ? ORDER BY w.id", scope === undefined ? [] : [scope]);
+    return this.endpoints.select(
+      this.reader,
+      "w",
+      scope === undefined ? "ORDER BY w.id" : "WHERE w.partner_id = ? ORDER BY w.id",
+      scope === undefined ? [] : [scope],
+    );
   }
 
   /** Enabling clears the failure record; disabling stops its pending deliveries. */
@@ -122,7 +127,10 @@ export class WebhookService {
       conditions.push("o.id < ?");
       parameters.push(cursors.decode(filter.after));
     }
-    const found = await this.messages.select(this.reader, "o", `WHERE ${conditions.join(" AND ")} ORDER BY o.id DESC LIMIT ?`, [...parameters, size + 1]);
+    const found = await this.messages.select(this.reader, "o", `WHERE ${conditions.join(" AND ")} ORDER BY o.id DESC LIMIT ?`, [
+      ...parameters,
+      size + 1,
+    ]);
     const edges = found.slice(0, size).map((message) => ({ cursor: cursors.encode(message.id), node: deliveryOf(message) }));
     return { edges, pageInfo: { hasNextPage: found.length > size, endCursor: edges.at(-1)?.cursor ?? null } };
   }
@@ -133,12 +141,16 @@ export class WebhookService {
     if (!delivery) throw notFound(`webhook delivery ${deliveryId}`);
     const endpoint = await this.visible(caller, delivery.endpointId!, `webhook delivery ${deliveryId}`);
     if (!endpoint.enabled) {
-      throw new AppError(ErrorCode.BAD_USER_INPUT, `deliveryId: endpoint ${endpoint.id} is disabled; enable it first`, { field: "deliveryId" });
+      throw new AppError(ErrorCode.BAD_USER_INPUT, `deliveryId: endpoint ${endpoint.id} is disabled; enable it first`, {
+        field: "deliveryId",
+      });
     }
-    await this.db.query(
-      "UPDATE outbox_messages SET status = ?, next_attempt_at = ?, lease_token = NULL WHERE id = ? AND channel = ?",
-      [DeliveryStatus.PENDING, new Date(), deliveryId, WEBHOOK_CHANNEL],
-    );
+    await this.db.query("UPDATE outbox_messages SET status = ?, next_attempt_at = ?, lease_token = NULL WHERE id = ? AND channel = ?", [
+      DeliveryStatus.PENDING,
+      new Date(),
+      deliveryId,
+      WEBHOOK_CHANNEL,
+    ]);
     this.nudge(WEBHOOK_CHANNEL);
     return deliveryOf((await this.delivery(deliveryId))!);
   }
@@ -165,7 +177,10 @@ export class WebhookService {
   /** Disables an endpoint once: its pending deliveries become FAILED, and, when `notify`, its contacts get an e-mail. */
   private async disable(id: string, reason: string, notify: boolean): Promise<void> {
     const disabled = await this.db.transaction(async (em) => {
-      const { affectedRows } = await em.query("UPDATE webhook_endpoints SET enabled = 0, disabled_reason = ? WHERE id = ? AND enabled = 1", [reason, id]);
+      const { affectedRows } = await em.query(
+        "UPDATE webhook_endpoints SET enabled = 0, disabled_reason = ? WHERE id = ? AND enabled = 1",
+        [reason, id],
+      );
       if (!affectedRows) return false;
       await em.query(
         "UPDATE outbox_messages SET status = ?, lease_token = NULL, last_error = 'endpoint disabled' WHERE endpoint_id = ? AND channel = ? AND status = ?",

@@ -100,15 +100,40 @@ describe("admin > npm run admin", function () {
 
   it("adds a marketing profile to the partner", async () => {
     const stdout = await ok("cli", database, [
-      "add-profile", "--partner", partnerId, "--region", "fr", "--location", "Paris",
-      "--contact-email", "referrals@contoso.example", "--keywords", "cloud, erp", "--locale", "FR", "--company-sizes", "SIZE_50_TO_249",
+      "add-profile",
+      "--partner",
+      partnerId,
+      "--region",
+      "fr",
+      "--location",
+      "Paris",
+      "--contact-email",
+      "referrals@contoso.example",
+      "--keywords",
+      "cloud, erp",
+      "--locale",
+      "FR",
+      "--company-sizes",
+      "SIZE_50_TO_249",
     ]);
     expect(stdout).to.match(/^Added profile \d+ of partner \d+: FR \/ Paris, contact referrals@contoso\.example, language FR\.$/m);
-    const { partners } = await server!.admin.data("{ partners(region: \"FR\") { id profiles { region location contactEmail keywords locale preferredCompanySizes active } } }");
+    const { partners } = await server!.admin.data(
+      '{ partners(region: "FR") { id profiles { region location contactEmail keywords locale preferredCompanySizes active } } }',
+    );
     expect(partners).to.deep.equal([
       {
         id: partnerId,
-        profiles: [{ region: "FR", location: "Paris", contactEmail: "referrals@contoso.example", keywords: ["cloud", "erp"], locale: "FR", preferredCompanySizes: ["SIZE_50_TO_249"], active: true }],
+        profiles: [
+          {
+            region: "FR",
+            location: "Paris",
+            contactEmail: "referrals@contoso.example",
+            keywords: ["cloud", "erp"],
+            locale: "FR",
+            preferredCompanySizes: ["SIZE_50_TO_249"],
+            active: true,
+          },
+        ],
       },
     ]);
   });
@@ -128,7 +153,9 @@ describe("admin > npm run admin", function () {
 
     const second = await ok("cli", database, ["issue-key", "--role", "PARTNER", "--label", "Contoso CRM sync", "--partner", partnerId]);
     expect(second).to.match(new RegExp(`^Issued key \\d+: PARTNER of partner ${partnerId}, "Contoso CRM sync", no expiry\\.$`, "m"));
-    expect(await server!.client(secretIn(second)).data("{ me { role partner { id } } }")).to.deep.equal({ me: { role: "PARTNER", partner: { id: partnerId } } });
+    expect(await server!.client(secretIn(second)).data("{ me { role partner { id } } }")).to.deep.equal({
+      me: { role: "PARTNER", partner: { id: partnerId } },
+    });
   });
 
   it("lists the keys, newest first, without their secrets", async () => {
@@ -149,12 +176,17 @@ describe("admin > npm run admin", function () {
   });
 
   it("revokes a key: the server refuses it from then on, and list-keys shows it with --all only", async () => {
-    expect(await ok("cli", database, ["revoke-key", "--id", intakeKeyId], { PUBSUB_URL: TEST_REDIS_URL })).to.equal(`Revoked key ${intakeKeyId}.\n`);
+    expect(await ok("cli", database, ["revoke-key", "--id", intakeKeyId], { PUBSUB_URL: TEST_REDIS_URL })).to.equal(
+      `Revoked key ${intakeKeyId}.\n`,
+    );
     // The revocation reaches the running server through Redis, past its cache of known keys.
     const deadline = Date.now() + 3_000;
     let code: string | undefined;
     while (Date.now() < deadline && code !== "UNAUTHENTICATED") {
-      ({ code } = await server!.client(intakeKey).error("{ me { role } }").catch(() => ({ code: undefined })));
+      ({ code } = await server!
+        .client(intakeKey)
+        .error("{ me { role } }")
+        .catch(() => ({ code: undefined })));
       if (code !== "UNAUTHENTICATED") await new Promise((resolve) => setTimeout(resolve, 50));
     }
     expect(code).to.equal("UNAUTHENTICATED");
@@ -164,15 +196,39 @@ describe("admin > npm run admin", function () {
 
   it("refuses bad input with exit code 2 and one line on stderr, naming the option", async () => {
     const cases = [
-      ["an unknown command", ["frobnicate"], /^admin: unknown command "frobnicate"; the commands are create-partner, add-profile, issue-key, revoke-key, list-keys/],
+      [
+        "an unknown command",
+        ["frobnicate"],
+        /^admin: unknown command "frobnicate"; the commands are create-partner, add-profile, issue-key, revoke-key, list-keys/,
+      ],
       ["a missing option", ["issue-key", "--role", "ADMIN"], /^admin: issue-key needs --label/],
       ["a blank name", ["create-partner", "--name", "  "], /^admin: --name: must not be blank$/],
       ["a partner that exists", ["create-partner", "--name", "Contoso"], /^admin: --name: a partner named "Contoso" exists$/],
-      ["a bad country code", ["add-profile", "--partner", partnerId, "--region", "XX", "--location", "Lyon", "--contact-email", "a@b.example"], /^admin: --region: /],
-      ["an unknown partner", ["add-profile", "--partner", "999", "--region", "FR", "--location", "Lyon", "--contact-email", "a@b.example"], /^admin: partner 999 not found$/],
-      ["an unknown role", ["issue-key", "--role", "BOSS", "--label", "x"], /^admin: --role must be one of ADMIN, PARTNER, INTAKE, ANALYST \(got "BOSS"\)$/],
-      ["a PARTNER key without partner", ["issue-key", "--role", "PARTNER", "--label", "x"], /^admin: --partner: is required for PARTNER keys$/],
-      ["an expiry in the past", ["issue-key", "--role", "ADMIN", "--label", "x", "--expires", "2001-01-01T00:00:00Z"], /^admin: --expires: must be in the future/],
+      [
+        "a bad country code",
+        ["add-profile", "--partner", partnerId, "--region", "XX", "--location", "Lyon", "--contact-email", "a@b.example"],
+        /^admin: --region: /,
+      ],
+      [
+        "an unknown partner",
+        ["add-profile", "--partner", "999", "--region", "FR", "--location", "Lyon", "--contact-email", "a@b.example"],
+        /^admin: partner 999 not found$/,
+      ],
+      [
+        "an unknown role",
+        ["issue-key", "--role", "BOSS", "--label", "x"],
+        /^admin: --role must be one of ADMIN, PARTNER, INTAKE, ANALYST \(got "BOSS"\)$/,
+      ],
+      [
+        "a PARTNER key without partner",
+        ["issue-key", "--role", "PARTNER", "--label", "x"],
+        /^admin: --partner: is required for PARTNER keys$/,
+      ],
+      [
+        "an expiry in the past",
+        ["issue-key", "--role", "ADMIN", "--label", "x", "--expires", "2001-01-01T00:00:00Z"],
+        /^admin: --expires: must be in the future/,
+      ],
       ["an id that is no id", ["revoke-key", "--id", "abc"], /^admin: --id must be an id such as 12 \(got "abc"\)$/],
     ] as const;
     for (const [what, args, message] of cases) {
@@ -185,13 +241,19 @@ describe("admin > npm run admin", function () {
 
   it("answers --help with the commands, exit code 0", async () => {
     const stdout = await ok("cli", database, ["--help"]);
-    for (const command of ["create-partner", "add-profile", "issue-key", "revoke-key", "list-keys"]) expect(stdout).to.include(`npm run admin -- ${command} `);
-    expect(await ok("cli", database, ["issue-key", "--help"])).to.match(/^npm run admin -- issue-key --role ROLE --label TEXT \[--partner ID\] \[--expires WHEN\]$/m);
+    for (const command of ["create-partner", "add-profile", "issue-key", "revoke-key", "list-keys"])
+      expect(stdout).to.include(`npm run admin -- ${command} `);
+    expect(await ok("cli", database, ["issue-key", "--help"])).to.match(
+      /^npm run admin -- issue-key --role ROLE --label TEXT \[--partner ID\] \[--expires WHEN\]$/m,
+    );
   });
 
   it("stops with exit code 1 and one line when the database cannot be reached", async () => {
     const { code, stderr } = await run("cli", database, ["list-keys"], { DATABASE_URL: "mysql://root@127.0.0.1:1/nowhere" });
-    expect({ code, stderr }).to.deep.equal({ code: 1, stderr: "admin: cannot reach MySQL at 127.0.0.1:1 (database nowhere): ECONNREFUSED; check DATABASE_URL\n" });
+    expect({ code, stderr }).to.deep.equal({
+      code: 1,
+      stderr: "admin: cannot reach MySQL at 127.0.0.1:1 (database nowhere): ECONNREFUSED; check DATABASE_URL\n",
+    });
   });
 });
 
@@ -220,7 +282,9 @@ describe("admin > npm run demo", function () {
   });
 
   it("prints keys for every role that work against a server, and a curl line to try", async () => {
-    const keys = [...stdout.matchAll(/^ {2}(ADMIN|INTAKE|ANALYST|PARTNER) +(.+?) +(prk_[A-Za-z0-9_-]{43})$/gm)].map(([, role, who, secret]) => ({ role, who, secret }));
+    const keys = [...stdout.matchAll(/^ {2}(ADMIN|INTAKE|ANALYST|PARTNER) +(.+?) +(prk_[A-Za-z0-9_-]{43})$/gm)].map(
+      ([, role, who, secret]) => ({ role, who, secret }),
+    );
     expect(keys.map((key) => key.role)).to.deep.equal(["ADMIN", "INTAKE", "ANALYST", "PARTNER", "PARTNER", "PARTNER"]);
     server = await serverOn(database);
     for (const { role, secret } of keys) {
@@ -232,7 +296,10 @@ describe("admin > npm run demo", function () {
     expect(referrals.totalCount).to.equal([...(await statuses(database)).values()].reduce((sum, n) => sum + n, 0));
 
     // The curl line, as printed, against this server's port.
-    const curl = /^ {2}curl -s http:\/\/localhost:\d+\/graphql -H 'Authorization: Bearer (prk_\S+)' -H 'Content-Type: application\/json' -d '(.+)'$/m.exec(stdout);
+    const curl =
+      /^ {2}curl -s http:\/\/localhost:\d+\/graphql -H 'Authorization: Bearer (prk_\S+)' -H 'Content-Type: application\/json' -d '(.+)'$/m.exec(
+        stdout,
+      );
     expect(curl, stdout).to.not.equal(null);
     const { query } = JSON.parse(curl![2]) as { query: string };
     const answer = await new GraphQLClient(server.url, curl![1]).data(query);
@@ -245,7 +312,11 @@ describe("admin > npm run demo", function () {
     const { code, stdout: out, stderr } = await run("demo", database);
     expect(code).to.equal(2);
     expect(out).to.equal("");
-    expect(stderr).to.match(new RegExp(`^demo: database ${database} is not empty \\(3 partners, \\d+ RFIs, 6 API keys\\): the demo only fills an empty one; try DATABASE_URL=mysql://…/${database}_demo\\n$`));
+    expect(stderr).to.match(
+      new RegExp(
+        `^demo: database ${database} is not empty \\(3 partners, \\d+ RFIs, 6 API keys\\): the demo only fills an empty one; try DATABASE_URL=mysql://…/${database}_demo\\n$`,
+      ),
+    );
     expect(await statuses(database)).to.deep.equal(before);
   });
 });

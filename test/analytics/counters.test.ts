@@ -100,7 +100,10 @@ describe("analytics > partner counters", () => {
       const partner = partners[next(partners.length)];
       const keywords = [...new Set(Array.from({ length: 1 + next(3) }, () => KEYWORDS[next(KEYWORDS.length)]))];
       const { submitRfi } = await server.admin.data(SUBMIT_RFI, {
-        input: { ...rfiInput({ partnerIds: [partner.id], keywords, companySize: SIZES[next(SIZES.length)] }), industry: INDUSTRIES[next(INDUSTRIES.length)] },
+        input: {
+          ...rfiInput({ partnerIds: [partner.id], keywords, companySize: SIZES[next(SIZES.length)] }),
+          industry: INDUSTRIES[next(INDUSTRIES.length)],
+        },
       });
       await decide(server, partner, submitRfi.referrals[0].id, next);
     }
@@ -123,7 +126,9 @@ describe("analytics > partner counters", () => {
   });
 
   it("keeps Santé, santé and Sante apart as two industries (case folded, accents kept)", async () => {
-    const industries: { value: string }[] = await server.db.query("SELECT DISTINCT value FROM partner_counters WHERE kind = 'INDUSTRY' ORDER BY value");
+    const industries: { value: string }[] = await server.db.query(
+      "SELECT DISTINCT value FROM partner_counters WHERE kind = 'INDUSTRY' ORDER BY value",
+    );
     expect(industries.map((row) => row.value)).to.include.members(["santé", "sante"]);
     expect(industries.map((row) => row.value)).to.not.include("Santé");
   });
@@ -149,10 +154,16 @@ describe("analytics > partner counters", () => {
     const partner = partners[0];
     const ids: string[] = [];
     for (let i = 0; i < 20; i++) {
-      const { submitRfi } = await server.admin.data(SUBMIT_RFI, { input: rfiInput({ partnerIds: [partner.id], keywords: [`burst${i}`, "shared"] }) });
+      const { submitRfi } = await server.admin.data(SUBMIT_RFI, {
+        input: rfiInput({ partnerIds: [partner.id], keywords: [`burst${i}`, "shared"] }),
+      });
       ids.push(submitRfi.referrals[0].id);
     }
-    const answers = await Promise.all(ids.map((id, i) => partner.api.request(`mutation($id: ID!) { ${i % 2 ? "ignoreReferral" : "expressInterest"}(id: $id) { id } }`, { id })));
+    const answers = await Promise.all(
+      ids.map((id, i) =>
+        partner.api.request(`mutation($id: ID!) { ${i % 2 ? "ignoreReferral" : "expressInterest"}(id: $id) { id } }`, { id }),
+      ),
+    );
     expect(answers.flatMap((answer) => answer.errors ?? [])).to.deep.equal([]);
     expect(normalised(await server.db.query(COUNTERS))).to.deep.equal(await recounted(server.db));
     await fitScoresSettled(server);
@@ -164,7 +175,9 @@ describe("analytics > partner counters", () => {
     // The e-mails' relay works on other connections meanwhile: the decision alone is measured.
     await server.outbox.stop();
     const statementsOfIgnore = async (partner: TestPartner) => {
-      const { submitRfi } = await server.admin.data(SUBMIT_RFI, { input: rfiInput({ partnerIds: [partner.id], keywords: ["erp", "cloud"] }) });
+      const { submitRfi } = await server.admin.data(SUBMIT_RFI, {
+        input: rfiInput({ partnerIds: [partner.id], keywords: ["erp", "cloud"] }),
+      });
       await fitScoresSettled(server);
       // The key is checked once, then remembered for a few seconds: the decision alone is measured.
       await partner.api.data(`{ me { role } }`);
@@ -196,9 +209,12 @@ describe("analytics > partner counters after a lost job", () => {
     const partner = await createPartner(server);
     const { submitRfi } = await server.admin.data(SUBMIT_RFI, { input: rfiInput({ partnerIds: [partner.id], keywords: ["lost-job"] }) });
     const open = submitRfi.referrals[0].id;
-    const { submitRfi: other } = await server.admin.data(SUBMIT_RFI, { input: rfiInput({ partnerIds: [partner.id], keywords: ["lost-job"] }) });
+    const { submitRfi: other } = await server.admin.data(SUBMIT_RFI, {
+      input: rfiInput({ partnerIds: [partner.id], keywords: ["lost-job"] }),
+    });
     await fitScoresSettled(server);
-    const fitOfOpen = async () => (await server.db.query("SELECT fit_score AS score, fit_reasons AS reasons FROM referrals WHERE id = ?", [open]))[0];
+    const fitOfOpen = async () =>
+      (await server.db.query("SELECT fit_score AS score, fit_reasons AS reasons FROM referrals WHERE id = ?", [open]))[0];
     expect(await fitOfOpen(), "no history, no score").to.deep.equal({ score: null, reasons: null });
     await partner.api.data(`mutation($id: ID!) { ignoreReferral(id: $id) { id } }`, { id: other.referrals[0].id });
     // The job is due a second later; the wiped store loses it. Only the catch-up can rescore now.
@@ -225,7 +241,10 @@ async function decide(server: TestServer, partner: TestPartner, id: string, next
   if (path === 3) return;
   if (path === 4) return void (await act("declineReferral(id: $id) { id }"));
   const value = VALUES[next(VALUES.length)];
-  await act(`acceptReferral(id: $id, input: { estimatedDealValue: "${value}", currency: "EUR", estimatedCloseDate: "${daysFromToday(30)}" }) { id }`);
+  await act(
+    `acceptReferral(id: $id, input: { estimatedDealValue: "${value}", currency: "EUR", estimatedCloseDate: "${daysFromToday(30)}" }) { id }`,
+  );
   if (path === 5) return void (await act(next(2) ? "markReferralWon(id: $id) { id }" : "markReferralLost(id: $id) { id }"));
-  if (path === 6) return void (await act(`markReferralWon(id: $id, input: { dealValue: "${VALUES[next(VALUES.length)]}", currency: "USD" }) { id }`));
+  if (path === 6)
+    return void (await act(`markReferralWon(id: $id, input: { dealValue: "${VALUES[next(VALUES.length)]}", currency: "USD" }) { id }`));
 }

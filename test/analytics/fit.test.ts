@@ -4,7 +4,13 @@ import { createPartner, daysFromToday, rfiInput, SUBMIT_RFI, type TestPartner } 
 import { useTestServer, type TestServer } from "../support/harness.js";
 import { fitScoresSettled } from "../support/wait.js";
 
-const MANUFACTURING: FitFeatures = { industry: "Manufacturing", companySize: "SIZE_50_TO_249", region: "FR", keywords: ["erp"], dealBand: null };
+const MANUFACTURING: FitFeatures = {
+  industry: "Manufacturing",
+  companySize: "SIZE_50_TO_249",
+  region: "FR",
+  keywords: ["erp"],
+  dealBand: null,
+};
 const RETAIL: FitFeatures = { industry: "Retail", companySize: "SIZE_1_TO_9", region: "FR", keywords: ["pos"], dealBand: null };
 
 function examples(features: FitFeatures, outcome: FitExample["outcome"], count: number, won: boolean | null = null): FitExample[] {

@@ -56,7 +56,12 @@ describe("analytics > responsiveness", () => {
     const partner = await createPartner(server.current);
     await newReferral(server.current, partner);
     const { me } = await partner.api.data(RESPONSIVENESS);
-    expect(me.partner.responsiveness).to.deep.equal({ decided: 0, medianHoursToAnswer: null, answeredWithin24hShare: null, missedShare: null });
+    expect(me.partner.responsiveness).to.deep.equal({
+      decided: 0,
+      medianHoursToAnswer: null,
+      answeredWithin24hShare: null,
+      missedShare: null,
+    });
   });
 
   it("answers for every partner of a list in the same two queries", async () => {
@@ -69,7 +74,9 @@ describe("analytics > responsiveness", () => {
 
   it("scores responsiveness for routing: even without history, towards 1 when fast, towards 0 when missing", () => {
     expect(responsivenessScore({ decided: 0, medianHoursToAnswer: null, answeredWithin24hShare: null, missedShare: null })).to.equal(0.5);
-    expect(responsivenessScore({ decided: 20, medianHoursToAnswer: 1, answeredWithin24hShare: 1, missedShare: 0 })).to.equal((20 + 2.5) / 25);
+    expect(responsivenessScore({ decided: 20, medianHoursToAnswer: 1, answeredWithin24hShare: 1, missedShare: 0 })).to.equal(
+      (20 + 2.5) / 25,
+    );
     expect(responsivenessScore({ decided: 20, medianHoursToAnswer: null, answeredWithin24hShare: 0, missedShare: 1 })).to.equal(2.5 / 25);
   });
 

@@ -64,7 +64,8 @@ async function seed(server: TestServer, specs: Spec[]): Promise<Row[]> {
   const marker = uniqueName("stats");
   const rows: Omit<Row, "id">[] = specs.map((spec) => {
     const valued = VALUED.includes(spec.status);
-    if (valued !== (spec.estimate !== undefined)) throw new Error(`a ${spec.status} referral ${valued ? "needs" : "cannot have"} an estimate`);
+    if (valued !== (spec.estimate !== undefined))
+      throw new Error(`a ${spec.status} referral ${valued ? "needs" : "cannot have"} an estimate`);
     if ((spec.status === "WON") !== (spec.final !== undefined)) throw new Error(`only a WON referral has final figures (${spec.status})`);
     return {
       partnerId: spec.partner.id,
@@ -339,7 +340,9 @@ function single(currency: string, amount: string, key: Key[] = []): DealSizeRow 
   return { key, currency, count: 1, total: amount, average: amount, min: amount, median: amount, p90: amount, max: amount };
 }
 
-const PAIRS: [Dimension, Dimension][] = DIMENSIONS.flatMap((a) => DIMENSIONS.filter((b) => b !== a).map((b): [Dimension, Dimension] => [a, b]));
+const PAIRS: [Dimension, Dimension][] = DIMENSIONS.flatMap((a) =>
+  DIMENSIONS.filter((b) => b !== a).map((b): [Dimension, Dimension] => [a, b]),
+);
 
 // ---------------------------------------------------------------------------------------------
 
@@ -355,7 +358,11 @@ describe("analytics > deal size statistics", () => {
   const EPSILON: { region: string; amounts: [string, string][]; expected: Omit<DealSizeRow, "key">[] }[] = [
     {
       region: "BE", // two currencies in one group: never added
-      amounts: [["10.00", "EUR"], ["10.00", "USD"], ["20.01", "USD"]],
+      amounts: [
+        ["10.00", "EUR"],
+        ["10.00", "USD"],
+        ["20.01", "USD"],
+      ],
       expected: [
         { currency: "EUR", count: 1, total: "10.00", average: "10.00", min: "10.00", median: "10.00", p90: "10.00", max: "10.00" },
         { currency: "USD", count: 2, total: "30.01", average: "15.01", min: "10.00", median: "10.00", p90: "20.01", max: "20.01" },
@@ -363,22 +370,40 @@ describe("analytics > deal size statistics", () => {
     },
     {
       region: "DE", // 10.00 / 3 = 3.333…
-      amounts: [["3.34", "EUR"], ["3.33", "EUR"], ["3.33", "EUR"]],
+      amounts: [
+        ["3.34", "EUR"],
+        ["3.33", "EUR"],
+        ["3.33", "EUR"],
+      ],
       expected: [{ currency: "EUR", count: 3, total: "10.00", average: "3.33", min: "3.33", median: "3.33", p90: "3.34", max: "3.34" }],
     },
     {
       region: "ES", // odd count with ties: median at rank 3, p90 at rank ceil(4.5) = 5
-      amounts: [["20.00", "EUR"], ["50.00", "EUR"], ["20.00", "EUR"], ["10.00", "EUR"], ["20.00", "EUR"]],
-      expected: [{ currency: "EUR", count: 5, total: "120.00", average: "24.00", min: "10.00", median: "20.00", p90: "50.00", max: "50.00" }],
+      amounts: [
+        ["20.00", "EUR"],
+        ["50.00", "EUR"],
+        ["20.00", "EUR"],
+        ["10.00", "EUR"],
+        ["20.00", "EUR"],
+      ],
+      expected: [
+        { currency: "EUR", count: 5, total: "120.00", average: "24.00", min: "10.00", median: "20.00", p90: "50.00", max: "50.00" },
+      ],
     },
     {
       region: "FR", // 0.05 / 2 = 0.025, half-up
-      amounts: [["0.03", "EUR"], ["0.02", "EUR"]],
+      amounts: [
+        ["0.03", "EUR"],
+        ["0.02", "EUR"],
+      ],
       expected: [{ currency: "EUR", count: 2, total: "0.05", average: "0.03", min: "0.02", median: "0.02", p90: "0.03", max: "0.03" }],
     },
     {
       region: "GB", // 13 integer digits: 19999999999999.97 / 2 = 9999999999999.985, half-up
-      amounts: [["9999999999999.98", "EUR"], ["9999999999999.99", "EUR"]],
+      amounts: [
+        ["9999999999999.98", "EUR"],
+        ["9999999999999.99", "EUR"],
+      ],
       expected: [
         {
           currency: "EUR",
@@ -415,8 +440,15 @@ describe("analytics > deal size statistics", () => {
     },
     {
       region: "PT", // even count: median at rank 2, p90 at rank ceil(3.6) = 4
-      amounts: [["40.00", "EUR"], ["10.00", "EUR"], ["30.00", "EUR"], ["20.00", "EUR"]],
-      expected: [{ currency: "EUR", count: 4, total: "100.00", average: "25.00", min: "10.00", median: "20.00", p90: "40.00", max: "40.00" }],
+      amounts: [
+        ["40.00", "EUR"],
+        ["10.00", "EUR"],
+        ["30.00", "EUR"],
+        ["20.00", "EUR"],
+      ],
+      expected: [
+        { currency: "EUR", count: 4, total: "100.00", average: "25.00", min: "10.00", median: "20.00", p90: "40.00", max: "40.00" },
+      ],
     },
     {
       region: "SE", // 1..10: nearest-rank median 5 (not 5.5), p90 9 (not the max)
@@ -425,7 +457,10 @@ describe("analytics > deal size statistics", () => {
     },
     {
       region: "US", // 0.03 / 2 = 0.015, half-up
-      amounts: [["0.02", "EUR"], ["0.01", "EUR"]],
+      amounts: [
+        ["0.02", "EUR"],
+        ["0.01", "EUR"],
+      ],
       expected: [{ currency: "EUR", count: 2, total: "0.03", average: "0.02", min: "0.01", median: "0.01", p90: "0.02", max: "0.02" }],
     },
   ];
@@ -448,14 +483,16 @@ describe("analytics > deal size statistics", () => {
       ...UNVALUED.map((status): Spec => ({ partner: delta, status, receivedAt })),
       // epsilon: hand-worked cases, one region each.
       ...EPSILON.flatMap(({ region, amounts }) =>
-        amounts.map(([value, currency], i): Spec => ({
-          partner: epsilon,
-          status: VALUED[i % VALUED.length],
-          receivedAt,
-          region,
-          estimate: estimate(value, currency),
-          final: i % VALUED.length === 1 ? estimate(value, currency) : undefined,
-        })),
+        amounts.map(
+          ([value, currency], i): Spec => ({
+            partner: epsilon,
+            status: VALUED[i % VALUED.length],
+            receivedAt,
+            region,
+            estimate: estimate(value, currency),
+            final: i % VALUED.length === 1 ? estimate(value, currency) : undefined,
+          }),
+        ),
       ),
       // zeta: arrivals either side of a month, a quarter and a year.
       ...[
@@ -614,7 +651,12 @@ describe("analytics > deal size statistics", () => {
   it("answers no row for a combination without referrals", async () => {
     // zeta's four referrals are all in FR, in four months: four rows, not four months × regions.
     const answer = await dealSizes(analyst, { partnerIds: [zeta.id] }, ["MONTH", "REGION"]);
-    expect(answer.map((row) => row.key.map((k) => k.value).join(" "))).to.deep.equal(["2025-12 FR", "2026-01 FR", "2026-03 FR", "2026-04 FR"]);
+    expect(answer.map((row) => row.key.map((k) => k.value).join(" "))).to.deep.equal([
+      "2025-12 FR",
+      "2026-01 FR",
+      "2026-03 FR",
+      "2026-04 FR",
+    ]);
     const all = await dealSizes(analyst, null, ["MONTH", "REGION", "STATUS"]);
     expect(all.every((row) => row.count > 0)).to.equal(true);
     expect(all).to.deep.equal(expectedDealSizes(rows, {}, ["MONTH", "REGION", "STATUS"]));
@@ -646,8 +688,22 @@ describe("analytics > close date statistics", () => {
     const specs: Spec[] = [
       ...generate([alpha, beta, gamma], 150, 20260415),
       // Just before midnight UTC: 10 days to 2026-01-20 from the UTC date, whatever the hour.
-      { partner: eta, status: "NEGOTIATING", receivedAt: "2026-01-10T23:59:00Z", region: "FR", estimate: deal("2026-01-20"), acceptedCloseDate: "2026-01-15" },
-      { partner: eta, status: "LOST", receivedAt: "2026-01-10T00:00:00Z", region: "DE", estimate: deal("2026-02-09"), acceptedCloseDate: "2026-01-31" },
+      {
+        partner: eta,
+        status: "NEGOTIATING",
+        receivedAt: "2026-01-10T23:59:00Z",
+        region: "FR",
+        estimate: deal("2026-01-20"),
+        acceptedCloseDate: "2026-01-15",
+      },
+      {
+        partner: eta,
+        status: "LOST",
+        receivedAt: "2026-01-10T00:00:00Z",
+        region: "DE",
+        estimate: deal("2026-02-09"),
+        acceptedCloseDate: "2026-01-31",
+      },
       // Won 4 days later than estimated at acceptance (5 days before the latest estimate): 31 days after arrival.
       {
         partner: eta,
@@ -723,25 +779,81 @@ describe("analytics > close date statistics", () => {
   it("counts days from the UTC date of arrival to the close date, and takes the nearest-rank median", async () => {
     // Days: 10, 30, 31, 31, 0 → mean 20.4, sorted [0, 10, 30, 31, 31] → median at rank 3 = 30; slips +4 and −9.
     expect(await closeDates(analyst, { partnerIds: [eta.id] })).to.deep.equal([
-      { key: [], count: 5, earliest: "2026-01-20", latest: "2026-02-20", averageDaysToClose: 20.4, medianDaysToClose: 30, averageSlipDays: -2.5 },
+      {
+        key: [],
+        count: 5,
+        earliest: "2026-01-20",
+        latest: "2026-02-20",
+        averageDaysToClose: 20.4,
+        medianDaysToClose: 30,
+        averageSlipDays: -2.5,
+      },
     ]);
     // An even count: [0, 10, 31, 31] → median at rank 2 = 10.
     expect(await closeDates(analyst, { partnerIds: [eta.id], statuses: ["NEGOTIATING", "WON"] })).to.deep.equal([
-      { key: [], count: 4, earliest: "2026-01-20", latest: "2026-02-20", averageDaysToClose: 18, medianDaysToClose: 10, averageSlipDays: -2.5 },
+      {
+        key: [],
+        count: 4,
+        earliest: "2026-01-20",
+        latest: "2026-02-20",
+        averageDaysToClose: 18,
+        medianDaysToClose: 10,
+        averageSlipDays: -2.5,
+      },
     ]);
   });
 
   it("measures the slip of WON referrals against the close date estimated at acceptance, null for groups without one", async () => {
     const status = (value: string): Key[] => [{ dimension: "STATUS", value }];
     expect(await closeDates(analyst, { partnerIds: [eta.id] }, ["STATUS"])).to.deep.equal([
-      { key: status("LOST"), count: 1, earliest: "2026-02-09", latest: "2026-02-09", averageDaysToClose: 30, medianDaysToClose: 30, averageSlipDays: null },
-      { key: status("NEGOTIATING"), count: 2, earliest: "2026-01-20", latest: "2026-02-01", averageDaysToClose: 5, medianDaysToClose: 0, averageSlipDays: null },
-      { key: status("WON"), count: 2, earliest: "2026-02-05", latest: "2026-02-20", averageDaysToClose: 31, medianDaysToClose: 31, averageSlipDays: -2.5 },
+      {
+        key: status("LOST"),
+        count: 1,
+        earliest: "2026-02-09",
+        latest: "2026-02-09",
+        averageDaysToClose: 30,
+        medianDaysToClose: 30,
+        averageSlipDays: null,
+      },
+      {
+        key: status("NEGOTIATING"),
+        count: 2,
+        earliest: "2026-01-20",
+        latest: "2026-02-01",
+        averageDaysToClose: 5,
+        medianDaysToClose: 0,
+        averageSlipDays: null,
+      },
+      {
+        key: status("WON"),
+        count: 2,
+        earliest: "2026-02-05",
+        latest: "2026-02-20",
+        averageDaysToClose: 31,
+        medianDaysToClose: 31,
+        averageSlipDays: -2.5,
+      },
     ]);
     const region = (value: string): Key[] => [{ dimension: "REGION", value }];
     expect(await closeDates(analyst, { partnerIds: [eta.id], statuses: ["WON"] }, ["REGION"])).to.deep.equal([
-      { key: region("DE"), count: 1, earliest: "2026-02-20", latest: "2026-02-20", averageDaysToClose: 31, medianDaysToClose: 31, averageSlipDays: -9 },
-      { key: region("FR"), count: 1, earliest: "2026-02-05", latest: "2026-02-05", averageDaysToClose: 31, medianDaysToClose: 31, averageSlipDays: 4 },
+      {
+        key: region("DE"),
+        count: 1,
+        earliest: "2026-02-20",
+        latest: "2026-02-20",
+        averageDaysToClose: 31,
+        medianDaysToClose: 31,
+        averageSlipDays: -9,
+      },
+      {
+        key: region("FR"),
+        count: 1,
+        earliest: "2026-02-05",
+        latest: "2026-02-05",
+        averageDaysToClose: 31,
+        medianDaysToClose: 31,
+        averageSlipDays: 4,
+      },
     ]);
     expect(await closeDates(analyst, { statuses: ["NEGOTIATING", "LOST"] })).to.deep.equal(
       expectedCloseDates(rows, { statuses: ["NEGOTIATING", "LOST"] }).map((row) => ({ ...row, averageSlipDays: null })),
@@ -751,8 +863,24 @@ describe("analytics > close date statistics", () => {
   it("takes the final close date of a WON referral for CLOSE_MONTH and the latest estimate of any other", async () => {
     const month = (value: string): Key[] => [{ dimension: "CLOSE_MONTH", value }];
     expect(await closeDates(analyst, { partnerIds: [eta.id] }, ["CLOSE_MONTH"])).to.deep.equal([
-      { key: month("2026-01"), count: 1, earliest: "2026-01-20", latest: "2026-01-20", averageDaysToClose: 10, medianDaysToClose: 10, averageSlipDays: null },
-      { key: month("2026-02"), count: 4, earliest: "2026-02-01", latest: "2026-02-20", averageDaysToClose: 23, medianDaysToClose: 30, averageSlipDays: -2.5 },
+      {
+        key: month("2026-01"),
+        count: 1,
+        earliest: "2026-01-20",
+        latest: "2026-01-20",
+        averageDaysToClose: 10,
+        medianDaysToClose: 10,
+        averageSlipDays: null,
+      },
+      {
+        key: month("2026-02"),
+        count: 4,
+        earliest: "2026-02-01",
+        latest: "2026-02-20",
+        averageDaysToClose: 23,
+        medianDaysToClose: 30,
+        averageSlipDays: -2.5,
+      },
     ]);
   });
 
@@ -788,7 +916,12 @@ describe("analytics > statistics filters and partner scope", () => {
       ...generate([p, q, r], 150, 20260520),
       // Exactly at T0, and a millisecond before, in currencies nobody else uses.
       { partner: q, status: "NEGOTIATING", receivedAt: T0, estimate: { value: "11.00", currency: "CHF", closeDate: "2026-06-01" } },
-      { partner: q, status: "NEGOTIATING", receivedAt: plus(T0, -1), estimate: { value: "22.00", currency: "JPY", closeDate: "2026-06-02" } },
+      {
+        partner: q,
+        status: "NEGOTIATING",
+        receivedAt: plus(T0, -1),
+        estimate: { value: "22.00", currency: "JPY", closeDate: "2026-06-02" },
+      },
     ]);
   });
 
@@ -876,7 +1009,13 @@ describe("analytics > statistics filters and partner scope", () => {
   });
 
   it("matches nothing for an empty list or a partner id that names no partner", async () => {
-    for (const filter of [{ regions: [] }, { statuses: [] }, { partnerIds: [] }, { partnerIds: ["999999"] }, { partnerIds: ["not-an-id"] }]) {
+    for (const filter of [
+      { regions: [] },
+      { statuses: [] },
+      { partnerIds: [] },
+      { partnerIds: ["999999"] },
+      { partnerIds: ["not-an-id"] },
+    ]) {
       expect(await dealSizes(analyst, filter), JSON.stringify(filter)).to.deep.equal([]);
       expect(await closeDates(analyst, filter), JSON.stringify(filter)).to.deep.equal([]);
     }
@@ -903,7 +1042,14 @@ describe("analytics > statistics end to end", () => {
     return referralIds[0];
   }
 
-  async function reestimate(partner: TestPartner, id: string, value: string, currency: string, closeDate: string, mutation = "updateDealEstimate") {
+  async function reestimate(
+    partner: TestPartner,
+    id: string,
+    value: string,
+    currency: string,
+    closeDate: string,
+    mutation = "updateDealEstimate",
+  ) {
     await partner.api.data(`mutation($id: ID!, $input: AcceptReferralInput!) { ${mutation}(id: $id, input: $input) { id } }`, {
       id,
       input: { estimatedDealValue: value, currency, estimatedCloseDate: closeDate },
@@ -941,14 +1087,34 @@ describe("analytics > statistics end to end", () => {
     const filter = { partnerIds: [partner.id] };
     expect(await dealSizes(analyst, filter)).to.deep.equal([
       // 20.00 + 100.00 + 700.00 = 820.00 over 3 = 273.333…
-      { key: [], currency: "EUR", count: 3, total: "820.00", average: "273.33", min: "20.00", median: "100.00", p90: "700.00", max: "700.00" },
+      {
+        key: [],
+        currency: "EUR",
+        count: 3,
+        total: "820.00",
+        average: "273.33",
+        min: "20.00",
+        median: "100.00",
+        p90: "700.00",
+        max: "700.00",
+      },
       single("GBP", "3000.50"),
     ]);
     const status = (value: string): Key[] => [{ dimension: "STATUS", value }];
     expect(await dealSizes(analyst, filter, ["STATUS"])).to.deep.equal([
       single("EUR", "700.00", status("LOST")),
       single("EUR", "100.00", status("NEGOTIATING")),
-      { key: status("WON"), currency: "EUR", count: 1, total: "20.00", average: "20.00", min: "20.00", median: "20.00", p90: "20.00", max: "20.00" },
+      {
+        key: status("WON"),
+        currency: "EUR",
+        count: 1,
+        total: "20.00",
+        average: "20.00",
+        min: "20.00",
+        median: "20.00",
+        p90: "20.00",
+        max: "20.00",
+      },
       single("GBP", "3000.50", status("WON")),
     ]);
 

@@ -417,7 +417,9 @@ describe("auth > API keys", () => {
     for (const secret of [issued.secret, issued.secret.slice(4), ADMIN_KEY]) {
       expect(everyKey).not.to.include(secret);
     }
-    const [{ count }] = await server.current.db.query("SELECT COUNT(*) AS count FROM api_keys WHERE secret_hash NOT REGEXP '^[0-9a-f]{64}$'");
+    const [{ count }] = await server.current.db.query(
+      "SELECT COUNT(*) AS count FROM api_keys WHERE secret_hash NOT REGEXP '^[0-9a-f]{64}$'",
+    );
     expect(Number(count)).to.equal(0);
   });
 
@@ -470,9 +472,7 @@ describe("auth > API keys", () => {
         label: "ADMIN_API_KEY",
         partner: null,
       });
-      const hashes = await server.current.db.query(
-        "SELECT secret_hash FROM api_keys WHERE from_environment = 1 AND revoked_at IS NULL",
-      );
+      const hashes = await server.current.db.query("SELECT secret_hash FROM api_keys WHERE from_environment = 1 AND revoked_at IS NULL");
       expect(hashes).to.deep.equal([{ secret_hash: sha256(NEW_ADMIN_KEY) }]);
     });
 

@@ -172,7 +172,10 @@ describe("auth > tenant isolation between partners", () => {
 
     it("shows ADMIN and ANALYST the referrals of both partners", async () => {
       for (const api of [server.current.admin, analyst]) {
-        for (const [side, partner] of [["a", a], ["b", b]] as const) {
+        for (const [side, partner] of [
+          ["a", a],
+          ["b", b],
+        ] as const) {
           for (const id of all(side)) {
             const { referral } = await api.data(`query($id: ID!) { referral(id: $id) { id partner { id } } }`, { id });
             expect(referral).to.deep.equal({ id, partner: { id: partner.id } });
@@ -247,7 +250,10 @@ describe("auth > tenant isolation between partners", () => {
       for (const filter of filters) {
         const seen = await list(a.api, filter);
         expect(seen.partners, JSON.stringify(filter)).to.deep.equal([a.id]);
-        expect(seen.ids.filter((id) => all("b").includes(id)), JSON.stringify(filter)).to.deep.equal([]);
+        expect(
+          seen.ids.filter((id) => all("b").includes(id)),
+          JSON.stringify(filter),
+        ).to.deep.equal([]);
       }
     });
 
@@ -293,9 +299,7 @@ describe("auth > tenant isolation between partners", () => {
             const missing = await mutate(a.api, mutation, MISSING, v);
             const refused = await mutate(a.api, mutation, referral.id, v);
             const what = `${mutation} on B's ${referral.status} referral ${referral.id}, expectedVersion ${v}`;
-            expect(refused.errors, what).to.deep.equal([
-              { ...missing.errors![0], message: `referral ${referral.id} not found` },
-            ]);
+            expect(refused.errors, what).to.deep.equal([{ ...missing.errors![0], message: `referral ${referral.id} not found` }]);
             expect(refused.errors![0].extensions, what).to.deep.equal({ code: "NOT_FOUND" });
             expect(withoutId(refused, referral.id), what).to.deep.equal(withoutId(missing, MISSING));
           }
@@ -314,8 +318,7 @@ describe("auth > tenant isolation between partners", () => {
   });
 
   describe("upsertMarketingProfile", () => {
-    const refusal = (partnerId: string, id?: string) =>
-      a.api.request(UPSERT_PROFILE, { partnerId, id, input: PROFILE_INPUT });
+    const refusal = (partnerId: string, id?: string) => a.api.request(UPSERT_PROFILE, { partnerId, id, input: PROFILE_INPUT });
 
     it("refuses A creating a profile for B with the NOT_FOUND of a missing partner, and creates nothing", async () => {
       const before = await snapshotTables(server.current);
@@ -413,9 +416,10 @@ describe("auth > tenant isolation between partners", () => {
         for (const mutation of Object.keys(REFERRAL_MUTATIONS)) {
           const { data, errors } = await mutate(a.api, mutation, id);
           expect(data, mutation).to.equal(null);
-          expect(errors?.map((e) => [e.extensions, e.message]), mutation).to.deep.equal([
-            [{ code: "NOT_FOUND" }, `referral ${id} not found`],
-          ]);
+          expect(
+            errors?.map((e) => [e.extensions, e.message]),
+            mutation,
+          ).to.deep.equal([[{ code: "NOT_FOUND" }, `referral ${id} not found`]]);
         }
         for (const api of [a.api, server.current.admin]) {
           const notPartner = await api.error(UPSERT_PROFILE, { partnerId: id, input: PROFILE_INPUT });
@@ -437,13 +441,22 @@ describe("auth > tenant isolation between partners", () => {
       expect(Number(ofA), "A has deals").to.be.greaterThan(0);
       expect(Number(ofB), "B has deals").to.be.greaterThan(0);
       const count = async (api: typeof a.api, field: string, filter: Record<string, unknown> | null) => {
-        const data = await api.data(`query($filter: StatsFilter) { ${field}(filter: $filter, groupBy: [PARTNER]) { key { value } count } }`, { filter });
+        const data = await api.data(
+          `query($filter: StatsFilter) { ${field}(filter: $filter, groupBy: [PARTNER]) { key { value } count } }`,
+          { filter },
+        );
         return data[field] as { key: { value: string }[]; count: number }[];
       };
       for (const field of ["dealSizeStats", "closeDateStats"]) {
         const own = await count(a.api, field, null);
-        expect(own.map((row) => row.key[0].value), field).to.deep.equal(own.map(() => a.id));
-        expect(own.reduce((sum, row) => sum + row.count, 0), field).to.equal(Number(ofA));
+        expect(
+          own.map((row) => row.key[0].value),
+          field,
+        ).to.deep.equal(own.map(() => a.id));
+        expect(
+          own.reduce((sum, row) => sum + row.count, 0),
+          field,
+        ).to.equal(Number(ofA));
         expect(await count(a.api, field, { partnerIds: [b.id] }), field).to.deep.equal([]);
         const both = await count(server.current.admin, field, { partnerIds: [a.id, b.id] });
         expect(new Set(both.map((row) => row.key[0].value)), field).to.deep.equal(new Set([a.id, b.id]));
@@ -483,11 +496,15 @@ describe("auth > tenant isolation between partners", () => {
         const [shared] = of.b.NEW;
         await b.api.data(`mutation($id: ID!) { setExternalReference(id: $id, externalReferenceId: "B-CRM-1") { id } }`, { id: shared });
         await receiver.receivedAtLeast(1);
-        const { webhookDeliveries } = await b.api.data(`query($e: ID!) { webhookDeliveries(endpointId: $e) { edges { node { id } } } }`, { e: endpointId });
+        const { webhookDeliveries } = await b.api.data(`query($e: ID!) { webhookDeliveries(endpointId: $e) { edges { node { id } } } }`, {
+          e: endpointId,
+        });
         const deliveryId = webhookDeliveries.edges[0].node.id;
 
         const changes = await a.api.data(`{ referralChanges(first: 500) { edges { node { referral { id partner { id } } } } } }`);
-        const seen = changes.referralChanges.edges.map((edge: { node: { referral: { id: string; partner: { id: string } } } }) => edge.node.referral);
+        const seen = changes.referralChanges.edges.map(
+          (edge: { node: { referral: { id: string; partner: { id: string } } } }) => edge.node.referral,
+        );
         expect(seen.length).to.be.greaterThan(0);
         expect(seen.every((referral: { partner: { id: string } }) => referral.partner.id === a.id)).to.equal(true);
         expect(seen.map((referral: { id: string }) => referral.id)).not.to.include.members(all("b"));

@@ -41,7 +41,10 @@ class Follower {
   }
 }
 
-const eventsOf = (server: ReturnType<typeof useTestServer>, partnerId?: string): Promise<{ id: string; referralId: string; action: string }[]> =>
+const eventsOf = (
+  server: ReturnType<typeof useTestServer>,
+  partnerId?: string,
+): Promise<{ id: string; referralId: string; action: string }[]> =>
   server.current.db.query(
     `SELECT CAST(e.id AS CHAR) AS id, CAST(e.referral_id AS CHAR) AS referralId, e.action FROM referral_events e ${partnerId ? "WHERE e.partner_id = ?" : ""} ORDER BY e.id`,
     partnerId ? [partnerId] : [],
@@ -86,9 +89,9 @@ describe("change feed > referralChanges", () => {
       // Meanwhile B's changes commit, with later event ids than the held one.
       for (const id of others) await b.api.data("mutation($id: ID!) { expressInterest(id: $id) { id } }", { id });
       await eventually("B's changes are in the feed", async () => {
-      await admin.sync();
-      return admin.seen.filter((c) => c.action === "EXPRESS_INTEREST").length === 2;
-    });
+        await admin.sync();
+        return admin.seen.filter((c) => c.action === "EXPRESS_INTEREST").length === 2;
+      });
       expect(admin.seen.some((c) => c.referral.id === held && c.action === "IGNORE")).to.equal(false);
     } finally {
       await blocker.commitTransaction();

@@ -2,7 +2,15 @@ import { expect } from "chai";
 import type { QueryRunner } from "typeorm";
 import { poolUsage } from "../../src/db/pool.js";
 import { withoutRequestIds } from "../support/client.js";
-import { createPartner, issueKey, rfiInput, expectTablesUnchanged, snapshotTables, SUBMIT_RFI, type TestPartner } from "../support/fixtures.js";
+import {
+  createPartner,
+  issueKey,
+  rfiInput,
+  expectTablesUnchanged,
+  snapshotTables,
+  SUBMIT_RFI,
+  type TestPartner,
+} from "../support/fixtures.js";
 import { ADMIN_KEY, startTestServer, type TestServer } from "../support/harness.js";
 import { liveClient } from "../support/live.js";
 import { testDatabase, truncateAll } from "../support/database.js";
@@ -47,7 +55,10 @@ describe("database > connection pool", () => {
     const succeeded = answers.filter((answer) => answer.errors === undefined);
     const refused = answers.filter((answer) => answer.errors !== undefined);
     for (const answer of refused) {
-      expect(answer.errors!.map((error) => error.extensions?.code), JSON.stringify(answer.errors)).to.deep.equal(["SERVICE_UNAVAILABLE"]);
+      expect(
+        answer.errors!.map((error) => error.extensions?.code),
+        JSON.stringify(answer.errors),
+      ).to.deep.equal(["SERVICE_UNAVAILABLE"]);
     }
     expect(succeeded.length, "most of the burst succeeds").to.be.greaterThan(0);
     for (const answer of succeeded) expect(answer.data!.submitRfi.referrals).to.have.length(3);
@@ -112,11 +123,14 @@ describe("database > connection pool", () => {
       let result: { errors?: { extensions?: Record<string, unknown> }[] };
       try {
         result = await new Promise((resolve, reject) => {
-          live.client.subscribe({ query: `mutation($id: ID!) { ignoreReferral(id: $id) { status } }`, variables: { id } }, {
-            next: (value) => resolve(value as typeof result),
-            error: reject,
-            complete: () => undefined,
-          });
+          live.client.subscribe(
+            { query: `mutation($id: ID!) { ignoreReferral(id: $id) { status } }`, variables: { id } },
+            {
+              next: (value) => resolve(value as typeof result),
+              error: reject,
+              complete: () => undefined,
+            },
+          );
         });
       } finally {
         await held.release();

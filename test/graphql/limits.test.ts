@@ -103,9 +103,7 @@ describe("graphql > abuse limits", () => {
   it("costs a page size given as a variable exactly like a literal one, capped at the largest page", async () => {
     const literal = refusal(await partner.api.request(`{ ${threePages("100")} }`));
     for (const n of [100, 5000]) {
-      const variable = refusal(
-        await partner.api.request(`query($n: Int) { ${threePages("$n")} }`, { n }),
-      );
+      const variable = refusal(await partner.api.request(`query($n: Int) { ${threePages("$n")} }`, { n }));
       expect(variable.message, `n = ${n}`).to.equal(literal.message);
     }
     const small = await partner.api.data(`query($n: Int) { ${threePages("$n")} }`, { n: 20 });
@@ -136,7 +134,9 @@ describe("graphql > abuse limits", () => {
 
     const error = refusal(await partner.api.request(tokens(LIMITS.maxTokens + 1)));
     expect(error.extensions?.code).to.equal("GRAPHQL_PARSE_FAILED");
-    expect(error.message).to.match(new RegExp(`^Syntax Error: Document contains more th[ae]t? ${LIMITS.maxTokens} tokens\\. Parsing aborted\\.$`));
+    expect(error.message).to.match(
+      new RegExp(`^Syntax Error: Document contains more th[ae]t? ${LIMITS.maxTokens} tokens\\. Parsing aborted\\.$`),
+    );
   });
 
   it(`refuses a body over ${LIMITS.maxPayloadBytes} bytes with HTTP 413 and a GraphQL error, creating nothing`, async () => {
@@ -302,7 +302,9 @@ describe("graphql > production mode (NODE_ENV=production)", () => {
       expect(status, query).to.equal(400);
       const error = refusal(response);
       expect(error.extensions, query).to.deep.equal({ code: "GRAPHQL_VALIDATION_FAILED", validationErrorCode: "INTROSPECTION_DISABLED" });
-      expect(error.message).to.equal(`GraphQL introspection is not allowed here, but the query contained ${/__(schema|type)/.exec(query)![0]}`);
+      expect(error.message).to.equal(
+        `GraphQL introspection is not allowed here, but the query contained ${/__(schema|type)/.exec(query)![0]}`,
+      );
     }
     expect(await server.admin.data(`{ __typename }`)).to.deep.equal({ __typename: "Query" });
   });
@@ -310,8 +312,18 @@ describe("graphql > production mode (NODE_ENV=production)", () => {
   it('gives no "Did you mean" hints for misspelled fields, arguments, input fields, enum values or types', async () => {
     const cases: [query: string, variables: Record<string, unknown> | undefined, message: string, code: string][] = [
       [`{ me { rol } }`, undefined, 'Cannot query field "rol" on type "Viewer".', "GRAPHQL_VALIDATION_FAILED"],
-      [`{ referrals(frist: 1) { totalCount } }`, undefined, 'Unknown argument "frist" on field "Query.referrals".', "GRAPHQL_VALIDATION_FAILED"],
-      [`{ referrals(filter: { stag: NEW }) { totalCount } }`, undefined, 'Field "stag" is not defined by type "ReferralFilter".', "GRAPHQL_VALIDATION_FAILED"],
+      [
+        `{ referrals(frist: 1) { totalCount } }`,
+        undefined,
+        'Unknown argument "frist" on field "Query.referrals".',
+        "GRAPHQL_VALIDATION_FAILED",
+      ],
+      [
+        `{ referrals(filter: { stag: NEW }) { totalCount } }`,
+        undefined,
+        'Field "stag" is not defined by type "ReferralFilter".',
+        "GRAPHQL_VALIDATION_FAILED",
+      ],
       [
         `{ referrals(orderBy: { field: RECIEVED_AT, direction: ASC }) { totalCount } }`,
         undefined,
@@ -324,7 +336,12 @@ describe("graphql > production mode (NODE_ENV=production)", () => {
         'Variable "$o" got invalid value "RECIEVED_AT" at "o.field"; Value "RECIEVED_AT" does not exist in "ReferralOrderField" enum.',
         "BAD_USER_INPUT",
       ],
-      [`query($f: ReferalFilter) { referrals(filter: $f) { totalCount } }`, undefined, 'Unknown type "ReferalFilter".', "GRAPHQL_VALIDATION_FAILED"],
+      [
+        `query($f: ReferalFilter) { referrals(filter: $f) { totalCount } }`,
+        undefined,
+        'Unknown type "ReferalFilter".',
+        "GRAPHQL_VALIDATION_FAILED",
+      ],
     ];
     for (const [query, variables, message, code] of cases) {
       const error = refusal(await server.admin.request(query, variables));
@@ -396,7 +413,9 @@ describe("graphql > production mode (NODE_ENV=production)", () => {
       expect(logged.path).to.deep.equal(["referrals"]);
       expect(logged.err).to.deep.include({ type: "QueryFailedError", code: "ER_NO_SUCH_TABLE" });
       expect(logged.err.message).to.equal(`Table '${testDatabase.database}_broken.referrals' doesn't exist`);
-      expect(logged.err.stack).to.be.a("string").and.match(/QueryFailedError/);
+      expect(logged.err.stack)
+        .to.be.a("string")
+        .and.match(/QueryFailedError/);
       expect(JSON.stringify(errors)).not.to.match(/Table|exist|referrals_gone|SELECT/);
     });
 

@@ -67,7 +67,8 @@ async function dueJobLocks(respondBy: Date): Promise<string[]> {
     for await (const keys of redis.scanStream({ match: `${testDatabase.database}:agenda:job:*`, count: 500 })) {
       for (const key of keys as string[]) {
         const job = await redis.hgetall(key);
-        if (job.name === DEADLINES_DUE_JOB && JSON.parse(job.data).dueAt === dueSecondOf(respondBy).toISOString()) locks.push(job.lockedAtMs);
+        if (job.name === DEADLINES_DUE_JOB && JSON.parse(job.data).dueAt === dueSecondOf(respondBy).toISOString())
+          locks.push(job.lockedAtMs);
       }
     }
     return locks;
@@ -187,7 +188,9 @@ describe("jobs > deadline expiry", () => {
     const { referralIds } = await submitRfi(server.current.admin, { partnerIds: partners.map(({ id }) => id) });
     const more = await Promise.all(Array.from({ length: 10 }, () => newReferral(server.current, partner)));
     const ids = [...referralIds, ...more];
-    const rows: { respondBy: Date }[] = await server.current.db.query("SELECT respond_by AS respondBy FROM referrals WHERE id IN (?)", [ids]);
+    const rows: { respondBy: Date }[] = await server.current.db.query("SELECT respond_by AS respondBy FROM referrals WHERE id IN (?)", [
+      ids,
+    ]);
     const seconds = new Set(rows.map(({ respondBy }) => dueSecondOf(respondBy).toISOString()));
     const jobs = (await dueJobs(server.current)).filter((dueAt) => seconds.has(dueAt));
     expect(jobs.sort(), "one job for each due second").to.deep.equal([...seconds].sort());
@@ -215,7 +218,10 @@ describe("jobs > deadline expiry", () => {
       const story = actions.get(id)!;
       if (statuses.get(id) === "MISSED") {
         expect(story, id).to.deep.equal(["RECEIVE", "MISS"]);
-        expect(answer.errors?.map((error) => error.extensions?.code), id).to.deep.equal(["INVALID_TRANSITION"]);
+        expect(
+          answer.errors?.map((error) => error.extensions?.code),
+          id,
+        ).to.deep.equal(["INVALID_TRANSITION"]);
       } else {
         expect(statuses.get(id), id).to.be.oneOf(["EVALUATING", "EXPIRED"]);
         expect(story.slice(0, 2), id).to.deep.equal(["RECEIVE", "EXPRESS_INTEREST"]);
@@ -318,7 +324,9 @@ describe("jobs > deadlines across restarts, wipes and instances", () => {
     };
     const connection = await mysql.createConnection({ ...testDatabase });
     try {
-      const atStop = await whole({ query: async (sql: string, parameters?: unknown[]) => (await connection.query(sql, parameters))[0] as never });
+      const atStop = await whole({
+        query: async (sql: string, parameters?: unknown[]) => (await connection.query(sql, parameters))[0] as never,
+      });
       expect(atStop.expired + atStop.left).to.equal(count);
       expect(atStop.events).to.equal(atStop.expired);
     } finally {
@@ -333,7 +341,10 @@ describe("jobs > deadlines across restarts, wipes and instances", () => {
     const ours = await start({ JOBS_NAMESPACE: `ours-${process.pid}` });
     // Another deployment: its own database, its own namespace, the same Redis.
     const theirDatabase = `${testDatabase.database}_theirs`;
-    const theirs = await start({ JOBS_NAMESPACE: `theirs-${process.pid}`, DATABASE_URL: TEST_DATABASE_URL.replace(/[^/]+$/, theirDatabase) });
+    const theirs = await start({
+      JOBS_NAMESPACE: `theirs-${process.pid}`,
+      DATABASE_URL: TEST_DATABASE_URL.replace(/[^/]+$/, theirDatabase),
+    });
     const partner = await createPartner(ours);
     const id = await newReferral(ours, partner);
     const { respondBy } = await rowOf(ours, id);
@@ -354,7 +365,7 @@ describe("jobs > deadlines across restarts, wipes and instances", () => {
   });
 });
 
-describe("jobs > the MongoDB job store", function () {
+describe("jobs > the MongoDB job store", () => {
   const mongoUrl = process.env.MONGO_URL;
 
   before(function () {

@@ -55,7 +55,9 @@ describe("jobs > expiry in sets", () => {
     const count = 2 * EXPIRY_BATCH_SIZE + 50;
     await insertOverdue(server.db, partner, marker, count);
     let expired = 0;
-    const statements = (await recorder.during(async () => (expired = await server.deadlines.sweep()))).map((sql) => sql.replace(/\s+/g, " "));
+    const statements = (await recorder.during(async () => (expired = await server.deadlines.sweep()))).map((sql) =>
+      sql.replace(/\s+/g, " "),
+    );
     expect(expired).to.equal(count);
     const matching = (pattern: RegExp) => statements.filter((sql) => pattern.test(sql)).length;
     // Two full batches and a short one; then each worker's last look finds a short or empty batch, for each status.
@@ -107,7 +109,10 @@ describe("jobs > expiry in sets", () => {
       if (story.status === "MISSED") {
         missed++;
         expect(story.actions, id).to.deep.equal(["MISS"]);
-        expect(answer.errors?.map((error) => error.extensions?.code), id).to.deep.equal(["INVALID_TRANSITION"]);
+        expect(
+          answer.errors?.map((error) => error.extensions?.code),
+          id,
+        ).to.deep.equal(["INVALID_TRANSITION"]);
       } else {
         expect(story, id).to.deep.equal(
           index % 2 ? { status: "IGNORED", actions: ["IGNORE"] } : { status: "EVALUATING", actions: ["EXPRESS_INTEREST"] },
@@ -153,7 +158,9 @@ describe("jobs > deadlines planned within the horizon", () => {
     // Seven of them now fall due within the horizon, in two seconds 10 s apart.
     await server.db.query("UPDATE referrals SET respond_by = NOW(3) + INTERVAL 30 SECOND WHERE id IN (?)", [ids.slice(0, 4)]);
     await server.db.query("UPDATE referrals SET respond_by = NOW(3) + INTERVAL 40 SECOND WHERE id IN (?)", [ids.slice(4, 7)]);
-    const rows: { respondBy: Date }[] = await server.db.query("SELECT respond_by AS respondBy FROM referrals WHERE id IN (?)", [ids.slice(0, 7)]);
+    const rows: { respondBy: Date }[] = await server.db.query("SELECT respond_by AS respondBy FROM referrals WHERE id IN (?)", [
+      ids.slice(0, 7),
+    ]);
     await server.deadlines.sweep();
     await server.deadlines.sweep();
     const added = (await dueJobs()).filter((dueAt) => !planned.has(dueAt));

@@ -52,10 +52,7 @@ describe("live > referral feeds over graphql-ws", () => {
     const second = await feed.next();
     const got = [first, second].map(({ data }) => data!.referralReceived);
     expect(got.map((referral) => referral.id).sort()).to.deep.equal([...referralIds].sort());
-    expect(got.map((referral) => referral.customer)).to.deep.equal([
-      { email: "ann@fabrikam.example" },
-      { email: "ann@fabrikam.example" },
-    ]);
+    expect(got.map((referral) => referral.customer)).to.deep.equal([{ email: "ann@fabrikam.example" }, { email: "ann@fabrikam.example" }]);
   });
 
   it("sends each subscriber the referral under its own access rules", async () => {
@@ -210,7 +207,10 @@ describe("live > the same rules over WebSocket as over HTTP", () => {
     ["a document that does not parse", "subscription { referralUpdated { id "],
     ["a subscription deeper than the depth limit", deep],
     ["a subscription to a field that does not exist", "subscription { referralUpdated { id sttus } }"],
-    ["too many aliases", `subscription { ${Array.from({ length: LIMITS.maxAliases + 1 }, (_, i) => `a${i}: referralUpdated { id }`).join(" ")} }`],
+    [
+      "too many aliases",
+      `subscription { ${Array.from({ length: LIMITS.maxAliases + 1 }, (_, i) => `a${i}: referralUpdated { id }`).join(" ")} }`,
+    ],
     ["a variable of the wrong type", "subscription($n: Int) { referralUpdated { id } }", { n: "many" }],
   ];
   for (const [name, query, variables] of CASES) {

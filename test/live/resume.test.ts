@@ -187,7 +187,10 @@ describe("live > referralChanged resumes", () => {
     await subscriptionsReach(server.current, 1);
     const id = await newReferral(server.current, a);
     expect((await feed.next()).data!.referralChanged.referral.id).to.equal(id);
-    expect(refused.received.filter((result) => result.data), "a change on the refused operation").to.deep.equal([]);
+    expect(
+      refused.received.filter((result) => result.data),
+      "a change on the refused operation",
+    ).to.deep.equal([]);
   });
 
   it("resumes on another instance", async function () {
@@ -213,7 +216,10 @@ describe("live > referralChanged resumes", () => {
 
       await onTwo.data(EXTERNAL, { id, ref: "CRM-two" });
       const live: Change = (await feed.next(3000)).data!.referralChanged;
-      expect(live).to.deep.include({ action: "SET_EXTERNAL_REFERENCE", referral: { id, status: "EVALUATING", version: 3, partner: { id: a.id } } });
+      expect(live).to.deep.include({
+        action: "SET_EXTERNAL_REFERENCE",
+        referral: { id, status: "EVALUATING", version: 3, partner: { id: a.id } },
+      });
       expect(live).to.deep.equal((await changesAfter(onTwo, missed.at(-1)!.cursor))[0]);
       await pause(300);
       expect(feed.received).to.have.length(3);

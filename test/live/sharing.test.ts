@@ -38,7 +38,11 @@ describe("live > one execution per group of subscribers", () => {
     const referral = await server.current.db.getRepository(Referral).findOneByOrFail({ id });
     // A change of A's referral whose RFI does not exist: each execution fails, with an error id of its own.
     server.current.services.feed.publish([
-      { kind: "updated", action: ReferralAction.SET_EXTERNAL_REFERENCE, referral: Object.assign(new Referral(), referral, { rfiId: "999999999" }) },
+      {
+        kind: "updated",
+        action: ReferralAction.SET_EXTERNAL_REFERENCE,
+        referral: Object.assign(new Referral(), referral, { rfiId: "999999999" }),
+      },
     ]);
 
     const shared = await Promise.all(sameRights.map(errorIdOf));

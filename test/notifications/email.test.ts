@@ -1,5 +1,13 @@
 import { expect } from "chai";
-import { createPartner, expectTablesUnchanged, rfiInput, snapshotTables, submitRfi, uniqueName, type TestPartner } from "../support/fixtures.js";
+import {
+  createPartner,
+  expectTablesUnchanged,
+  rfiInput,
+  snapshotTables,
+  submitRfi,
+  uniqueName,
+  type TestPartner,
+} from "../support/fixtures.js";
 import { startEmptyServer, startTestServer, type TestServer } from "../support/harness.js";
 import { TestSmtpServer, type ReceivedMail } from "../support/smtp.js";
 import { eventually } from "../support/wait.js";
@@ -7,7 +15,10 @@ import { eventually } from "../support/wait.js";
 const CUSTOMER = { company: "Fabrikam", contact: "Ann Lee", email: "ann@fabrikam.example", phone: "+33 1 23 45 67 89" };
 
 /** The outbox rows of a referral, as the database holds them. */
-async function outboxOf(server: TestServer, referralId: string): Promise<{ kind: string; status: string; attempts: number; recipient: string }[]> {
+async function outboxOf(
+  server: TestServer,
+  referralId: string,
+): Promise<{ kind: string; status: string; attempts: number; recipient: string }[]> {
   return server.db.query("SELECT kind, status, attempts, recipient FROM outbox_messages WHERE referral_id = ? ORDER BY id", [referralId]);
 }
 
@@ -24,7 +35,11 @@ describe("notifications > e-mails through SMTP", () => {
   before(async function () {
     this.timeout(60_000);
     smtp = await TestSmtpServer.start();
-    mailing = await startEmptyServer({ SMTP_URL: smtp.url, NOTIFY_RETRY_SCHEDULE: "300ms,300ms", PUBLIC_URL: "https://referrals.example.com" });
+    mailing = await startEmptyServer({
+      SMTP_URL: smtp.url,
+      NOTIFY_RETRY_SCHEDULE: "300ms,300ms",
+      PUBLIC_URL: "https://referrals.example.com",
+    });
   });
   after(async () => {
     await mailing?.stop();
@@ -39,7 +54,11 @@ describe("notifications > e-mails through SMTP", () => {
   });
 
   it("alerts the profile's contact of a new referral: overview, deadline, link, and never who the customer is", async () => {
-    const { referralIds } = await submitRfi(mailing.admin, { partnerIds: [partner.id], need: "Move our ERP to the cloud", keywords: ["cloud", "erp"] });
+    const { referralIds } = await submitRfi(mailing.admin, {
+      partnerIds: [partner.id],
+      need: "Move our ERP to the cloud",
+      keywords: ["cloud", "erp"],
+    });
     const [mail] = await mailTo(smtp, address);
     expect(mail.subject).to.equal("New referral: Move our ERP to the cloud");
     expect(mail.from).to.equal('"Partner referrals" <referrals@localhost>');
@@ -55,7 +74,9 @@ describe("notifications > e-mails through SMTP", () => {
     const day = new Intl.DateTimeFormat("en-GB", { day: "numeric", month: "long", year: "numeric", timeZone: "UTC" }).format(respondBy);
     expect(mail.text).to.include(day);
     await eventually("the alert is marked sent", async () => (await outboxOf(mailing, referralIds[0]))[0]?.status === "SUCCEEDED");
-    expect(await outboxOf(mailing, referralIds[0])).to.deep.equal([{ kind: "NEW_REFERRAL", status: "SUCCEEDED", attempts: 1, recipient: address }]);
+    expect(await outboxOf(mailing, referralIds[0])).to.deep.equal([
+      { kind: "NEW_REFERRAL", status: "SUCCEEDED", attempts: 1, recipient: address },
+    ]);
   });
 
   it("writes to a French contact in French, the deadline in French and in UTC", async () => {
@@ -64,15 +85,25 @@ describe("notifications > e-mails through SMTP", () => {
     await submitRfi(mailing.admin, { partnerIds: [partnerFr.id], need: "Migrer notre ERP" });
     const [mail] = await mailTo(smtp, french);
     expect(mail.subject).to.equal("Nouvelle recommandation : Migrer notre ERP");
-    expect(mail.text).to.include("50 à 249 salariés").and.match(/\d{1,2} (janvier|février|mars|avril|mai|juin|juillet|août|septembre|octobre|novembre|décembre) \d{4} à \d{2}:\d{2} UTC/);
+    expect(mail.text)
+      .to.include("50 à 249 salariés")
+      .and.match(/\d{1,2} (janvier|février|mars|avril|mai|juin|juillet|août|septembre|octobre|novembre|décembre) \d{4} à \d{2}:\d{2} UTC/);
   });
 
   it("tells the customer to choose another partner when the partner passes, naming others but never the one that passed nor why", async () => {
     // A region of their own: the suggestions are these partners.
     const passing = await createPartner(mailing, uniqueName("Contoso"), { region: "BE", contactEmail: contact() });
-    const others = [await createPartner(mailing, uniqueName("Northwind"), { region: "BE" }), await createPartner(mailing, uniqueName("Tailspin"), { region: "BE" })];
+    const others = [
+      await createPartner(mailing, uniqueName("Northwind"), { region: "BE" }),
+      await createPartner(mailing, uniqueName("Tailspin"), { region: "BE" }),
+    ];
     const customer = contact();
-    const { referralIds } = await submitRfi(mailing.admin, { partnerIds: [passing.id], region: "BE", customerEmail: customer, locale: "FR" });
+    const { referralIds } = await submitRfi(mailing.admin, {
+      partnerIds: [passing.id],
+      region: "BE",
+      customerEmail: customer,
+      locale: "FR",
+    });
     await passing.api.data(`mutation($id: ID!) { ignoreReferral(id: $id, reason: "Too small for us") { id } }`, { id: referralIds[0] });
     const [mail] = await mailTo(smtp, customer);
     expect(mail.subject).to.equal("Choisissez un autre partenaire pour votre demande");
@@ -107,7 +138,9 @@ describe("notifications > e-mails through SMTP", () => {
     const { referralIds } = await submitRfi(mailing.admin, { partnerIds: [partner.id] });
     await partner.api.data(`mutation($id: ID!) { expressInterest(id: $id) { id } }`, { id: referralIds[0] });
     const before = await snapshotTables(mailing);
-    expect((await partner.api.error(`mutation($id: ID!) { ignoreReferral(id: $id) { id } }`, { id: referralIds[0] })).code).to.equal("INVALID_TRANSITION");
+    expect((await partner.api.error(`mutation($id: ID!) { ignoreReferral(id: $id) { id } }`, { id: referralIds[0] })).code).to.equal(
+      "INVALID_TRANSITION",
+    );
     await expectTablesUnchanged(mailing, before);
 
     // The idempotency record is completed after the referrals and their alerts are written: fail it there.
@@ -138,7 +171,14 @@ describe("notifications > e-mails through SMTP", () => {
         { id: referralIds[0] },
       );
       const [{ node }] = notifications.edges;
-      expect(node).to.deep.include({ kind: "NEW_REFERRAL", to: address, status: "FAILED", attempts: 3, sentAt: null, referral: { id: referralIds[0] } });
+      expect(node).to.deep.include({
+        kind: "NEW_REFERRAL",
+        to: address,
+        status: "FAILED",
+        attempts: 3,
+        sentAt: null,
+        referral: { id: referralIds[0] },
+      });
       expect(node.lastError).to.include("550");
     } finally {
       smtp.refuse = false;
@@ -150,12 +190,14 @@ describe("notifications > e-mails through SMTP", () => {
     const { referralIds } = await submitRfi(mailing.admin, { partnerIds: [partner.id] });
     await mailTo(smtp, address);
     const page = async (variables: Record<string, unknown>) =>
-      (await mailing.admin.data(
-        `query($first: Int, $after: String, $status: DeliveryStatus, $referralId: ID) {
+      (
+        await mailing.admin.data(
+          `query($first: Int, $after: String, $status: DeliveryStatus, $referralId: ID) {
            notifications(first: $first, after: $after, status: $status, referralId: $referralId) {
              edges { cursor node { id status } } pageInfo { hasNextPage endCursor } } }`,
-        variables,
-      )).notifications;
+          variables,
+        )
+      ).notifications;
     const first = await page({ first: 2 });
     expect(first.edges).to.have.length(2);
     expect(Number(first.edges[0].node.id)).to.be.greaterThan(Number(first.edges[1].node.id));
@@ -167,7 +209,6 @@ describe("notifications > e-mails through SMTP", () => {
     expect((await page({ referralId: referralIds[0], status: "FAILED" })).edges).to.deep.equal([]);
     expect((await mailing.admin.error(`{ notifications(after: "nope") { edges { cursor } } }`)).code).to.equal("BAD_USER_INPUT");
   });
-
 });
 
 describe("notifications > delivery when the mail server is down", () => {

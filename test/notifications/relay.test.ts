@@ -29,7 +29,11 @@ describe("notifications > the relay", () => {
         submitRfi((index % 2 === 0 ? first : second).admin, { partnerIds: [partners[index % 4].id] }),
       );
       await Promise.all(submissions);
-      await eventually("40 alerts are sent", async () => (await statusesOf(first, "NEW_REFERRAL")).filter((s) => s === "SUCCEEDED").length === 40, 20_000);
+      await eventually(
+        "40 alerts are sent",
+        async () => (await statusesOf(first, "NEW_REFERRAL")).filter((s) => s === "SUCCEEDED").length === 40,
+        20_000,
+      );
       await new Promise((resolve) => setTimeout(resolve, 1000));
       const ids = smtp.received.map(({ messageId }) => messageId);
       expect(ids).to.have.length(40);
@@ -71,7 +75,12 @@ describe("notifications > reminders and deadlines", () => {
     this.timeout(60_000);
     smtp = await TestSmtpServer.start();
     // Deadlines 6 s after arrival, reminders 4 s before them, looked for every second.
-    server = await startEmptyServer({ SMTP_URL: smtp.url, NEW_REFERRAL_RESPONSE_WINDOW: "6s", REMINDER_BEFORE: "4s", EXPIRY_SWEEP_EVERY: "1s" });
+    server = await startEmptyServer({
+      SMTP_URL: smtp.url,
+      NEW_REFERRAL_RESPONSE_WINDOW: "6s",
+      REMINDER_BEFORE: "4s",
+      EXPIRY_SWEEP_EVERY: "1s",
+    });
   });
   after(async () => {
     await server?.stop();
@@ -88,10 +97,14 @@ describe("notifications > reminders and deadlines", () => {
     const answered = referralIds[1];
     await answering.api.data(`mutation($id: ID!) { expressInterest(id: $id) { id } }`, { id: answered });
 
-    await eventually("the referral is missed", async () => {
-      const [{ status }] = await server.db.query("SELECT status FROM referrals WHERE id = ?", [referralIds[0]]);
-      return status === "MISSED";
-    }, 15_000);
+    await eventually(
+      "the referral is missed",
+      async () => {
+        const [{ status }] = await server.db.query("SELECT status FROM referrals WHERE id = ?", [referralIds[0]]);
+        return status === "MISSED";
+      },
+      15_000,
+    );
     await eventually("the customer is told", async () => smtp.to(customer).length === 1, 10_000);
     // A few more sweeps: still one reminder.
     await new Promise((resolve) => setTimeout(resolve, 2500));

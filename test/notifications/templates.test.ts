@@ -127,12 +127,8 @@ describe("notifications > e-mail templates", () => {
     });
 
     it("writes every company size in words, with each language's digit grouping", () => {
-      expect(renderEmail(newReferral({ companySize: CompanySize.SIZE_5000_PLUS }), Locale.EN).text).to.include(
-        "5,000 or more employees",
-      );
-      expect(renderEmail(newReferral({ companySize: CompanySize.SIZE_1000_TO_4999 }), Locale.FR).text).to.include(
-        "1 000 à 4 999 salariés",
-      );
+      expect(renderEmail(newReferral({ companySize: CompanySize.SIZE_5000_PLUS }), Locale.EN).text).to.include("5,000 or more employees");
+      expect(renderEmail(newReferral({ companySize: CompanySize.SIZE_1000_TO_4999 }), Locale.FR).text).to.include("1 000 à 4 999 salariés");
     });
 
     it("escapes the need in the HTML but keeps it verbatim in the text part", () => {

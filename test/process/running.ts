@@ -31,7 +31,14 @@ export interface RunningProcess extends ReturnType<typeof startProcess> {
 export async function startServing(env: Record<string, string> = {}, databaseUrl = TEST_DATABASE_URL): Promise<RunningProcess> {
   const port = await freePort();
   // Rate limits in the process's memory: its requests spend no allowance shared with other tests.
-  const running = startProcess({ NODE_ENV: "test", LOG_LEVEL: "info", PORT: String(port), DATABASE_URL: databaseUrl, RATE_LIMIT_STORE: "memory", ...env });
+  const running = startProcess({
+    NODE_ENV: "test",
+    LOG_LEVEL: "info",
+    PORT: String(port),
+    DATABASE_URL: databaseUrl,
+    RATE_LIMIT_STORE: "memory",
+    ...env,
+  });
   let exit: Exit | undefined;
   void running.exited.then((result) => (exit = result));
   while (!(await healthy(port))) {

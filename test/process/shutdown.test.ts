@@ -56,7 +56,9 @@ describe("process > shutdown deadline", function () {
     expect(elapsed).to.be.within(900, 3_000);
     const errors = logLines(stdout, 50);
     expect(errors, stdout).to.have.length(1);
-    expect(errors[0].msg, errors[0].msg).to.match(/^the stop did not finish within SHUTDOWN_TIMEOUT \(1000 ms\): 1 HTTP request still open \(POST \/graphql\)/);
+    expect(errors[0].msg, errors[0].msg).to.match(
+      /^the stop did not finish within SHUTDOWN_TIMEOUT \(1000 ms\): 1 HTTP request still open \(POST \/graphql\)/,
+    );
     expect(errors[0].stillOpen).to.deep.include({ httpRequests: ["POST /graphql"] });
   });
 

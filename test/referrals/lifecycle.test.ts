@@ -78,7 +78,15 @@ describe("referrals > lifecycle (pure)", () => {
 
   it("lapses NEW into MISSED and EVALUATING into EXPIRED, and nothing else", () => {
     expect(Object.values(S).map((status) => deadlineAction(status) ?? null)).to.deep.equal([
-      A.MISS, A.EXPIRE, null, null, null, null, null, null, null,
+      A.MISS,
+      A.EXPIRE,
+      null,
+      null,
+      null,
+      null,
+      null,
+      null,
+      null,
     ]);
   });
 
@@ -97,8 +105,6 @@ describe("referrals > lifecycle (pure)", () => {
   });
 
   it("shows the customer to the partner from interest on, never in NEW, IGNORED or MISSED", () => {
-    expect(Object.values(S).filter(partnerSeesCustomer)).to.deep.equal([
-      "EVALUATING", "NEGOTIATING", "WON", "LOST", "DECLINED", "EXPIRED",
-    ]);
+    expect(Object.values(S).filter(partnerSeesCustomer)).to.deep.equal(["EVALUATING", "NEGOTIATING", "WON", "LOST", "DECLINED", "EXPIRED"]);
   });
 });

@@ -60,10 +60,10 @@ const SORT_VALUE: Record<Field, (row: Row) => number | string | null> = {
 /** The order the contract promises: by the field, then id, both in the direction; empty values last either way. */
 function referenceOrder(rows: Row[], field: Field, direction: Direction): string[] {
   const sign = direction === "ASC" ? 1 : -1;
-  const valueOf = SORT_VALUE[field];
+  const sortValue = SORT_VALUE[field];
   return [...rows]
     .sort((a, b) => {
-      const [x, y] = [valueOf(a), valueOf(b)];
+      const [x, y] = [sortValue(a), sortValue(b)];
       if (x === null && y !== null) return 1;
       if (y === null && x !== null) return -1;
       const byValue = x === y ? 0 : x! < y! ? -1 : 1;
@@ -239,7 +239,10 @@ describe("referrals > paging and filters", () => {
         const byId = new Map(rows.map((row) => [row.id, row]));
         for (const first of sizes) {
           const nodes = await walk(server.current.admin, { orderBy: { field, direction }, first }, TOTAL);
-          expect(nodes.map((node) => node.id), `pages of ${first}`).to.deep.equal(expected);
+          expect(
+            nodes.map((node) => node.id),
+            `pages of ${first}`,
+          ).to.deep.equal(expected);
           expect(nodes).to.deep.equal(expected.map((id) => served(byId.get(id)!)));
         }
       });
@@ -297,9 +300,10 @@ describe("referrals > paging and filters", () => {
     for (const [field, after] of garbage) {
       const { data, errors } = await server.current.admin.request(PAGE, { orderBy: { field, direction: "ASC" }, after });
       expect(data, after).to.equal(null);
-      expect(errors?.map((error) => [error.extensions?.code, error.message.startsWith("after: ")]), after).to.deep.equal([
-        ["BAD_USER_INPUT", true],
-      ]);
+      expect(
+        errors?.map((error) => [error.extensions?.code, error.message.startsWith("after: ")]),
+        after,
+      ).to.deep.equal([["BAD_USER_INPUT", true]]);
     }
   });
 
@@ -307,7 +311,11 @@ describe("referrals > paging and filters", () => {
     /** Every referral the filter matches, in RECEIVED_AT ASC order, paged; checked against the reference. */
     async function expectFilter(filter: Record<string, unknown>, matches: (row: Row) => boolean, client?: GraphQLClient) {
       const expected = referenceOrder(rows.filter(matches), "RECEIVED_AT", "ASC");
-      const nodes = await walk(client ?? server.current.admin, { filter, orderBy: { field: "RECEIVED_AT", direction: "ASC" }, first: 40 }, expected.length);
+      const nodes = await walk(
+        client ?? server.current.admin,
+        { filter, orderBy: { field: "RECEIVED_AT", direction: "ASC" }, first: 40 },
+        expected.length,
+      );
       expect(nodes.map((node) => node.id)).to.deep.equal(expected);
       return expected.length;
     }
@@ -387,7 +395,11 @@ describe("referrals > paging and filters", () => {
       const expected = rows.filter(matches);
       expect(expected.length).to.be.above(5);
       for (const direction of ["ASC", "DESC"] as const) {
-        const nodes = await walk(server.current.admin, { filter, orderBy: { field: "ESTIMATED_DEAL_VALUE", direction }, first: 3 }, expected.length);
+        const nodes = await walk(
+          server.current.admin,
+          { filter, orderBy: { field: "ESTIMATED_DEAL_VALUE", direction }, first: 3 },
+          expected.length,
+        );
         expect(nodes.map((node) => node.id)).to.deep.equal(referenceOrder(expected, "ESTIMATED_DEAL_VALUE", direction));
       }
     });

@@ -1,14 +1,7 @@
 import { expect } from "chai";
 import { nextStatus, ReferralAction, ReferralStatus } from "../../src/referrals/lifecycle.js";
 import type { GraphQLClient } from "../support/client.js";
-import {
-  createPartner,
-  daysFromToday,
-  newReferral,
-  REFERRAL_FIELDS,
-  referralIn,
-  type TestPartner,
-} from "../support/fixtures.js";
+import { createPartner, daysFromToday, newReferral, REFERRAL_FIELDS, referralIn, type TestPartner } from "../support/fixtures.js";
 import { useTestServer, type TestServer } from "../support/harness.js";
 
 const CLOSE_DATE = daysFromToday(90);
@@ -38,10 +31,10 @@ async function read(api: GraphQLClient, id: string) {
 async function inStatus(server: TestServer, partner: TestPartner, status: ReferralStatus): Promise<string> {
   if (status !== ReferralStatus.MISSED && status !== ReferralStatus.EXPIRED) return referralIn(server, partner, status);
   const id = await referralIn(server, partner, status === ReferralStatus.MISSED ? "NEW" : "EVALUATING");
-  await server.db.query(
-    "UPDATE referrals SET status = ?, respond_by = NULL, closed_at = NOW(3), version = version + 1 WHERE id = ?",
-    [status, id],
-  );
+  await server.db.query("UPDATE referrals SET status = ?, respond_by = NULL, closed_at = NOW(3), version = version + 1 WHERE id = ?", [
+    status,
+    id,
+  ]);
   return id;
 }
 
@@ -63,9 +56,7 @@ describe("referrals > transitions over GraphQL", () => {
           const { errors, data } = await act(partner.api, action, id);
           expect(data).to.equal(null);
           expect(errors?.map((e) => e.extensions?.code)).to.deep.equal(["INVALID_TRANSITION"]);
-          expect(errors![0].message).to.equal(
-            `cannot ${action} referral ${id} in ${status} (only from ${MUTATIONS_FROM[action]})`,
-          );
+          expect(errors![0].message).to.equal(`cannot ${action} referral ${id} in ${status} (only from ${MUTATIONS_FROM[action]})`);
           expect(await read(partner.api, id)).to.deep.equal(before);
         });
       } else {

@@ -202,7 +202,12 @@ describe("rfis > rfi(id), suggestedPartners and extendRfi", () => {
       const anySize = await partnerIn("Any size", []);
       const stated = await partnerIn("Stated", ["SIZE_250_TO_999", "SIZE_1000_TO_4999"]);
       await partnerIn("Excluding", ["SIZE_1_TO_9"]);
-      const { rfiId: sized } = await submitRfi(intake, { partnerIds: [target.id], region: "IE", keywords: ["erp"], companySize: "SIZE_250_TO_999" });
+      const { rfiId: sized } = await submitRfi(intake, {
+        partnerIds: [target.id],
+        region: "IE",
+        keywords: ["erp"],
+        companySize: "SIZE_250_TO_999",
+      });
       const { suggestedPartners } = (await view(sized))!;
       expect(suggestedPartners.map(({ partner }) => partner.id)).to.deep.equal([stated.id, anySize.id]);
       expect(suggestedPartners[0].rank).to.be.closeTo(expectedRank(1, 1), 1e-9);
@@ -231,8 +236,17 @@ describe("rfis > rfi(id), suggestedPartners and extendRfi", () => {
       // The added partner's first profile is in another region, then come an inactive one and two active ones in ES:
       // the referral must go through the active ES profile matching the RFI best.
       added = await createPartner(server.current, uniqueName("Added"), { region: "PT", location: "Lisboa", keywords: ["erp", "sap"] });
-      await profileWithContact(added.id, "dormant@added.example", { region: "ES", location: "Bilbao", keywords: ["erp", "sap"], active: false });
-      addedLeftOver = await profileWithContact(added.id, "valencia@added.example", { region: "ES", location: "Valencia", keywords: ["retail"] });
+      await profileWithContact(added.id, "dormant@added.example", {
+        region: "ES",
+        location: "Bilbao",
+        keywords: ["erp", "sap"],
+        active: false,
+      });
+      addedLeftOver = await profileWithContact(added.id, "valencia@added.example", {
+        region: "ES",
+        location: "Valencia",
+        keywords: ["retail"],
+      });
       addedBest = await profileWithContact(added.id, ADDED_CONTACT, { region: "ES", location: "Barcelona", keywords: ["ERP", "SAP"] });
     });
 
@@ -271,11 +285,12 @@ describe("rfis > rfi(id), suggestedPartners and extendRfi", () => {
       expect(received).to.be.within(started - 1000, Date.now() + 1000);
       expect(new Date(referral.respondBy).getTime() - received).to.equal(72 * HOUR);
 
-      const events = await server.current.db.query(
-        "SELECT action, from_status, to_status FROM referral_events WHERE referral_id = ?",
-        [referral.id],
-      );
-      expect(events.map((row: Record<string, unknown>) => ({ ...row }))).to.deep.equal([{ action: "RECEIVE", from_status: null, to_status: "NEW" }]);
+      const events = await server.current.db.query("SELECT action, from_status, to_status FROM referral_events WHERE referral_id = ?", [
+        referral.id,
+      ]);
+      expect(events.map((row: Record<string, unknown>) => ({ ...row }))).to.deep.equal([
+        { action: "RECEIVE", from_status: null, to_status: "NEW" },
+      ]);
       const outbox = await server.current.db.query(
         "SELECT kind, CAST(referral_id AS CHAR) AS referralId, recipient, channel FROM outbox_messages WHERE referral_id = ?",
         [referral.id],
@@ -332,14 +347,23 @@ describe("rfis > rfi(id), suggestedPartners and extendRfi", () => {
       ] as const) {
         const before = await snapshotTables(server.current);
         const refused = await intake.error(EXTEND, { rfiId, partnerIds });
-        expect(refused).to.include({ code: "BAD_USER_INPUT", message: `partnerIds: partner ${already} is already targeted by RFI ${rfiId}` });
+        expect(refused).to.include({
+          code: "BAD_USER_INPUT",
+          message: `partnerIds: partner ${already} is already targeted by RFI ${rfiId}`,
+        });
         await expectTablesUnchanged(server.current, before);
       }
     });
 
     for (const [what, setUp] of [
-      ["whose only profile in the region is inactive", async () => (await createPartner(server.current, uniqueName("Dormant"), { region: "ES", active: false })).id],
-      ["whose only profile is in another region", async () => (await createPartner(server.current, uniqueName("Abroad"), { region: "FR" })).id],
+      [
+        "whose only profile in the region is inactive",
+        async () => (await createPartner(server.current, uniqueName("Dormant"), { region: "ES", active: false })).id,
+      ],
+      [
+        "whose only profile is in another region",
+        async () => (await createPartner(server.current, uniqueName("Abroad"), { region: "FR" })).id,
+      ],
       ["that does not exist", async () => "987654321"],
       ["whose id cannot name a partner", async () => "not-an-id"],
     ] as const) {
@@ -348,7 +372,10 @@ describe("rfis > rfi(id), suggestedPartners and extendRfi", () => {
         const unfit = await setUp();
         const before = await snapshotTables(server.current);
         const refused = await intake.error(EXTEND, { rfiId, partnerIds: [added.id, unfit] });
-        expect(refused).to.include({ code: "BAD_USER_INPUT", message: `partnerIds: partner ${unfit} has no active marketing profile in ES` });
+        expect(refused).to.include({
+          code: "BAD_USER_INPUT",
+          message: `partnerIds: partner ${unfit} has no active marketing profile in ES`,
+        });
         await expectTablesUnchanged(server.current, before);
       });
     }
@@ -396,7 +423,9 @@ describe("rfis > rfi(id), suggestedPartners and extendRfi", () => {
         [rows[0].id, first.id],
         [winner.id, racer.id],
       ]);
-      const [{ events }] = await server.current.db.query("SELECT COUNT(*) AS events FROM referral_events WHERE referral_id = ?", [winner.id]);
+      const [{ events }] = await server.current.db.query("SELECT COUNT(*) AS events FROM referral_events WHERE referral_id = ?", [
+        winner.id,
+      ]);
       const [{ alerts }] = await server.current.db.query(
         "SELECT COUNT(*) AS alerts FROM outbox_messages WHERE kind = 'NEW_REFERRAL' AND referral_id = ?",
         [winner.id],
@@ -415,7 +444,9 @@ describe("rfis > rfi(id), suggestedPartners and extendRfi", () => {
       const others = racers.slice(1);
       const results = await Promise.all(others.map((racer) => extend(rfiId, [racer.id])));
       expect(results.map(([referral]) => referral.partner.id)).to.deep.equal(others.map((racer) => racer.id));
-      expect((await referralRows(rfiId)).map(({ partnerId }) => partnerId).sort()).to.deep.equal([first.id, ...others.map((racer) => racer.id)].sort());
+      expect((await referralRows(rfiId)).map(({ partnerId }) => partnerId).sort()).to.deep.equal(
+        [first.id, ...others.map((racer) => racer.id)].sort(),
+      );
     });
   });
 });

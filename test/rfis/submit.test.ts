@@ -117,7 +117,9 @@ describe("rfis > submitRfi", () => {
            JOIN referrals r ON r.id = e.referral_id WHERE r.rfi_id = ? ORDER BY e.referral_id`,
         [submitted.rfi.id],
       );
-      expect(rows.map((row: Record<string, unknown>) => [String(row.referral_id), row.action, row.from_status, row.to_status])).to.deep.equal(
+      expect(
+        rows.map((row: Record<string, unknown>) => [String(row.referral_id), row.action, row.from_status, row.to_status]),
+      ).to.deep.equal(
         submitted.referrals
           .map((referral) => referral.id)
           .sort((a, b) => Number(a) - Number(b))
@@ -126,8 +128,14 @@ describe("rfis > submitRfi", () => {
     });
 
     for (const [what, setUp] of [
-      ["whose only profile in the region is inactive", (s: TestServer) => createPartner(s, uniqueName("Dormant"), { region: "FR", active: false })],
-      ["whose only profile is in another region", (s: TestServer) => createPartner(s, uniqueName("Abroad"), { region: "ES", location: "Madrid" })],
+      [
+        "whose only profile in the region is inactive",
+        (s: TestServer) => createPartner(s, uniqueName("Dormant"), { region: "FR", active: false }),
+      ],
+      [
+        "whose only profile is in another region",
+        (s: TestServer) => createPartner(s, uniqueName("Abroad"), { region: "ES", location: "Madrid" }),
+      ],
     ] as const) {
       it(`refuses a named partner ${what} with BAD_USER_INPUT naming it, and creates nothing`, async () => {
         const unfit = await setUp(server.current);
@@ -250,7 +258,10 @@ describe("rfis > submitRfi", () => {
         "SELECT r.id FROM referrals r JOIN rfis f ON f.id = r.rfi_id WHERE f.need = ? ORDER BY r.id",
         [need],
       );
-      const events = await count("referral_events e JOIN referrals r ON r.id = e.referral_id JOIN rfis f ON f.id = r.rfi_id WHERE f.need = ?", [need]);
+      const events = await count(
+        "referral_events e JOIN referrals r ON r.id = e.referral_id JOIN rfis f ON f.id = r.rfi_id WHERE f.need = ?",
+        [need],
+      );
       return {
         rfiIds: rfis.map((row: { id: unknown }) => String(row.id)),
         referralIds: referrals.map((row: { id: unknown }) => String(row.id)),
@@ -267,7 +278,9 @@ describe("rfis > submitRfi", () => {
       expect(first.submitRfi.referrals).to.have.length(2);
       expect(await stored(need)).to.deep.equal({
         rfiIds: [first.submitRfi.rfi.id],
-        referralIds: first.submitRfi.referrals.map((referral: { id: string }) => referral.id).sort((a: string, b: string) => Number(a) - Number(b)),
+        referralIds: first.submitRfi.referrals
+          .map((referral: { id: string }) => referral.id)
+          .sort((a: string, b: string) => Number(a) - Number(b)),
         events: 2,
       });
     });

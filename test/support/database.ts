@@ -3,8 +3,7 @@ import type { DataSource } from "typeorm";
 import { parseDatabaseUrl } from "../../src/config.js";
 
 /** The suite's own database, never the one `npm start` uses. */
-export const TEST_DATABASE_URL =
-  process.env.TEST_DATABASE_URL ?? "mysql://root@127.0.0.1:3306/partner_referrals_test";
+export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? "mysql://root@127.0.0.1:3306/partner_referrals_test";
 export const testDatabase = parseDatabaseUrl(TEST_DATABASE_URL);
 
 /** Starts each run from nothing, so migrations are applied exactly as on a fresh machine. */
@@ -40,7 +39,10 @@ export async function emptyOutboxIfAny(): Promise<void> {
   const { host, port, user, password, database } = testDatabase;
   const connection = await mysql.createConnection({ host, port, user, password });
   try {
-    const [tables] = await connection.query("SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'outbox_messages'", [database]);
+    const [tables] = await connection.query(
+      "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'outbox_messages'",
+      [database],
+    );
     if ((tables as unknown[]).length > 0) await connection.query(`DELETE FROM \`${database}\`.outbox_messages`);
   } finally {
     await connection.end();

@@ -54,10 +54,9 @@ export async function createPartner(server: TestServer, name = uniqueName("Partn
 }
 
 export async function issueKey(server: TestServer, role: string, partnerId?: string): Promise<GraphQLClient> {
-  const { issueApiKey } = await server.admin.data(
-    `mutation($input: IssueApiKeyInput!) { issueApiKey(input: $input) { secret } }`,
-    { input: { role, partnerId, label: uniqueName(`${role} key`) } },
-  );
+  const { issueApiKey } = await server.admin.data(`mutation($input: IssueApiKeyInput!) { issueApiKey(input: $input) { secret } }`, {
+    input: { role, partnerId, label: uniqueName(`${role} key`) },
+  });
   return server.client(issueApiKey.secret);
 }
 
@@ -75,7 +74,12 @@ export interface RfiOptions {
 
 export function rfiInput(options: RfiOptions = {}) {
   return {
-    customer: { companyName: "Fabrikam", contactName: "Ann Lee", email: options.customerEmail ?? "ann@fabrikam.example", phone: "+33 1 23 45 67 89" },
+    customer: {
+      companyName: "Fabrikam",
+      contactName: "Ann Lee",
+      email: options.customerEmail ?? "ann@fabrikam.example",
+      phone: "+33 1 23 45 67 89",
+    },
     need: options.need ?? "Move our ERP to the cloud",
     companySize: options.companySize ?? "SIZE_50_TO_249",
     industry: "Manufacturing",

@@ -45,11 +45,7 @@ export interface Subscription<T> {
   stop(): void;
 }
 
-export function subscribe<T = Record<string, any>>(
-  client: Client,
-  query: string,
-  variables?: Record<string, unknown>,
-): Subscription<T> {
+export function subscribe<T = Record<string, any>>(client: Client, query: string, variables?: Record<string, unknown>): Subscription<T> {
   const received: FormattedExecutionResult<T>[] = [];
   const waiting: ((result: FormattedExecutionResult<T>) => void)[] = [];
   // graphql-ws types a result's extensions more loosely than graphql-js does.

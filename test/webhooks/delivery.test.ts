@@ -49,7 +49,9 @@ describe("webhooks > delivery", () => {
     });
     expect(hook.headers["content-type"]).to.equal("application/json");
     expect(Math.abs(Number(hook.headers["webhook-timestamp"]) - Date.now() / 1000)).to.be.below(30);
-    expect(() => new Webhook(`whsec_${Buffer.alloc(24, 1).toString("base64")}`).verify(hook.body, hook.headers as Record<string, string>)).to.throw();
+    expect(() =>
+      new Webhook(`whsec_${Buffer.alloc(24, 1).toString("base64")}`).verify(hook.body, hook.headers as Record<string, string>),
+    ).to.throw();
   });
 
   it("retries a failing receiver with the same webhook-id until it answers 2xx: three attempts, SUCCEEDED", async () => {
@@ -67,7 +69,15 @@ describe("webhooks > delivery", () => {
     const { webhookDeliveries } = await a.api.data(DELIVERIES, { e: endpoint.id });
     expect(webhookDeliveries.edges).to.have.length(1);
     const { node } = webhookDeliveries.edges[0];
-    expect(node).to.include({ id: attempts[0].headers["webhook-id"], eventType: "REFERRAL_RECEIVED", referralId: id, status: "SUCCEEDED", attempts: 3, lastResponseStatus: 200, nextAttemptAt: null });
+    expect(node).to.include({
+      id: attempts[0].headers["webhook-id"],
+      eventType: "REFERRAL_RECEIVED",
+      referralId: id,
+      status: "SUCCEEDED",
+      attempts: 3,
+      lastResponseStatus: 200,
+      nextAttemptAt: null,
+    });
     expect(node.endpoint).to.deep.equal({ id: endpoint.id });
   });
 

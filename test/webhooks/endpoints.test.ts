@@ -25,9 +25,18 @@ describe("webhooks > endpoints", () => {
   });
 
   it("creates an endpoint for a PARTNER key's own partner, lists it, and never shows the secret again", async () => {
-    const { createWebhookEndpoint } = await a.api.data(CREATE_ENDPOINT, { url: hooks.url, events: ["REFERRAL_UPDATED", "REFERRAL_RECEIVED", "REFERRAL_UPDATED"] });
+    const { createWebhookEndpoint } = await a.api.data(CREATE_ENDPOINT, {
+      url: hooks.url,
+      events: ["REFERRAL_UPDATED", "REFERRAL_RECEIVED", "REFERRAL_UPDATED"],
+    });
     const { endpoint } = createWebhookEndpoint;
-    expect(endpoint).to.deep.equal({ id: endpoint.id, url: hooks.url, events: ["REFERRAL_RECEIVED", "REFERRAL_UPDATED"], enabled: true, partner: { id: a.id } });
+    expect(endpoint).to.deep.equal({
+      id: endpoint.id,
+      url: hooks.url,
+      events: ["REFERRAL_RECEIVED", "REFERRAL_UPDATED"],
+      enabled: true,
+      partner: { id: a.id },
+    });
     expect(await a.api.data(ENDPOINTS)).to.deep.equal({
       webhookEndpoints: [{ ...endpoint, disabledReason: null }],
     });
@@ -40,14 +49,26 @@ describe("webhooks > endpoints", () => {
     const noPartner = await server.current.admin.error(CREATE_ENDPOINT, { url: hooks.url, events: ["REFERRAL_RECEIVED"] });
     expect(noPartner).to.include({ code: "BAD_USER_INPUT" });
     expect(noPartner.extensions?.field).to.equal("partnerId");
-    const unknown = await server.current.admin.error(CREATE_ENDPOINT, { url: hooks.url, events: ["REFERRAL_RECEIVED"], partnerId: "987654321" });
+    const unknown = await server.current.admin.error(CREATE_ENDPOINT, {
+      url: hooks.url,
+      events: ["REFERRAL_RECEIVED"],
+      partnerId: "987654321",
+    });
     expect(unknown.code).to.equal("NOT_FOUND");
-    const { createWebhookEndpoint } = await server.current.admin.data(CREATE_ENDPOINT, { url: hooks.url, events: ["REFERRAL_RECEIVED"], partnerId: b.id });
+    const { createWebhookEndpoint } = await server.current.admin.data(CREATE_ENDPOINT, {
+      url: hooks.url,
+      events: ["REFERRAL_RECEIVED"],
+      partnerId: b.id,
+    });
     expect(createWebhookEndpoint.endpoint.partner).to.deep.equal({ id: b.id });
-    expect((await a.api.error(CREATE_ENDPOINT, { url: hooks.url, events: ["REFERRAL_RECEIVED"], partnerId: b.id })).code).to.equal("FORBIDDEN");
+    expect((await a.api.error(CREATE_ENDPOINT, { url: hooks.url, events: ["REFERRAL_RECEIVED"], partnerId: b.id })).code).to.equal(
+      "FORBIDDEN",
+    );
     const empty = await a.api.error(CREATE_ENDPOINT, { url: hooks.url, events: [] });
     expect(empty.code).to.equal("BAD_USER_INPUT");
-    const analyst = await server.current.admin.data(`mutation { issueApiKey(input: { role: ANALYST, label: "${uniqueName("analyst")}" }) { secret } }`);
+    const analyst = await server.current.admin.data(
+      `mutation { issueApiKey(input: { role: ANALYST, label: "${uniqueName("analyst")}" }) { secret } }`,
+    );
     expect((await server.current.client(analyst.issueApiKey.secret).error(ENDPOINTS)).code).to.equal("FORBIDDEN");
   });
 
@@ -77,8 +98,13 @@ describe("webhooks > endpoints", () => {
   it("deletes an endpoint with its deliveries; it is NOT_FOUND afterwards", async () => {
     const endpoint = await endpointFor(a.api, hooks.url, ["REFERRAL_RECEIVED"]);
     await newReferral(server.current, a);
-    await eventually("a delivery exists", async () => (await a.api.data(DELIVERIES, { e: endpoint.id })).webhookDeliveries.edges.length === 1);
-    expect(await a.api.data(`mutation($id: ID!) { deleteWebhookEndpoint(id: $id) }`, { id: endpoint.id })).to.deep.equal({ deleteWebhookEndpoint: true });
+    await eventually(
+      "a delivery exists",
+      async () => (await a.api.data(DELIVERIES, { e: endpoint.id })).webhookDeliveries.edges.length === 1,
+    );
+    expect(await a.api.data(`mutation($id: ID!) { deleteWebhookEndpoint(id: $id) }`, { id: endpoint.id })).to.deep.equal({
+      deleteWebhookEndpoint: true,
+    });
     expect((await a.api.error(DELIVERIES, { e: endpoint.id })).code).to.equal("NOT_FOUND");
     const [{ left }] = await server.current.db.query("SELECT COUNT(*) AS `left` FROM outbox_messages WHERE endpoint_id = ?", [endpoint.id]);
     expect(Number(left)).to.equal(0);
@@ -88,7 +114,15 @@ describe("webhooks > endpoints", () => {
 describe("webhooks > safe URLs when private addresses are not allowed (as in production)", () => {
   const server = useTestServer({ WEBHOOK_ALLOW_PRIVATE_URLS: "false" });
 
-  for (const url of ["http://hooks.example.com/in", "https://127.0.0.1/hooks", "https://localhost:8443/hooks", "https://169.254.169.254/latest/meta-data", "https://[::1]/x", "https://10.0.0.7/x", "ftp://example.com/x"]) {
+  for (const url of [
+    "http://hooks.example.com/in",
+    "https://127.0.0.1/hooks",
+    "https://localhost:8443/hooks",
+    "https://169.254.169.254/latest/meta-data",
+    "https://[::1]/x",
+    "https://10.0.0.7/x",
+    "ftp://example.com/x",
+  ]) {
     it(`refuses ${url} with BAD_USER_INPUT naming input.url, and creates nothing`, async () => {
       const partner = await createPartner(server.current);
       const before = await snapshotTables(server.current);
@@ -109,7 +143,11 @@ describe("webhooks > an endpoint failing for too long", () => {
     this.timeout(60_000);
     smtp = await TestSmtpServer.start();
     hooks = await new WebhookReceiver().start();
-    failing = await startEmptyServer({ SMTP_URL: smtp.url, WEBHOOK_RETRY_SCHEDULE: "200ms,200ms,200ms,200ms,200ms,200ms,200ms,200ms,200ms,200ms", WEBHOOK_DISABLE_AFTER: "1s" });
+    failing = await startEmptyServer({
+      SMTP_URL: smtp.url,
+      WEBHOOK_RETRY_SCHEDULE: "200ms,200ms,200ms,200ms,200ms,200ms,200ms,200ms,200ms,200ms",
+      WEBHOOK_DISABLE_AFTER: "1s",
+    });
   });
   after(async () => {
     await failing?.stop();

@@ -61,10 +61,30 @@ describe("webhooks > safe URLs", () => {
 
     it("refuses loopback, private, link-local, metadata, CGNAT, unspecified and multicast addresses", () => {
       const refused = [
-        "127.0.0.1", "127.8.9.10", "10.1.2.3", "172.16.0.1", "172.31.255.255", "192.168.1.1", "169.254.169.254",
-        "100.64.0.1", "0.0.0.0", "255.255.255.255", "224.0.0.1", "240.0.0.1", "192.0.2.1",
-        "::", "::1", "fc00::1", "fd00:ec2::254", "fe80::1", "fe80::1%eth0", "ff02::1", "2001:db8::1",
-        "::ffff:127.0.0.1", "::ffff:10.0.0.1", "::ffff:169.254.169.254",
+        "127.0.0.1",
+        "127.8.9.10",
+        "10.1.2.3",
+        "172.16.0.1",
+        "172.31.255.255",
+        "192.168.1.1",
+        "169.254.169.254",
+        "100.64.0.1",
+        "0.0.0.0",
+        "255.255.255.255",
+        "224.0.0.1",
+        "240.0.0.1",
+        "192.0.2.1",
+        "::",
+        "::1",
+        "fc00::1",
+        "fd00:ec2::254",
+        "fe80::1",
+        "fe80::1%eth0",
+        "ff02::1",
+        "2001:db8::1",
+        "::ffff:127.0.0.1",
+        "::ffff:10.0.0.1",
+        "::ffff:169.254.169.254",
       ];
       for (const address of refused) expect(isPublicAddress(address), address).to.equal(false);
     });
@@ -125,9 +145,17 @@ describe("webhooks > safe URLs", () => {
 
     it("refuses private and reserved IP literals, however they are written", async () => {
       for (const raw of [
-        "https://127.0.0.1/x", "https://[::1]/", "https://10.0.0.1/", "https://169.254.169.254/latest/meta-data/",
-        "https://[fd00:ec2::254]/", "https://[::ffff:127.0.0.1]/", "https://0.0.0.0/", "https://0x7f.1/",
-        "https://2130706433/", "https://017700000001/", "https://100.64.0.1/",
+        "https://127.0.0.1/x",
+        "https://[::1]/",
+        "https://10.0.0.1/",
+        "https://169.254.169.254/latest/meta-data/",
+        "https://[fd00:ec2::254]/",
+        "https://[::ffff:127.0.0.1]/",
+        "https://0.0.0.0/",
+        "https://0x7f.1/",
+        "https://2130706433/",
+        "https://017700000001/",
+        "https://100.64.0.1/",
       ]) {
         expect((await refusal(raw)).message, raw).to.match(/private or reserved address/);
       }
@@ -135,8 +163,12 @@ describe("webhooks > safe URLs", () => {
 
     it("refuses localhost and internal host names", async () => {
       for (const raw of [
-        "https://localhost/", "https://LOCALHOST:8443/", "https://localhost./", "https://api.localhost/",
-        "https://metadata.google.internal/", "https://printer.local/",
+        "https://localhost/",
+        "https://LOCALHOST:8443/",
+        "https://localhost./",
+        "https://api.localhost/",
+        "https://metadata.google.internal/",
+        "https://printer.local/",
       ]) {
         expect((await refusal(raw)).message, raw).to.equal("input.url: must not point to an internal host");
       }
@@ -221,7 +253,9 @@ describe("webhooks > safe URLs", () => {
   describe("assertPublicHost", () => {
     it("refuses non-public IP literals, with or without brackets", () => {
       for (const host of ["127.0.0.1", "::1", "[::1]", "[fd00:ec2::254]", "169.254.169.254", "[::ffff:127.0.0.1]"]) {
-        expect(() => assertPublicHost(host), host).to.throw().with.property("code", "EPUBLICONLY");
+        expect(() => assertPublicHost(host), host)
+          .to.throw()
+          .with.property("code", "EPUBLICONLY");
       }
     });
 

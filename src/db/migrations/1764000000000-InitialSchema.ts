@@ -134,15 +134,7 @@ export class InitialSchema1764000000000 implements MigrationInterface {
   }
 
   async down(q: QueryRunner): Promise<void> {
-    for (const table of [
-      "referral_events",
-      "referrals",
-      "idempotency_records",
-      "rfis",
-      "api_keys",
-      "marketing_profiles",
-      "partners",
-    ]) {
+    for (const table of ["referral_events", "referrals", "idempotency_records", "rfis", "api_keys", "marketing_profiles", "partners"]) {
       await q.query(`DROP TABLE ${table}`);
     }
   }
