@@ -66,7 +66,13 @@ describe("change feed > referralChanges", () => {
     const [first, held] = [await newReferral(server.current, a), await newReferral(server.current, a)];
     // A's counters row exists once A has answered once; holding it makes A's next answer wait before its commit.
     await a.api.data("mutation($id: ID!) { ignoreReferral(id: $id) { id } }", { id: first });
-    const others = await Promise.all([newReferral(server.current, b), newReferral(server.current, b)]);
+    const [early, ...others] = await Promise.all([
+      newReferral(server.current, b),
+      newReferral(server.current, b),
+      newReferral(server.current, b),
+    ]);
+    // B's counters exist before A's are held: B's later answers update its rows, and insert nothing next to A's.
+    await b.api.data("mutation($id: ID!) { expressInterest(id: $id) { id } }", { id: early });
     await eventually("the feed has every change so far", async () => {
       await admin.sync();
       return admin.seen.length === (await eventsOf(server)).length;
@@ -79,18 +85,23 @@ describe("change feed > referralChanges", () => {
     try {
       await blocker.query("SELECT * FROM partner_counters WHERE partner_id = ? FOR UPDATE", [a.id]);
       late = a.api.data("mutation($id: ID!) { ignoreReferral(id: $id) { id } }", { id: held });
-      // Its event is written (and its id taken); it waits for the counters before it can commit.
-      await eventually("the held change waits for its lock", async () => {
-        const [{ waiting }] = await server.current.db.query(
-          "SELECT COUNT(*) AS waiting FROM information_schema.PROCESSLIST WHERE INFO LIKE 'INSERT INTO partner_counters%'",
-        );
-        return Number(waiting) === 1;
-      });
+      // Its event is written (and its id taken), uncommitted: it waits for the counters before it can commit.
+      const peek: QueryRunner = server.current.db.createQueryRunner();
+      try {
+        await peek.query("SET SESSION TRANSACTION ISOLATION LEVEL READ UNCOMMITTED");
+        await eventually("the held change has written its event", async () => {
+          const found = await peek.query("SELECT id FROM referral_events WHERE referral_id = ? AND action = 'IGNORE'", [held]);
+          return found.length === 1;
+        });
+      } finally {
+        await peek.query("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ");
+        await peek.release();
+      }
       // Meanwhile B's changes commit, with later event ids than the held one.
       for (const id of others) await b.api.data("mutation($id: ID!) { expressInterest(id: $id) { id } }", { id });
       await eventually("B's changes are in the feed", async () => {
         await admin.sync();
-        return admin.seen.filter((c) => c.action === "EXPRESS_INTEREST").length === 2;
+        return admin.seen.filter((c) => c.action === "EXPRESS_INTEREST").length === 3;
       });
       expect(admin.seen.some((c) => c.referral.id === held && c.action === "IGNORE")).to.equal(false);
     } finally {
@@ -105,7 +116,7 @@ describe("change feed > referralChanges", () => {
 
     const events = await eventsOf(server);
     const heldEvent = events.find((event) => event.referralId === held && event.action === "IGNORE")!;
-    const interest = events.filter((event) => event.action === "EXPRESS_INTEREST");
+    const interest = events.filter((event) => event.action === "EXPRESS_INTEREST" && others.includes(event.referralId));
     // The scenario really happened: the late change's id comes before ids that committed earlier.
     expect(interest.every((event) => BigInt(event.id) > BigInt(heldEvent.id))).to.equal(true);
     // Every change exactly once, the late one after those that committed first.
