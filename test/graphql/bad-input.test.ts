@@ -1,5 +1,4 @@
 import { expect } from "chai";
-import type { DataSource } from "typeorm";
 import type { GraphQLClient } from "../support/client.js";
 import {
   createPartner,
@@ -11,7 +10,8 @@ import {
   uniqueName,
   type TestPartner,
 } from "../support/fixtures.js";
-import { useTestServer } from "../support/harness.js";
+import { type TestServer, useTestServer } from "../support/harness.js";
+import { fitScoresSettled } from "../support/wait.js";
 
 /*
  * Every row is one bad input as a client sends it (in variables), refused with exactly one
@@ -518,7 +518,10 @@ const ROWS: BadInputRow[] = [
 const TABLES = ["partners", "marketing_profiles", "api_keys", "rfis", "referrals", "referral_events", "idempotency_records"];
 
 /** Everything a refused request must leave as it was: row counts, table checksums, the target referral. */
-async function snapshot(db: DataSource, referralId?: string) {
+async function snapshot(server: TestServer, referralId?: string) {
+  // Fit scores of earlier decisions are rescored in the background: let that finish first.
+  await fitScoresSettled(server);
+  const { db } = server;
   const counts: Record<string, number> = {};
   for (const table of TABLES) {
     const [{ n }] = await db.query(`SELECT COUNT(*) AS n FROM ${table}`);
@@ -568,9 +571,8 @@ describe("graphql > bad input", () => {
 
   for (const row of ROWS) {
     it(`refuses ${row.sends} with BAD_USER_INPUT naming ${row.field}, and changes nothing`, async () => {
-      const { db } = server.current;
       fx.referralId = row.referralIn ? await referralIn(server.current, fx.partner, row.referralIn) : "";
-      const before = await snapshot(db, fx.referralId || undefined);
+      const before = await snapshot(server.current, fx.referralId || undefined);
 
       const { errors, data } = await sender(row).request(row.query, row.variables(fx));
 
@@ -580,14 +582,14 @@ describe("graphql > bad input", () => {
       expect(error.extensions?.code, error.message).to.equal("BAD_USER_INPUT");
       expect(namesField(error.message, row.field), `"${error.message}" names ${row.field}`).to.equal(true);
       expect(error.message).to.include(typeof row.says === "function" ? row.says(fx) : row.says);
-      expect(await snapshot(db, fx.referralId || undefined)).to.deep.equal(before);
+      expect(await snapshot(server.current, fx.referralId || undefined)).to.deep.equal(before);
     });
   }
 
   it("refuses a malformed Decimal written as a literal in the query text, pointing at it", async () => {
     const id = await referralIn(server.current, fx.partner, "EVALUATING");
     const query = `mutation($id: ID!) { acceptReferral(id: $id, input: { estimatedDealValue: "12,50", currency: "EUR", estimatedCloseDate: "${daysFromToday(60)}" }) { id } }`;
-    const before = await snapshot(server.current.db, id);
+    const before = await snapshot(server.current, id);
     const { status, errors, data } = await fx.partner.api.request(query, { id });
     expect(status).to.equal(400);
     expect(data ?? null).to.equal(null);
@@ -598,7 +600,7 @@ describe("graphql > bad input", () => {
         extensions: { code: "BAD_USER_INPUT" },
       },
     ]);
-    expect(await snapshot(server.current.db, id)).to.deep.equal(before);
+    expect(await snapshot(server.current, id)).to.deep.equal(before);
   });
 
   it("refuses literal amounts, currencies and countries of the wrong form with BAD_USER_INPUT", async () => {
@@ -610,7 +612,7 @@ describe("graphql > bad input", () => {
       `mutation($id: ID!) { acceptReferral(id: $id, input: { estimatedDealValue: "10.00", currency: "XYZ", estimatedCloseDate: "${date}" }) { id } }`,
       `query($id: ID!) { referral(id: $id) { id } referrals(filter: { region: "ZZ" }) { totalCount } }`,
     ];
-    const before = await snapshot(server.current.db, id);
+    const before = await snapshot(server.current, id);
     for (const query of literals) {
       const { errors, data } = await fx.partner.api.request(query, { id });
       expect(data ?? null, query).to.equal(null);
@@ -620,7 +622,7 @@ describe("graphql > bad input", () => {
       ).to.deep.equal(["BAD_USER_INPUT"]);
       expect(errors![0].message, query).to.match(/^Expected value of type "(Decimal|Currency|CountryCode)!?", found /);
     }
-    expect(await snapshot(server.current.db, id)).to.deep.equal(before);
+    expect(await snapshot(server.current, id)).to.deep.equal(before);
   });
 
   it("accepts an amount of 13 integer digits and 2 decimals, and stores it exactly", async () => {
@@ -712,9 +714,9 @@ describe("graphql > bad input", () => {
   it("replays an RFI retried with its idempotency key and the same input, creating nothing new", async () => {
     const input = rfiInput({ partnerIds: [fx.partner.id], idempotencyKey: uniqueName("replay-key") });
     const first = await server.current.admin.data(SUBMIT_RFI, { input });
-    const before = await snapshot(server.current.db);
+    const before = await snapshot(server.current);
     const again = await server.current.admin.data(SUBMIT_RFI, { input });
     expect(again.submitRfi.rfi.id).to.equal(first.submitRfi.rfi.id);
-    expect(await snapshot(server.current.db)).to.deep.equal(before);
+    expect(await snapshot(server.current)).to.deep.equal(before);
   });
 });
