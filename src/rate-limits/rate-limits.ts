@@ -30,6 +30,9 @@ export function isRefusedKey(error: unknown): boolean {
 
 /** Every limit counts over one minute, in fixed windows starting at the first unit. */
 const WINDOW_SECONDS = 60;
+const WINDOW_MS = WINDOW_SECONDS * 1000;
+/** Addresses with a recent failed authentication this instance remembers at most. */
+const MAX_ADDRESSES_REMEMBERED = 100_000;
 
 /**
  * How long a request waits for Redis before it is counted in this instance's memory instead. Redis
@@ -49,6 +52,9 @@ const STORE_TIMEOUT_MS = 200;
  * outage each instance thus allows up to the full limit on its own: looser, never closed.
  */
 export class RateLimits {
+  /** Addresses that failed to authenticate on this instance, until their window ends. */
+  private readonly failedHere = new Map<string, number>();
+
   private constructor(
     private readonly config: RateLimitConfig,
     private readonly perKey: RateLimiterAbstract,
@@ -107,9 +113,19 @@ export class RateLimits {
 
   /**
    * Refuses an address that has used up its failed authentications, before its key is looked up: a
-   * key guesser learns nothing more this minute, not even whether a guess was right.
+   * key guesser learns nothing more this minute, not even whether a guess was right. The store is
+   * asked only for addresses that failed on this instance within the window: a request with a good
+   * key from a clean address costs one round trip (its count), not two. An address over the limit on
+   * other instances is refused here from its first failure on this one, so a guesser spreading over
+   * N instances gains at most one guess per instance and window.
    */
   async failedAuthBlocked(address: string): Promise<RateLimitRefusal | undefined> {
+    const until = this.failedHere.get(address);
+    if (until === undefined) return undefined;
+    if (until <= Date.now()) {
+      this.failedHere.delete(address);
+      return undefined;
+    }
     let used: RateLimiterRes | null;
     try {
       used = await this.failedAuth.get(address);
@@ -123,6 +139,10 @@ export class RateLimits {
 
   /** Counts a failed authentication from the address; refused once it goes over the limit. */
   async failedAuthentication(address: string): Promise<RateLimitRefusal | undefined> {
+    // Bounded: a flood of addresses forgets the oldest (each is still counted in the store).
+    if (this.failedHere.size >= MAX_ADDRESSES_REMEMBERED) this.failedHere.delete(this.failedHere.keys().next().value!);
+    this.failedHere.delete(address);
+    this.failedHere.set(address, Date.now() + WINDOW_MS);
     return this.consume(this.failedAuth, address, 1, "failed_auth", this.failedAuthMessage());
   }
 
