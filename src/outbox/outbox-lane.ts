@@ -84,11 +84,6 @@ export class OutboxLane {
       });
   }
 
-  async run(): Promise<void> {
-    this.nudge();
-    await this.running;
-  }
-
   /**
    * Claims as many due messages as there are free delivery slots, starts them, and claims again as
    * soon as a slot frees or a commit nudges: a message never waits for a slower one. Ends when nothing

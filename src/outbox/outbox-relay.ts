@@ -61,8 +61,10 @@ export class OutboxRelay {
     onAttempt?: AttemptListener,
   ) {
     this.lanes = new Map(channels.map((channel) => [channel.name, new OutboxLane(db, channel, logger, onAttempt)]));
-    // A short lock: the rows' leases, not Agenda's lock, keep runs apart; Agenda's lock timer would outlive a stopped server.
-    scheduler.agenda.define(OUTBOX_RELAY_JOB, () => this.run(), { concurrency: 1, lockLifetime: RELAY_JOB_LOCK_MS });
+    // The poll only starts the lanes: the rows' leases, not Agenda's lock, keep runs apart, and a long
+    // drain (a backlog, a busy database) must not outlive the job's short lock, whose timer would also
+    // outlive a stopped server.
+    scheduler.agenda.define(OUTBOX_RELAY_JOB, async () => this.nudge(), { concurrency: 1, lockLifetime: RELAY_JOB_LOCK_MS });
   }
 
   async start(): Promise<void> {
@@ -79,10 +81,5 @@ export class OutboxRelay {
   nudge(channel?: string): void {
     if (channel !== undefined) this.lanes.get(channel)?.nudge();
     else for (const lane of this.lanes.values()) lane.nudge();
-  }
-
-  /** One run of every lane to its end (what the Agenda job awaits). */
-  async run(): Promise<void> {
-    await Promise.all([...this.lanes.values()].map((lane) => lane.run()));
   }
 }
