@@ -55,6 +55,7 @@ import { operationMetricsPlugin } from "./metrics/graphql-metrics.js";
 import { outboxBacklog } from "./metrics/outbox-backlog.js";
 import { readinessEndpoint } from "./health/readiness.js";
 import { requestLogging } from "./http/request-log.js";
+import { dashboard } from "./http/dashboard.js";
 import { requestScopePlugin, withRequestScope } from "./graphql/request-scope.js";
 import { poolUsage } from "./db/pool.js";
 import { limitRequests, requestCaller } from "./rate-limits/http.js";
@@ -279,6 +280,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         })),
       }),
     );
+    // Last: the web dashboard at `/`, which talks to the server through /graphql like any client.
+    app.use(dashboard());
 
     await new Promise<void>((resolve, reject) => {
       httpServer.once("error", reject);

@@ -1,0 +1,342 @@
+import { gzipSync } from "node:zlib";
+import { expect } from "chai";
+import type { Page, WebSocketRoute } from "playwright-core";
+import { screenshot, useBrowser, usePage } from "../support/browser.js";
+import { createPartner, daysFromToday, issueKey, submitRfi, type TestPartner, uniqueName } from "../support/fixtures.js";
+import { useTestServer } from "../support/harness.js";
+
+// One server and one browser for the file; a fresh tab (and session storage) per test.
+describe("web", function () {
+  this.timeout(60_000);
+  const browser = useBrowser();
+  const server = useTestServer();
+  const origin = () => `http://localhost:${server.current.port}`;
+
+  async function signIn(tab: Page, key: string, path = "/"): Promise<void> {
+    await tab.goto(`${origin()}${path}`);
+    await tab.getByLabel("API key").fill(key);
+    await tab.getByRole("button", { name: "Sign in" }).click();
+  }
+
+  /** A partner with its key, signed in on the page, its New tab shown. */
+  async function partnerSignedIn(tab: Page): Promise<TestPartner> {
+    const partner = await createPartner(server.current);
+    await signIn(tab, partner.api.key!);
+    await tab.getByRole("tab", { name: /^New \(\d+\)$/ }).waitFor();
+    await tab.getByText("Live", { exact: true }).waitFor();
+    return partner;
+  }
+
+  async function referralFor(partner: TestPartner, need = uniqueName("Need")): Promise<{ id: string; need: string }> {
+    const { referralIds } = await submitRfi(server.current.admin, { partnerIds: [partner.id], need });
+    return { id: referralIds[0], need };
+  }
+
+  const article = (tab: Page, need: string) => tab.getByRole("article").filter({ hasText: need });
+
+  async function statusOf(id: string): Promise<{ status: string; version: number }> {
+    const { referral } = await server.current.admin.data(`query($id: ID!) { referral(id: $id) { status version } }`, { id });
+    return referral;
+  }
+
+  describe("partner dashboard", () => {
+    const page = usePage(browser);
+
+    it("shows the sign-in page at /, from this origin only", async () => {
+      const origins = new Set<string>();
+      const scripts: Promise<Buffer>[] = [];
+      page.current.on("request", (request) => origins.add(new URL(request.url()).origin));
+      page.current.on("response", (response) => {
+        if (response.request().resourceType() === "script") scripts.push(response.body());
+      });
+      const response = await page.current.goto(`${origin()}/`);
+      expect(response?.headers()["content-security-policy"]).to.contain("default-src 'self'");
+      await page.current.getByLabel("API key").waitFor();
+      await page.current.getByRole("button", { name: "Sign in" }).waitFor();
+      expect([...origins]).to.deep.equal([origin()]);
+      // The first load's JavaScript, gzipped: at most 150 KB.
+      const gzipped = (await Promise.all(scripts)).reduce((total, body) => total + gzipSync(body).length, 0);
+      expect(gzipped).to.be.within(1, 150 * 1024);
+      await screenshot(page.current, "sign-in");
+    });
+
+    it("refuses a bad key, says why and shows no tabs", async () => {
+      await signIn(page.current, "prk_not-a-key");
+      await page.current.getByRole("alert").filter({ hasText: "This key was refused" }).waitFor();
+      expect(await page.current.getByRole("tab").count()).to.equal(0);
+      expect(await page.current.evaluate("sessionStorage.length")).to.equal(0);
+    });
+
+    it("keeps the key for the tab's session and forgets it on Sign out", async () => {
+      await partnerSignedIn(page.current);
+      await page.current.reload();
+      await page.current.getByRole("tab", { name: /^New/ }).waitFor();
+      await page.current.getByRole("button", { name: "Sign out" }).click();
+      await page.current.getByLabel("API key").waitFor();
+      expect(await page.current.evaluate("sessionStorage.length")).to.equal(0);
+      await page.current.reload();
+      await page.current.getByLabel("API key").waitFor();
+    });
+
+    it("shows a referral submitted through the API in New without a reload, and says so", async () => {
+      const partner = await partnerSignedIn(page.current);
+      await page.current.evaluate("window.sameDocument = true");
+      const { need } = await referralFor(partner);
+      await article(page.current, need).waitFor({ timeout: 5000 });
+      await page.current.getByRole("tab", { name: "New (1)" }).waitFor();
+      expect(await page.current.getByRole("status").filter({ hasText: "New referral" }).textContent()).to.contain(need);
+      expect(await page.current.evaluate("window.sameDocument")).to.equal(true);
+      const card = article(page.current, need);
+      for (const fact of ["50–249 employees", "Manufacturing", "FR", "cloud", "left"]) expect(await card.textContent()).to.contain(fact);
+      expect(await card.getByRole("button").allTextContents()).to.deep.equal(["I'm interested", "No thanks", "CRM reference"]);
+      await screenshot(page.current, "partner-new");
+    });
+
+    it("I'm interested moves it to Evaluating and shows the customer", async () => {
+      const partner = await partnerSignedIn(page.current);
+      const { id, need } = await referralFor(partner);
+      await article(page.current, need).getByRole("button", { name: "I'm interested" }).click();
+      await article(page.current, need).getByText("ann@fabrikam.example").waitFor();
+      await page.current.getByRole("tab", { name: "Evaluating (1)" }).click();
+      const card = article(page.current, need);
+      await card.getByRole("region", { name: "Customer" }).getByText("Fabrikam", { exact: true }).waitFor();
+      expect(await card.getByRole("button").allTextContents()).to.deep.equal(["Accept", "Decline", "CRM reference"]);
+      expect(await statusOf(id)).to.include({ status: "EVALUATING" });
+      await screenshot(page.current, "partner-evaluating");
+    });
+
+    it("Accept with a value, a currency and a close date moves it to Negotiating", async () => {
+      const partner = await partnerSignedIn(page.current);
+      const { id, need } = await referralFor(partner);
+      await partner.api.data(`mutation($id: ID!) { expressInterest(id: $id) { id } }`, { id });
+      await page.current.getByRole("tab", { name: "Evaluating (1)" }).click();
+      const card = article(page.current, need);
+      await card.getByRole("button", { name: "Accept" }).click();
+      await card.getByLabel("Deal value").fill("1234.50");
+      await card.getByLabel("Currency").selectOption("USD");
+      await card.getByLabel("Close date").fill(daysFromToday(30));
+      await card.getByRole("button", { name: "Confirm" }).click();
+      await page.current.getByRole("tab", { name: "Negotiating (1)" }).click();
+      await article(page.current, need).getByText("$1,234.50").waitFor();
+      const { referral } = await partner.api.data(
+        `query($id: ID!) { referral(id: $id) { status estimatedDealValue { amount currency } estimatedCloseDate } }`,
+        {
+          id,
+        },
+      );
+      expect(referral).to.deep.equal({
+        status: "NEGOTIATING",
+        estimatedDealValue: { amount: "1234.50", currency: "USD" },
+        estimatedCloseDate: daysFromToday(30),
+      });
+      expect(await article(page.current, need).getByRole("button").allTextContents()).to.deep.equal([
+        "Update estimate",
+        "Won",
+        "Lost",
+        "CRM reference",
+      ]);
+    });
+
+    it("shows the server's refusal next to the referral and changes nothing", async () => {
+      const partner = await partnerSignedIn(page.current);
+      const { id, need } = await referralFor(partner);
+      await partner.api.data(`mutation($id: ID!) { expressInterest(id: $id) { id } }`, { id });
+      await page.current.getByRole("tab", { name: "Evaluating (1)" }).click();
+      const card = article(page.current, need);
+      await card.getByRole("button", { name: "Accept" }).click();
+      await card.getByLabel("Deal value").fill("1000");
+      await card.getByLabel("Close date").fill("2020-01-31");
+      await card.getByRole("button", { name: "Confirm" }).click();
+      await card
+        .getByRole("alert")
+        .filter({ hasText: /today or later|past/i })
+        .waitFor();
+      expect(await statusOf(id)).to.deep.equal({ status: "EVALUATING", version: 2 });
+    });
+
+    it("on a stale version, reloads the referral and says it changed", async () => {
+      const held: string[] = [];
+      let holding = false;
+      let toPage: WebSocketRoute | undefined;
+      // The page's live feed, passed through until the test holds it back.
+      await page.current.routeWebSocket(/\/graphql$/, (ws) => {
+        toPage = ws;
+        const toServer = ws.connectToServer();
+        toServer.onMessage((message) => (holding ? held.push(String(message)) : ws.send(message)));
+        ws.onMessage((message) => toServer.send(message));
+      });
+      const partner = await partnerSignedIn(page.current);
+      const { id, need } = await referralFor(partner);
+      await article(page.current, need).waitFor();
+      holding = true;
+      await partner.api.data(`mutation($id: ID!) { setExternalReference(id: $id, externalReferenceId: "CRM-42") { id } }`, { id });
+      await article(page.current, need).getByRole("button", { name: "I'm interested" }).click();
+      const notice = article(page.current, need).getByRole("status");
+      await notice.filter({ hasText: "changed" }).waitFor();
+      await article(page.current, need).getByText("CRM-42", { exact: true }).waitFor();
+      expect(await statusOf(id)).to.deep.equal({ status: "NEW", version: 2 });
+      await screenshot(page.current, "partner-stale");
+      // Acting again, on the version now shown, goes through.
+      holding = false;
+      for (const message of held.splice(0)) toPage!.send(message);
+      await article(page.current, need).getByRole("button", { name: "I'm interested" }).click();
+      await article(page.current, need).getByText("ann@fabrikam.example").waitFor();
+      expect(await statusOf(id)).to.include({ status: "EVALUATING" });
+    });
+
+    it("No thanks sends the optional reason; Archived filters by status and shows the timeline", async () => {
+      const partner = await partnerSignedIn(page.current);
+      const ignored = await referralFor(partner);
+      const declined = await referralFor(partner);
+      await partner.api.data(`mutation($id: ID!) { expressInterest(id: $id) { id } declineReferral(id: $id) { id } }`, { id: declined.id });
+      const card = article(page.current, ignored.need);
+      await card.getByRole("button", { name: "No thanks" }).click();
+      await card.getByLabel("Reason (optional)").fill("Outside our focus");
+      await card.getByRole("button", { name: "Confirm" }).click();
+      await page.current.getByRole("tab", { name: "Archived (2)" }).click();
+      await article(page.current, declined.need).waitFor();
+      await page.current.getByLabel("Status").selectOption({ label: "Ignored" });
+      await article(page.current, declined.need).waitFor({ state: "detached" });
+      const archived = article(page.current, ignored.need);
+      await archived.getByText("Reason: Outside our focus").waitFor();
+      const timeline = await archived.getByRole("region", { name: "Timeline" }).getByRole("listitem").allTextContents();
+      expect(timeline).to.have.length(2);
+      expect(timeline[0]).to.contain("Received");
+      expect(timeline[1]).to.contain("Passed (no thanks)").and.to.contain("Outside our focus");
+      expect(await archived.getByRole("button").count()).to.equal(0);
+    });
+
+    it("opens /referrals/<id>, the e-mails' link, after sign-in", async () => {
+      const partner = await createPartner(server.current);
+      const { id, need } = await referralFor(partner);
+      await signIn(page.current, partner.api.key!, `/referrals/${id}`);
+      await article(page.current, need)
+        .getByRole("heading", { name: `Referral #${id}` })
+        .waitFor();
+      expect(await page.current.getByRole("article").count()).to.equal(1);
+      expect(new URL(page.current.url()).pathname).to.equal(`/referrals/${id}`);
+      await screenshot(page.current, "referral-link");
+    });
+
+    it("does not show another partner's referral at its link", async () => {
+      const [owner, other] = [await createPartner(server.current), await createPartner(server.current)];
+      const { id, need } = await referralFor(owner);
+      await signIn(page.current, other.api.key!, `/referrals/${id}`);
+      await page.current.getByText(`Referral #${id} does not exist, or is not one of yours.`).waitFor();
+      expect(await page.current.getByText(need).count()).to.equal(0);
+    });
+
+    it("moves between tabs with the arrow keys", async () => {
+      await partnerSignedIn(page.current);
+      await page.current.getByRole("tab", { name: /^New/ }).focus();
+      await page.current.keyboard.press("ArrowRight");
+      const selected = page.current.getByRole("tab", { selected: true });
+      expect(await selected.textContent()).to.match(/^Evaluating/);
+      expect(await page.current.evaluate("document.activeElement?.textContent")).to.match(/^Evaluating/);
+      await page.current.keyboard.press("End");
+      expect(await selected.textContent()).to.match(/^Archived/);
+    });
+  });
+
+  describe("analyst view", () => {
+    const page = usePage(browser);
+    /** Months back from this one (UTC), as YYYY-MM. */
+    const month = (back: number) => {
+      const now = new Date();
+      return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - back, 1)).toISOString().slice(0, 7);
+    };
+
+    /** An accepted referral in `region`, received in the month `back` months ago, worth `value` in `currency`. */
+    async function deal(partner: TestPartner, region: string, back: number, value: string, currency = "EUR"): Promise<void> {
+      const { referralIds } = await submitRfi(server.current.admin, { partnerIds: [partner.id], region });
+      const [id] = referralIds;
+      await partner.api.data(
+        `mutation($id: ID!, $input: AcceptReferralInput!) { expressInterest(id: $id) { id } acceptReferral(id: $id, input: $input) { id } }`,
+        { id, input: { estimatedDealValue: value, currency, estimatedCloseDate: daysFromToday(40) } },
+      );
+      // Arrivals in earlier months, which the API cannot backdate.
+      await server.current.db.query("UPDATE referrals SET received_at = ? WHERE id = ?", [new Date(`${month(back)}-01T12:00:00Z`), id]);
+    }
+
+    const points = (series: string) => page.current.locator(`svg circle[data-series="${series}"]`).count();
+    const rows = (caption: string) => page.current.getByRole("table", { name: caption }).locator("tbody tr").count();
+
+    it("charts median and p90 deal sizes and median days to close per month, with the same numbers in tables", async () => {
+      const belgian = await createPartner(server.current, uniqueName("Belgian partner"), { region: "BE" });
+      const luxembourgish = await createPartner(server.current, uniqueName("Luxembourg partner"), { region: "LU" });
+      for (const back of [3, 2, 1, 0]) {
+        await deal(belgian, "BE", back, "1000.00");
+        await deal(belgian, "BE", back, `${3000 + back * 1000}.00`);
+      }
+      await deal(belgian, "BE", 1, "999.00", "USD");
+      await deal(luxembourgish, "LU", 5, "5000.00");
+      const analyst = await issueKey(server.current, "ANALYST");
+
+      await signIn(page.current, analyst.key!);
+      await page.current.getByRole("heading", { name: "Deal sizes" }).waitFor();
+      await page.current.getByLabel("Region").fill("BE");
+      await page.current.getByRole("button", { name: "Show" }).click();
+      await page.current.getByRole("table", { name: "Deal sizes per month, EUR" }).waitFor();
+      await page.current.getByLabel("Currency").waitFor();
+      expect(await points("median")).to.equal(4);
+      expect(await points("p90")).to.equal(4);
+      expect(await points("median-days")).to.equal(4);
+      expect(await rows("Deal sizes per month, EUR")).to.equal(4);
+      expect(await rows("Days to close per month")).to.equal(4);
+      // Three months back: 1000 and 6000, so the nearest-rank median is 1000 and the p90 6000.
+      const oldest = await page.current
+        .getByRole("table", { name: "Deal sizes per month, EUR" })
+        .locator("tbody tr")
+        .first()
+        .allInnerTexts();
+      expect(oldest[0].split("\t").slice(1)).to.deep.equal(["2", "1000.00", "6000.00"]);
+      await screenshot(page.current, "analyst");
+
+      await page.current.getByLabel("Currency").selectOption("USD");
+      await page.current.getByRole("table", { name: "Deal sizes per month, USD" }).waitFor();
+      expect(await points("median")).to.equal(1);
+
+      await page.current.getByLabel("Region").fill("LU");
+      await page.current.getByLabel("From").fill(month(6));
+      await page.current.getByRole("button", { name: "Show" }).click();
+      await page.current.getByRole("table", { name: "Deal sizes per month, EUR" }).waitFor();
+      await page.current.getByLabel("Currency").waitFor({ state: "detached" });
+      expect(await points("median")).to.equal(1);
+      expect(await points("median-days")).to.equal(1);
+    });
+
+    it("shows an analyst no partner actions at a referral's link", async () => {
+      const partner = await createPartner(server.current);
+      const { id, need } = await referralFor(partner);
+      const analyst = await issueKey(server.current, "ANALYST");
+      await signIn(page.current, analyst.key!, `/referrals/${id}`);
+      await article(page.current, need).waitFor();
+      expect(await article(page.current, need).getByRole("button").count()).to.equal(0);
+    });
+  });
+
+  describe("small screens", () => {
+    const page = usePage(browser, { width: 375 });
+    const fitsWidth = async () => expect(await page.current.evaluate("document.documentElement.scrollWidth")).to.be.at.most(375);
+
+    it("shows the partner view at 375 px without horizontal scrolling", async () => {
+      const partner = await createPartner(server.current);
+      const { id } = await referralFor(partner, `${"Unbreakable".repeat(12)} ${"a long need ".repeat(20)}`);
+      await partner.api.data(`mutation($id: ID!) { expressInterest(id: $id) { id } }`, { id });
+      await signIn(page.current, partner.api.key!);
+      await page.current.getByRole("tab", { name: "Evaluating (1)" }).click();
+      await page.current.getByRole("article").getByRole("button", { name: "Accept" }).click();
+      await page.current.getByLabel("Close date").waitFor();
+      await fitsWidth();
+      await screenshot(page.current, "partner-375px");
+    });
+
+    it("shows the analyst view at 375 px without horizontal scrolling", async () => {
+      const analyst = await issueKey(server.current, "ANALYST");
+      await signIn(page.current, analyst.key!);
+      await page.current.getByRole("heading", { name: "Deal sizes" }).waitFor();
+      await fitsWidth();
+      await screenshot(page.current, "analyst-375px");
+    });
+  });
+});

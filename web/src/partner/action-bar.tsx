@@ -1,0 +1,94 @@
+import { useState } from "preact/hooks";
+import { actionsFor, type AvailableAction, perform } from "../api/actions.js";
+import { ApiError, describeError } from "../api/graphql.js";
+import { loadReferral, type Referral } from "../api/referrals.js";
+import { titleCase } from "../format.js";
+import { ActionFormFor } from "./action-forms.js";
+
+interface Props {
+  apiKey: string;
+  referral: Referral;
+  onChanged(referral: Referral): void;
+}
+
+/**
+ * The actions the lifecycle allows in the referral's status, each sent with the version on screen.
+ * A STALE_VERSION answer reloads the referral and says so; any other error stays next to it.
+ */
+export function ActionBar({ apiKey, referral, onChanged }: Props) {
+  const [open, setOpen] = useState<AvailableAction | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+  const actions = actionsFor(referral.status);
+
+  const send = async (action: AvailableAction, values: Record<string, unknown>) => {
+    setBusy(true);
+    setError(null);
+    setNotice(null);
+    try {
+      onChanged(await perform(apiKey, referral, action, values));
+      setOpen(null);
+    } catch (failure) {
+      if (failure instanceof ApiError && failure.code === "STALE_VERSION") {
+        setOpen(null);
+        await reload(failure);
+      } else {
+        setError(describeError(failure));
+      }
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const reload = async (failure: ApiError) => {
+    try {
+      const fresh = await loadReferral(apiKey, referral.id);
+      if (fresh) onChanged(fresh);
+      const now = fresh ? ` It is shown as it is now (${titleCase(fresh.status)}): check it and try again.` : "";
+      setNotice(`This referral changed meanwhile, so nothing was done.${now}`);
+    } catch (reloadFailure) {
+      setError(`${failure.message} ${describeError(reloadFailure)}`);
+    }
+  };
+
+  return (
+    <div class="actions">
+      {actions.length > 0 && (
+        <div class="action-buttons">
+          {actions.map((action) => (
+            <button
+              type="button"
+              key={action.action}
+              class={action.form === "reference" ? "secondary" : undefined}
+              disabled={busy}
+              aria-expanded={action.form === "none" ? undefined : open?.action === action.action}
+              onClick={() => (action.form === "none" ? void send(action, {}) : setOpen(open?.action === action.action ? null : action))}
+            >
+              {action.label}
+            </button>
+          ))}
+        </div>
+      )}
+      {open && (
+        <ActionFormFor
+          key={open.action}
+          form={open.form}
+          referral={referral}
+          busy={busy}
+          onSubmit={(values) => void send(open, values)}
+          onCancel={() => setOpen(null)}
+        />
+      )}
+      {/* Always in the page, so that screen readers announce what is written into it. */}
+      <p class="notice" role="status">
+        {notice}
+      </p>
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+    </div>
+  );
+}

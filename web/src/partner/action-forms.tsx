@@ -1,0 +1,135 @@
+import { useState } from "preact/hooks";
+import type { ActionForm } from "../api/actions.js";
+import type { Referral } from "../api/referrals.js";
+
+export interface FormProps {
+  referral: Referral;
+  busy: boolean;
+  onSubmit(values: Record<string, unknown>): void;
+  onCancel(): void;
+}
+
+const AMOUNT = /^\d{1,13}(\.\d{1,2})?$/;
+const CURRENCIES = Intl.supportedValuesOf("currency");
+
+let nextId = 0;
+/** Ids that tie each label to its field, unique on the page. */
+function useIds(...names: string[]): Record<string, string> {
+  const [ids] = useState(() => {
+    nextId += 1;
+    return Object.fromEntries(names.map((name) => [name, `f${nextId}-${name}`]));
+  });
+  return ids;
+}
+
+function Buttons({ busy, onCancel }: Pick<FormProps, "busy" | "onCancel">) {
+  return (
+    <div class="form-buttons">
+      <button type="submit" disabled={busy}>
+        Confirm
+      </button>
+      <button type="button" class="secondary" onClick={onCancel} disabled={busy}>
+        Cancel
+      </button>
+    </div>
+  );
+}
+
+function ReasonForm({ busy, onSubmit, onCancel }: FormProps) {
+  const ids = useIds("reason");
+  const [reason, setReason] = useState("");
+  return (
+    <form
+      class="action-form"
+      onSubmit={(e) => {
+        e.preventDefault();
+        onSubmit({ reason: reason.trim() || null });
+      }}
+    >
+      <label for={ids.reason}>Reason (optional)</label>
+      <textarea id={ids.reason} value={reason} maxLength={1000} rows={2} onInput={(e) => setReason(e.currentTarget.value)} />
+      <Buttons busy={busy} onCancel={onCancel} />
+    </form>
+  );
+}
+
+/** Deal value, currency and close date: required to accept or revise, optional (defaulting to the estimate) when won. */
+function DealForm({ referral, busy, onSubmit, onCancel, won }: FormProps & { won: boolean }) {
+  const ids = useIds("value", "currency", "date");
+  const estimate = referral.estimatedDealValue;
+  const [value, setValue] = useState(estimate?.amount ?? "");
+  const [currency, setCurrency] = useState(estimate?.currency ?? "EUR");
+  const [date, setDate] = useState(referral.estimatedCloseDate ?? "");
+  const [problem, setProblem] = useState<string | null>(null);
+  const submit = (event: Event) => {
+    event.preventDefault();
+    const amount = value.trim();
+    if ((amount || !won) && !AMOUNT.test(amount))
+      return setProblem("Enter the deal value as a number with a dot for decimals, e.g. 1234.50.");
+    if (!won && !date) return setProblem("Enter the expected close date.");
+    setProblem(null);
+    if (won) onSubmit({ input: { dealValue: amount || null, currency: amount ? currency : null, closeDate: date || null } });
+    else onSubmit({ input: { estimatedDealValue: amount, currency, estimatedCloseDate: date } });
+  };
+  return (
+    <form class="action-form" onSubmit={submit} noValidate>
+      <label for={ids.value}>{won ? "Final deal value" : "Deal value"}</label>
+      <input
+        id={ids.value}
+        inputMode="decimal"
+        autoComplete="off"
+        placeholder="1234.50"
+        value={value}
+        aria-invalid={problem ? true : undefined}
+        onInput={(e) => setValue(e.currentTarget.value)}
+      />
+      <label for={ids.currency}>Currency</label>
+      <select id={ids.currency} value={currency} onChange={(e) => setCurrency(e.currentTarget.value)}>
+        {CURRENCIES.map((code) => (
+          <option key={code}>{code}</option>
+        ))}
+      </select>
+      <label for={ids.date}>Close date</label>
+      <input id={ids.date} type="date" value={date} onInput={(e) => setDate(e.currentTarget.value)} />
+      {problem && (
+        <p class="error" role="alert">
+          {problem}
+        </p>
+      )}
+      <Buttons busy={busy} onCancel={onCancel} />
+    </form>
+  );
+}
+
+function ReferenceForm({ referral, busy, onSubmit, onCancel }: FormProps) {
+  const ids = useIds("reference");
+  const [reference, setReference] = useState(referral.externalReferenceId ?? "");
+  return (
+    <form
+      class="action-form"
+      onSubmit={(e) => {
+        e.preventDefault();
+        onSubmit({ externalReferenceId: reference.trim() || null });
+      }}
+    >
+      <label for={ids.reference}>CRM reference (empty to clear)</label>
+      <input id={ids.reference} value={reference} maxLength={255} onInput={(e) => setReference(e.currentTarget.value)} />
+      <Buttons busy={busy} onCancel={onCancel} />
+    </form>
+  );
+}
+
+export function ActionFormFor({ form, ...props }: FormProps & { form: ActionForm }) {
+  switch (form) {
+    case "reason":
+      return <ReasonForm {...props} />;
+    case "deal":
+      return <DealForm {...props} won={false} />;
+    case "won":
+      return <DealForm {...props} won={true} />;
+    case "reference":
+      return <ReferenceForm {...props} />;
+    default:
+      return null;
+  }
+}

@@ -1,0 +1,113 @@
+import type { Referral } from "../api/referrals.js";
+import { formatCompanySize, formatMoney, titleCase } from "../format.js";
+import { ActionBar } from "./action-bar.js";
+import { Countdown } from "./countdown.js";
+import { Timeline } from "./timeline.js";
+
+interface Props {
+  apiKey: string;
+  referral: Referral;
+  /** Whether this key may act on it (a partner's own referral); analysts only read. */
+  canAct: boolean;
+  onChanged(referral: Referral): void;
+  /** Said when the referral left the tab it is shown in, e.g. after an action. */
+  moved?: string;
+}
+
+function Fit({ referral }: { referral: Referral }) {
+  if (referral.fitScore === null) return <p class="fit">Fit score: not enough history yet</p>;
+  const percent = Math.round(referral.fitScore * 100);
+  return (
+    <div class="fit">
+      <p>
+        Fit score: <strong>{percent} %</strong> <meter min={0} max={100} value={percent} aria-hidden="true" />
+      </p>
+      {referral.fitReasons.length > 0 && (
+        <ul aria-label="Why this fit score">
+          {referral.fitReasons.map((reason) => (
+            <li key={reason}>{reason}</li>
+          ))}
+        </ul>
+      )}
+    </div>
+  );
+}
+
+function Customer({ customer }: { customer: NonNullable<Referral["customer"]> }) {
+  return (
+    <section class="customer" aria-label="Customer">
+      <h4>Customer</h4>
+      <dl>
+        <dt>Company</dt>
+        <dd>{customer.companyName}</dd>
+        <dt>Contact</dt>
+        <dd>{customer.contactName}</dd>
+        <dt>E-mail</dt>
+        <dd>
+          <a href={`mailto:${customer.email}`}>{customer.email}</a>
+        </dd>
+        {customer.phone && (
+          <>
+            <dt>Phone</dt>
+            <dd>
+              <a href={`tel:${customer.phone}`}>{customer.phone}</a>
+            </dd>
+          </>
+        )}
+      </dl>
+    </section>
+  );
+}
+
+function Deal({ referral }: { referral: Referral }) {
+  const estimate = referral.estimatedDealValue;
+  const final = referral.finalDealValue;
+  if (!estimate && !final) return null;
+  return (
+    <p class="deal">
+      {final ? "Deal" : "Estimated deal"}: <strong>{formatMoney((final ?? estimate)!.amount, (final ?? estimate)!.currency)}</strong>
+      {(referral.finalCloseDate ?? referral.estimatedCloseDate) && <>, closing {referral.finalCloseDate ?? referral.estimatedCloseDate}</>}
+    </p>
+  );
+}
+
+/** One referral as an article: the customer's need in full, its fit, its deadline, its actions and its history. */
+export function ReferralCard({ apiKey, referral, canAct, onChanged, moved }: Props) {
+  const { overview } = referral;
+  const headingId = `referral-${referral.id}`;
+  return (
+    <article class="referral" aria-labelledby={headingId} data-status={referral.status}>
+      <header>
+        <h3 id={headingId}>
+          <a href={`/referrals/${referral.id}`}>Referral #{referral.id}</a>
+        </h3>
+        <span class={`badge status-${referral.status.toLowerCase()}`}>{titleCase(referral.status)}</span>
+      </header>
+      {moved && <p class="moved">{moved}</p>}
+      {referral.respondBy && <Countdown respondBy={referral.respondBy} />}
+      <p class="need">{overview.need}</p>
+      <dl class="facts">
+        <dt>Company size</dt>
+        <dd>{formatCompanySize(overview.companySize)}</dd>
+        <dt>Industry</dt>
+        <dd>{overview.industry ?? "Not given"}</dd>
+        <dt>Region</dt>
+        <dd>{overview.region}</dd>
+        <dt>Keywords</dt>
+        <dd>{overview.keywords.length > 0 ? overview.keywords.join(", ") : "None"}</dd>
+        {referral.externalReferenceId && (
+          <>
+            <dt>CRM reference</dt>
+            <dd>{referral.externalReferenceId}</dd>
+          </>
+        )}
+      </dl>
+      <Fit referral={referral} />
+      <Deal referral={referral} />
+      {referral.reason && <p class="reason">Reason: {referral.reason}</p>}
+      {referral.customer && <Customer customer={referral.customer} />}
+      {canAct && <ActionBar apiKey={apiKey} referral={referral} onChanged={onChanged} />}
+      <Timeline events={referral.events} />
+    </article>
+  );
+}
