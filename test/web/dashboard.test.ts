@@ -4,6 +4,7 @@ import type { Page, WebSocketRoute } from "playwright-core";
 import { screenshot, useBrowser, usePage } from "../support/browser.js";
 import { createPartner, daysFromToday, issueKey, submitRfi, type TestPartner, uniqueName } from "../support/fixtures.js";
 import { useTestServer } from "../support/harness.js";
+import { eventually } from "../support/wait.js";
 
 // One server and one browser for the file; a fresh tab (and session storage) per test.
 describe("web", function () {
@@ -224,6 +225,65 @@ describe("web", function () {
       await signIn(page.current, other.api.key!, `/referrals/${id}`);
       await page.current.getByText(`Referral #${id} does not exist, or is not one of yours.`).waitFor();
       expect(await page.current.getByText(need).count()).to.equal(0);
+    });
+
+    it("counts down to respondBy every second, in red under 24 hours", async () => {
+      const partner = await partnerSignedIn(page.current);
+      const soon = await referralFor(partner);
+      const later = await referralFor(partner);
+      await server.current.db.query("UPDATE referrals SET respond_by = NOW() + INTERVAL 30 MINUTE WHERE id = ?", [soon.id]);
+      await page.current.reload();
+      const countdown = (need: string) => article(page.current, need).locator(".countdown");
+      await countdown(soon.need)
+        .filter({ hasText: /2\d min \d\d s left/ })
+        .waitFor();
+      const before = await countdown(soon.need).textContent();
+      await eventually("the countdown ticks", async () => (await countdown(soon.need).textContent()) !== before, 5000);
+      const color = (need: string) => countdown(need).evaluate((node) => (globalThis as any).getComputedStyle(node).color);
+      expect(await color(soon.need)).to.equal("rgb(185, 28, 28)");
+      expect(await countdown(later.need).textContent()).to.match(/2 d \d\d h \d\d min left/);
+      expect(await color(later.need)).not.to.equal("rgb(185, 28, 28)");
+    });
+
+    it("catches up after its live connection dropped", async () => {
+      let dropping = false;
+      const routes: WebSocketRoute[] = [];
+      await page.current.routeWebSocket(/\/graphql$/, (ws) => {
+        routes.push(ws);
+        const toServer = ws.connectToServer();
+        toServer.onMessage((message) => {
+          if (!dropping) ws.send(message);
+        });
+        ws.onMessage((message) => toServer.send(message));
+      });
+      const partner = await partnerSignedIn(page.current);
+      dropping = true;
+      const missed = await referralFor(partner);
+      // As the server closes a feed it cannot resume (4500): graphql-ws gives up on it, the page starts over.
+      await routes[0].close({ code: 4500, reason: "dropped by the test" });
+      dropping = false;
+      await article(page.current, missed.need).waitFor({ timeout: 15_000 });
+      expect(routes.length).to.be.at.least(2);
+      await page.current.getByRole("tab", { name: "New (1)" }).waitFor();
+    });
+
+    it("signs the page out when its key is revoked", async () => {
+      const partner = await createPartner(server.current);
+      const { apiKeys } = await server.current.admin.data(`{ apiKeys { id partner { id } } }`);
+      const key = apiKeys.find((k: { partner: { id: string } | null }) => k.partner?.id === partner.id);
+      await signIn(page.current, partner.api.key!);
+      await page.current.getByText("Live", { exact: true }).waitFor();
+      await server.current.admin.data(`mutation($id: ID!) { revokeApiKey(id: $id) }`, { id: key.id });
+      await page.current.getByRole("alert").filter({ hasText: "You were signed out" }).waitFor();
+      await page.current.getByLabel("API key").waitFor();
+      expect(await page.current.evaluate("sessionStorage.length")).to.equal(0);
+    });
+
+    it("shows where the keyboard focus is", async () => {
+      await partnerSignedIn(page.current);
+      await page.current.keyboard.press("Tab");
+      const outline = await page.current.evaluate("getComputedStyle(document.activeElement).outlineStyle");
+      expect(outline).to.equal("solid");
     });
 
     it("moves between tabs with the arrow keys", async () => {

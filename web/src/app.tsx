@@ -2,6 +2,7 @@ import { useCallback, useEffect, useState } from "preact/hooks";
 import { AnalystView } from "./analyst/analyst-view.js";
 import { ApiError, describeError, graphql, keyRefusals } from "./api/graphql.js";
 import type { LiveState } from "./api/live.js";
+import { Guard } from "./guard.js";
 import { LiveContext, useLiveHub } from "./live-hub.js";
 import { PartnerView } from "./partner/partner-view.js";
 import { ReferralPage } from "./referral-page.js";
@@ -72,9 +73,7 @@ export function App() {
   const live = useLiveHub(isPartner ? session.apiKey : null, (reason) => signOut(`You were signed out: ${reason}`));
 
   if (!session) return <SignIn busy={signingIn} error={signInError} onSignIn={(key) => void signIn(key)} />;
-  const { apiKey, viewer } = session;
-  const deepLink = referralIdIn(path);
-  const analyst = viewer.role === "ANALYST" || viewer.role === "ADMIN";
+  const { viewer } = session;
 
   return (
     <LiveContext.Provider value={live.hub}>
@@ -92,25 +91,41 @@ export function App() {
         {announcement}
       </div>
       <main>
-        {deepLink ? (
-          <ReferralPage apiKey={apiKey} id={deepLink} canAct={viewer.role === "PARTNER" || viewer.role === "ADMIN"} />
-        ) : isPartner ? (
-          <>
-            <h1>Customer referrals</h1>
-            <PartnerView apiKey={apiKey} announce={setAnnouncement} />
-          </>
-        ) : analyst ? (
-          <>
-            <h1>Deal analytics</h1>
-            <AnalystView apiKey={apiKey} />
-          </>
-        ) : (
-          <p>
-            This is an intake key: it submits RFIs through the API (<code>submitRfi</code>) and has nothing to show here. Sign in with a
-            partner or analyst key.
-          </p>
-        )}
+        <Guard>
+          <View session={session} path={path} announce={setAnnouncement} />
+        </Guard>
       </main>
     </LiveContext.Provider>
   );
+}
+
+/** What a signed-in key sees: a referral's own page at its link, else the view of its role. */
+function View({ session, path, announce }: { session: Session; path: string; announce(message: string): void }) {
+  const { apiKey, viewer } = session;
+  const deepLink = referralIdIn(path);
+  if (deepLink) return <ReferralPage apiKey={apiKey} id={deepLink} canAct={viewer.role === "PARTNER" || viewer.role === "ADMIN"} />;
+  switch (viewer.role) {
+    case "PARTNER":
+      return (
+        <>
+          <h1>Customer referrals</h1>
+          <PartnerView apiKey={apiKey} announce={announce} />
+        </>
+      );
+    case "ANALYST":
+    case "ADMIN":
+      return (
+        <>
+          <h1>Deal analytics</h1>
+          <AnalystView apiKey={apiKey} />
+        </>
+      );
+    default:
+      return (
+        <p>
+          This is an intake key: it submits RFIs through the API (<code>submitRfi</code>) and has nothing to show here. Sign in with a
+          partner or analyst key.
+        </p>
+      );
+  }
 }

@@ -60,6 +60,9 @@ export function formatMonth(month: string): string {
 
 /** "SIZE_50_TO_249" -> "50–249 employees", "SIZE_5000_PLUS" -> "5000+ employees". */
 export function formatCompanySize(size: string): string {
-  const range = size.replace(/^SIZE_/, "").replace("_TO_", "–").replace("_PLUS", "+");
+  const range = size
+    .replace(/^SIZE_/, "")
+    .replace("_TO_", "–")
+    .replace("_PLUS", "+");
   return `${range} employees`;
 }
