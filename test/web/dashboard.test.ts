@@ -138,6 +138,23 @@ describe("web", function () {
       ]);
     });
 
+    it("Won, with the estimate's figures as they stand, archives it as won", async () => {
+      const partner = await partnerSignedIn(page.current);
+      const { id, need } = await referralFor(partner);
+      await partner.api.data(
+        `mutation($id: ID!, $input: AcceptReferralInput!) { expressInterest(id: $id) { id } acceptReferral(id: $id, input: $input) { id } }`,
+        { id, input: { estimatedDealValue: "8000.00", currency: "EUR", estimatedCloseDate: daysFromToday(10) } },
+      );
+      await page.current.getByRole("tab", { name: "Negotiating (1)" }).click();
+      const card = article(page.current, need);
+      await card.getByRole("button", { name: "Won" }).click();
+      expect(await card.getByLabel("Final deal value").inputValue()).to.equal("8000.00");
+      await card.getByRole("button", { name: "Confirm" }).click();
+      await page.current.getByRole("tab", { name: "Archived (1)" }).click();
+      await article(page.current, need).getByText("Deal: €8,000.00").waitFor();
+      expect(await statusOf(id)).to.include({ status: "WON" });
+    });
+
     it("shows the server's refusal next to the referral and changes nothing", async () => {
       const partner = await partnerSignedIn(page.current);
       const { id, need } = await referralFor(partner);
