@@ -98,6 +98,11 @@ describe("web", function () {
       const { id, need } = await referralFor(partner);
       await article(page.current, need).getByRole("button", { name: "I'm interested" }).click();
       await article(page.current, need).getByText("ann@fabrikam.example").waitFor();
+      expect(await article(page.current, need).getByRole("status").textContent()).to.equal(
+        "Done: I'm interested. The referral is now Evaluating.",
+      );
+      // The button pressed is gone: the keyboard stays in the referral.
+      expect(await page.current.evaluate("document.activeElement.getAttribute('aria-labelledby')")).to.equal(`referral-${id}`);
       await page.current.getByRole("tab", { name: "Evaluating (1)" }).click();
       const card = article(page.current, need);
       await card.getByRole("region", { name: "Customer" }).getByText("Fabrikam", { exact: true }).waitFor();

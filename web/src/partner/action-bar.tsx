@@ -1,4 +1,4 @@
-import { useState } from "preact/hooks";
+import { useRef, useState } from "preact/hooks";
 import { actionsFor, type AvailableAction, perform } from "../api/actions.js";
 import { ApiError, describeError } from "../api/graphql.js";
 import { loadReferral, type Referral } from "../api/referrals.js";
@@ -21,14 +21,19 @@ export function ActionBar({ apiKey, referral, onChanged }: Props) {
   const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const actions = actionsFor(referral.status);
+  const bar = useRef<HTMLDivElement>(null);
 
   const send = async (action: AvailableAction, values: Record<string, unknown>) => {
     setBusy(true);
     setError(null);
     setNotice(null);
     try {
-      onChanged(await perform(apiKey, referral, action, values));
+      const changed = await perform(apiKey, referral, action, values);
+      onChanged(changed);
       setOpen(null);
+      setNotice(`Done: ${action.label}. The referral is now ${titleCase(changed.status)}.`);
+      // The button pressed may be gone: keep the keyboard in this referral rather than at the page's top.
+      bar.current?.closest("article")?.focus();
     } catch (failure) {
       if (failure instanceof ApiError && failure.code === "STALE_VERSION") {
         setOpen(null);
@@ -53,7 +58,7 @@ export function ActionBar({ apiKey, referral, onChanged }: Props) {
   };
 
   return (
-    <div class="actions">
+    <div class="actions" ref={bar}>
       {actions.length > 0 && (
         <div class="action-buttons">
           {actions.map((action) => (

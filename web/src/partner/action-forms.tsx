@@ -12,6 +12,12 @@ export interface FormProps {
 const AMOUNT = /^\d{1,13}(\.\d{1,2})?$/;
 const CURRENCIES = Intl.supportedValuesOf("currency");
 
+/** Today in the browser's time zone, as YYYY-MM-DD: the earliest close date the server takes for an estimate. */
+function today(): string {
+  const now = new Date();
+  return new Date(now.getTime() - now.getTimezoneOffset() * 60_000).toISOString().slice(0, 10);
+}
+
 let nextId = 0;
 /** Ids that tie each label to its field, unique on the page. */
 function useIds(...names: string[]): Record<string, string> {
@@ -90,7 +96,7 @@ function DealForm({ referral, busy, onSubmit, onCancel, won }: FormProps & { won
         ))}
       </select>
       <label for={ids.date}>Close date</label>
-      <input id={ids.date} type="date" value={date} onInput={(e) => setDate(e.currentTarget.value)} />
+      <input id={ids.date} type="date" min={won ? undefined : today()} value={date} onInput={(e) => setDate(e.currentTarget.value)} />
       {problem && (
         <p class="error" role="alert">
           {problem}

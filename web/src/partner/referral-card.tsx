@@ -76,7 +76,7 @@ export function ReferralCard({ apiKey, referral, canAct, onChanged, moved }: Pro
   const { overview } = referral;
   const headingId = `referral-${referral.id}`;
   return (
-    <article class="referral" aria-labelledby={headingId} data-status={referral.status}>
+    <article class="referral" aria-labelledby={headingId} data-status={referral.status} tabIndex={-1}>
       <header>
         <h3 id={headingId}>
           <a href={`/referrals/${referral.id}`}>Referral #{referral.id}</a>
