@@ -346,7 +346,8 @@ describe("web", function () {
     it("charts median and p90 deal sizes and median days to close per month, with the same numbers in tables", async () => {
       const belgian = await createPartner(server.current, uniqueName("Belgian partner"), { region: "BE" });
       const luxembourgish = await createPartner(server.current, uniqueName("Luxembourg partner"), { region: "LU" });
-      for (const back of [3, 2, 1, 0]) {
+      // Five months with deals, and a month without any between them (4 months back).
+      for (const back of [5, 3, 2, 1, 0]) {
         await deal(belgian, "BE", back, "1000.00");
         await deal(belgian, "BE", back, `${3000 + back * 1000}.00`);
       }
@@ -360,18 +361,20 @@ describe("web", function () {
       await page.current.getByRole("button", { name: "Show" }).click();
       await page.current.getByRole("table", { name: "Deal sizes per month, EUR" }).waitFor();
       await page.current.getByLabel("Currency").waitFor();
-      expect(await points("median")).to.equal(4);
-      expect(await points("p90")).to.equal(4);
-      expect(await points("median-days")).to.equal(4);
-      expect(await rows("Deal sizes per month, EUR")).to.equal(4);
-      expect(await rows("Days to close per month")).to.equal(4);
-      // Three months back: 1000 and 6000, so the nearest-rank median is 1000 and the p90 6000.
+      expect(await points("median")).to.equal(5);
+      expect(await points("p90")).to.equal(5);
+      expect(await points("median-days")).to.equal(5);
+      expect(await rows("Deal sizes per month, EUR")).to.equal(5);
+      expect(await rows("Days to close per month")).to.equal(5);
+      // The month without deals keeps its place on the axis: each line breaks there.
+      expect(await page.current.locator(".series-median path").getAttribute("d")).to.match(/^M[^M]+M[^M]+$/);
+      // Five months back: 1000 and 8000, so the nearest-rank median is 1000 and the p90 8000.
       const oldest = await page.current
         .getByRole("table", { name: "Deal sizes per month, EUR" })
         .locator("tbody tr")
         .first()
         .allInnerTexts();
-      expect(oldest[0].split("\t").slice(1)).to.deep.equal(["2", "1000.00", "6000.00"]);
+      expect(oldest[0].split("\t").slice(1)).to.deep.equal(["2", "1000.00", "8000.00"]);
       await screenshot(page.current, "analyst");
 
       await page.current.getByLabel("Currency").selectOption("USD");

@@ -2,7 +2,7 @@ import { useEffect, useState } from "preact/hooks";
 import { describeError } from "../api/graphql.js";
 import { formatMonth } from "../format.js";
 import { LineChart } from "./line-chart.js";
-import { type CloseMonth, type DealMonth, loadStats, type StatsQuery } from "./stats.js";
+import { alongAxis, type CloseMonth, type DealMonth, loadStats, monthsBetween, type StatsQuery } from "./stats.js";
 
 function thisMonth(offset = 0): string {
   const now = new Date();
@@ -39,6 +39,10 @@ export function AnalystView({ apiKey }: { apiKey: string }) {
   const chosen = currency && currencies.includes(currency) ? currency : currencies.sort((a, b) => dealsPer(b) - dealsPer(a))[0];
   const deals = stats?.deals.filter((row) => row.currency === chosen) ?? [];
   const closes = stats?.closes ?? [];
+  // Rows come sorted by month; months without any stay on the axis as gaps.
+  const axisOf = (rows: { month: string }[]) => (rows.length ? monthsBetween(rows[0].month, rows[rows.length - 1].month) : []);
+  const dealMonths = axisOf(deals);
+  const closeMonths = axisOf(closes);
   const money = (value: number) =>
     new Intl.NumberFormat(undefined, { style: "currency", currency: chosen ?? "EUR", notation: "compact" }).format(value);
 
@@ -96,10 +100,10 @@ export function AnalystView({ apiKey }: { apiKey: string }) {
           <>
             <LineChart
               title={`Median and p90 deal size per month (${chosen})`}
-              months={deals.map((row) => row.month)}
+              months={dealMonths}
               series={[
-                { key: "median", name: "Median", values: deals.map((row) => row.median) },
-                { key: "p90", name: "p90", values: deals.map((row) => row.p90) },
+                { key: "median", name: "Median", values: alongAxis(dealMonths, deals, (row) => row.median) },
+                { key: "p90", name: "p90", values: alongAxis(dealMonths, deals, (row) => row.p90) },
               ]}
               format={money}
             />
@@ -120,8 +124,14 @@ export function AnalystView({ apiKey }: { apiKey: string }) {
           <>
             <LineChart
               title="Median days to close per month"
-              months={closes.map((row) => row.month)}
-              series={[{ key: "median-days", name: "Median days to close", values: closes.map((row) => row.medianDaysToClose) }]}
+              months={closeMonths}
+              series={[
+                {
+                  key: "median-days",
+                  name: "Median days to close",
+                  values: alongAxis(closeMonths, closes, (row) => row.medianDaysToClose),
+                },
+              ]}
               format={days}
             />
             <StatsTable

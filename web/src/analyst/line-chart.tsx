@@ -1,3 +1,4 @@
+import { useEffect, useRef, useState } from "preact/hooks";
 import { formatMonth } from "../format.js";
 
 export interface Series {
@@ -15,8 +16,9 @@ interface Props {
   format(value: number): string;
 }
 
-const WIDTH = 640;
 const HEIGHT = 260;
+/** Room for one month's label on the axis. */
+const LABEL_WIDTH = 72;
 const MARGIN = { left: 72, right: 36, top: 16, bottom: 40 };
 const GRID_LINES = 4;
 
@@ -29,21 +31,30 @@ function niceStep(max: number): number {
 
 /** Lines and points per month, in plain SVG that scales to its box; the table below it carries the same numbers. */
 export function LineChart({ title, months, series, format }: Props) {
+  // Drawn at the box's own width, so that its text stays legible from a phone to a desktop.
+  const box = useRef<HTMLElement>(null);
+  const [width, setWidth] = useState(640);
+  useEffect(() => {
+    const observer = new ResizeObserver(([entry]) => setWidth(Math.max(240, Math.round(entry.contentRect.width))));
+    if (box.current) observer.observe(box.current);
+    return () => observer.disconnect();
+  }, []);
+
   const max = Math.max(0, ...series.flatMap((s) => s.values.filter((v): v is number => v !== null)));
   const step = max > 0 ? niceStep(max) : 1;
   const top = step * GRID_LINES;
-  const plotWidth = WIDTH - MARGIN.left - MARGIN.right;
+  const plotWidth = width - MARGIN.left - MARGIN.right;
   const plotHeight = HEIGHT - MARGIN.top - MARGIN.bottom;
   const x = (i: number) => MARGIN.left + (months.length === 1 ? plotWidth / 2 : (i * plotWidth) / (months.length - 1));
   const y = (v: number) => MARGIN.top + plotHeight - (v / top) * plotHeight;
-  const labelEvery = Math.ceil(months.length / 8);
+  const labelEvery = Math.ceil(months.length / Math.max(1, Math.floor(plotWidth / LABEL_WIDTH)));
 
   return (
-    <figure class="chart">
-      <svg viewBox={`0 0 ${WIDTH} ${HEIGHT}`} role="img" aria-label={title}>
+    <figure class="chart" ref={box}>
+      <svg viewBox={`0 0 ${width} ${HEIGHT}`} role="img" aria-label={title}>
         {Array.from({ length: GRID_LINES + 1 }, (_, i) => (
           <g key={`grid-${i}`} class="grid">
-            <line x1={MARGIN.left} x2={WIDTH - MARGIN.right} y1={y(i * step)} y2={y(i * step)} />
+            <line x1={MARGIN.left} x2={width - MARGIN.right} y1={y(i * step)} y2={y(i * step)} />
             <text x={MARGIN.left - 8} y={y(i * step)} text-anchor="end" dominant-baseline="middle">
               {format(i * step)}
             </text>

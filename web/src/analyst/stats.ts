@@ -27,6 +27,23 @@ interface Row {
   key: { value: string }[];
 }
 
+/** Every month from `first` to `last` (YYYY-MM), both included: a chart's axis, gaps included. */
+export function monthsBetween(first: string, last: string): string[] {
+  const [year, month] = first.split("-").map(Number);
+  const months: string[] = [];
+  for (let i = 0; ; i += 1) {
+    const next = new Date(Date.UTC(year, month - 1 + i, 1)).toISOString().slice(0, 7);
+    if (next > last) return months;
+    months.push(next);
+  }
+}
+
+/** One value per month of `axis`, null where `rows` have none. */
+export function alongAxis<T extends { month: string }>(axis: string[], rows: T[], value: (row: T) => number): (number | null)[] {
+  const byMonth = new Map(rows.map((row) => [row.month, value(row)]));
+  return axis.map((month) => byMonth.get(month) ?? null);
+}
+
 /** The first instant of the month after `month` (YYYY-MM). */
 function monthAfter(month: string): string {
   const [year, m] = month.split("-").map(Number);
