@@ -1,3 +1,4 @@
+import { readTrustedProxies, type TrustedProxies } from "./http/client-address.js";
 import {
   ConfigError,
   readBoolean,
@@ -110,6 +111,8 @@ export interface OperationsConfig {
   shutdownTimeoutMs: number;
   /** Browser origins allowed to call the API (CORS_ORIGINS); none by default. */
   corsOrigins: string[];
+  /** The proxies whose X-Forwarded-For names the client (TRUST_PROXY); none by default. */
+  trustedProxies: TrustedProxies;
 }
 
 export interface Config {
@@ -208,6 +211,7 @@ export function loadConfig(env: Env = process.env): Config {
       metricsToken: env.METRICS_TOKEN?.trim() || undefined,
       shutdownTimeoutMs: readDuration(env, "SHUTDOWN_TIMEOUT", "30s"),
       corsOrigins: readOrigins(env, "CORS_ORIGINS"),
+      trustedProxies: readTrustedProxies(env),
     },
     logLevel,
   };

@@ -56,6 +56,7 @@ import { outboxBacklog } from "./metrics/outbox-backlog.js";
 import { readinessEndpoint } from "./health/readiness.js";
 import { requestLogging } from "./http/request-log.js";
 import { dashboard } from "./http/dashboard.js";
+import { clientAddress, proxyTrust } from "./http/client-address.js";
 import { requestScopePlugin, withRequestScope } from "./graphql/request-scope.js";
 import { poolUsage } from "./db/pool.js";
 import { limitRequests, requestCaller } from "./rate-limits/http.js";
@@ -198,6 +199,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     const validationRules = validationRulesFor({ introspection: !production });
     const app = express();
     app.disable("x-powered-by");
+    const trust = proxyTrust(config.operations.trustedProxies);
+    // req.ip, for the rate limits and the access log: the client behind the trusted proxies (TRUST_PROXY).
+    app.set("trust proxy", trust);
     // GraphQL answers POSTs, which no cache reuses: hashing each body for an ETag is wasted work.
     app.set("etag", false);
     // First: every request gets its id (x-request-id) and its access log line, whatever answers it.
@@ -237,7 +241,19 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     });
     await apollo.start();
     opened.push(() => apollo.stop());
-    const live = serveLive({ httpServer, path: GRAPHQL_PATH, schema, services, db, bus, validationRules, formatError, rateLimits, logger });
+    const live = serveLive({
+      httpServer,
+      path: GRAPHQL_PATH,
+      schema,
+      services,
+      db,
+      bus,
+      validationRules,
+      formatError,
+      rateLimits,
+      addressOf: (request) => clientAddress(request, trust),
+      logger,
+    });
     opened.push(() => live.close());
     await services.changeStream.start();
     opened.push(() => services.changeStream.stop());

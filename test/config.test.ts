@@ -52,7 +52,7 @@ describe("config > loadConfig", () => {
         namespace: "partner_referrals",
         maxSocketsPerKey: 20,
       },
-      operations: { metricsToken: undefined, shutdownTimeoutMs: 30_000, corsOrigins: [] },
+      operations: { metricsToken: undefined, shutdownTimeoutMs: 30_000, corsOrigins: [], trustedProxies: [] },
       logLevel: "info",
     });
   });
@@ -95,6 +95,7 @@ describe("config > loadConfig", () => {
         METRICS_TOKEN: "scrape-token",
         SHUTDOWN_TIMEOUT: "10s",
         CORS_ORIGINS: "https://app.example.com, https://crm.example.com/",
+        TRUST_PROXY: "10.0.0.0/8, loopback",
         LOG_LEVEL: "warn",
       }),
     ).to.deep.equal({
@@ -129,6 +130,7 @@ describe("config > loadConfig", () => {
         metricsToken: "scrape-token",
         shutdownTimeoutMs: 10_000,
         corsOrigins: ["https://app.example.com", "https://crm.example.com"],
+        trustedProxies: ["10.0.0.0/8", "loopback"],
       },
       logLevel: "warn",
     });
@@ -150,6 +152,11 @@ describe("config > loadConfig", () => {
   it("names the job store's namespace after the database unless JOBS_NAMESPACE is set", () => {
     expect(loadConfig({ DATABASE_URL: "mysql://root@127.0.0.1:3306/tenant_a" }).jobs.namespace).to.equal("tenant_a");
     expect(loadConfig({ JOBS_URL: "rediss://cache.internal:6380" }).jobs.url).to.equal("rediss://cache.internal:6380");
+  });
+
+  it("takes a number of hops for TRUST_PROXY", () => {
+    expect(loadConfig({ TRUST_PROXY: "2" }).operations.trustedProxies).to.equal(2);
+    expect(loadConfig({ TRUST_PROXY: "false" }).operations.trustedProxies).to.deep.equal([]);
   });
 
   it("stays silent under test unless LOG_LEVEL says otherwise", () => {
@@ -198,6 +205,9 @@ describe("config > loadConfig", () => {
     ["SHUTDOWN_TIMEOUT", "never"],
     ["CORS_ORIGINS", "app.example.com"],
     ["CORS_ORIGINS", "https://app.example.com/path"],
+    ["TRUST_PROXY", "true"],
+    ["TRUST_PROXY", "proxy.internal"],
+    ["TRUST_PROXY", "10.0.0.0/33"],
   ];
   for (const [variable, value] of BAD_VALUES) {
     it(`refuses ${variable}=${JSON.stringify(value)} with one line naming ${variable}`, () => {

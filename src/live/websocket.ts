@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { Server } from "node:http";
+import type { IncomingMessage, Server } from "node:http";
 import type { Logger } from "pino";
 import { CloseCode } from "graphql-ws";
 import {
@@ -61,6 +61,8 @@ export interface LiveServerOptions {
   formatError: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
   /** The limits HTTP requests get: subscribe messages spend the key's, failed keys the address's. */
   rateLimits: RateLimits;
+  /** The client's address behind the trusted proxies, as HTTP requests see it. */
+  addressOf: (request: IncomingMessage) => string;
   /** Where a socket's unexpected errors are logged, each socket's lines with its own `socketId`. */
   logger?: Logger;
 }
@@ -129,7 +131,7 @@ export function serveLive(options: LiveServerOptions): LiveServer {
 
   // Each socket's address, for the per-address limits (the upgrade request itself is not kept).
   const addresses = new WeakMap<WebSocket, string>();
-  wss.on("connection", (socket, request) => addresses.set(socket, request.socket.remoteAddress ?? "unknown"));
+  wss.on("connection", (socket, request) => addresses.set(socket, options.addressOf(request)));
   // 4429 rather than the 4403 graphql-ws sends after `false`: that second close finds the socket closing and is dropped.
   const refuse = (socket: WebSocket, reason: string) => void socket.close(LiveCloseCode.RateLimited, reason);
   /** The socket's caller under the HTTP rules (no key: the address's anonymous limit; a bad key: a failed authentication). */

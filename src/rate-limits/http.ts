@@ -28,7 +28,7 @@ function queryOf(req: Request): unknown {
   return (req.body as { query?: unknown } | undefined)?.query ?? req.query.query;
 }
 
-/** The client's address: the socket's, unless express's `trust proxy` says to believe X-Forwarded-For. */
+/** The client's address: the socket's, or the client behind the proxies TRUST_PROXY names (express's `trust proxy`). */
 function addressOf(req: Request): string {
   return req.ip ?? req.socket.remoteAddress ?? "unknown";
 }

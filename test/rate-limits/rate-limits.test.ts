@@ -19,10 +19,10 @@ interface Answer {
   body: { data?: unknown; errors?: { message: string; extensions: Record<string, unknown> }[] };
 }
 
-async function post(server: TestServer, key: string | undefined, query = ME): Promise<Answer> {
+async function post(server: TestServer, key: string | undefined, query = ME, headers: Record<string, string> = {}): Promise<Answer> {
   const response = await fetch(server.url, {
     method: "POST",
-    headers: { "content-type": "application/json", ...(key === undefined ? {} : { authorization: `Bearer ${key}` }) },
+    headers: { "content-type": "application/json", ...headers, ...(key === undefined ? {} : { authorization: `Bearer ${key}` }) },
     body: JSON.stringify({ query }),
   });
   return { status: response.status, retryAfter: response.headers.get("retry-after"), body: (await response.json()) as Answer["body"] };
@@ -64,8 +64,8 @@ describe("rate limits", function () {
     servers.push(await startTestServer({ RATE_LIMIT_STORE: TEST_REDIS_URL, RATE_LIMIT_NAMESPACE: namespace(), ...overrides }));
     return servers.at(-1)!;
   };
-  const open = (server: TestServer, key: string | undefined) => {
-    sockets.push(liveClient(server, key));
+  const open = (server: TestServer, key: string | undefined, headers: Record<string, string> = {}) => {
+    sockets.push(liveClient(server, key, headers));
     return sockets.at(-1)!;
   };
 
@@ -127,6 +127,31 @@ describe("rate limits", function () {
       reason: "Too many failed authentications from this address",
     });
     expectRateLimited(await post(server, unknownKey()));
+  });
+
+  describe("behind a proxy", () => {
+    const from = (address: string) => ({ "x-forwarded-for": address });
+
+    it("counts each client X-Forwarded-For names when TRUST_PROXY names the proxy, over HTTP and WebSocket", async () => {
+      const server = await start({ TRUST_PROXY: "loopback", RATE_LIMIT_ANONYMOUS: "2", RATE_LIMIT_FAILED_AUTH: "1" });
+      for (let i = 0; i < 2; i++) expect((await post(server, undefined, ME, from("203.0.113.1"))).status).to.equal(401);
+      expectRateLimited(await post(server, undefined, ME, from("203.0.113.1")));
+      expect((await post(server, undefined, ME, from("203.0.113.2"))).status, "another client behind the proxy").to.equal(401);
+      expect((await open(server, unknownKey(), from("198.51.100.7")).closed).code).to.equal(LiveCloseCode.Forbidden);
+      expect((await open(server, unknownKey(), from("198.51.100.7")).closed).code).to.equal(LiveCloseCode.RateLimited);
+      expect((await open(server, unknownKey(), from("198.51.100.8")).closed).code, "another client's socket").to.equal(
+        LiveCloseCode.Forbidden,
+      );
+    });
+
+    it("ignores X-Forwarded-For without TRUST_PROXY: a client cannot choose its address", async () => {
+      const server = await start({ RATE_LIMIT_ANONYMOUS: "2", RATE_LIMIT_FAILED_AUTH: "1" });
+      expect((await post(server, undefined, ME, from("203.0.113.1"))).status).to.equal(401);
+      expect((await post(server, undefined, ME, from("203.0.113.2"))).status).to.equal(401);
+      expectRateLimited(await post(server, undefined, ME, from("203.0.113.3")));
+      expect((await open(server, unknownKey(), from("198.51.100.7")).closed).code).to.equal(LiveCloseCode.Forbidden);
+      expect((await open(server, unknownKey(), from("198.51.100.8")).closed).code).to.equal(LiveCloseCode.RateLimited);
+    });
   });
 
   it("never limits /healthz, /readyz or /metrics", async () => {

@@ -20,12 +20,18 @@ export function wsUrl(server: TestServer): string {
 }
 
 /** A graphql-ws client as a partner front-end would open it, with the key in `connection_init`. */
-export function liveClient(server: TestServer, key: string | undefined): LiveClient {
+export function liveClient(server: TestServer, key: string | undefined, headers: Record<string, string> = {}): LiveClient {
   let onClosed!: (closed: Closed) => void;
   const closed = new Promise<Closed>((resolve) => (onClosed = resolve));
+  // The upgrade request's own headers (e.g. X-Forwarded-For, as a proxy would add it).
+  const withHeaders = class extends WebSocket {
+    constructor(address: string, protocols?: string | string[]) {
+      super(address, protocols, { headers });
+    }
+  };
   const client = createClient({
     url: wsUrl(server),
-    webSocketImpl: WebSocket,
+    webSocketImpl: withHeaders,
     connectionParams: key === undefined ? {} : { authorization: `Bearer ${key}` },
     lazy: false,
     retryAttempts: 0,
