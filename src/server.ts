@@ -1,13 +1,5 @@
 import { createServer as createHttpServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { ApolloServer } from "@apollo/server";
-import {
-  ApolloServerPluginCacheControlDisabled,
-  ApolloServerPluginInlineTraceDisabled,
-  ApolloServerPluginSchemaReportingDisabled,
-  ApolloServerPluginUsageReportingDisabled,
-} from "@apollo/server/plugin/disabled";
-import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
 import { expressMiddleware } from "@as-integrations/express5";
 import express, { type ErrorRequestHandler } from "express";
 import type { DataSource } from "typeorm";
@@ -20,9 +12,10 @@ import { openDatabase } from "./db/data-source.js";
 import { DeadlineJobs } from "./jobs/deadline-jobs.js";
 import { FitRescoreJobs } from "./jobs/fit-jobs.js";
 import { Scheduler } from "./jobs/scheduler.js";
-import type { RequestContext, Services } from "./graphql/context.js";
+import type { Services } from "./graphql/context.js";
 import { createErrorFormatter } from "./graphql/errors.js";
-import { assertAffordable, LIMITS, parseOptions, validationRulesFor } from "./graphql/limits.js";
+import { LIMITS, validationRulesFor } from "./graphql/limits.js";
+import { createApollo } from "./graphql/apollo.js";
 import { createLoaders } from "./graphql/loaders.js";
 import { buildAppSchema } from "./graphql/schema.js";
 import { LiveBus } from "./live/pubsub.js";
@@ -51,13 +44,12 @@ import { WebhookService } from "./webhooks/webhook.service.js";
 import { Metrics } from "./metrics/metrics.js";
 import type { Counter } from "prom-client";
 import { metricsEndpoint } from "./metrics/endpoint.js";
-import { operationMetricsPlugin } from "./metrics/graphql-metrics.js";
 import { outboxBacklog } from "./metrics/outbox-backlog.js";
 import { readinessEndpoint } from "./health/readiness.js";
 import { requestLogging } from "./http/request-log.js";
 import { dashboard } from "./http/dashboard.js";
 import { clientAddress, proxyTrust } from "./http/client-address.js";
-import { requestScopePlugin, withRequestScope } from "./graphql/request-scope.js";
+import { withRequestScope } from "./graphql/request-scope.js";
 import { poolUsage } from "./db/pool.js";
 import { limitRequests, requestCaller } from "./rate-limits/http.js";
 import { RateLimits } from "./rate-limits/rate-limits.js";
@@ -207,38 +199,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     // First: every request gets its id (x-request-id) and its access log line, whatever answers it.
     app.use(requestLogging(logger));
     const httpServer = createHttpServer(app);
-    const apollo = new ApolloServer<RequestContext>({
-      schema,
-      validationRules,
-      parseOptions,
-      // Introspection is off in production through the shared validation rules, for HTTP and WebSocket alike.
-      introspection: true,
-      includeStacktraceInErrorResponses: false,
-      hideSchemaDetailsFromClientErrors: production,
-      formatError,
-      allowBatchedHttpRequests: false,
-      csrfPrevention: true,
-      // main.ts owns SIGTERM/SIGINT; Apollo's own handler would re-raise the signal and kill the process mid-stop.
-      stopOnTerminationSignals: false,
-      // Compact JSON: Apollo pretty-prints by default, which costs time and bytes on every page.
-      stringifyResult: (result) => JSON.stringify(result),
-      plugins: [
-        ApolloServerPluginDrainHttpServer({ httpServer }),
-        // Unused here, and the cache-control plugin would wrap every field's resolver to watch it.
-        ApolloServerPluginCacheControlDisabled(),
-        ApolloServerPluginInlineTraceDisabled(),
-        ApolloServerPluginUsageReportingDisabled(),
-        ApolloServerPluginSchemaReportingDisabled(),
-        requestScopePlugin(),
-        operationMetricsPlugin(services.metrics),
-        {
-          requestDidStart: async () => ({
-            didResolveOperation: async ({ request, document, schema }) =>
-              assertAffordable(schema, document, request.variables, request.operationName),
-          }),
-        },
-      ],
-    });
+    const apollo = createApollo({ schema, validationRules, formatError, production, httpServer, metrics: services.metrics });
     await apollo.start();
     opened.push(() => apollo.stop());
     const live = serveLive({

@@ -1,0 +1,69 @@
+import type { Server } from "node:http";
+import { ApolloServer } from "@apollo/server";
+import {
+  ApolloServerPluginCacheControlDisabled,
+  ApolloServerPluginInlineTraceDisabled,
+  ApolloServerPluginSchemaReportingDisabled,
+  ApolloServerPluginUsageReportingDisabled,
+} from "@apollo/server/plugin/disabled";
+import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
+import type { GraphQLFormattedError, GraphQLSchema, ValidationRule } from "graphql";
+import type { Metrics } from "../metrics/metrics.js";
+import { operationMetricsPlugin } from "../metrics/graphql-metrics.js";
+import type { RequestContext } from "./context.js";
+import { assertAffordable, parseOptions } from "./limits.js";
+import { requestScopePlugin } from "./request-scope.js";
+
+export interface ApolloOptions {
+  schema: GraphQLSchema;
+  /** The rules every transport applies (src/graphql/limits.ts). */
+  validationRules: ValidationRule[];
+  formatError: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
+  production: boolean;
+  /** Drained on stop, so that requests in flight finish. */
+  httpServer: Server;
+  metrics: Metrics;
+}
+
+/** GraphQL over HTTP: the abuse limits, error shaping and metrics the WebSocket transport applies too. */
+export function createApollo({
+  schema,
+  validationRules,
+  formatError,
+  production,
+  httpServer,
+  metrics,
+}: ApolloOptions): ApolloServer<RequestContext> {
+  return new ApolloServer<RequestContext>({
+    schema,
+    validationRules,
+    parseOptions,
+    // Introspection is off in production through the shared validation rules, for HTTP and WebSocket alike.
+    introspection: true,
+    includeStacktraceInErrorResponses: false,
+    hideSchemaDetailsFromClientErrors: production,
+    formatError,
+    allowBatchedHttpRequests: false,
+    csrfPrevention: true,
+    // main.ts owns SIGTERM/SIGINT; Apollo's own handler would re-raise the signal and kill the process mid-stop.
+    stopOnTerminationSignals: false,
+    // Compact JSON: Apollo pretty-prints by default, which costs time and bytes on every page.
+    stringifyResult: (result) => JSON.stringify(result),
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      // Unused here, and the cache-control plugin would wrap every field's resolver to watch it.
+      ApolloServerPluginCacheControlDisabled(),
+      ApolloServerPluginInlineTraceDisabled(),
+      ApolloServerPluginUsageReportingDisabled(),
+      ApolloServerPluginSchemaReportingDisabled(),
+      requestScopePlugin(),
+      operationMetricsPlugin(metrics),
+      {
+        requestDidStart: async () => ({
+          didResolveOperation: async ({ request, document, schema }) =>
+            assertAffordable(schema, document, request.variables, request.operationName),
+        }),
+      },
+    ],
+  });
+}
