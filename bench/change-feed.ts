@@ -11,14 +11,14 @@
 // Usage: npm run bench:feed [-- <changes seeded> [<changes to sequence>]]
 import "reflect-metadata";
 import { fork } from "node:child_process";
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { deepStrictEqual } from "node:assert";
 import { fileURLToPath } from "node:url";
 import express from "express";
 import mysql from "mysql2/promise";
 import { GraphQLClient } from "../test/support/client.js";
 import { rfiInput } from "../test/support/fixtures.js";
-import { dropDatabase, percentiles, purgeNamespace, SERVER_NODE_FLAGS, startServerProcess, table } from "./support.js";
+import { baselineKey, dropDatabase, percentiles, purgeNamespace, SERVER_NODE_FLAGS, startServerProcess, table } from "./support.js";
 
 const CHANGES = Number(process.argv[2] ?? 100_000);
 const TO_SEQUENCE = Number(process.argv[3] ?? 20_000);
@@ -47,26 +47,15 @@ function serveBaseline(): void {
   const app = express();
   app.use(express.json());
   app.post("/graphql", async (req, res) => {
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? "");
-    const [keys] = await pool.query<mysql.RowDataPacket[]>(
-      "SELECT role, partner_id FROM api_keys WHERE secret_hash = ? AND revoked_at IS NULL",
-      [
-        createHash("sha256")
-          .update(match?.[1] ?? "")
-          .digest("hex"),
-      ],
-    );
-    if (keys.length === 0) {
-      res.status(401).json({ errors: [{ message: "this API key is unknown or revoked", extensions: { code: "UNAUTHENTICATED" } }] });
-      return;
-    }
+    const key = await baselineKey(pool, req, res);
+    if (!key) return;
     const first = Number(req.body.variables?.first ?? 100);
     const after = /^change:(\d+):(\d+)$/.exec(Buffer.from(String(req.body.variables?.after ?? ""), "base64url").toString("utf8"));
     const conditions = [after ? "(e.feed_batch > ? OR (e.feed_batch = ? AND e.id > ?))" : "e.feed_batch IS NOT NULL"];
     const parameters: unknown[] = after ? [after[1], after[1], after[2]] : [];
-    if (keys[0].role === "PARTNER") {
+    if (key.role === "PARTNER") {
       conditions.unshift("e.partner_id = ?");
-      parameters.unshift(keys[0].partner_id);
+      parameters.unshift(key.partnerId);
     }
     const [rows] = await pool.query<mysql.RowDataPacket[]>(
       `SELECT e.id, e.feed_batch, e.action, e.at, e.from_status, e.to_status, e.version, r.id AS referral_id, r.status, r.version AS referral_version

@@ -2,9 +2,9 @@
 // It checks the API key as the server does (SHA-256, one lookup) and answers the benchmark's two
 // pages with exactly the JSON the server gives (the benchmark checks that before timing).
 // Run by the benchmark as a child process: DATABASE, PORT.
-import { createHash } from "node:crypto";
 import express from "express";
 import mysql from "mysql2/promise";
+import { baselineKey } from "./support.js";
 
 const pool = mysql.createPool({
   host: "127.0.0.1",
@@ -26,20 +26,9 @@ const cursorOf = (receivedAt: Date, id: string) =>
 const app = express();
 app.use(express.json());
 app.post("/graphql", async (req, res) => {
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? "");
-  const [keys] = await pool.query<mysql.RowDataPacket[]>(
-    "SELECT role, partner_id FROM api_keys WHERE secret_hash = ? AND revoked_at IS NULL",
-    [
-      createHash("sha256")
-        .update(match?.[1] ?? "")
-        .digest("hex"),
-    ],
-  );
-  if (keys.length === 0 || keys[0].role !== "PARTNER") {
-    res.status(401).json({ errors: [{ message: "this API key is unknown or revoked", extensions: { code: "UNAUTHENTICATED" } }] });
-    return;
-  }
-  const partnerId = keys[0].partner_id as string;
+  const key = await baselineKey(pool, req, res, "PARTNER");
+  if (!key) return;
+  const partnerId = key.partnerId as string;
   const first = Number(req.body.variables?.first ?? 20);
   const rich = String(req.body.query).includes("events");
   const [[rows], [[{ total }]]] = await Promise.all([

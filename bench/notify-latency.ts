@@ -12,9 +12,8 @@ import { randomBytes } from "node:crypto";
 import mysql from "mysql2/promise";
 import nodemailer from "nodemailer";
 import { GraphQLClient } from "../test/support/client.js";
-import { rfiInput } from "../test/support/fixtures.js";
 import { TestSmtpServer } from "../test/support/smtp.js";
-import { dropDatabase, percentiles, purgeNamespace, paced, startServerProcess, table } from "./support.js";
+import { createContoso, dropDatabase, purgeNamespace, paced, reportLatencies, startServerProcess, submitRfisPaced } from "./support.js";
 
 const COUNT = Number(process.argv[2] ?? 200);
 /** Arrivals per second, open loop: a new RFI every 50 ms whatever the answers' pace. */
@@ -36,23 +35,10 @@ await purgeNamespace(DATABASE);
 const smtp = await TestSmtpServer.start();
 const server = await startServerProcess(PORT, DATABASE, adminKey, [], { SMTP_URL: smtp.url });
 const admin = new GraphQLClient(`http://127.0.0.1:${PORT}/graphql`, adminKey);
-const { createPartner } = await admin.data(`mutation { createPartner(input: { name: "Contoso" }) { partner { id } } }`);
-const partnerId = createPartner.partner.id;
-await admin.data(
-  `mutation($id: ID!) { upsertMarketingProfile(partnerId: $id, input: { region: "FR", location: "Paris", contactEmail: "alerts@contoso.example",
-     keywords: ["cloud"], preferredCompanySizes: [] }) { id } }`,
-  { id: partnerId },
-);
+const partnerId = await createContoso(admin);
 
 // --- the server: submitRfi → outbox → relay → SMTP ---
-await paced(
-  COUNT,
-  RATE,
-  async () =>
-    void (await admin.data(`mutation($input: SubmitRfiInput!) { submitRfi(input: $input) { rfi { id } } }`, {
-      input: rfiInput({ partnerIds: [partnerId] }),
-    })),
-);
+await submitRfisPaced(admin, partnerId, COUNT, RATE);
 await waitFor(`${COUNT} alerts reach the SMTP server`, () => smtp.received.length >= COUNT);
 const db = await mysql.createConnection({ host: "127.0.0.1", user: "root", database: DATABASE });
 const [rows] = await db.query<mysql.RowDataPacket[]>(
@@ -96,27 +82,10 @@ await pool.end();
 await db.end();
 await smtp.stop();
 
-const server_ = percentiles(serverLatencies);
-const baseline = percentiles(baselineLatencies);
-const ratio = (a: number, b: number) => `${(a / Math.max(b, 1)).toFixed(1)}×`;
-console.log(
-  table(
-    ["", "e-mails", "p50 ms", "p95 ms", "p99 ms", "max ms"],
-    [
-      ["server: commit → SMTP accepted (outbox, relay)", server_.n, server_.p50, server_.p95, server_.p99, server_.max],
-      ["commit, then nodemailer at once (baseline)", baseline.n, baseline.p50, baseline.p95, baseline.p99, baseline.max],
-      [
-        "ratio",
-        "",
-        ratio(server_.p50, baseline.p50),
-        ratio(server_.p95, baseline.p95),
-        ratio(server_.p99, baseline.p99),
-        ratio(server_.max, baseline.max),
-      ],
-    ],
-  ),
-);
-console.log(
-  `\n${COUNT} RFIs submitted at ${RATE} per second; ${sent} marked sent in ${attempts} attempts; ${smtp.received.length} baseline e-mails.`,
-);
+reportLatencies({
+  counted: "e-mails",
+  server: { label: "server: commit → SMTP accepted (outbox, relay)", latencies: serverLatencies },
+  baseline: { label: "commit, then nodemailer at once (baseline)", latencies: baselineLatencies },
+  note: `${COUNT} RFIs submitted at ${RATE} per second; ${sent} marked sent in ${attempts} attempts; ${smtp.received.length} baseline e-mails.`,
+});
 process.exit(0);

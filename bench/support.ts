@@ -1,8 +1,12 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { createHash } from "node:crypto";
 import { fileURLToPath } from "node:url";
+import type { Request, Response } from "express";
 import mysql from "mysql2/promise";
 import WebSocket from "ws";
 import { loadConfig, type Config } from "../src/config.js";
+import type { GraphQLClient } from "../test/support/client.js";
+import { rfiInput } from "../test/support/fixtures.js";
 import { purgeNamespace } from "../test/support/redis.js";
 
 export { purgeNamespace };
@@ -50,6 +54,42 @@ export function percentiles(values: number[]): { n: number; p50: number; p95: nu
 export function table(header: string[], rows: (string | number)[][]): string {
   const line = (cells: (string | number)[]) => `| ${cells.join(" | ")} |`;
   return [line(header), line(header.map(() => "---")), ...rows.map(line)].join("\n");
+}
+
+/** One side of a latency table: its row's label, its latencies in ms, its cells in the extra columns. */
+export interface LatencySide {
+  label: string;
+  latencies: number[];
+  extra?: (string | number)[];
+}
+
+/**
+ * Prints a Markdown table of the server's latencies against the baseline's, then `note`: each side's
+ * count (in the column `counted`), its cells in the `extra` columns, its p50, p95, p99 and max, then a
+ * row of server/baseline ratios (a baseline under 1 ms counts as 1 ms, so that the ratio stays finite).
+ */
+export function reportLatencies(report: {
+  counted: string;
+  extra?: string[];
+  server: LatencySide;
+  baseline: LatencySide;
+  note: string;
+}): void {
+  const { counted, extra = [], server, baseline } = report;
+  const s = percentiles(server.latencies);
+  const b = percentiles(baseline.latencies);
+  const ratio = (x: number, y: number) => `${(x / Math.max(y, 1)).toFixed(1)}×`;
+  console.log(
+    table(
+      ["", counted, ...extra, "p50 ms", "p95 ms", "p99 ms", "max ms"],
+      [
+        [server.label, s.n, ...(server.extra ?? []), s.p50, s.p95, s.p99, s.max],
+        [baseline.label, b.n, ...(baseline.extra ?? []), b.p50, b.p95, b.p99, b.max],
+        ["ratio", "", ...extra.map(() => ""), ratio(s.p50, b.p50), ratio(s.p95, b.p95), ratio(s.p99, b.p99), ratio(s.max, b.max)],
+      ],
+    ),
+  );
+  console.log(`\n${report.note}`);
 }
 
 /** The Node flags `npm start` runs the server with. */
@@ -148,6 +188,33 @@ function inspectorUrl(child: ChildProcess): Promise<string> {
   return url;
 }
 
+/**
+ * For the hand-written baselines: the API key of `req`, checked as the server checks it (SHA-256 of
+ * the Bearer secret, one look-up, not revoked) and, given `role`, of that role; otherwise it answers
+ * 401 with the server's error and gives undefined.
+ */
+export async function baselineKey(
+  pool: mysql.Pool,
+  req: Request,
+  res: Response,
+  role?: string,
+): Promise<{ role: string; partnerId: string | null } | undefined> {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? "");
+  const [keys] = await pool.query<mysql.RowDataPacket[]>(
+    "SELECT role, partner_id FROM api_keys WHERE secret_hash = ? AND revoked_at IS NULL",
+    [
+      createHash("sha256")
+        .update(match?.[1] ?? "")
+        .digest("hex"),
+    ],
+  );
+  if (keys.length === 0 || (role !== undefined && keys[0].role !== role)) {
+    res.status(401).json({ errors: [{ message: "this API key is unknown or revoked", extensions: { code: "UNAUTHENTICATED" } }] });
+    return undefined;
+  }
+  return { role: keys[0].role, partnerId: keys[0].partner_id };
+}
+
 /** Starts `run` for each index at `perSecond`, open loop: without waiting for earlier ones. */
 export async function paced(count: number, perSecond: number, run: (index: number) => Promise<void>): Promise<void> {
   const started: Promise<void>[] = [];
@@ -158,4 +225,28 @@ export async function paced(count: number, perSecond: number, run: (index: numbe
     started.push(run(index));
   }
   await Promise.all(started);
+}
+
+/** Creates partner Contoso with a marketing profile (FR, alerts@contoso.example); its id. */
+export async function createContoso(admin: GraphQLClient): Promise<string> {
+  const { createPartner } = await admin.data(`mutation { createPartner(input: { name: "Contoso" }) { partner { id } } }`);
+  const partnerId: string = createPartner.partner.id;
+  await admin.data(
+    `mutation($id: ID!) { upsertMarketingProfile(partnerId: $id, input: { region: "FR", location: "Paris", contactEmail: "alerts@contoso.example",
+       keywords: ["cloud"], preferredCompanySizes: [] }) { id } }`,
+    { id: partnerId },
+  );
+  return partnerId;
+}
+
+/** Submits `count` RFIs routed to `partnerId` at `perSecond`, open loop (see paced()). */
+export function submitRfisPaced(admin: GraphQLClient, partnerId: string, count: number, perSecond: number): Promise<void> {
+  return paced(
+    count,
+    perSecond,
+    async () =>
+      void (await admin.data(`mutation($input: SubmitRfiInput!) { submitRfi(input: $input) { rfi { id } } }`, {
+        input: rfiInput({ partnerIds: [partnerId] }),
+      })),
+  );
 }

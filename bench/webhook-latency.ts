@@ -16,10 +16,9 @@ import { Agent, request } from "node:http";
 import mysql from "mysql2/promise";
 import { Webhook } from "standardwebhooks";
 import { GraphQLClient } from "../test/support/client.js";
-import { rfiInput } from "../test/support/fixtures.js";
 import { WebhookReceiver, type ReceivedWebhook } from "../test/support/webhook-receiver.js";
 import { CREATE_ENDPOINT } from "../test/support/webhooks.js";
-import { dropDatabase, percentiles, purgeNamespace, paced, startServerProcess, table } from "./support.js";
+import { createContoso, dropDatabase, purgeNamespace, paced, reportLatencies, startServerProcess, submitRfisPaced } from "./support.js";
 
 const COUNT = Number(process.argv[2] ?? 500);
 /** Arrivals per second, open loop: a new RFI every 50 ms whatever the answers' pace. */
@@ -66,25 +65,12 @@ const receiver = await new WebhookReceiver().start();
 const server = await startServerProcess(PORT, DATABASE, adminKey, [], { WEBHOOK_ALLOW_PRIVATE_URLS: "true" });
 process.once("exit", () => server.killed || server.kill("SIGTERM")); // also when the benchmark fails
 const admin = new GraphQLClient(`http://127.0.0.1:${PORT}/graphql`, adminKey);
-const { createPartner } = await admin.data(`mutation { createPartner(input: { name: "Contoso" }) { partner { id } } }`);
-const partnerId = createPartner.partner.id;
-await admin.data(
-  `mutation($id: ID!) { upsertMarketingProfile(partnerId: $id, input: { region: "FR", location: "Paris", contactEmail: "alerts@contoso.example",
-     keywords: ["cloud"], preferredCompanySizes: [] }) { id } }`,
-  { id: partnerId },
-);
+const partnerId = await createContoso(admin);
 const { createWebhookEndpoint } = await admin.data(CREATE_ENDPOINT, { url: receiver.url, events: ["REFERRAL_RECEIVED"], partnerId });
 const secret: string = createWebhookEndpoint.secret;
 
 // --- the server: submitRfi → sequencer → outbox → relay → POST ---
-await paced(
-  COUNT,
-  RATE,
-  async () =>
-    void (await admin.data(`mutation($input: SubmitRfiInput!) { submitRfi(input: $input) { rfi { id } } }`, {
-      input: rfiInput({ partnerIds: [partnerId] }),
-    })),
-);
+await submitRfisPaced(admin, partnerId, COUNT, RATE);
 await receiver.receivedAtLeast(COUNT, 120_000);
 const db = await mysql.createConnection({ host: "127.0.0.1", user: "root", database: DATABASE, timezone: "Z" });
 const [rows] = await db.query<mysql.RowDataPacket[]>("SELECT CAST(id AS CHAR) AS id, received_at AS receivedAt FROM referrals");
@@ -152,23 +138,15 @@ await pool.end();
 await db.end();
 await receiver.stop();
 
-const s = percentiles(serverLatencies);
-const b = percentiles(baselineLatencies);
-const ratio = (x: number, y: number) => `${(x / Math.max(y, 1)).toFixed(1)}×`;
-console.log(
-  table(
-    ["", "webhooks", "bad signatures", "p50 ms", "p95 ms", "p99 ms", "max ms"],
-    [
-      ["server: commit → receiver (feed, outbox, relay)", s.n, serverBad, s.p50, s.p95, s.p99, s.max],
-      ["commit, then POST at once (baseline)", b.n, baselineBad, b.p50, b.p95, b.p99, b.max],
-      ["ratio", "", "", ratio(s.p50, b.p50), ratio(s.p95, b.p95), ratio(s.p99, b.p99), ratio(s.max, b.max)],
-    ],
-  ),
-);
-console.log(
-  `\n${COUNT} RFIs submitted at ${RATE} per second; ${total} deliveries written, ${sent} SUCCEEDED in ${attempts} attempts; ` +
+reportLatencies({
+  counted: "webhooks",
+  extra: ["bad signatures"],
+  server: { label: "server: commit → receiver (feed, outbox, relay)", latencies: serverLatencies, extra: [serverBad] },
+  baseline: { label: "commit, then POST at once (baseline)", latencies: baselineLatencies, extra: [baselineBad] },
+  note:
+    `${COUNT} RFIs submitted at ${RATE} per second; ${total} deliveries written, ${sent} SUCCEEDED in ${attempts} attempts; ` +
     `${serverReceived.length} requests received (${bodyBytes(serverReceived)} bytes of body on average); ${receiver.received.length} baseline requests (${bodyBytes(receiver.received)} bytes).`,
-);
+});
 if (serverBad + baselineBad > 0) process.exitCode = 1;
 await dropDatabase(DATABASE);
 await purgeNamespace(DATABASE);

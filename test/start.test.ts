@@ -1,31 +1,12 @@
 import { randomBytes } from "node:crypto";
-import { createServer } from "node:net";
 import { expect } from "chai";
 import mysql from "mysql2/promise";
 import { migrations } from "../src/db/data-source.js";
 import { GraphQLClient } from "./support/client.js";
 import { TEST_DATABASE_URL, testDatabase } from "./support/database.js";
 import { ADMIN_KEY } from "./support/harness.js";
-import { startProcess, type Exit } from "./support/process.js";
+import { freePort, startProcess, untilServing } from "./support/process.js";
 import { purgeNamespace } from "./support/redis.js";
-
-/** A TCP port nobody listens on right now. */
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
-
-async function healthy(port: number): Promise<boolean> {
-  try {
-    const response = await fetch(`http://127.0.0.1:${port}/healthz`);
-    return response.ok && ((await response.json()) as { status?: string }).status === "ok";
-  } catch {
-    return false;
-  }
-}
 
 async function onServer<T>(work: (connection: mysql.Connection) => Promise<T>): Promise<T> {
   const { host, port, user, password } = testDatabase;
@@ -82,14 +63,7 @@ describe("start > the server process", () => {
         DATABASE_URL: `mysql://${credentials}@${host}:${port}/${database}`,
         ADMIN_API_KEY: ADMIN_KEY,
       });
-      // Ready once /healthz answers (as Docker's HEALTHCHECK asks); a process that exits first has failed to start.
-      const running = server;
-      let exit: Exit | undefined;
-      void running.exited.then((result) => (exit = result));
-      while (!(await healthy(httpPort))) {
-        if (exit) throw new Error(`the server exited with ${exit.code} before serving:\n${exit.stdout}\n${exit.stderr}`);
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
+      await untilServing(server, httpPort);
     });
 
     after(async function () {
@@ -118,6 +92,20 @@ describe("start > the server process", () => {
       expect(errors).to.equal(undefined);
       expect(status).to.equal(200);
       expect(data).to.deep.equal({ me: { role: "ADMIN" } });
+    });
+
+    it("serves the web dashboard's sign-in page at / and its scripts, from its own build", async () => {
+      const origin = new URL(url).origin;
+      const page = await fetch(`${origin}/`);
+      expect(page.status).to.equal(200);
+      const html = await page.text();
+      expect(html).to.contain('<div id="app"></div>');
+      const script = /<script type="module" crossorigin src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1];
+      expect(script, html).to.be.a("string");
+      const asset = await fetch(`${origin}${script}`);
+      expect(asset.status).to.equal(200);
+      expect(asset.headers.get("content-type")).to.match(/javascript/);
+      expect(await asset.text()).to.contain("API key");
     });
 
     it("stops with exit code 0 on SIGTERM", async () => {

@@ -18,7 +18,9 @@ export function readTrustedProxies(env: Env): TrustedProxies {
   if (raw === "" || raw === "false") return [];
   if (/^\d+$/.test(raw)) return Number(raw);
   if (raw === "true") {
-    throw new ConfigError("TRUST_PROXY must name the proxies' addresses or a number of hops: true would believe any client's X-Forwarded-For");
+    throw new ConfigError(
+      "TRUST_PROXY must name the proxies' addresses or a number of hops: true would believe any client's X-Forwarded-For",
+    );
   }
   const proxies = raw.split(",").map((entry) => entry.trim());
   try {

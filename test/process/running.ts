@@ -1,25 +1,7 @@
-import { createServer } from "node:net";
 import mysql from "mysql2/promise";
 import { parseDatabaseUrl } from "../../src/config.js";
 import { TEST_DATABASE_URL } from "../support/database.js";
-import { startProcess, type Exit } from "../support/process.js";
-
-/** A TCP port nobody listens on right now. */
-export async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
-
-async function healthy(port: number): Promise<boolean> {
-  try {
-    return (await fetch(`http://127.0.0.1:${port}/healthz`)).ok;
-  } catch {
-    return false;
-  }
-}
+import { freePort, startProcess, untilServing } from "../support/process.js";
 
 export interface RunningProcess extends ReturnType<typeof startProcess> {
   port: number;
@@ -39,12 +21,7 @@ export async function startServing(env: Record<string, string> = {}, databaseUrl
     RATE_LIMIT_STORE: "memory",
     ...env,
   });
-  let exit: Exit | undefined;
-  void running.exited.then((result) => (exit = result));
-  while (!(await healthy(port))) {
-    if (exit) throw new Error(`the server exited with ${exit.code} before serving:\n${exit.stdout}\n${exit.stderr}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  await untilServing(running, port);
   return {
     ...running,
     port,

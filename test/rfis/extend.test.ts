@@ -4,10 +4,13 @@ import {
   addProfile,
   createPartner,
   expectTablesUnchanged,
+  issueKeyDetails,
+  ROUTED_REFERRAL_FIELDS,
   snapshotTables,
   submitRfi,
   uniqueName,
   type ProfileOptions,
+  type RoutedReferral,
   type TestPartner,
 } from "../support/fixtures.js";
 import { useTestServer } from "../support/harness.js";
@@ -22,12 +25,7 @@ const RFI = `query($id: ID!) {
 }`;
 
 const EXTEND = `mutation($rfiId: ID!, $partnerIds: [ID!]!) {
-  extendRfi(rfiId: $rfiId, partnerIds: $partnerIds) {
-    id status version receivedAt respondBy
-    partner { id }
-    profile { id region active }
-    events { action from to actor note }
-  }
+  extendRfi(rfiId: $rfiId, partnerIds: $partnerIds) { ${ROUTED_REFERRAL_FIELDS} }
 }`;
 
 const HOUR = 3600_000;
@@ -37,17 +35,6 @@ interface RfiView {
   overview: { region: string; companySize: string; keywords: string[] };
   referrals: { id: string; status: string; partner: { id: string }; profile: { id: string } }[];
   suggestedPartners: { partner: { id: string; name: string }; profile: { id: string; location: string }; rank: number }[];
-}
-
-interface ExtendedReferral {
-  id: string;
-  status: string;
-  version: number;
-  receivedAt: string;
-  respondBy: string;
-  partner: { id: string };
-  profile: { id: string; region: string; active: boolean };
-  events: { action: string; from: string | null; to: string; actor: string; note: string | null }[];
 }
 
 /** Partners with no history answer at the neutral responsiveness 0.5, so rank = 0.75 × match + 0.125. */
@@ -65,8 +52,8 @@ describe("rfis > rfi(id), suggestedPartners and extendRfi", () => {
     return rfi;
   }
 
-  async function extend(rfiId: string, partnerIds: string[], client: GraphQLClient = intake): Promise<ExtendedReferral[]> {
-    const { extendRfi } = await client.data<{ extendRfi: ExtendedReferral[] }>(EXTEND, { rfiId, partnerIds });
+  async function extend(rfiId: string, partnerIds: string[], client: GraphQLClient = intake): Promise<RoutedReferral[]> {
+    const { extendRfi } = await client.data<{ extendRfi: RoutedReferral[] }>(EXTEND, { rfiId, partnerIds });
     return extendRfi;
   }
 
@@ -99,11 +86,7 @@ describe("rfis > rfi(id), suggestedPartners and extendRfi", () => {
   }
 
   before(async () => {
-    const { issueApiKey } = await server.current.admin.data(
-      `mutation($label: String!) { issueApiKey(input: { role: INTAKE, label: $label }) { secret } }`,
-      { label: INTAKE_LABEL },
-    );
-    intake = server.current.client(issueApiKey.secret);
+    intake = (await issueKeyDetails(server.current, "INTAKE", undefined, INTAKE_LABEL)).api;
   });
 
   describe("rfi(id)", () => {
@@ -418,7 +401,7 @@ describe("rfis > rfi(id), suggestedPartners and extendRfi", () => {
 
       // The unique index on RFI and partner decides: one referral, one arrival event, one alert.
       const rows = await referralRows(rfiId);
-      const winner = (succeeded[0].data as { extendRfi: ExtendedReferral[] }).extendRfi[0];
+      const winner = (succeeded[0].data as { extendRfi: RoutedReferral[] }).extendRfi[0];
       expect(rows.map(({ id, partnerId }) => [id, partnerId])).to.deep.equal([
         [rows[0].id, first.id],
         [winner.id, racer.id],

@@ -1,36 +1,31 @@
 import { expect } from "chai";
 import type { GraphQLClient } from "../support/client.js";
-import { addProfile, createPartner, issueKey, rfiInput, uniqueName, type RfiOptions, type TestPartner } from "../support/fixtures.js";
+import {
+  addProfile,
+  createPartner,
+  issueKey,
+  issueKeyDetails,
+  rfiInput,
+  ROUTED_REFERRAL_FIELDS,
+  uniqueName,
+  type RfiOptions,
+  type RoutedReferral,
+  type TestPartner,
+} from "../support/fixtures.js";
 import { useTestServer, type TestServer } from "../support/harness.js";
 
 const SUBMIT = `mutation($input: SubmitRfiInput!) {
   submitRfi(input: $input) {
     rfi { id overview { need companySize region keywords } }
-    referrals {
-      id status version receivedAt respondBy
-      partner { id }
-      profile { id region active }
-      events { action from to actor note }
-    }
+    referrals { ${ROUTED_REFERRAL_FIELDS} }
   }
 }`;
 
 const HOUR = 3600_000;
 
-interface SubmittedReferral {
-  id: string;
-  status: string;
-  version: number;
-  receivedAt: string;
-  respondBy: string;
-  partner: { id: string };
-  profile: { id: string; region: string; active: boolean };
-  events: { action: string; from: string | null; to: string; actor: string; note: string | null }[];
-}
-
 interface Submitted {
   rfi: { id: string; overview: { need: string; companySize: string; region: string; keywords: string[] } };
-  referrals: SubmittedReferral[];
+  referrals: RoutedReferral[];
 }
 
 async function submit(client: GraphQLClient, options: RfiOptions): Promise<Submitted> {
@@ -64,11 +59,7 @@ describe("rfis > submitRfi", () => {
   }
 
   before(async () => {
-    const { issueApiKey } = await server.current.admin.data(
-      `mutation($label: String!) { issueApiKey(input: { role: INTAKE, label: $label }) { secret } }`,
-      { label: INTAKE_LABEL },
-    );
-    intake = server.current.client(issueApiKey.secret);
+    intake = (await issueKeyDetails(server.current, "INTAKE", undefined, INTAKE_LABEL)).api;
   });
 
   describe("to named partners", () => {

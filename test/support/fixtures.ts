@@ -113,6 +113,23 @@ export const REFERRAL_FIELDS = `id status stage archived version respondBy reaso
   customer { companyName email }
   events { action from to actor note }`;
 
+/** What the rfis tests read of each referral that submitRfi or extendRfi creates. */
+export const ROUTED_REFERRAL_FIELDS = `id status version receivedAt respondBy
+  partner { id }
+  profile { id region active }
+  events { action from to actor note }`;
+
+export interface RoutedReferral {
+  id: string;
+  status: string;
+  version: number;
+  receivedAt: string;
+  respondBy: string;
+  partner: { id: string };
+  profile: { id: string; region: string; active: boolean };
+  events: { action: string; from: string | null; to: string; actor: string; note: string | null }[];
+}
+
 /** A date `days` from today (UTC), as YYYY-MM-DD. */
 export function daysFromToday(days: number): string {
   return new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10);

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 
 // What `npm start` runs, from whichever outDir this file was compiled to.
@@ -25,4 +26,35 @@ export function startProcess(env: Record<string, string>): { child: ChildProcess
     child.once("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
   return { child, exited };
+}
+
+/** A TCP port nobody listens on right now. */
+export async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+  const { port } = probe.address() as { port: number };
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
+
+async function healthy(port: number): Promise<boolean> {
+  try {
+    const response = await fetch(`http://127.0.0.1:${port}/healthz`);
+    return response.ok && ((await response.json()) as { status?: string }).status === "ok";
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Resolves once the process started on `port` answers /healthz with status "ok" (as Docker's HEALTHCHECK asks); one
+ * that exits first has failed to start.
+ */
+export async function untilServing(running: ReturnType<typeof startProcess>, port: number): Promise<void> {
+  let exit: Exit | undefined;
+  void running.exited.then((result) => (exit = result));
+  while (!(await healthy(port))) {
+    if (exit) throw new Error(`the server exited with ${exit.code} before serving:\n${exit.stdout}\n${exit.stderr}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
