@@ -2,19 +2,17 @@
 // same services (and so the same rules) as the GraphQL API. `npm run admin -- --help` lists the commands.
 import "reflect-metadata";
 import { parseArgs } from "node:util";
-import { validate } from "class-validator";
-import type { GraphQLScalarType } from "graphql";
-import { parseDuration } from "../config-values.js";
 import type { ApiKey } from "../auth/api-key.entity.js";
 import { IssueApiKeyInput } from "../auth/api-key.resolver.js";
 import type { Caller } from "../auth/caller.js";
 import { Role } from "../auth/role.js";
 import type { Config } from "../config.js";
 import { AppError } from "../graphql/errors.js";
-import { CountryCodeScalar, DateTimeScalar, EmailAddressScalar } from "../graphql/scalars.js";
+import { CountryCodeScalar, EmailAddressScalar } from "../graphql/scalars.js";
 import { Locale } from "../notifications/locale.js";
 import { CreatePartnerInput, MarketingProfileInput } from "../partners/partner.inputs.js";
 import { CompanySize } from "../rfis/company-size.js";
+import { checked, expiry, id, list, oneOf, scalar } from "./options.js";
 import { openTools, runTool, toolLogger, UsageError, type AdminTools } from "./tool.js";
 
 /** Who the CLI acts as: an administrator at the database's console, with no key of its own. */
@@ -45,61 +43,6 @@ const print = (line = "") => process.stdout.write(`${line}\n`);
 /** An instant as the tables show it: UTC, to the second. */
 function instant(date: Date | null | undefined): string {
   return date ? `${date.toISOString().slice(0, 19)}Z` : "-";
-}
-
-/** A value through the GraphQL scalar the API reads it with, so that both accept the same. */
-function scalar<T>(type: GraphQLScalarType, option: string, raw: string): T {
-  try {
-    return type.parseValue(raw) as T;
-  } catch (error) {
-    throw new UsageError(`--${option}: ${(error as Error).message}`);
-  }
-}
-
-function oneOf<T extends string>(values: Record<string, T>, option: string, raw: string): T {
-  const value = raw.trim().toUpperCase();
-  const allowed = Object.values(values);
-  if (!allowed.includes(value as T)) throw new UsageError(`--${option} must be one of ${allowed.join(", ")} (got "${raw}")`);
-  return value as T;
-}
-
-function list(raw: string | undefined): string[] {
-  return (raw ?? "")
-    .split(",")
-    .map((part) => part.trim())
-    .filter((part) => part !== "");
-}
-
-/** An id as the API takes it: digits (a row id), else nothing by that id exists. */
-function id(option: string, raw: string): string {
-  const value = raw.trim();
-  if (!/^[1-9]\d{0,17}$/.test(value)) throw new UsageError(`--${option} must be an id such as 12 (got "${raw}")`);
-  return value;
-}
-
-/** Runs the API's input rules (class-validator) on an input object, naming the offending option. */
-async function checked<T extends object>(input: T, optionOf: Record<string, string>): Promise<T> {
-  const [problem] = await validate(input, { forbidUnknownValues: false });
-  if (problem) {
-    const message = Object.values(problem.constraints ?? {})[0] ?? "is not valid";
-    throw new UsageError(
-      `--${optionOf[problem.property] ?? problem.property}: ${message.replace(new RegExp(`^${problem.property} `), "")}`,
-    );
-  }
-  return input;
-}
-
-/** `--expires`: a duration from now (90d, 12h) or an instant (2027-01-31T00:00:00Z). */
-function expiry(raw: string): Date {
-  const duration = parseDuration(raw.trim());
-  if (duration !== undefined) return new Date(Date.now() + duration);
-  try {
-    return DateTimeScalar.parseValue(raw.trim()) as Date;
-  } catch {
-    throw new UsageError(
-      `--expires must be a duration from now such as 90d or 12h, or an instant such as 2027-01-31T00:00:00Z (got "${raw}")`,
-    );
-  }
 }
 
 function keyTable(keys: ApiKey[], partnerNames: Map<string, string>): void {
