@@ -79,6 +79,17 @@ describe("web", function () {
       await page.current.getByLabel("API key").waitFor();
     });
 
+    it("keeps the key through a server it cannot reach, and signs in again once it answers", async () => {
+      await partnerSignedIn(page.current);
+      await page.current.route("**/graphql", (route) => route.abort());
+      await page.current.reload();
+      await page.current.getByRole("alert").filter({ hasText: "could not be reached" }).waitFor();
+      expect(await page.current.evaluate("sessionStorage.length")).to.equal(1);
+      await page.current.unroute("**/graphql");
+      await page.current.reload();
+      await page.current.getByRole("tab", { name: /^New/ }).waitFor();
+    });
+
     it("shows a referral submitted through the API in New without a reload, and says so", async () => {
       const partner = await partnerSignedIn(page.current);
       await page.current.evaluate("window.sameDocument = true");

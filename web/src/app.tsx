@@ -50,12 +50,10 @@ export function App() {
       storeKey(apiKey);
       setSession({ apiKey, viewer: me });
     } catch (failure) {
-      forgetKey();
-      setSignInError(
-        failure instanceof ApiError && failure.code === "UNAUTHENTICATED"
-          ? `This key was refused: ${failure.message}`
-          : describeError(failure),
-      );
+      const refused = failure instanceof ApiError && failure.code === "UNAUTHENTICATED";
+      // A server that cannot be reached says nothing about the key: keep it for the next try.
+      if (refused) forgetKey();
+      setSignInError(refused ? `This key was refused: ${failure.message}` : describeError(failure));
     } finally {
       setSigningIn(false);
     }
