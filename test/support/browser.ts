@@ -29,10 +29,16 @@ export function useBrowser(): { current: Browser } {
 }
 
 /** A fresh tab of its own (its own session storage), closed after the test. */
-export function usePage(browser: { current: Browser }, options: { width?: number } = {}): { current: Page; context: BrowserContext } {
+export function usePage(
+  browser: { current: Browser },
+  options: { width?: number; locale?: string } = {},
+): { current: Page; context: BrowserContext } {
   const holder = {} as { current: Page; context: BrowserContext };
   beforeEach(async () => {
-    holder.context = await browser.current.newContext({ viewport: { width: options.width ?? 1280, height: 900 } });
+    holder.context = await browser.current.newContext({
+      viewport: { width: options.width ?? 1280, height: 900 },
+      locale: options.locale ?? "en-US",
+    });
     holder.current = await holder.context.newPage();
   });
   afterEach(async () => {

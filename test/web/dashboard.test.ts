@@ -411,6 +411,30 @@ describe("web", function () {
     });
   });
 
+  describe("in French", () => {
+    const page = usePage(browser, { locale: "fr-FR" });
+
+    it("speaks French to a French browser, in the original text's words, and English once asked", async () => {
+      const partner = await createPartner(server.current);
+      const { need } = await referralFor(partner);
+      await page.current.goto(`${origin()}/`);
+      await page.current.getByLabel("Clé d'API").fill(partner.api.key!);
+      await page.current.getByRole("button", { name: "Se connecter" }).click();
+      const card = article(page.current, need);
+      expect(await card.getByRole("button").allTextContents()).to.deep.equal(["Je suis intéressé", "Non, merci", "Référence CRM"]);
+      expect(await card.locator(".countdown").textContent()).to.match(/^Répondre avant le .*: 2 j \d\d h \d\d min restants$/);
+      await card.getByRole("button", { name: "Je suis intéressé" }).click();
+      await card.getByRole("status").filter({ hasText: "Fait : Je suis intéressé. La référence est désormais Évaluation." }).waitFor();
+      await page.current.getByRole("tab", { name: "Évaluation (1)" }).click();
+      await article(page.current, need).getByRole("button", { name: "Accepter" }).waitFor();
+      await screenshot(page.current, "partner-fr");
+      await page.current.getByLabel("Langue").selectOption("en");
+      await page.current.getByRole("tab", { name: "Evaluating (1)" }).waitFor();
+      await page.current.reload();
+      await page.current.getByRole("tab", { name: "New (0)" }).waitFor();
+    });
+  });
+
   describe("small screens", () => {
     const page = usePage(browser, { width: 375 });
     const fitsWidth = async () => expect(await page.current.evaluate("document.documentElement.scrollWidth")).to.be.at.most(375);

@@ -1,8 +1,9 @@
-import { useCallback, useEffect, useState } from "preact/hooks";
+import type { ComponentChildren } from "preact";
+import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { AnalystView } from "./analyst/analyst-view.js";
 import { ApiError, describeError, graphql, keyRefusals } from "./api/graphql.js";
-import type { LiveState } from "./api/live.js";
 import { Guard } from "./guard.js";
+import { initialLanguage, type Language, LanguageContext, rememberLanguage, useWords, WORDS } from "./i18n.js";
 import { LiveContext, useLiveHub } from "./live-hub.js";
 import { PartnerView } from "./partner/partner-view.js";
 import { ReferralPage } from "./referral-page.js";
@@ -21,14 +22,21 @@ interface Session {
   viewer: Viewer;
 }
 
-const LIVE_WORDS: Record<LiveState, string> = {
-  connecting: "Connecting…",
-  live: "Live",
-  reconnecting: "Reconnecting…",
-  refused: "Live updates refused",
-};
-
 export function App() {
+  const [language, setLanguage] = useState<Language>(initialLanguage);
+  useEffect(() => rememberLanguage(language), [language]);
+  return (
+    <LanguageContext.Provider value={WORDS[language]}>
+      <Dashboard picker={<LanguagePicker language={language} onChange={setLanguage} />} />
+    </LanguageContext.Provider>
+  );
+}
+
+function Dashboard({ picker }: { picker: ComponentChildren }) {
+  const t = useWords();
+  // The words at the moment an event arrives, for the listeners set up once.
+  const words = useRef(t);
+  words.current = t;
   const [session, setSession] = useState<Session | null>(null);
   const [signingIn, setSigningIn] = useState(() => storedKey() !== null);
   const [signInError, setSignInError] = useState<string | null>(null);
@@ -53,7 +61,7 @@ export function App() {
       const refused = failure instanceof ApiError && failure.code === "UNAUTHENTICATED";
       // A server that cannot be reached says nothing about the key: keep it for the next try.
       if (refused) forgetKey();
-      setSignInError(refused ? `This key was refused: ${failure.message}` : describeError(failure));
+      setSignInError(refused ? words.current.keyRefused(failure.message) : describeError(failure, words.current));
     } finally {
       setSigningIn(false);
     }
@@ -62,27 +70,37 @@ export function App() {
   useEffect(() => {
     const key = storedKey();
     if (key) void signIn(key);
-    const refused = (event: Event) => signOut(`You were signed out: ${(event as CustomEvent<string>).detail}`);
+    const refused = (event: Event) => signOut(words.current.signedOut((event as CustomEvent<string>).detail));
     keyRefusals.addEventListener("refused", refused);
     return () => keyRefusals.removeEventListener("refused", refused);
   }, []);
 
   const isPartner = session?.viewer.role === "PARTNER";
-  const live = useLiveHub(isPartner ? session.apiKey : null, (reason) => signOut(`You were signed out: ${reason}`));
+  const live = useLiveHub(isPartner ? session.apiKey : null, (reason) =>
+    signOut(words.current.signedOut(reason || words.current.liveClosed)),
+  );
 
-  if (!session) return <SignIn busy={signingIn} error={signInError} onSignIn={(key) => void signIn(key)} />;
+  if (!session) {
+    return (
+      <>
+        <div class="top-right">{picker}</div>
+        <SignIn busy={signingIn} error={signInError} onSignIn={(key) => void signIn(key)} />
+      </>
+    );
+  }
   const { viewer } = session;
 
   return (
     <LiveContext.Provider value={live.hub}>
       <header class="top">
         <a class="brand" href="/">
-          Partner referrals
+          {t.brand}
         </a>
         <span class="who">{viewer.partner?.name ?? viewer.label}</span>
-        {live.state && <span class={`live-state ${live.state}`}>{LIVE_WORDS[live.state]}</span>}
+        {live.state && <span class={`live-state ${live.state}`}>{t.live[live.state]}</span>}
+        {picker}
         <button type="button" class="secondary" onClick={() => signOut()}>
-          Sign out
+          {t.signOut}
         </button>
       </header>
       <div class="announcer" role="status" aria-live="polite">
@@ -97,8 +115,25 @@ export function App() {
   );
 }
 
+function LanguagePicker({ language, onChange }: { language: Language; onChange(language: Language): void }) {
+  const t = useWords();
+  return (
+    <label class="language">
+      {t.language}{" "}
+      <select value={language} onChange={(e) => onChange(e.currentTarget.value as Language)}>
+        {(Object.keys(WORDS) as Language[]).map((code) => (
+          <option key={code} value={code} lang={code}>
+            {WORDS[code].languageName}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
 /** What a signed-in key sees: a referral's own page at its link, else the view of its role. */
 function View({ session, path, announce }: { session: Session; path: string; announce(message: string): void }) {
+  const t = useWords();
   const { apiKey, viewer } = session;
   const deepLink = referralIdIn(path);
   if (deepLink) return <ReferralPage apiKey={apiKey} id={deepLink} canAct={viewer.role === "PARTNER" || viewer.role === "ADMIN"} />;
@@ -106,7 +141,7 @@ function View({ session, path, announce }: { session: Session; path: string; ann
     case "PARTNER":
       return (
         <>
-          <h1>Customer referrals</h1>
+          <h1>{t.referralsTitle}</h1>
           <PartnerView apiKey={apiKey} announce={announce} />
         </>
       );
@@ -114,16 +149,11 @@ function View({ session, path, announce }: { session: Session; path: string; ann
     case "ADMIN":
       return (
         <>
-          <h1>Deal analytics</h1>
+          <h1>{t.analyticsTitle}</h1>
           <AnalystView apiKey={apiKey} />
         </>
       );
     default:
-      return (
-        <p>
-          This is an intake key: it submits RFIs through the API (<code>submitRfi</code>) and has nothing to show here. Sign in with a
-          partner or analyst key.
-        </p>
-      );
+      return <p>{t.intakeKey}</p>;
   }
 }

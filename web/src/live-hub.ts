@@ -38,7 +38,7 @@ export function useLiveHub(apiKey: string | null, onRefused: (reason: string) =>
       },
       state: (next, reason) => {
         setState(next);
-        if (next === "refused") refused.current(reason || "the server closed the live connection");
+        if (next === "refused") refused.current(reason ?? "");
       },
     });
     return () => {

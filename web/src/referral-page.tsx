@@ -1,6 +1,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { describeError } from "./api/graphql.js";
 import { loadReferral, type Referral } from "./api/referrals.js";
+import { useWords } from "./i18n.js";
 import { useLive } from "./live-hub.js";
 import { ReferralCard } from "./partner/referral-card.js";
 
@@ -12,11 +13,12 @@ interface Props {
 
 /** /referrals/<id>, the link in the e-mails: that referral alone, kept up to date by the live feed. */
 export function ReferralPage({ apiKey, id, canAct }: Props) {
+  const t = useWords();
   const [referral, setReferral] = useState<Referral | null | undefined>(undefined);
   const [error, setError] = useState<string | null>(null);
   const load = () => {
     setError(null);
-    loadReferral(apiKey, id).then(setReferral, (failure) => setError(describeError(failure)));
+    loadReferral(apiKey, id).then(setReferral, (failure) => setError(describeError(failure, t)));
   };
   useEffect(load, [apiKey, id]);
   useLive({
@@ -27,16 +29,16 @@ export function ReferralPage({ apiKey, id, canAct }: Props) {
   });
 
   return (
-    <section aria-label="Referral">
+    <section aria-label={t.referral(id)}>
       <p>
-        <a href="/">← All referrals</a>
+        <a href="/">{t.allReferrals}</a>
       </p>
       {error && (
         <p class="error" role="alert">
-          Could not load referral #{id}: {error}
+          {t.couldNotLoadReferral(id, error)}
         </p>
       )}
-      {referral === null && <p class="error">Referral #{id} does not exist, or is not one of yours.</p>}
+      {referral === null && <p class="error">{t.noSuchReferral(id)}</p>}
       {referral && <ReferralCard apiKey={apiKey} referral={referral} canAct={canAct} onChanged={setReferral} />}
     </section>
   );

@@ -1,4 +1,5 @@
 import { useState } from "preact/hooks";
+import { useWords } from "./i18n.js";
 
 interface Props {
   busy: boolean;
@@ -8,17 +9,18 @@ interface Props {
 
 /** The key is checked by asking the server who it is; nothing is shown until it answers. */
 export function SignIn({ busy, error, onSignIn }: Props) {
+  const t = useWords();
   const [apiKey, setApiKey] = useState("");
   return (
     <main class="sign-in">
-      <h1>Partner referrals</h1>
+      <h1>{t.brand}</h1>
       <form
         onSubmit={(e) => {
           e.preventDefault();
           if (apiKey.trim()) onSignIn(apiKey.trim());
         }}
       >
-        <label for="api-key">API key</label>
+        <label for="api-key">{t.apiKey}</label>
         <input
           id="api-key"
           type="password"
@@ -31,7 +33,7 @@ export function SignIn({ busy, error, onSignIn }: Props) {
           onInput={(e) => setApiKey(e.currentTarget.value)}
         />
         <p id="api-key-help" class="help">
-          Your key is kept in this tab only, until you sign out or close it.
+          {t.apiKeyHelp}
         </p>
         {error && (
           <p id="sign-in-error" class="error" role="alert">
@@ -39,7 +41,7 @@ export function SignIn({ busy, error, onSignIn }: Props) {
           </p>
         )}
         <button type="submit" disabled={busy}>
-          {busy ? "Signing in…" : "Sign in"}
+          {busy ? t.signingIn : t.signIn}
         </button>
       </form>
     </main>

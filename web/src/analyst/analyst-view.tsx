@@ -1,6 +1,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { describeError } from "../api/graphql.js";
 import { formatMonth } from "../format.js";
+import { useWords } from "../i18n.js";
 import { LineChart } from "./line-chart.js";
 import { alongAxis, type CloseMonth, type DealMonth, loadStats, monthsBetween, type StatsQuery } from "./stats.js";
 
@@ -9,10 +10,10 @@ function thisMonth(offset = 0): string {
   return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + offset, 1)).toISOString().slice(0, 7);
 }
 
-const days = (value: number) => `${value.toFixed(1)} d`;
-
 /** Deal sizes and close dates per month of arrival, for analysts: charts with the same numbers as tables. */
 export function AnalystView({ apiKey }: { apiKey: string }) {
+  const t = useWords();
+  const days = (value: number) => t.days(value.toFixed(1));
   const [draft, setDraft] = useState<StatsQuery>({ region: "", from: thisMonth(-11), to: thisMonth() });
   const [query, setQuery] = useState(draft);
   const [stats, setStats] = useState<{ deals: DealMonth[]; closes: CloseMonth[] } | null>(null);
@@ -26,7 +27,7 @@ export function AnalystView({ apiKey }: { apiKey: string }) {
     setError(null);
     loadStats(apiKey, query)
       .then((loaded) => current && setStats(loaded))
-      .catch((failure) => current && setError(describeError(failure)))
+      .catch((failure) => current && setError(describeError(failure, t)))
       .finally(() => current && setLoading(false));
     return () => {
       current = false;
@@ -55,16 +56,16 @@ export function AnalystView({ apiKey }: { apiKey: string }) {
           setQuery({ ...draft, region: draft.region.trim().toUpperCase() });
         }}
       >
-        <label for="stats-region">Region</label>
+        <label for="stats-region">{t.region}</label>
         <input
           id="stats-region"
-          placeholder="All regions, or e.g. FR"
+          placeholder={t.allRegions}
           maxLength={2}
           autoComplete="off"
           value={draft.region}
           onInput={(e) => setDraft({ ...draft, region: e.currentTarget.value })}
         />
-        <label for="stats-from">From</label>
+        <label for="stats-from">{t.from}</label>
         <input
           id="stats-from"
           type="month"
@@ -72,21 +73,21 @@ export function AnalystView({ apiKey }: { apiKey: string }) {
           value={draft.from}
           onInput={(e) => setDraft({ ...draft, from: e.currentTarget.value })}
         />
-        <label for="stats-to">To</label>
+        <label for="stats-to">{t.to}</label>
         <input id="stats-to" type="month" required value={draft.to} onInput={(e) => setDraft({ ...draft, to: e.currentTarget.value })} />
-        <button type="submit">Show</button>
+        <button type="submit">{t.show}</button>
       </form>
       {error && (
         <p class="error" role="alert">
-          Could not load the statistics: {error}
+          {t.couldNotLoadStats(error)}
         </p>
       )}
 
       <section aria-labelledby="deal-sizes">
-        <h2 id="deal-sizes">Deal sizes</h2>
+        <h2 id="deal-sizes">{t.dealSizes}</h2>
         {currencies.length > 1 && (
           <p class="filters">
-            <label for="stats-currency">Currency</label>
+            <label for="stats-currency">{t.currency}</label>
             <select id="stats-currency" value={chosen} onChange={(e) => setCurrency(e.currentTarget.value)}>
               {currencies.map((code) => (
                 <option key={code}>{code}</option>
@@ -95,21 +96,21 @@ export function AnalystView({ apiKey }: { apiKey: string }) {
           </p>
         )}
         {deals.length === 0 ? (
-          <p class="empty">No deal values in this period.</p>
+          <p class="empty">{t.noDeals}</p>
         ) : (
           <>
             <LineChart
-              title={`Median and p90 deal size per month (${chosen})`}
+              title={t.dealSizesChart(chosen)}
               months={dealMonths}
               series={[
-                { key: "median", name: "Median", values: alongAxis(dealMonths, deals, (row) => row.median) },
-                { key: "p90", name: "p90", values: alongAxis(dealMonths, deals, (row) => row.p90) },
+                { key: "median", name: t.median, values: alongAxis(dealMonths, deals, (row) => row.median) },
+                { key: "p90", name: t.p90, values: alongAxis(dealMonths, deals, (row) => row.p90) },
               ]}
               format={money}
             />
             <StatsTable
-              caption={`Deal sizes per month, ${chosen}`}
-              headers={["Month", "Deals", "Median", "p90"]}
+              caption={t.dealSizesTable(chosen)}
+              headers={[t.month, t.deals, t.median, t.p90]}
               rows={deals.map((row) => [formatMonth(row.month), String(row.count), `${row.median.toFixed(2)}`, `${row.p90.toFixed(2)}`])}
             />
           </>
@@ -117,26 +118,26 @@ export function AnalystView({ apiKey }: { apiKey: string }) {
       </section>
 
       <section aria-labelledby="close-dates">
-        <h2 id="close-dates">Close dates</h2>
+        <h2 id="close-dates">{t.closeDates}</h2>
         {closes.length === 0 ? (
-          <p class="empty">No closed deals in this period.</p>
+          <p class="empty">{t.noCloses}</p>
         ) : (
           <>
             <LineChart
-              title="Median days to close per month"
+              title={t.closeDatesChart}
               months={closeMonths}
               series={[
                 {
                   key: "median-days",
-                  name: "Median days to close",
+                  name: t.medianDaysToClose,
                   values: alongAxis(closeMonths, closes, (row) => row.medianDaysToClose),
                 },
               ]}
               format={days}
             />
             <StatsTable
-              caption="Days to close per month"
-              headers={["Month", "Deals", "Median days", "Average days"]}
+              caption={t.closeDatesTable}
+              headers={[t.month, t.deals, t.medianDays, t.averageDays]}
               rows={closes.map((row) => [
                 formatMonth(row.month),
                 String(row.count),

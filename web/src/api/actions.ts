@@ -6,7 +6,6 @@ import { REFERRAL_FIELDS, type Referral } from "./referrals.js";
 export type ActionForm = "none" | "reason" | "deal" | "won" | "reference";
 
 interface PartnerAction {
-  label: string;
   form: ActionForm;
   /** The mutation's field, and its arguments beyond `id` and `expectedVersion`. */
   field: string;
@@ -14,20 +13,18 @@ interface PartnerAction {
 }
 
 const ACTIONS: Partial<Record<ReferralAction, PartnerAction>> = {
-  [ReferralAction.EXPRESS_INTEREST]: { label: "I'm interested", form: "none", field: "expressInterest", args: {} },
-  [ReferralAction.IGNORE]: { label: "No thanks", form: "reason", field: "ignoreReferral", args: { reason: "String" } },
-  [ReferralAction.ACCEPT]: { label: "Accept", form: "deal", field: "acceptReferral", args: { input: "AcceptReferralInput!" } },
-  [ReferralAction.DECLINE]: { label: "Decline", form: "reason", field: "declineReferral", args: { reason: "String" } },
+  [ReferralAction.EXPRESS_INTEREST]: { form: "none", field: "expressInterest", args: {} },
+  [ReferralAction.IGNORE]: { form: "reason", field: "ignoreReferral", args: { reason: "String" } },
+  [ReferralAction.ACCEPT]: { form: "deal", field: "acceptReferral", args: { input: "AcceptReferralInput!" } },
+  [ReferralAction.DECLINE]: { form: "reason", field: "declineReferral", args: { reason: "String" } },
   [ReferralAction.UPDATE_ESTIMATE]: {
-    label: "Update estimate",
     form: "deal",
     field: "updateDealEstimate",
     args: { input: "AcceptReferralInput!" },
   },
-  [ReferralAction.MARK_WON]: { label: "Won", form: "won", field: "markReferralWon", args: { input: "WonReferralInput" } },
-  [ReferralAction.MARK_LOST]: { label: "Lost", form: "reason", field: "markReferralLost", args: { reason: "String" } },
+  [ReferralAction.MARK_WON]: { form: "won", field: "markReferralWon", args: { input: "WonReferralInput" } },
+  [ReferralAction.MARK_LOST]: { form: "reason", field: "markReferralLost", args: { reason: "String" } },
   [ReferralAction.SET_EXTERNAL_REFERENCE]: {
-    label: "CRM reference",
     form: "reference",
     field: "setExternalReference",
     args: { externalReferenceId: "String" },

@@ -2,7 +2,7 @@ import { useRef, useState } from "preact/hooks";
 import { actionsFor, type AvailableAction, perform } from "../api/actions.js";
 import { ApiError, describeError } from "../api/graphql.js";
 import { loadReferral, type Referral } from "../api/referrals.js";
-import { titleCase } from "../format.js";
+import { useWords } from "../i18n.js";
 import { ActionFormFor } from "./action-forms.js";
 
 interface Props {
@@ -16,6 +16,7 @@ interface Props {
  * A STALE_VERSION answer reloads the referral and says so; any other error stays next to it.
  */
 export function ActionBar({ apiKey, referral, onChanged }: Props) {
+  const t = useWords();
   const [open, setOpen] = useState<AvailableAction | null>(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -31,7 +32,7 @@ export function ActionBar({ apiKey, referral, onChanged }: Props) {
       const changed = await perform(apiKey, referral, action, values);
       onChanged(changed);
       setOpen(null);
-      setNotice(`Done: ${action.label}. The referral is now ${titleCase(changed.status)}.`);
+      setNotice(t.done(t.actions[action.action]!, t.statuses[changed.status]));
       // The button pressed may be gone: keep the keyboard in this referral rather than at the page's top.
       bar.current?.closest("article")?.focus();
     } catch (failure) {
@@ -39,7 +40,7 @@ export function ActionBar({ apiKey, referral, onChanged }: Props) {
         setOpen(null);
         await reload(failure);
       } else {
-        setError(describeError(failure));
+        setError(describeError(failure, t));
       }
     } finally {
       setBusy(false);
@@ -50,10 +51,9 @@ export function ActionBar({ apiKey, referral, onChanged }: Props) {
     try {
       const fresh = await loadReferral(apiKey, referral.id);
       if (fresh) onChanged(fresh);
-      const now = fresh ? ` It is shown as it is now (${titleCase(fresh.status)}): check it and try again.` : "";
-      setNotice(`This referral changed meanwhile, so nothing was done.${now}`);
+      setNotice(t.changedMeanwhile + (fresh ? t.shownAsNow(t.statuses[fresh.status]) : ""));
     } catch (reloadFailure) {
-      setError(`${failure.message} ${describeError(reloadFailure)}`);
+      setError(`${failure.message} ${describeError(reloadFailure, t)}`);
     }
   };
 
@@ -70,7 +70,7 @@ export function ActionBar({ apiKey, referral, onChanged }: Props) {
               aria-expanded={action.form === "none" ? undefined : open?.action === action.action}
               onClick={() => (action.form === "none" ? void send(action, {}) : setOpen(open?.action === action.action ? null : action))}
             >
-              {action.label}
+              {t.actions[action.action]}
             </button>
           ))}
         </div>

@@ -1,6 +1,7 @@
 import { useState } from "preact/hooks";
 import type { ActionForm } from "../api/actions.js";
 import type { Referral } from "../api/referrals.js";
+import { useWords } from "../i18n.js";
 
 export interface FormProps {
   referral: Referral;
@@ -29,19 +30,21 @@ function useIds(...names: string[]): Record<string, string> {
 }
 
 function Buttons({ busy, onCancel }: Pick<FormProps, "busy" | "onCancel">) {
+  const t = useWords();
   return (
     <div class="form-buttons">
       <button type="submit" disabled={busy}>
-        Confirm
+        {t.confirm}
       </button>
       <button type="button" class="secondary" onClick={onCancel} disabled={busy}>
-        Cancel
+        {t.cancel}
       </button>
     </div>
   );
 }
 
 function ReasonForm({ busy, onSubmit, onCancel }: FormProps) {
+  const t = useWords();
   const ids = useIds("reason");
   const [reason, setReason] = useState("");
   return (
@@ -52,7 +55,7 @@ function ReasonForm({ busy, onSubmit, onCancel }: FormProps) {
         onSubmit({ reason: reason.trim() || null });
       }}
     >
-      <label for={ids.reason}>Reason (optional)</label>
+      <label for={ids.reason}>{t.reasonOptional}</label>
       <textarea id={ids.reason} value={reason} maxLength={1000} rows={2} onInput={(e) => setReason(e.currentTarget.value)} />
       <Buttons busy={busy} onCancel={onCancel} />
     </form>
@@ -61,6 +64,7 @@ function ReasonForm({ busy, onSubmit, onCancel }: FormProps) {
 
 /** Deal value, currency and close date: required to accept or revise, optional (defaulting to the estimate) when won. */
 function DealForm({ referral, busy, onSubmit, onCancel, won }: FormProps & { won: boolean }) {
+  const t = useWords();
   const ids = useIds("value", "currency", "date");
   const estimate = referral.estimatedDealValue;
   const [value, setValue] = useState(estimate?.amount ?? "");
@@ -70,16 +74,15 @@ function DealForm({ referral, busy, onSubmit, onCancel, won }: FormProps & { won
   const submit = (event: Event) => {
     event.preventDefault();
     const amount = value.trim();
-    if ((amount || !won) && !AMOUNT.test(amount))
-      return setProblem("Enter the deal value as a number with a dot for decimals, e.g. 1234.50.");
-    if (!won && !date) return setProblem("Enter the expected close date.");
+    if ((amount || !won) && !AMOUNT.test(amount)) return setProblem(t.amountHelp);
+    if (!won && !date) return setProblem(t.closeDateNeeded);
     setProblem(null);
     if (won) onSubmit({ input: { dealValue: amount || null, currency: amount ? currency : null, closeDate: date || null } });
     else onSubmit({ input: { estimatedDealValue: amount, currency, estimatedCloseDate: date } });
   };
   return (
     <form class="action-form" onSubmit={submit} noValidate>
-      <label for={ids.value}>{won ? "Final deal value" : "Deal value"}</label>
+      <label for={ids.value}>{won ? t.finalDealValue : t.dealValue}</label>
       <input
         id={ids.value}
         inputMode="decimal"
@@ -89,13 +92,13 @@ function DealForm({ referral, busy, onSubmit, onCancel, won }: FormProps & { won
         aria-invalid={problem ? true : undefined}
         onInput={(e) => setValue(e.currentTarget.value)}
       />
-      <label for={ids.currency}>Currency</label>
+      <label for={ids.currency}>{t.currency}</label>
       <select id={ids.currency} value={currency} onChange={(e) => setCurrency(e.currentTarget.value)}>
         {CURRENCIES.map((code) => (
           <option key={code}>{code}</option>
         ))}
       </select>
-      <label for={ids.date}>Close date</label>
+      <label for={ids.date}>{t.closeDate}</label>
       <input id={ids.date} type="date" min={won ? undefined : today()} value={date} onInput={(e) => setDate(e.currentTarget.value)} />
       {problem && (
         <p class="error" role="alert">
@@ -108,6 +111,7 @@ function DealForm({ referral, busy, onSubmit, onCancel, won }: FormProps & { won
 }
 
 function ReferenceForm({ referral, busy, onSubmit, onCancel }: FormProps) {
+  const t = useWords();
   const ids = useIds("reference");
   const [reference, setReference] = useState(referral.externalReferenceId ?? "");
   return (
@@ -118,7 +122,7 @@ function ReferenceForm({ referral, busy, onSubmit, onCancel }: FormProps) {
         onSubmit({ externalReferenceId: reference.trim() || null });
       }}
     >
-      <label for={ids.reference}>CRM reference (empty to clear)</label>
+      <label for={ids.reference}>{t.referenceField}</label>
       <input id={ids.reference} value={reference} maxLength={255} onInput={(e) => setReference(e.currentTarget.value)} />
       <Buttons busy={busy} onCancel={onCancel} />
     </form>

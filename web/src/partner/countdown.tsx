@@ -1,5 +1,6 @@
 import { useEffect, useState } from "preact/hooks";
 import { formatInstant, formatRemaining } from "../format.js";
+import { useWords } from "../i18n.js";
 
 const DAY_MS = 24 * 3600 * 1000;
 
@@ -28,10 +29,11 @@ function useNow(): number {
 
 /** Time left to answer; red under 24 hours. Not a live region: it would speak every second. */
 export function Countdown({ respondBy }: { respondBy: string }) {
+  const t = useWords();
   const remaining = new Date(respondBy).getTime() - useNow();
   return (
     <p class={remaining < DAY_MS ? "countdown urgent" : "countdown"}>
-      Respond by <time dateTime={respondBy}>{formatInstant(respondBy)}</time>: <strong>{formatRemaining(remaining)}</strong>
+      {t.respondBy} <time dateTime={respondBy}>{formatInstant(respondBy)}</time>: <strong>{formatRemaining(remaining, t.remaining)}</strong>
     </p>
   );
 }

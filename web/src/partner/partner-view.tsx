@@ -1,6 +1,6 @@
 import { useMemo, useState } from "preact/hooks";
 import { ReferralAction, ReferralStage, type ReferralStatus, statusesInStage } from "../../../src/referrals/lifecycle.js";
-import { titleCase } from "../format.js";
+import { useWords } from "../i18n.js";
 import { useLive } from "../live-hub.js";
 import { type Tab, Tabs } from "../tabs.js";
 import { ReferralCard } from "./referral-card.js";
@@ -16,6 +16,7 @@ const STAGES = Object.values(ReferralStage);
 
 /** Dashboard > Referrals > Customer referrals: a tab per stage, each referral with its deadline and actions. */
 export function PartnerView({ apiKey, announce }: Props) {
+  const t = useWords();
   const [stage, setStage] = useState<ReferralStage>(ReferralStage.NEW);
   const [archivedStatus, setArchivedStatus] = useState<ReferralStatus | "">("");
   const statuses = useMemo(
@@ -28,9 +29,9 @@ export function PartnerView({ apiKey, announce }: Props) {
     change: ({ action, referral }) => {
       shown.merge(referral);
       const need = referral.overview.need.length > 80 ? `${referral.overview.need.slice(0, 80)}…` : referral.overview.need;
-      if (action === ReferralAction.RECEIVE) announce(`New referral #${referral.id} received: ${need}`);
+      if (action === ReferralAction.RECEIVE) announce(t.arrived(referral.id, need));
       if (action === ReferralAction.MISS || action === ReferralAction.EXPIRE) {
-        announce(`Referral #${referral.id} is now ${titleCase(referral.status)}: its deadline passed.`);
+        announce(t.lapsed(referral.id, t.statuses[referral.status]));
       }
     },
     resync: shown.reload,
@@ -38,7 +39,7 @@ export function PartnerView({ apiKey, announce }: Props) {
 
   const tabs: Tab<ReferralStage>[] = STAGES.map((key) => ({
     key,
-    label: shown.counts ? `${titleCase(key)} (${shown.counts[key]})` : titleCase(key),
+    label: shown.counts ? `${t.stages[key]} (${shown.counts[key]})` : t.stages[key],
   }));
   const select = (next: ReferralStage) => {
     if (next === stage) shown.reload();
@@ -46,19 +47,19 @@ export function PartnerView({ apiKey, announce }: Props) {
   };
 
   return (
-    <Tabs label="Referral stages" tabs={tabs} selected={stage} onSelect={select}>
+    <Tabs label={t.stagesLabel} tabs={tabs} selected={stage} onSelect={select}>
       {stage === ReferralStage.ARCHIVED && (
         <div class="filters">
-          <label for="archived-status">Status</label>
+          <label for="archived-status">{t.status}</label>
           <select
             id="archived-status"
             value={archivedStatus}
             onChange={(e) => setArchivedStatus(e.currentTarget.value as ReferralStatus | "")}
           >
-            <option value="">All archived</option>
+            <option value="">{t.allArchived}</option>
             {statusesInStage(ReferralStage.ARCHIVED).map((status) => (
               <option key={status} value={status}>
-                {titleCase(status)}
+                {t.statuses[status]}
               </option>
             ))}
           </select>
@@ -66,13 +67,13 @@ export function PartnerView({ apiKey, announce }: Props) {
       )}
       {shown.error && (
         <div class="error" role="alert">
-          <p>Could not load the referrals: {shown.error}</p>
+          <p>{t.couldNotLoadReferrals(shown.error)}</p>
           <button type="button" onClick={shown.reload}>
-            Try again
+            {t.tryAgain}
           </button>
         </div>
       )}
-      {!shown.loading && !shown.error && shown.referrals.length === 0 && <p class="empty">No referrals here.</p>}
+      {!shown.loading && !shown.error && shown.referrals.length === 0 && <p class="empty">{t.noReferrals}</p>}
       <div class="referral-list" aria-busy={shown.loading}>
         {shown.referrals.map((referral) => (
           <ReferralCard
@@ -81,13 +82,13 @@ export function PartnerView({ apiKey, announce }: Props) {
             referral={referral}
             canAct={true}
             onChanged={shown.merge}
-            moved={referral.stage === stage ? undefined : `Now in ${titleCase(referral.stage)}.`}
+            moved={referral.stage === stage ? undefined : t.nowIn(t.stages[referral.stage])}
           />
         ))}
       </div>
       {shown.hasNextPage && (
         <button type="button" class="secondary more" disabled={shown.loading} onClick={shown.loadMore}>
-          Show more
+          {t.showMore}
         </button>
       )}
     </Tabs>

@@ -1,17 +1,19 @@
 import type { ReferralEvent } from "../api/referrals.js";
-import { actionWords, formatInstant, titleCase } from "../format.js";
+import { formatInstant } from "../format.js";
+import { useWords } from "../i18n.js";
 
 /** The referral's events, oldest first, as the server keeps them. */
 export function Timeline({ events }: { events: ReferralEvent[] }) {
+  const t = useWords();
   return (
-    <section class="timeline" aria-label="Timeline">
-      <h4>Timeline</h4>
+    <section class="timeline" aria-label={t.timeline}>
+      <h4>{t.timeline}</h4>
       <ol>
         {events.map((event) => (
           <li key={`${event.at}-${event.action}`}>
-            <time dateTime={event.at}>{formatInstant(event.at)}</time> <strong>{actionWords(event.action)}</strong>
+            <time dateTime={event.at}>{formatInstant(event.at)}</time> <strong>{t.events[event.action]}</strong>
             {event.from !== event.to && (
-              <span class="move"> · {event.from ? `${titleCase(event.from)} → ${titleCase(event.to)}` : titleCase(event.to)}</span>
+              <span class="move"> · {event.from ? `${t.statuses[event.from]} → ${t.statuses[event.to]}` : t.statuses[event.to]}</span>
             )}
             <span class="actor"> · {event.actor}</span>
             {event.note && <q>{event.note}</q>}

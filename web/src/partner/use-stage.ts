@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import type { ReferralStage, ReferralStatus } from "../../../src/referrals/lifecycle.js";
 import { describeError } from "../api/graphql.js";
+import { useWords } from "../i18n.js";
 import { compareIn, loadCounts, loadStage, type Referral, type StageCounts } from "../api/referrals.js";
 
 export interface StageState {
@@ -20,6 +21,7 @@ export interface StageState {
  * until the tab is loaded again, so that nothing moves away under the person reading it.
  */
 export function useStage(apiKey: string, stage: ReferralStage, statuses: ReferralStatus[] | undefined): StageState {
+  const t = useWords();
   const [referrals, setReferrals] = useState<Referral[]>([]);
   const [counts, setCounts] = useState<StageCounts | null>(null);
   const [loading, setLoading] = useState(true);
@@ -41,12 +43,12 @@ export function useStage(apiKey: string, stage: ReferralStage, statuses: Referra
         setCursor({ endCursor: page.endCursor, hasNextPage: page.hasNextPage });
         setCounts(counts);
       } catch (failure) {
-        if (mine === generation.current) setError(describeError(failure));
+        if (mine === generation.current) setError(describeError(failure, t));
       } finally {
         if (mine === generation.current) setLoading(false);
       }
     },
-    [apiKey, stage, statuses],
+    [apiKey, stage, statuses, t],
   );
 
   useEffect(() => {
