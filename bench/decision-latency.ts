@@ -10,7 +10,7 @@ import { recountCounters } from "../src/analytics/history-counters.js";
 import { startServer } from "../src/server.js";
 import { GraphQLClient } from "../test/support/client.js";
 import { random } from "../test/support/random.js";
-import { dropDatabase, freshConfig, percentiles, purgeNamespace, table } from "./support.js";
+import { dropDatabase, freshConfig, percentiles, purgeNamespace, RFI_COLUMNS, table } from "./support.js";
 
 const HISTORY = Number(process.argv[2] ?? 50_000);
 const DECISIONS = Number(process.argv[3] ?? 200);
@@ -75,7 +75,7 @@ for (let first = 0; first < HISTORY; first += BATCH) {
         `'${sqlTime(received)}', '${sqlTime(received)}', ${respondBy}, ${answered}, ${value}, ${deal ? "'EUR'" : "NULL"})`,
     );
   }
-  await server.db.query(`INSERT INTO rfis VALUES ${rfis.join(", ")}`);
+  await server.db.query(`INSERT INTO rfis ${RFI_COLUMNS} VALUES ${rfis.join(", ")}`);
   await server.db.query(
     `INSERT INTO referrals (rfi_id, partner_id, profile_id, region, company_size, industry, status, version, received_at, updated_at,
        respond_by, answered_at, deal_value, deal_currency) VALUES ${referrals.join(", ")}`,

@@ -1,5 +1,6 @@
 import type { DataSource } from "typeorm";
 import { random } from "../test/support/random.js";
+import { RFI_COLUMNS } from "./support.js";
 
 const REGIONS = ["FR", "DE", "GB", "US", "ES", "IT", "NL", "BE", "CA", "JP"];
 const SIZES = ["SIZE_1_TO_9", "SIZE_10_TO_49", "SIZE_50_TO_249", "SIZE_250_TO_999", "SIZE_1000_TO_4999", "SIZE_5000_PLUS"];
@@ -40,7 +41,7 @@ export async function seedReferrals(db: DataSource, count: number): Promise<void
       const at = sqlTime(new Date(now - fraction() * 730 * 86_400_000));
       return `(${first + i + 1}, 'Bench need', 'SIZE_1_TO_9', NULL, 'FR', '["cloud"]', 'Fabrikam', 'Ann', 'ann@fabrikam.example', NULL, '${at}', NULL)`;
     });
-    await db.query(`INSERT INTO rfis VALUES ${rows.join(", ")}`);
+    await db.query(`INSERT INTO rfis ${RFI_COLUMNS} VALUES ${rows.join(", ")}`);
   }
   for (let first = 0; first < count; first += BATCH) {
     const rows: string[] = [];

@@ -93,6 +93,10 @@ export function reportLatencies(report: {
 }
 
 /** The Node flags `npm start` runs the server with. */
+/** The rfis columns the seeds write, named so that a column added later (with its default) does not break them. */
+export const RFI_COLUMNS =
+  "(id, need, company_size, industry, region, keywords, customer_company_name, customer_contact_name, customer_email, customer_phone, submitted_at, submitted_by_key_id)";
+
 export const SERVER_NODE_FLAGS = ["--max-semi-space-size=64"];
 
 /**

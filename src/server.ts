@@ -155,18 +155,19 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       (channel, outcome) => attempts[channel]?.inc({ outcome }),
     );
     services.webhooks.relayWith((channel) => outbox.nudge(channel));
-    const reminders = new ReminderJobs(scheduler, db, outbox, config.notifications.reminderBeforeMs, config.jobs.sweepEveryMs, logger);
-    await scheduler.start();
-    await deadlines.start();
-    rescoring.start();
-    await outbox.start();
-    await reminders.start();
     const sequencer = new ChangeSequencer(db, logger);
     sequencer.writeWith(writeWebhookDeliveries);
     sequencer.onBatch((batch, written) => {
       bus.publishFeedBatch(batch);
       if (written > 0) outbox.nudge(WEBHOOK_CHANNEL);
     });
+    deadlines.holdDeliveriesWith((work) => outbox.holding(() => sequencer.holding(work)));
+    const reminders = new ReminderJobs(scheduler, db, outbox, config.notifications.reminderBeforeMs, config.jobs.sweepEveryMs, logger);
+    await scheduler.start();
+    await deadlines.start();
+    rescoring.start();
+    await outbox.start();
+    await reminders.start();
     sequencer.start();
     opened.push(async () => {
       rescoring.stop();

@@ -44,6 +44,8 @@ export class DeadlineJobs {
   private stopping = false;
   private sweeping: Promise<number> | undefined;
   private startSweep: Promise<unknown> = Promise.resolve();
+  /** Runs a sweep with what it tells the outside world held back (the outbox, the change feed); by default, just runs it. */
+  private holdingDeliveries: <T>(work: () => Promise<T>) => Promise<T> = (work) => work();
 
   constructor(
     private readonly scheduler: Scheduler,
@@ -98,12 +100,19 @@ export class DeadlineJobs {
     return this.sweeping;
   }
 
+  /** A backlog's sweep runs first, its e-mails, webhooks and change feed after: sending them meanwhile slows it down. */
+  holdDeliveriesWith(holding: <T>(work: () => Promise<T>) => Promise<T>): void {
+    this.holdingDeliveries = holding;
+  }
+
   private async sweepNow(progress: () => Promise<void>): Promise<number> {
     const now = new Date();
-    const expired = await this.expiry.expireDue(now, async () => {
-      await progress();
-      return !this.stopping;
-    });
+    const expired = await this.holdingDeliveries(() =>
+      this.expiry.expireDue(now, async () => {
+        await progress();
+        return !this.stopping;
+      }),
+    );
     if (expired > 0) this.logger.info({ expired }, "the sweep expired overdue referrals");
     if (!this.stopping) {
       for (const second of await this.expiry.dueSecondsBetween(now, new Date(now.getTime() + this.horizonMs))) {

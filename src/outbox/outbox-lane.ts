@@ -56,6 +56,8 @@ export class OutboxLane {
     private readonly logger: Logger,
     /** Hears of each attempt's outcome once it is recorded (for the metrics). */
     private readonly onAttempt?: AttemptListener,
+    /** While true, the lane claims nothing (OutboxRelay.holding); it is nudged when that ends. */
+    private readonly held: () => boolean = () => false,
   ) {
     this.rows = new EntityRows(db, OutboxMessage);
     this.q = tagged(db, LOOP);
@@ -69,7 +71,7 @@ export class OutboxLane {
   }
 
   nudge(): void {
-    if (this.stopping) return;
+    if (this.stopping || this.held()) return;
     if (this.running) {
       this.again = true;
       this.wake?.();
@@ -96,7 +98,7 @@ export class OutboxLane {
     // Whether it left some for a recipient at its cap: a freed slot may let them go.
     let capped = false;
     for (;;) {
-      if (this.stopping) break;
+      if (this.stopping || this.held()) break;
       const free = this.channel.inFlight - inFlight.size;
       if ((dueLeft || this.again) && free > 0) {
         this.again = false;

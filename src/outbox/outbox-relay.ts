@@ -51,6 +51,7 @@ const RELAY_JOB_LOCK_MS = 10_000;
  */
 export class OutboxRelay {
   private readonly lanes: Map<string, OutboxLane>;
+  private holds = 0;
 
   constructor(
     db: DataSource,
@@ -60,7 +61,8 @@ export class OutboxRelay {
     /** Hears of each delivery attempt's outcome, by channel name (for the metrics). */
     onAttempt?: AttemptListener,
   ) {
-    this.lanes = new Map(channels.map((channel) => [channel.name, new OutboxLane(db, channel, logger, onAttempt)]));
+    const held = () => this.holds > 0;
+    this.lanes = new Map(channels.map((channel) => [channel.name, new OutboxLane(db, channel, logger, onAttempt, held)]));
     // The poll only starts the lanes: the rows' leases, not Agenda's lock, keep runs apart, and a long
     // drain (a backlog, a busy database) must not outlive the job's short lock, whose timer would also
     // outlive a stopped server.
@@ -75,6 +77,21 @@ export class OutboxRelay {
   /** Lets the current runs end, and starts no other. */
   async stop(): Promise<void> {
     await Promise.all([...this.lanes.values()].map((lane) => lane.stop()));
+  }
+
+  /**
+   * Runs `work` with delivery held back on this instance: no lane claims a message until it ends (those
+   * in flight finish), then every lane runs. A sweep expiring a backlog writes a message per referral;
+   * sending them meanwhile would only slow the sweep down.
+   */
+  async holding<T>(work: () => Promise<T>): Promise<T> {
+    this.holds += 1;
+    try {
+      return await work();
+    } finally {
+      this.holds -= 1;
+      if (this.holds === 0) this.nudge();
+    }
   }
 
   /** Starts a run of `channel`'s lane (of every lane when absent) soon. Never throws. */

@@ -68,6 +68,40 @@ describe("notifications > the relay", () => {
   });
 });
 
+describe("notifications > a backlog's sweep", () => {
+  it("holds the e-mails and the change feed back while it runs, then sends and places everything it wrote", async function () {
+    this.timeout(60_000);
+    const smtp = await TestSmtpServer.start();
+    const server = await startEmptyServer({ SMTP_URL: smtp.url });
+    try {
+      const partner = await createPartner(server, undefined, { contactEmail: contact() });
+      let release!: () => void;
+      const sweep = server.outbox.holding(() =>
+        server.sequencer.holding(async () => {
+          await submitRfi(server.admin, { partnerIds: [partner.id] });
+          await new Promise<void>((resolve) => (release = resolve));
+        }),
+      );
+      await eventually("the arrival is committed", async () => (await statusesOf(server, "NEW_REFERRAL")).length === 1);
+      // Longer than the relay's and the sequencer's own polls would take to pick them up.
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      expect(await statusesOf(server, "NEW_REFERRAL")).to.deep.equal(["PENDING"]);
+      expect(await server.db.query("SELECT feed_batch FROM referral_events")).to.deep.equal([{ feed_batch: null }]);
+      expect(smtp.received).to.have.length(0);
+      release();
+      await sweep;
+      await eventually("the alert is sent", async () => smtp.received.length === 1, 10_000);
+      await eventually(
+        "the arrival is in the feed",
+        async () => (await server.db.query("SELECT 1 FROM referral_events WHERE feed_batch IS NOT NULL")).length === 1,
+      );
+    } finally {
+      await server.stop();
+      await smtp.stop();
+    }
+  });
+});
+
 describe("notifications > reminders and deadlines", () => {
   let smtp: TestSmtpServer;
   let server: TestServer;

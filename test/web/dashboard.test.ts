@@ -421,6 +421,7 @@ describe("web", function () {
       await page.current.getByLabel("Clé d'API").fill(partner.api.key!);
       await page.current.getByRole("button", { name: "Se connecter" }).click();
       const card = article(page.current, need);
+      await card.getByRole("button", { name: "Je suis intéressé" }).waitFor();
       expect(await card.getByRole("button").allTextContents()).to.deep.equal(["Je suis intéressé", "Non, merci", "Référence CRM"]);
       expect(await card.locator(".countdown").textContent()).to.match(/^Répondre avant le .*: 2 j \d\d h \d\d min restants$/);
       await card.getByRole("button", { name: "Je suis intéressé" }).click();

@@ -24,10 +24,16 @@ interface Session {
 
 export function App() {
   const [language, setLanguage] = useState<Language>(initialLanguage);
-  useEffect(() => rememberLanguage(language), [language]);
+  useEffect(() => {
+    document.documentElement.lang = language;
+  }, [language]);
+  const choose = (chosen: Language) => {
+    rememberLanguage(chosen);
+    setLanguage(chosen);
+  };
   return (
     <LanguageContext.Provider value={WORDS[language]}>
-      <Dashboard picker={<LanguagePicker language={language} onChange={setLanguage} />} />
+      <Dashboard picker={<LanguagePicker language={language} onChange={choose} />} />
     </LanguageContext.Provider>
   );
 }

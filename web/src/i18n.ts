@@ -281,9 +281,9 @@ export function initialLanguage(): Language {
   return preferred ?? "en";
 }
 
+/** Only a language the person chose is remembered: otherwise the browser's preference keeps deciding. */
 export function rememberLanguage(language: Language): void {
   localStorage.setItem(STORED, language);
-  document.documentElement.lang = language;
 }
 
 export const LanguageContext = createContext<Words>(EN);
