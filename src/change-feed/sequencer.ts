@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import type { DataSource } from "typeorm";
-import { backgroundTransaction, tagged } from "../db/background.js";
+import { backgroundTransaction, LoopHold, tagged } from "../db/background.js";
 import type { Queryable } from "../db/entity-rows.js";
 
 /** Events one sequencer transaction places at most. */
@@ -34,7 +34,7 @@ export class ChangeSequencer {
   /** A commit said it wrote events: the next run need not look whether there are any. */
   private committed = false;
   private stopping = false;
-  private holds = 0;
+  private readonly hold = new LoopHold(() => this.nudge());
   private timer: NodeJS.Timeout | undefined;
   private readonly writers: BatchWriter[] = [];
   private readonly listeners: BatchListener[] = [];
@@ -73,7 +73,7 @@ export class ChangeSequencer {
   /** Places what has committed, soon; coalesces with a run already going. Never throws. */
   nudge(afterCommit = false): void {
     if (afterCommit) this.committed = true;
-    if (this.stopping || this.holds > 0) return;
+    if (this.stopping || this.hold.held) return;
     if (this.running) {
       this.again = true;
       return;
@@ -91,14 +91,8 @@ export class ChangeSequencer {
    * Runs `work` with sequencing held back on this instance, then catches up: a sweep expiring a backlog
    * is not slowed by placing its events meanwhile. The feed's order is the commit order either way.
    */
-  async holding<T>(work: () => Promise<T>): Promise<T> {
-    this.holds += 1;
-    try {
-      return await work();
-    } finally {
-      this.holds -= 1;
-      if (this.holds === 0) this.nudge();
-    }
+  holding<T>(work: () => Promise<T>): Promise<T> {
+    return this.hold.during(work);
   }
 
   /** Runs until nothing is left to place (what tests and jobs await). */
@@ -112,7 +106,7 @@ export class ChangeSequencer {
     this.committed = false;
     // Cheap when idle: one probe of the index's NULL range, no lock.
     if (!known && (await this.q.query("SELECT 1 AS found FROM referral_events WHERE feed_batch IS NULL LIMIT 1")).length === 0) return;
-    while (this.holds === 0) {
+    while (!this.hold.held) {
       const placed = await this.placeBatch();
       if (placed === undefined) return;
       for (const listener of this.listeners) listener(placed.batch, placed.written);

@@ -38,3 +38,28 @@ export async function backgroundTransaction<T>(db: DataSource, loop: string, wor
     await runner.release();
   }
 }
+
+/**
+ * Holds a background loop back while some work runs (a sweep expiring a backlog is not slowed by the
+ * loops that deliver what it writes), then lets it catch up. Holds nest: the loop resumes at the last release.
+ */
+export class LoopHold {
+  private holds = 0;
+
+  /** @param resume starts the loop again once nothing holds it. */
+  constructor(private readonly resume: () => void) {}
+
+  get held(): boolean {
+    return this.holds > 0;
+  }
+
+  async during<T>(work: () => Promise<T>): Promise<T> {
+    this.holds += 1;
+    try {
+      return await work();
+    } finally {
+      this.holds -= 1;
+      if (this.holds === 0) this.resume();
+    }
+  }
+}

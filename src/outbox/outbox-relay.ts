@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import type { DataSource } from "typeorm";
+import { LoopHold } from "../db/background.js";
 import type { Scheduler } from "../jobs/scheduler.js";
 import { OutboxLane, type AttemptListener } from "./outbox-lane.js";
 import type { OutboxMessage } from "./outbox-message.entity.js";
@@ -51,7 +52,7 @@ const RELAY_JOB_LOCK_MS = 10_000;
  */
 export class OutboxRelay {
   private readonly lanes: Map<string, OutboxLane>;
-  private holds = 0;
+  private readonly hold = new LoopHold(() => this.nudge());
 
   constructor(
     db: DataSource,
@@ -61,7 +62,7 @@ export class OutboxRelay {
     /** Hears of each delivery attempt's outcome, by channel name (for the metrics). */
     onAttempt?: AttemptListener,
   ) {
-    const held = () => this.holds > 0;
+    const held = () => this.hold.held;
     this.lanes = new Map(channels.map((channel) => [channel.name, new OutboxLane(db, channel, logger, onAttempt, held)]));
     // The poll only starts the lanes: the rows' leases, not Agenda's lock, keep runs apart, and a long
     // drain (a backlog, a busy database) must not outlive the job's short lock, whose timer would also
@@ -84,14 +85,8 @@ export class OutboxRelay {
    * in flight finish), then every lane runs. A sweep expiring a backlog writes a message per referral;
    * sending them meanwhile would only slow the sweep down.
    */
-  async holding<T>(work: () => Promise<T>): Promise<T> {
-    this.holds += 1;
-    try {
-      return await work();
-    } finally {
-      this.holds -= 1;
-      if (this.holds === 0) this.nudge();
-    }
+  holding<T>(work: () => Promise<T>): Promise<T> {
+    return this.hold.during(work);
   }
 
   /** Starts a run of `channel`'s lane (of every lane when absent) soon. Never throws. */
