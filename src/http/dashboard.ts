@@ -1,4 +1,3 @@
-import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import compression from "compression";
 import express, { type Response, Router } from "express";
@@ -38,11 +37,10 @@ export function dashboard(dir = DASHBOARD_DIR): Router {
   router.use("/assets", compress);
   router.get(PAGES, compress, (_req, res) => {
     secure(res);
-    if (!existsSync(index)) {
-      res.status(503).type("text/plain").send("The dashboard is not built: run `npm run build`.\n");
-      return;
-    }
-    res.set("Cache-Control", "no-cache").sendFile(index);
+    res.set("Cache-Control", "no-cache").sendFile(index, (error) => {
+      // No build (a server compiled with tsc alone): say how to make one, rather than a bare 404.
+      if (error && !res.headersSent) res.status(503).type("text/plain").send("The dashboard is not built: run `npm run build`.\n");
+    });
   });
   router.use(
     express.static(dir, {
