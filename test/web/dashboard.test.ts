@@ -240,6 +240,28 @@ describe("web", function () {
       expect(await archived.getByRole("button").count()).to.equal(0);
     });
 
+    it("records a CRM reference without a change of state, and clears it", async () => {
+      const partner = await partnerSignedIn(page.current);
+      const { id, need } = await referralFor(partner);
+      const card = article(page.current, need);
+      const reference = async (value: string) => {
+        await card.getByRole("button", { name: "CRM reference" }).click();
+        await card.getByLabel("CRM reference (empty to clear)").fill(value);
+        await card.getByRole("button", { name: "Confirm" }).click();
+      };
+      await reference("  SF-0042 ");
+      await card.getByRole("definition").filter({ hasText: "SF-0042" }).waitFor();
+      const read = `query($id: ID!) { referral(id: $id) { status externalReferenceId } }`;
+      expect((await partner.api.data(read, { id })).referral).to.deep.equal({ status: "NEW", externalReferenceId: "SF-0042" });
+      expect(await card.getByLabel("CRM reference (empty to clear)").count(), "the form closes").to.equal(0);
+      await reference("");
+      await card.getByRole("status").filter({ hasText: "Done: CRM reference" }).waitFor();
+      await eventually(
+        "the reference is cleared",
+        async () => (await partner.api.data(read, { id })).referral.externalReferenceId === null,
+      );
+    });
+
     it("opens /referrals/<id>, the e-mails' link, after sign-in", async () => {
       const partner = await createPartner(server.current);
       const { id, need } = await referralFor(partner);

@@ -43,23 +43,41 @@ function Buttons({ busy, onCancel }: Pick<FormProps, "busy" | "onCancel">) {
   );
 }
 
-function ReasonForm({ busy, onSubmit, onCancel }: FormProps) {
-  const t = useWords();
-  const ids = useIds("reason");
-  const [reason, setReason] = useState("");
+/**
+ * One optional text, trimmed, empty sent as null: a reason (a textarea) or a CRM reference. Its
+ * length is the server's limit for that field (referral.service.ts).
+ */
+function TextForm({ busy, onSubmit, onCancel, field, label, initial, maxLength, multiline }: FormProps & TextField) {
+  const ids = useIds(field);
+  const [text, setText] = useState(initial);
+  const Field = multiline ? "textarea" : "input";
   return (
     <form
       class="action-form"
       onSubmit={(e) => {
         e.preventDefault();
-        onSubmit({ reason: reason.trim() || null });
+        onSubmit({ [field]: text.trim() || null });
       }}
     >
-      <label for={ids.reason}>{t.reasonOptional}</label>
-      <textarea id={ids.reason} value={reason} maxLength={1000} rows={2} onInput={(e) => setReason(e.currentTarget.value)} />
+      <label for={ids[field]}>{label}</label>
+      <Field
+        id={ids[field]}
+        value={text}
+        maxLength={maxLength}
+        rows={multiline ? 2 : undefined}
+        onInput={(e: Event) => setText((e.currentTarget as HTMLInputElement).value)}
+      />
       <Buttons busy={busy} onCancel={onCancel} />
     </form>
   );
+}
+
+interface TextField {
+  field: string;
+  label: string;
+  initial: string;
+  maxLength: number;
+  multiline: boolean;
 }
 
 /** Deal value, currency and close date: required to accept or revise, optional (defaulting to the estimate) when won. */
@@ -110,35 +128,26 @@ function DealForm({ referral, busy, onSubmit, onCancel, won }: FormProps & { won
   );
 }
 
-function ReferenceForm({ referral, busy, onSubmit, onCancel }: FormProps) {
-  const t = useWords();
-  const ids = useIds("reference");
-  const [reference, setReference] = useState(referral.externalReferenceId ?? "");
-  return (
-    <form
-      class="action-form"
-      onSubmit={(e) => {
-        e.preventDefault();
-        onSubmit({ externalReferenceId: reference.trim() || null });
-      }}
-    >
-      <label for={ids.reference}>{t.referenceField}</label>
-      <input id={ids.reference} value={reference} maxLength={255} onInput={(e) => setReference(e.currentTarget.value)} />
-      <Buttons busy={busy} onCancel={onCancel} />
-    </form>
-  );
-}
-
 export function ActionFormFor({ form, ...props }: FormProps & { form: ActionForm }) {
+  const t = useWords();
   switch (form) {
     case "reason":
-      return <ReasonForm {...props} />;
+      return <TextForm {...props} field="reason" label={t.reasonOptional} initial="" maxLength={1000} multiline={true} />;
     case "deal":
       return <DealForm {...props} won={false} />;
     case "won":
       return <DealForm {...props} won={true} />;
     case "reference":
-      return <ReferenceForm {...props} />;
+      return (
+        <TextForm
+          {...props}
+          field="externalReferenceId"
+          label={t.referenceField}
+          initial={props.referral.externalReferenceId ?? ""}
+          maxLength={200}
+          multiline={false}
+        />
+      );
     default:
       return null;
   }
