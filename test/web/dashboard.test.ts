@@ -35,6 +35,15 @@ describe("web", function () {
 
   const article = (tab: Page, need: string) => tab.getByRole("article").filter({ hasText: need });
 
+  /** A signed-in partner's referral, interest expressed through the API, its card shown in Evaluating. */
+  async function evaluating(tab: Page) {
+    const partner = await partnerSignedIn(tab);
+    const { id, need } = await referralFor(partner);
+    await partner.api.data(`mutation($id: ID!) { expressInterest(id: $id) { id } }`, { id });
+    await tab.getByRole("tab", { name: "Evaluating (1)" }).click();
+    return { partner, id, need, card: article(tab, need) };
+  }
+
   async function statusOf(id: string): Promise<{ status: string; version: number }> {
     const { referral } = await server.current.admin.data(`query($id: ID!) { referral(id: $id) { status version } }`, { id });
     return referral;
@@ -123,11 +132,7 @@ describe("web", function () {
     });
 
     it("Accept with a value, a currency and a close date moves it to Negotiating", async () => {
-      const partner = await partnerSignedIn(page.current);
-      const { id, need } = await referralFor(partner);
-      await partner.api.data(`mutation($id: ID!) { expressInterest(id: $id) { id } }`, { id });
-      await page.current.getByRole("tab", { name: "Evaluating (1)" }).click();
-      const card = article(page.current, need);
+      const { partner, id, need, card } = await evaluating(page.current);
       await card.getByRole("button", { name: "Accept" }).click();
       await card.getByLabel("Deal value").fill("1234.50");
       await card.getByLabel("Currency").selectOption("USD");
@@ -172,11 +177,7 @@ describe("web", function () {
     });
 
     it("shows the server's refusal next to the referral and changes nothing", async () => {
-      const partner = await partnerSignedIn(page.current);
-      const { id, need } = await referralFor(partner);
-      await partner.api.data(`mutation($id: ID!) { expressInterest(id: $id) { id } }`, { id });
-      await page.current.getByRole("tab", { name: "Evaluating (1)" }).click();
-      const card = article(page.current, need);
+      const { id, card } = await evaluating(page.current);
       await card.getByRole("button", { name: "Accept" }).click();
       await card.getByLabel("Deal value").fill("1000");
       await card.getByLabel("Close date").fill("2020-01-31");
