@@ -99,6 +99,22 @@ describe("web", function () {
       await page.current.getByRole("tab", { name: /^New/ }).waitFor();
     });
 
+    it("says why a tab could not load, in the page's language, and loads it on Try again", async () => {
+      await partnerSignedIn(page.current);
+      await page.current.route("**/graphql", (route) => route.abort());
+      await page.current.getByRole("tab", { name: /^Evaluating/ }).click();
+      const alert = page.current.getByRole("alert").filter({ hasText: "Could not load the referrals" });
+      await alert.filter({ hasText: "The server could not be reached" }).waitFor();
+      await page.current.getByLabel("Language").selectOption("fr");
+      await page.current
+        .getByRole("alert")
+        .filter({ hasText: "Impossible de charger les références : Le serveur est injoignable" })
+        .waitFor();
+      await page.current.unroute("**/graphql");
+      await page.current.getByRole("button", { name: "Réessayer" }).click();
+      await page.current.getByText("Aucune référence ici.").waitFor();
+    });
+
     it("shows a referral submitted through the API in New without a reload, and says so", async () => {
       const partner = await partnerSignedIn(page.current);
       await page.current.evaluate("window.sameDocument = true");

@@ -15,10 +15,10 @@ interface Props {
 export function ReferralPage({ apiKey, id, canAct }: Props) {
   const t = useWords();
   const [referral, setReferral] = useState<Referral | null | undefined>(undefined);
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<Error | null>(null);
   const load = () => {
     setError(null);
-    loadReferral(apiKey, id).then(setReferral, (failure) => setError(describeError(failure, t)));
+    loadReferral(apiKey, id).then(setReferral, (failure) => setError(failure as Error));
   };
   useEffect(load, [apiKey, id]);
   useLive({
@@ -35,7 +35,7 @@ export function ReferralPage({ apiKey, id, canAct }: Props) {
       </p>
       {error && (
         <p class="error" role="alert">
-          {t.couldNotLoadReferral(id, error)}
+          {t.couldNotLoadReferral(id, describeError(error, t))}
         </p>
       )}
       {referral === null && <p class="error">{t.noSuchReferral(id)}</p>}

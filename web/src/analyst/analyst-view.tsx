@@ -18,7 +18,7 @@ export function AnalystView({ apiKey }: { apiKey: string }) {
   const [query, setQuery] = useState(draft);
   const [stats, setStats] = useState<{ deals: DealMonth[]; closes: CloseMonth[] } | null>(null);
   const [currency, setCurrency] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<Error | null>(null);
   const [loading, setLoading] = useState(true);
 
   useEffect(() => {
@@ -27,7 +27,7 @@ export function AnalystView({ apiKey }: { apiKey: string }) {
     setError(null);
     loadStats(apiKey, query)
       .then((loaded) => current && setStats(loaded))
-      .catch((failure) => current && setError(describeError(failure, t)))
+      .catch((failure) => current && setError(failure as Error))
       .finally(() => current && setLoading(false));
     return () => {
       current = false;
@@ -79,7 +79,7 @@ export function AnalystView({ apiKey }: { apiKey: string }) {
       </form>
       {error && (
         <p class="error" role="alert">
-          {t.couldNotLoadStats(error)}
+          {t.couldNotLoadStats(describeError(error, t))}
         </p>
       )}
 

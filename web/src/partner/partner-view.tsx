@@ -1,5 +1,6 @@
 import { useMemo, useState } from "preact/hooks";
 import { ReferralAction, ReferralStage, type ReferralStatus, statusesInStage } from "../../../src/referrals/lifecycle.js";
+import { describeError } from "../api/graphql.js";
 import { useWords } from "../i18n.js";
 import { useLive } from "../live-hub.js";
 import { type Tab, Tabs } from "../tabs.js";
@@ -67,7 +68,7 @@ export function PartnerView({ apiKey, announce }: Props) {
       )}
       {shown.error && (
         <div class="error" role="alert">
-          <p>{t.couldNotLoadReferrals(shown.error)}</p>
+          <p>{t.couldNotLoadReferrals(describeError(shown.error, t))}</p>
           <button type="button" onClick={shown.reload}>
             {t.tryAgain}
           </button>

@@ -1,14 +1,13 @@
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import type { ReferralStage, ReferralStatus } from "../../../src/referrals/lifecycle.js";
-import { describeError } from "../api/graphql.js";
-import { useWords } from "../i18n.js";
 import { compareIn, loadCounts, loadStage, type Referral, type StageCounts } from "../api/referrals.js";
 
 export interface StageState {
   referrals: Referral[];
   counts: StageCounts | null;
   loading: boolean;
-  error: string | null;
+  /** Why the last load failed (worded by the view, in its language). */
+  error: Error | null;
   hasNextPage: boolean;
   loadMore(): void;
   reload(): void;
@@ -21,11 +20,10 @@ export interface StageState {
  * until the tab is loaded again, so that nothing moves away under the person reading it.
  */
 export function useStage(apiKey: string, stage: ReferralStage, statuses: ReferralStatus[] | undefined): StageState {
-  const t = useWords();
   const [referrals, setReferrals] = useState<Referral[]>([]);
   const [counts, setCounts] = useState<StageCounts | null>(null);
   const [loading, setLoading] = useState(true);
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<Error | null>(null);
   const [cursor, setCursor] = useState<{ endCursor: string | null; hasNextPage: boolean }>({ endCursor: null, hasNextPage: false });
   // Answers to an earlier tab or filter are dropped when they arrive after a newer request.
   const generation = useRef(0);
@@ -43,12 +41,12 @@ export function useStage(apiKey: string, stage: ReferralStage, statuses: Referra
         setCursor({ endCursor: page.endCursor, hasNextPage: page.hasNextPage });
         setCounts(counts);
       } catch (failure) {
-        if (mine === generation.current) setError(describeError(failure, t));
+        if (mine === generation.current) setError(failure as Error);
       } finally {
         if (mine === generation.current) setLoading(false);
       }
     },
-    [apiKey, stage, statuses, t],
+    [apiKey, stage, statuses],
   );
 
   useEffect(() => {
