@@ -10,6 +10,8 @@ type Recipient = { address: string; locale: string } & (
   | { referralId: null; endpointId: string; dedupeKey: string }
 );
 
+const COLUMNS = "(channel, kind, dedupe_key, referral_id, endpoint_id, recipient, locale, status, attempts, next_attempt_at, created_at)";
+
 /**
  * The e-mails a change writes to the outbox, in the change's transaction, in one statement per kind
  * whatever the number of referrals. Recipients are read first with a plain read, then the rows are
@@ -21,7 +23,7 @@ async function write(q: Queryable, kind: NotificationKind, recipients: Recipient
   if (recipients.length === 0) return 0;
   const result = await q.query(
     `INSERT ${ignoreDuplicates ? "IGNORE " : ""}INTO outbox_messages
-       (channel, kind, dedupe_key, referral_id, endpoint_id, recipient, locale, status, attempts, next_attempt_at, created_at) VALUES ?`,
+       ${COLUMNS} VALUES ?`,
     [
       recipients.map((to) => {
         const [dedupeKey, endpointId] =
@@ -53,7 +55,7 @@ export async function writeChooseAnother(em: EntityManager, referralIds: readonl
   const kind = NotificationKind.CHOOSE_ANOTHER_PARTNER;
   await em.query(
     `INSERT INTO outbox_messages
-       (channel, kind, dedupe_key, referral_id, endpoint_id, recipient, locale, status, attempts, next_attempt_at, created_at)
+       ${COLUMNS}
      SELECT ?, ?, CONCAT(?, r.id), r.id, NULL, f.customer_email, f.locale, ?, 0, ?, ?
      FROM referrals r JOIN rfis f ON f.id = r.rfi_id WHERE r.id IN (?)`,
     [EMAIL_CHANNEL, kind, emailDedupeKey(kind, ""), DeliveryStatus.PENDING, now, now, referralIds],
