@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { DataSource, type Logger as TypeOrmLogger } from "typeorm";
 import mysql from "mysql2/promise";
-import type { DatabaseConfig } from "../config.js";
+import type { DatabaseConfig } from "../config-addresses.js";
 import { ApiKey } from "../auth/api-key.entity.js";
 import { MarketingProfile } from "../partners/marketing-profile.entity.js";
 import { Partner } from "../partners/partner.entity.js";

@@ -28,7 +28,7 @@ import { isArchived, partnerSeesCustomer, ReferralStage, stageOf } from "./lifec
 import { Money, moneyOf } from "./money.js";
 import { Referral, ReferralEvent } from "./referral.entity.js";
 import { AcceptReferralInput, ReferralConnection, ReferralFilter, ReferralOrder, WonReferralInput, pageSize } from "./referral.inputs.js";
-import { actorOf } from "./referral.service.js";
+import { actorOf } from "./referral-transition.js";
 
 @ArgsType()
 class ReferralsArgs {

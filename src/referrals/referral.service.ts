@@ -1,34 +1,11 @@
 import type { DataSource, EntityManager } from "typeorm";
-import { partnerScope, type Caller } from "../auth/caller.js";
-import { countChanges } from "../analytics/history-counters.js";
-import { retryingDeadlocks } from "../db/errors.js";
-import { isRowId } from "../db/ids.js";
-import { AppError, badInput, ErrorCode, notFound } from "../graphql/errors.js";
-import {
-  allowedFrom,
-  columnsOnEntering,
-  initiatorOf,
-  ReferralAction,
-  respondByOnEntering,
-  statusBefore,
-  targetStatus,
-  type LifecycleWindows,
-} from "./lifecycle.js";
+import { badInput } from "../graphql/errors.js";
 import { writeOutgoing } from "../outbox/outgoing.js";
 import type { Rfi } from "../rfis/rfi.entity.js";
+import { ReferralAction, respondByOnEntering, targetStatus, type LifecycleWindows } from "./lifecycle.js";
 import type { ReferralChanges } from "./referral-changes.js";
 import { Referral, ReferralEvent } from "./referral.entity.js";
-
-/** Who changes a referral: a key, confined to its partner when it is a PARTNER key. (Deadlines: referral-expiry.ts.) */
-export interface Actor {
-  label: string;
-  /** When set, only this partner's referrals can be changed. */
-  partnerId?: string;
-}
-
-export function actorOf(caller: Caller): Actor {
-  return { label: caller.label, partnerId: partnerScope(caller) };
-}
+import { changeReferral, type Actor, type Change } from "./referral-transition.js";
 
 export interface DealEstimate {
   estimatedDealValue: string;
@@ -48,19 +25,8 @@ export interface ReferralTarget {
   profileId: string;
 }
 
-type ColumnChanges = Partial<Record<keyof Referral, unknown>>;
-
-interface Change {
-  action: ReferralAction;
-  expectedVersion?: number | null;
-  /** Columns the action sets beyond status, version, updatedAt, respondBy and closedAt. */
-  set?: (now: Date) => ColumnChanges;
-  /** The event's note, from the referral as the change left it. */
-  note?: (after: Referral) => string | null;
-}
-
-export const MAX_REASON_LENGTH = 1000;
-export const MAX_EXTERNAL_REFERENCE_LENGTH = 200;
+const MAX_REASON_LENGTH = 1000;
+const MAX_EXTERNAL_REFERENCE_LENGTH = 200;
 
 /** Trimmed text, null when empty; refused when longer than `max`. */
 function optionalText(field: string, value: string | null | undefined, max: number): string | null {
@@ -78,10 +44,9 @@ function estimateNote(referral: Referral): string {
 }
 
 /**
- * Every change of a referral by a partner, and its arrival. Each is one transaction: a compare-and-set
- * UPDATE on the expected status (and version when given, and partner for PARTNER keys), then one
- * event row and the partner's counters. When the UPDATE matches nothing, nothing was written and the
- * error says why. Deadlines expire referrals in sets (referral-expiry.ts).
+ * A referral's arrival, and what each partner action means: its input checks, the columns it sets and
+ * its event's note. How a change is applied (one compare-and-set per transaction) is
+ * referral-transition.ts; deadlines expire referrals in sets (referral-expiry.ts).
  */
 export class ReferralService {
   constructor(
@@ -253,84 +218,10 @@ export class ReferralService {
     };
   }
 
-  /** A partner's action: applied, or refused with the reason and nothing written. */
+  /** A partner's action: applied, or refused with the reason and nothing written; announced after commit. */
   private async apply(actor: Actor, id: string, change: Change): Promise<Referral> {
-    if (initiatorOf(change.action) !== "partner") throw new Error(`${change.action} is the system's to take, not a key's`);
-    if (!isRowId(id)) throw notFound(`referral ${id}`);
-    // Two decisions of one partner share its counters; InnoDB may roll one back as a deadlock victim.
-    const after = await retryingDeadlocks(() =>
-      this.db.transaction(async (em) => {
-        const changed = await this.compareAndSet(em, actor, id, change, new Date());
-        if (!changed) throw await this.refusal(em, actor, id, change);
-        return changed;
-      }),
-    );
+    const after = await changeReferral(this.db, this.windows, actor, id, change);
     await this.changes.committed([{ kind: "updated", action: change.action, referral: after }]);
     return after;
-  }
-
-  /**
-   * The transition itself (see the class comment): one compare-and-set UPDATE, then its event and counters.
-   * Null when the UPDATE matched no row, in which case nothing was written.
-   */
-  private async compareAndSet(em: EntityManager, actor: Actor, id: string, change: Change, now: Date): Promise<Referral | null> {
-    const to = targetStatus(change.action);
-    const columns: ColumnChanges = {
-      ...change.set?.(now),
-      ...(to === undefined ? {} : columnsOnEntering(to, now, this.windows)),
-      version: () => "version + 1",
-      updatedAt: now,
-    };
-    const update = em
-      .createQueryBuilder()
-      .update(Referral)
-      .set(columns as never)
-      .where("id = :id", { id })
-      .andWhere("status IN (:...from)", { from: allowedFrom(change.action) });
-    if (actor.partnerId !== undefined) update.andWhere("partner_id = :partnerId", { partnerId: actor.partnerId });
-    if (change.expectedVersion != null) update.andWhere("version = :version", { version: change.expectedVersion });
-    const { affected } = await update.execute();
-    if (!affected) return null;
-
-    const after = await em.findOneByOrFail(Referral, { id });
-    await em.insert(ReferralEvent, {
-      referralId: id,
-      partnerId: after.partnerId,
-      version: after.version,
-      action: change.action,
-      at: now,
-      from: statusBefore(change.action, after.status),
-      to: after.status,
-      actor: actor.label,
-      note: change.note?.(after) ?? null,
-    });
-    await countChanges(em, [{ action: change.action, referral: after }]);
-    await writeOutgoing(em, change.action, after.status, [id], now);
-    return after;
-  }
-
-  /** Why the compare-and-set matched no row: unknown (or not the actor's), wrong status, or stale version. */
-  private async refusal(em: EntityManager, actor: Actor, id: string, change: Change): Promise<AppError> {
-    const current = await em.findOne(Referral, {
-      where: { id },
-      select: { id: true, status: true, version: true, partnerId: true },
-    });
-    if (!current || (actor.partnerId !== undefined && current.partnerId !== actor.partnerId)) {
-      return notFound(`referral ${id}`);
-    }
-    const from = allowedFrom(change.action);
-    if (!from.includes(current.status)) {
-      const allowed = from.length > 0 ? `only from ${from.join(", ")}` : "never";
-      return new AppError(ErrorCode.INVALID_TRANSITION, `cannot ${change.action} referral ${id} in ${current.status} (${allowed})`, {
-        status: current.status,
-        action: change.action,
-      });
-    }
-    const expected = change.expectedVersion == null ? "" : `, not ${change.expectedVersion}`;
-    return new AppError(
-      ErrorCode.STALE_VERSION,
-      `referral ${id} is at version ${current.version}${expected}: read it again before changing it`,
-      { currentVersion: current.version },
-    );
   }
 }

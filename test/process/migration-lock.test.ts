@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import mysql from "mysql2/promise";
 import type { DataSource } from "typeorm";
-import { parseDatabaseUrl } from "../../src/config.js";
+import { parseDatabaseUrl } from "../../src/config-addresses.js";
 import { MigrationLockTimeout, migrationLockName, migrations, openDatabase } from "../../src/db/data-source.js";
 import { startServer } from "../../src/server.js";
 import { dropTestDatabase, testDatabase } from "../support/database.js";
