@@ -3,7 +3,7 @@ import { expect } from "chai";
 import type { Page, WebSocketRoute } from "playwright-core";
 import { screenshot, useBrowser, usePage } from "../support/browser.js";
 import { createPartner, daysFromToday, issueKey, submitRfi, type TestPartner, uniqueName } from "../support/fixtures.js";
-import { useTestServer } from "../support/harness.js";
+import { startTestServer, useTestServer } from "../support/harness.js";
 import { eventually } from "../support/wait.js";
 
 // One server and one browser for the file; a fresh tab (and session storage) per test.
@@ -47,6 +47,28 @@ describe("web", function () {
   async function statusOf(id: string): Promise<{ status: string; version: number }> {
     const { referral } = await server.current.admin.data(`query($id: ID!) { referral(id: $id) { status version } }`, { id });
     return referral;
+  }
+
+  /** Passes the page's live feed through until `hold()`; `release()` delivers what was held and passes again. */
+  async function liveFeedToHold(tab: Page) {
+    const held: string[] = [];
+    let holding = false;
+    let toPage: WebSocketRoute | undefined;
+    await tab.routeWebSocket(/\/graphql$/, (ws) => {
+      toPage = ws;
+      const toServer = ws.connectToServer();
+      toServer.onMessage((message) => (holding ? held.push(String(message)) : ws.send(message)));
+      ws.onMessage((message) => toServer.send(message));
+    });
+    return {
+      hold: () => {
+        holding = true;
+      },
+      release: () => {
+        holding = false;
+        for (const message of held.splice(0)) toPage!.send(message);
+      },
+    };
   }
 
   describe("partner dashboard", () => {
@@ -206,20 +228,11 @@ describe("web", function () {
     });
 
     it("on a stale version, reloads the referral and says it changed", async () => {
-      const held: string[] = [];
-      let holding = false;
-      let toPage: WebSocketRoute | undefined;
-      // The page's live feed, passed through until the test holds it back.
-      await page.current.routeWebSocket(/\/graphql$/, (ws) => {
-        toPage = ws;
-        const toServer = ws.connectToServer();
-        toServer.onMessage((message) => (holding ? held.push(String(message)) : ws.send(message)));
-        ws.onMessage((message) => toServer.send(message));
-      });
+      const feed = await liveFeedToHold(page.current);
       const partner = await partnerSignedIn(page.current);
       const { id, need } = await referralFor(partner);
       await article(page.current, need).waitFor();
-      holding = true;
+      feed.hold();
       await partner.api.data(`mutation($id: ID!) { setExternalReference(id: $id, externalReferenceId: "CRM-42") { id } }`, { id });
       await article(page.current, need).getByRole("button", { name: "I'm interested" }).click();
       const notice = article(page.current, need).getByRole("status");
@@ -228,11 +241,27 @@ describe("web", function () {
       expect(await statusOf(id)).to.deep.equal({ status: "NEW", version: 2 });
       await screenshot(page.current, "partner-stale");
       // Acting again, on the version now shown, goes through.
-      holding = false;
-      for (const message of held.splice(0)) toPage!.send(message);
+      feed.release();
       await article(page.current, need).getByRole("button", { name: "I'm interested" }).click();
       await article(page.current, need).getByText("ann@fabrikam.example").waitFor();
       expect(await statusOf(id)).to.include({ status: "EVALUATING" });
+    });
+
+    it("when the referral moved on meanwhile, reloads it in its new status and says it changed", async () => {
+      const feed = await liveFeedToHold(page.current);
+      const partner = await partnerSignedIn(page.current);
+      const { id, need } = await referralFor(partner);
+      const card = article(page.current, need);
+      await card.waitFor();
+      feed.hold();
+      await partner.api.data(`mutation($id: ID!) { ignoreReferral(id: $id) { id } }`, { id });
+      // The page still offers what NEW allows; the server refuses it as INVALID_TRANSITION.
+      await card.getByRole("button", { name: "I'm interested" }).click();
+      await card.getByRole("status").filter({ hasText: "changed meanwhile" }).filter({ hasText: "(Ignored)" }).waitFor();
+      expect(await card.getByRole("button", { name: "I'm interested" }).count()).to.equal(0);
+      expect(await card.getByRole("alert").count()).to.equal(0);
+      expect(await statusOf(id)).to.deep.equal({ status: "IGNORED", version: 2 });
+      feed.release();
     });
 
     it("No thanks sends the optional reason; Archived filters by status and shows the timeline", async () => {
@@ -472,6 +501,21 @@ describe("web", function () {
       await page.current.getByRole("tab", { name: "Evaluating (1)" }).waitFor();
       await page.current.reload();
       await page.current.getByRole("tab", { name: "New (0)" }).waitFor();
+    });
+
+    it("words the server's refusals in French: a key over its rate limit", async () => {
+      const limited = await startTestServer({ RATE_LIMIT: "3" });
+      try {
+        const partner = await createPartner(limited);
+        for (let i = 0; i < 3; i++) await partner.api.data("{ me { role } }");
+        await page.current.goto(`http://localhost:${limited.port}/`);
+        await page.current.getByLabel("Clé d'API").fill(partner.api.key!);
+        await page.current.getByRole("button", { name: "Se connecter" }).click();
+        await page.current.getByText(/^Trop de requêtes avec cette clé\. Réessayez dans \d+ s\.$/).waitFor();
+        expect(await page.current.getByRole("tab").count()).to.equal(0);
+      } finally {
+        await limited.stop();
+      }
     });
   });
 

@@ -25,6 +25,10 @@ const EN = {
   unreachable: "The server could not be reached. Check the connection and try again.",
   badResponse: "The server answered without a GraphQL result. Try again in a moment.",
   unexpected: "Something went wrong. Try again.",
+  busy: "The server is busy. Nothing was done; try again in a moment.",
+  rateLimited: (seconds: number) => `Too many requests with this key. Try again in ${seconds} s.`,
+  notAllowed: "This key may not do that.",
+  serverFault: "The server failed to do this. Try again; if it keeps failing, tell your administrator.",
   viewFailed: "This view failed to show. Your key and the server are fine; try it again.",
   tryAgain: "Try again",
   intakeKey:
@@ -156,6 +160,10 @@ const FR: Words = {
   unreachable: "Le serveur est injoignable. Vérifiez la connexion et réessayez.",
   badResponse: "Le serveur a répondu sans résultat GraphQL. Réessayez dans un instant.",
   unexpected: "Un problème est survenu. Réessayez.",
+  busy: "Le serveur est occupé. Rien n'a été fait ; réessayez dans un instant.",
+  rateLimited: (seconds) => `Trop de requêtes avec cette clé. Réessayez dans ${seconds} s.`,
+  notAllowed: "Cette clé ne permet pas de faire cela.",
+  serverFault: "Le serveur n'a pas pu le faire. Réessayez ; si cela persiste, prévenez votre administrateur.",
   viewFailed: "Cette vue n'a pas pu s'afficher. Votre clé et le serveur vont bien ; réessayez.",
   tryAgain: "Réessayer",
   intakeKey:

@@ -1,7 +1,7 @@
 /**
  * The one way the dashboard talks to the server over HTTP: a POST to /graphql with the API key as a
  * bearer token. A GraphQL error becomes an ApiError carrying the server's stable `extensions.code`,
- * so views decide on the code (STALE_VERSION, UNAUTHENTICATED, ...) and show the server's message.
+ * so views decide on the code (STALE_VERSION, UNAUTHENTICATED, ...), never on the message.
  */
 import type { Words } from "../i18n.js";
 
@@ -13,6 +13,8 @@ export class ApiError extends Error {
   constructor(
     message: string,
     readonly code: string,
+    /** With RATE_LIMITED: how long the key must wait. */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
   }
@@ -23,7 +25,7 @@ export const keyRefusals = new EventTarget();
 
 interface GraphQLResponse<T> {
   data?: T | null;
-  errors?: { message: string; extensions?: { code?: string } }[];
+  errors?: { message: string; extensions?: { code?: string; retryAfterSeconds?: number } }[];
 }
 
 export async function graphql<T>(apiKey: string, query: string, variables: Record<string, unknown> = {}): Promise<T> {
@@ -45,15 +47,31 @@ export async function graphql<T>(apiKey: string, query: string, variables: Recor
   }
   const [error] = body.errors ?? [];
   if (error?.extensions?.code === "UNAUTHENTICATED") keyRefusals.dispatchEvent(new CustomEvent("refused", { detail: error.message }));
-  if (error) throw new ApiError(error.message, error.extensions?.code ?? "INTERNAL_SERVER_ERROR");
+  if (error) throw new ApiError(error.message, error.extensions?.code ?? "INTERNAL_SERVER_ERROR", error.extensions?.retryAfterSeconds);
   if (!body.data) throw new ApiError("The server answered without data.", BAD_RESPONSE);
   return body.data;
 }
 
-/** What to show a person for an error: the server's message, or words of the page's own for the rest. */
+/**
+ * What to show a person for an error, in the page's language: words of its own for the codes whose
+ * meaning is fixed, the server's message where it says what to correct (bad input, for instance).
+ */
 export function describeError(error: unknown, words: Words): string {
   if (!(error instanceof ApiError)) return words.unexpected;
-  if (error.code === NETWORK_ERROR) return words.unreachable;
-  if (error.code === BAD_RESPONSE) return words.badResponse;
-  return error.message;
+  switch (error.code) {
+    case NETWORK_ERROR:
+      return words.unreachable;
+    case BAD_RESPONSE:
+      return words.badResponse;
+    case "SERVICE_UNAVAILABLE":
+      return words.busy;
+    case "RATE_LIMITED":
+      return words.rateLimited(error.retryAfterSeconds ?? 60);
+    case "FORBIDDEN":
+      return words.notAllowed;
+    case "INTERNAL_SERVER_ERROR":
+      return words.serverFault;
+    default:
+      return error.message;
+  }
 }

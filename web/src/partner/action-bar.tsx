@@ -5,6 +5,9 @@ import { loadReferral, type Referral } from "../api/referrals.js";
 import { useWords } from "../i18n.js";
 import { ActionFormFor } from "./action-forms.js";
 
+/** Refusals that mean the referral is no longer as shown. */
+const OUTDATED = new Set(["STALE_VERSION", "INVALID_TRANSITION"]);
+
 interface Props {
   apiKey: string;
   referral: Referral;
@@ -13,7 +16,9 @@ interface Props {
 
 /**
  * The actions the lifecycle allows in the referral's status, each sent with the version on screen.
- * A STALE_VERSION answer reloads the referral and says so; any other error stays next to it.
+ * A STALE_VERSION or INVALID_TRANSITION answer means the page showed an old state of the referral
+ * (changed through the API, or its deadline passed): it is reloaded, and the page says so. Any
+ * other error stays next to it.
  */
 export function ActionBar({ apiKey, referral, onChanged }: Props) {
   const t = useWords();
@@ -36,9 +41,9 @@ export function ActionBar({ apiKey, referral, onChanged }: Props) {
       // The button pressed may be gone: keep the keyboard in this referral rather than at the page's top.
       bar.current?.closest("article")?.focus();
     } catch (failure) {
-      if (failure instanceof ApiError && failure.code === "STALE_VERSION") {
+      if (failure instanceof ApiError && OUTDATED.has(failure.code)) {
         setOpen(null);
-        await reload(failure);
+        await reload();
       } else {
         setError(describeError(failure, t));
       }
@@ -47,13 +52,13 @@ export function ActionBar({ apiKey, referral, onChanged }: Props) {
     }
   };
 
-  const reload = async (failure: ApiError) => {
+  const reload = async () => {
     try {
       const fresh = await loadReferral(apiKey, referral.id);
       if (fresh) onChanged(fresh);
       setNotice(t.changedMeanwhile + (fresh ? t.shownAsNow(t.statuses[fresh.status]) : ""));
     } catch (reloadFailure) {
-      setError(`${failure.message} ${describeError(reloadFailure, t)}`);
+      setError(`${t.changedMeanwhile} ${describeError(reloadFailure, t)}`);
     }
   };
 
