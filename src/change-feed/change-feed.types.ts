@@ -1,7 +1,7 @@
 import { Field, Int, ObjectType } from "type-graphql";
 import { DateTimeScalar } from "../graphql/scalars.js";
 import { ReferralAction, ReferralStatus } from "../referrals/lifecycle.js";
-import { PageInfo } from "../referrals/referral.inputs.js";
+import { PageInfo } from "../graphql/paging.js";
 import { Referral } from "../referrals/referral.entity.js";
 import type { Position } from "./position.js";
 

@@ -1,9 +1,8 @@
 import { Args, ArgsType, Authorized, Ctx, Field, FieldResolver, ID, Int, Query, Resolver, Root } from "type-graphql";
 import { Role } from "../auth/role.js";
 import type { RequestContext } from "../graphql/context.js";
-import { listCost } from "../graphql/limits.js";
+import { pagedListCost } from "../graphql/paging.js";
 import { DeliveryStatus } from "../outbox/outbox-message.entity.js";
-import { pageSize } from "../referrals/referral.inputs.js";
 import { Referral } from "../referrals/referral.entity.js";
 import { Notification, NotificationConnection } from "./notification.types.js";
 
@@ -27,7 +26,7 @@ export class NotificationResolver {
   @Authorized(Role.ADMIN)
   @Query(() => NotificationConnection, {
     description: "ADMIN: the e-mails the server sent or is trying to send, newest first.",
-    complexity: listCost(({ first }) => pageSize(first as number | null | undefined)),
+    complexity: pagedListCost,
   })
   notifications(
     @Args(() => NotificationsArgs) args: NotificationsArgs,

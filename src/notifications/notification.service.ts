@@ -2,9 +2,8 @@ import type { DataSource } from "typeorm";
 import { EntityRows, type Queryable } from "../db/entity-rows.js";
 import { idCursors, isRowId } from "../db/ids.js";
 import { poolReader } from "../db/pool.js";
-import { badInput } from "../graphql/errors.js";
 import { DeliveryStatus, OutboxMessage } from "../outbox/outbox-message.entity.js";
-import { pageSize } from "../referrals/referral.inputs.js";
+import { requestedPageSize } from "../graphql/paging.js";
 import { EMAIL_CHANNEL, type NotificationKind } from "./notification-kind.js";
 import type { Notification, NotificationConnection } from "./notification.types.js";
 
@@ -33,8 +32,7 @@ export class NotificationService {
   }
 
   async page(filter: NotificationFilter): Promise<NotificationConnection> {
-    const size = pageSize(filter.first);
-    if (filter.first != null && filter.first < 0) throw badInput("first", "must not be negative");
+    const size = requestedPageSize(filter.first);
     if (filter.referralId != null && !isRowId(filter.referralId)) return { edges: [], pageInfo: { hasNextPage: false, endCursor: null } };
     const conditions: string[] = [];
     const parameters: unknown[] = [];

@@ -1,7 +1,7 @@
 import { Field, ID, Int, ObjectType } from "type-graphql";
 import { DateTimeScalar, EmailAddressScalar } from "../graphql/scalars.js";
 import { DeliveryStatus } from "../outbox/outbox-message.entity.js";
-import { PageInfo } from "../referrals/referral.inputs.js";
+import { PageInfo } from "../graphql/paging.js";
 import { Referral } from "../referrals/referral.entity.js";
 import { NotificationKind } from "./notification-kind.js";
 

@@ -4,18 +4,12 @@ import { EntityRows, type Queryable } from "../db/entity-rows.js";
 import { poolReader } from "../db/pool.js";
 import { isRowId } from "../db/ids.js";
 import { badInput } from "../graphql/errors.js";
+import { requestedPageSize } from "../graphql/paging.js";
 import { statusesInStage, type ReferralStatus } from "./lifecycle.js";
 import { Partner } from "../partners/partner.entity.js";
 import { Rfi } from "../rfis/rfi.entity.js";
 import { Referral, ReferralEvent } from "./referral.entity.js";
-import {
-  OrderDirection,
-  pageSize,
-  ReferralOrderField,
-  type ReferralConnection,
-  type ReferralFilter,
-  type ReferralOrder,
-} from "./referral.inputs.js";
+import { OrderDirection, ReferralOrderField, type ReferralConnection, type ReferralFilter, type ReferralOrder } from "./referral.inputs.js";
 
 interface SortKey {
   column: string;
@@ -139,8 +133,7 @@ export class ReferralFinder {
   async page(caller: Caller, request: PageRequest): Promise<ReferralConnection> {
     const order = request.orderBy ?? DEFAULT_ORDER;
     const sort = SORT_KEYS[order.field];
-    if (request.first != null && request.first < 0) throw badInput("first", "must not be negative");
-    const size = pageSize(request.first);
+    const size = requestedPageSize(request.first);
 
     const filtered = this.filtered(caller, request.filter);
     if (filtered === undefined) {

@@ -1,5 +1,6 @@
 import { Field, ID, InputType, ObjectType, registerEnumType } from "type-graphql";
 import { CountryCodeScalar, CurrencyScalar, DateTimeScalar, DecimalScalar, LocalDateScalar } from "../graphql/scalars.js";
+import { PageInfo } from "../graphql/paging.js";
 import { ReferralStage, ReferralStatus } from "./lifecycle.js";
 import type { Partner } from "../partners/partner.entity.js";
 import type { Rfi } from "../rfis/rfi.entity.js";
@@ -85,15 +86,6 @@ export class WonReferralInput {
 }
 
 @ObjectType({ simpleResolvers: true })
-export class PageInfo {
-  @Field(() => Boolean)
-  hasNextPage: boolean;
-
-  @Field(() => String, { nullable: true })
-  endCursor: string | null;
-}
-
-@ObjectType({ simpleResolvers: true })
 export class ReferralEdge {
   @Field(() => String)
   cursor: string;
@@ -115,12 +107,4 @@ export class ReferralConnection {
 
   /** The page's RFIs and partners (and events, when asked for), read with it: the request's loaders start with them. */
   related: { rfis: Rfi[]; partners: Partner[]; events: Map<string, ReferralEvent[]> };
-}
-
-export const DEFAULT_PAGE_SIZE = 20;
-export const MAX_PAGE_SIZE = 100;
-
-/** How many referrals a page holds for `first` (unset: the default; never more than the maximum). */
-export function pageSize(first: number | null | undefined): number {
-  return Math.min(first ?? DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
 }

@@ -21,13 +21,14 @@ import type { RequestContext } from "../graphql/context.js";
 import { whenLoaded } from "../graphql/loaders.js";
 import { selects } from "../graphql/selection.js";
 import { listCost } from "../graphql/limits.js";
+import { pagedListCost } from "../graphql/paging.js";
 import { MarketingProfile } from "../partners/marketing-profile.entity.js";
 import { Partner } from "../partners/partner.entity.js";
 import { CustomerDetails, customerOf, overviewOf, RfiOverview } from "../rfis/rfi.entity.js";
 import { isArchived, partnerSeesCustomer, ReferralStage, stageOf } from "./lifecycle.js";
 import { Money, moneyOf } from "./money.js";
 import { Referral, ReferralEvent } from "./referral.entity.js";
-import { AcceptReferralInput, ReferralConnection, ReferralFilter, ReferralOrder, WonReferralInput, pageSize } from "./referral.inputs.js";
+import { AcceptReferralInput, ReferralConnection, ReferralFilter, ReferralOrder, WonReferralInput } from "./referral.inputs.js";
 import { actorOf } from "./referral-transition.js";
 
 @ArgsType()
@@ -61,7 +62,7 @@ export class ReferralResolver {
     return services.referralFinder.findVisible(caller, id);
   }
 
-  @Query(() => ReferralConnection, { complexity: listCost(({ first }) => pageSize(first as number | null | undefined)) })
+  @Query(() => ReferralConnection, { complexity: pagedListCost })
   async referrals(
     @Args(() => ReferralsArgs) args: ReferralsArgs,
     @Ctx() { caller, services, loaders }: RequestContext,

@@ -1,10 +1,9 @@
 import { Arg, Args, ArgsType, Authorized, Ctx, Field, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from "type-graphql";
 import { Role } from "../auth/role.js";
 import type { RequestContext } from "../graphql/context.js";
-import { listCost } from "../graphql/limits.js";
+import { pagedListCost } from "../graphql/paging.js";
 import { DeliveryStatus } from "../outbox/outbox-message.entity.js";
 import { Partner } from "../partners/partner.entity.js";
-import { pageSize } from "../referrals/referral.inputs.js";
 import { eventTypesOf, WebhookEndpoint } from "./webhook-endpoint.entity.js";
 import { WebhookEventType } from "./webhook-event-type.js";
 import { CreatedWebhookEndpoint, WebhookDelivery, WebhookDeliveryConnection, WebhookEndpointInput } from "./webhook.types.js";
@@ -78,7 +77,7 @@ export class WebhookDeliveryResolver {
   @Authorized(...PARTNER_OR_ADMIN)
   @Query(() => WebhookDeliveryConnection, {
     description: "Newest first. PARTNER: its own endpoints only.",
-    complexity: listCost(({ first }) => pageSize(first as number | null | undefined)),
+    complexity: pagedListCost,
   })
   webhookDeliveries(
     @Args(() => WebhookDeliveriesArgs) args: WebhookDeliveriesArgs,

@@ -8,7 +8,7 @@ import { AppError, badInput, ErrorCode, forbidden, notFound } from "../graphql/e
 import { EMAIL_CHANNEL } from "../notifications/notification-kind.js";
 import { writeWebhookDisabledNotices } from "../notifications/notification-writer.js";
 import { DeliveryStatus, OutboxMessage } from "../outbox/outbox-message.entity.js";
-import { pageSize } from "../referrals/referral.inputs.js";
+import { requestedPageSize } from "../graphql/paging.js";
 import { checkWebhookUrl } from "./safe-url.js";
 import { newSigningSecret } from "./webhook-channel.js";
 import { WebhookEndpoint } from "./webhook-endpoint.entity.js";
@@ -115,8 +115,7 @@ export class WebhookService {
     filter: { status?: DeliveryStatus | null; first?: number | null; after?: string | null },
   ): Promise<WebhookDeliveryConnection> {
     await this.visible(caller, endpointId);
-    if (filter.first != null && filter.first < 0) throw badInput("first", "must not be negative");
-    const size = pageSize(filter.first);
+    const size = requestedPageSize(filter.first);
     const conditions = ["o.endpoint_id = ?", "o.channel = ?"];
     const parameters: unknown[] = [endpointId, WEBHOOK_CHANNEL];
     if (filter.status != null) {
