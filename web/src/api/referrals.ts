@@ -1,4 +1,10 @@
-import type { ReferralAction, ReferralStage, ReferralStatus } from "../../../src/referrals/lifecycle.js";
+import {
+  type ReferralAction,
+  type ReferralStage,
+  type ReferralStatus,
+  stageOf,
+  statusesWithDeadline,
+} from "../../../src/referrals/lifecycle.js";
 import { graphql } from "./graphql.js";
 
 /** A referral as the dashboard shows it: everything on its card, its customer and its timeline. */
@@ -85,9 +91,12 @@ export async function loadCounts(apiKey: string): Promise<StageCounts> {
   return countsOf(await graphql<CountsData>(apiKey, `query StageCounts { ${COUNTS} }`));
 }
 
+/** The stages whose referrals wait for an answer under a deadline. */
+const STAGES_WITH_DEADLINE = new Set(statusesWithDeadline().map(stageOf));
+
 /** Deadlines first while a referral waits for an answer; the most recently changed first once it doesn't. */
 function orderFor(stage: ReferralStage) {
-  return stage === "NEW" || stage === "EVALUATING" ? { field: "RESPOND_BY", direction: "ASC" } : { field: "UPDATED_AT", direction: "DESC" };
+  return STAGES_WITH_DEADLINE.has(stage) ? { field: "RESPOND_BY", direction: "ASC" } : { field: "UPDATED_AT", direction: "DESC" };
 }
 
 /** One page of a tab, with every tab's count in the same request. */
