@@ -103,6 +103,14 @@ export interface RateLimitConfig {
   maxSocketsPerKey: number;
 }
 
+/** How long finished rows are kept before the retention job deletes them. */
+export interface RetentionConfig {
+  /** Delivered or failed e-mails and webhook deliveries (OUTBOX_RETENTION). */
+  outboxMs: number;
+  /** submitRfi idempotency keys: a retry within this period returns the first result (IDEMPOTENCY_RETENTION). */
+  idempotencyMs: number;
+}
+
 /** How the process is run and watched. */
 export interface OperationsConfig {
   /** When set, GET /metrics needs `Authorization: Bearer <token>` (METRICS_TOKEN). */
@@ -132,6 +140,7 @@ export interface Config {
   notifications: NotificationsConfig;
   webhooks: WebhooksConfig;
   rateLimits: RateLimitConfig;
+  retention: RetentionConfig;
   operations: OperationsConfig;
   logLevel: string;
 }
@@ -202,6 +211,10 @@ export function loadConfig(env: Env = process.env): Config {
       store: readRateLimitStore(env),
       namespace: readNamespace(env, "RATE_LIMIT_NAMESPACE", database.database),
       maxSocketsPerKey: readInteger(env, "MAX_SOCKETS_PER_KEY", 20, 100_000),
+    },
+    retention: {
+      outboxMs: readDuration(env, "OUTBOX_RETENTION", "30d"),
+      idempotencyMs: readDuration(env, "IDEMPOTENCY_RETENTION", "30d"),
     },
     operations: {
       metricsToken: env.METRICS_TOKEN?.trim() || undefined,

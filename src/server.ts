@@ -35,6 +35,7 @@ import { EMAIL_CHANNEL } from "./notifications/notification-kind.js";
 import { isOutgoing } from "./outbox/outgoing.js";
 import { OutboxRelay } from "./outbox/outbox-relay.js";
 import { ReminderJobs } from "./jobs/reminder-jobs.js";
+import { RetentionJobs } from "./jobs/retention-jobs.js";
 import { ChangeFeedService } from "./change-feed/change-feed.service.js";
 import { ChangeSequencer } from "./change-feed/sequencer.js";
 import { ChangeStream } from "./live/change-stream.js";
@@ -163,11 +164,13 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     });
     deadlines.holdDeliveriesWith((work) => outbox.holding(() => sequencer.holding(work)));
     const reminders = new ReminderJobs(scheduler, db, outbox, config.notifications.reminderBeforeMs, config.jobs.sweepEveryMs, logger);
+    const retention = new RetentionJobs(scheduler, db, config.retention, logger);
     await scheduler.start();
     await deadlines.start();
     rescoring.start();
     await outbox.start();
     await reminders.start();
+    await retention.start();
     sequencer.start();
     opened.push(async () => {
       rescoring.stop();

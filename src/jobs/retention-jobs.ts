@@ -1,0 +1,47 @@
+import type { Logger } from "pino";
+import type { DataSource } from "typeorm";
+import type { RetentionConfig } from "../config.js";
+import { tagged } from "../db/background.js";
+import { deleteOlderThan, type RetainedTable } from "../db/retention.js";
+import { DeliveryStatus } from "../outbox/outbox-message.entity.js";
+import type { Scheduler } from "./scheduler.js";
+
+const RETENTION_JOB = "retention";
+const EVERY = "1 hour";
+const JOB_LOCK_MS = 10 * 60_000;
+
+/** E-mails and webhook deliveries that will not be attempted again (a PENDING one always stays). */
+const FINISHED_MESSAGES: RetainedTable = {
+  table: "outbox_messages",
+  finished: { sql: "status IN (?, ?)", parameters: [DeliveryStatus.SUCCEEDED, DeliveryStatus.FAILED] },
+};
+/** Past its retention, a retried submitRfi with the same idempotency key creates a new RFI. */
+const IDEMPOTENCY_RECORDS: RetainedTable = { table: "idempotency_records" };
+
+/**
+ * Keeps the tables that only grow from growing for ever: every hour (and at start), the outbox's
+ * finished messages older than OUTBOX_RETENTION and the idempotency records older than
+ * IDEMPOTENCY_RETENTION are deleted, in batches. Idempotent: any instance may run it, any number of times.
+ */
+export class RetentionJobs {
+  constructor(
+    private readonly scheduler: Scheduler,
+    private readonly db: DataSource,
+    private readonly config: RetentionConfig,
+    private readonly logger: Logger,
+  ) {
+    scheduler.agenda.define(RETENTION_JOB, () => this.prune(), { concurrency: 1, lockLimit: 1, lockLifetime: JOB_LOCK_MS });
+  }
+
+  async start(): Promise<void> {
+    await this.scheduler.agenda.every(EVERY, RETENTION_JOB);
+  }
+
+  private async prune(): Promise<void> {
+    const q = tagged(this.db, RETENTION_JOB);
+    const now = Date.now();
+    const messages = await deleteOlderThan(q, FINISHED_MESSAGES, new Date(now - this.config.outboxMs));
+    const idempotencyRecords = await deleteOlderThan(q, IDEMPOTENCY_RECORDS, new Date(now - this.config.idempotencyMs));
+    if (messages + idempotencyRecords > 0) this.logger.info({ messages, idempotencyRecords }, "deleted rows past their retention");
+  }
+}
