@@ -52,6 +52,7 @@ describe("config > loadConfig", () => {
         namespace: "partner_referrals",
         maxSocketsPerKey: 20,
       },
+      retention: { outboxMs: 30 * DAY, idempotencyMs: 30 * DAY },
       operations: { metricsToken: undefined, shutdownTimeoutMs: 30_000, corsOrigins: [], trustedProxies: [] },
       logLevel: "info",
     });
@@ -94,6 +95,8 @@ describe("config > loadConfig", () => {
         MAX_SOCKETS_PER_KEY: "50",
         METRICS_TOKEN: "scrape-token",
         SHUTDOWN_TIMEOUT: "10s",
+        OUTBOX_RETENTION: "90d",
+        IDEMPOTENCY_RETENTION: "24h",
         CORS_ORIGINS: "https://app.example.com, https://crm.example.com/",
         TRUST_PROXY: "10.0.0.0/8, loopback",
         LOG_LEVEL: "warn",
@@ -126,6 +129,7 @@ describe("config > loadConfig", () => {
         namespace: "eu-west-limits",
         maxSocketsPerKey: 50,
       },
+      retention: { outboxMs: 90 * DAY, idempotencyMs: 24 * HOUR },
       operations: {
         metricsToken: "scrape-token",
         shutdownTimeoutMs: 10_000,
@@ -203,6 +207,8 @@ describe("config > loadConfig", () => {
     ["RATE_LIMIT_STORE", "mongodb://mongo:27017/limits"],
     ["MAX_SOCKETS_PER_KEY", "-1"],
     ["SHUTDOWN_TIMEOUT", "never"],
+    ["OUTBOX_RETENTION", "forever"],
+    ["IDEMPOTENCY_RETENTION", "0s"],
     ["CORS_ORIGINS", "app.example.com"],
     ["CORS_ORIGINS", "https://app.example.com/path"],
     ["TRUST_PROXY", "true"],
