@@ -17,7 +17,12 @@ export interface RetainedTable {
  * row inserted out of that order (clocks of instances a little apart) waits until the rows before it
  * are old too: a later run takes it.
  */
-export async function deleteOlderThan(q: Queryable, { table, finished }: RetainedTable, cutoff: Date, batch = BATCH): Promise<number> {
+export async function deleteOlderThan(
+  q: Queryable,
+  { table, finished }: RetainedTable,
+  cutoff: Date,
+  { batch = BATCH, afterBatch }: { batch?: number; afterBatch?: () => Promise<unknown> } = {},
+): Promise<number> {
   const [first] = await q.query(`SELECT id FROM ${table} WHERE created_at >= ? ORDER BY id LIMIT 1`, [cutoff]);
   const conditions = ["created_at < ?", ...(first ? ["id < ?"] : []), ...(finished ? [`(${finished.sql})`] : [])];
   const parameters = [cutoff, ...(first ? [first.id] : []), ...(finished?.parameters ?? [])];
@@ -26,5 +31,6 @@ export async function deleteOlderThan(q: Queryable, { table, finished }: Retaine
     const result = await q.query(`DELETE FROM ${table} WHERE ${conditions.join(" AND ")} ORDER BY id LIMIT ${batch}`, parameters);
     deleted += result.affectedRows;
     if (result.affectedRows < batch) return deleted;
+    await afterBatch?.();
   }
 }

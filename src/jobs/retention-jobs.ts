@@ -8,7 +8,8 @@ import type { Scheduler } from "./scheduler.js";
 
 const RETENTION_JOB = "retention";
 const EVERY = "1 hour";
-const JOB_LOCK_MS = 10 * 60_000;
+// A short lock, renewed after every batch: Agenda's lock timer outlives a run by half the lock's lifetime.
+const JOB_LOCK_MS = 10_000;
 
 /** E-mails and webhook deliveries that will not be attempted again (a PENDING one always stays). */
 const FINISHED_MESSAGES: RetainedTable = {
@@ -30,18 +31,24 @@ export class RetentionJobs {
     private readonly config: RetentionConfig,
     private readonly logger: Logger,
   ) {
-    scheduler.agenda.define(RETENTION_JOB, () => this.prune(), { concurrency: 1, lockLimit: 1, lockLifetime: JOB_LOCK_MS });
+    scheduler.agenda.define(RETENTION_JOB, (job) => this.prune(() => job.touch()), {
+      concurrency: 1,
+      lockLimit: 1,
+      lockLifetime: JOB_LOCK_MS,
+    });
   }
 
   async start(): Promise<void> {
     await this.scheduler.agenda.every(EVERY, RETENTION_JOB);
   }
 
-  private async prune(): Promise<void> {
+  private async prune(stillRunning: () => Promise<unknown>): Promise<void> {
     const q = tagged(this.db, RETENTION_JOB);
     const now = Date.now();
-    const messages = await deleteOlderThan(q, FINISHED_MESSAGES, new Date(now - this.config.outboxMs));
-    const idempotencyRecords = await deleteOlderThan(q, IDEMPOTENCY_RECORDS, new Date(now - this.config.idempotencyMs));
+    const messages = await deleteOlderThan(q, FINISHED_MESSAGES, new Date(now - this.config.outboxMs), { afterBatch: stillRunning });
+    const idempotencyRecords = await deleteOlderThan(q, IDEMPOTENCY_RECORDS, new Date(now - this.config.idempotencyMs), {
+      afterBatch: stillRunning,
+    });
     if (messages + idempotencyRecords > 0) this.logger.info({ messages, idempotencyRecords }, "deleted rows past their retention");
   }
 }

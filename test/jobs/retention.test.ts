@@ -47,6 +47,7 @@ describe("jobs > retention", function () {
 
   it("deletes finished outbox messages older than the cutoff, in batches, and keeps pending and newer ones", async () => {
     const marker = `retention-${Date.now()}`;
+    let batches = 0;
     const oldSucceeded = await messages(marker, 3, ["SUCCEEDED", "SUCCEEDED", "SUCCEEDED", "SUCCEEDED", "SUCCEEDED"]);
     const oldPending = await messages(`${marker}p`, 3, ["PENDING"]);
     const oldFailed = await messages(marker, 2, ["FAILED", "PENDING", "FAILED"]);
@@ -57,10 +58,12 @@ describe("jobs > retention", function () {
       server.db,
       { table: "outbox_messages", finished: { sql: "status IN (?, ?)", parameters: ["SUCCEEDED", "FAILED"] } },
       new Date(Date.now() - HOUR_MS),
-      2,
+      { batch: 2, afterBatch: async () => void batches++ },
     );
 
     expect(deleted).to.equal(7);
+    // Three full batches of 2, then a short one ends the run.
+    expect(batches).to.equal(3);
     expect(await keptOf(marker)).to.deep.equal([oldFailed[1], ...recent]);
     expect(await keptOf(`${marker}p`)).to.deep.equal(oldPending);
     // Nothing left to delete: a second run finds nothing (any instance may run it again).
