@@ -436,6 +436,12 @@ describe("web", function () {
 
       await signIn(page.current, analyst.key!);
       await page.current.getByRole("heading", { name: "Deal sizes" }).waitFor();
+      // The regions where partners have a profile are offered, each once.
+      const suggested = page.current.locator("#stats-regions option");
+      await eventually("the region suggestions", async () => (await suggested.count()) > 0);
+      const regions = await suggested.evaluateAll((options) => options.map((option) => (option as unknown as { value: string }).value));
+      expect(regions).to.include.members(["BE", "LU"]);
+      expect(regions).to.deep.equal([...new Set(regions)].sort());
       await page.current.getByLabel("Region").fill("BE");
       await page.current.getByRole("button", { name: "Show" }).click();
       await page.current.getByRole("table", { name: "Deal sizes per month, EUR" }).waitFor();

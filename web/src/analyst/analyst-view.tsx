@@ -3,7 +3,7 @@ import { describeError } from "../api/graphql.js";
 import { formatMonth } from "../format.js";
 import { useWords } from "../i18n.js";
 import { LineChart } from "./line-chart.js";
-import { alongAxis, type CloseMonth, type DealMonth, loadStats, monthsBetween, type StatsQuery } from "./stats.js";
+import { alongAxis, type CloseMonth, type DealMonth, loadRegions, loadStats, monthsBetween, type StatsQuery } from "./stats.js";
 
 function thisMonth(offset = 0): string {
   const now = new Date();
@@ -20,6 +20,14 @@ export function AnalystView({ apiKey }: { apiKey: string }) {
   const [currency, setCurrency] = useState<string | null>(null);
   const [error, setError] = useState<Error | null>(null);
   const [loading, setLoading] = useState(true);
+
+  const [regions, setRegions] = useState<string[]>([]);
+  // Suggestions only: without them the field still takes any country code, so a failure is not shown.
+  useEffect(() => {
+    loadRegions(apiKey)
+      .then(setRegions)
+      .catch(() => setRegions([]));
+  }, [apiKey]);
 
   useEffect(() => {
     let current = true;
@@ -62,9 +70,15 @@ export function AnalystView({ apiKey }: { apiKey: string }) {
           placeholder={t.allRegions}
           maxLength={2}
           autoComplete="off"
+          list="stats-regions"
           value={draft.region}
           onInput={(e) => setDraft({ ...draft, region: e.currentTarget.value })}
         />
+        <datalist id="stats-regions">
+          {regions.map((region) => (
+            <option key={region} value={region} />
+          ))}
+        </datalist>
         <label for="stats-from">{t.from}</label>
         <input
           id="stats-from"

@@ -50,6 +50,15 @@ function monthAfter(month: string): string {
   return new Date(Date.UTC(year, m, 1)).toISOString();
 }
 
+/** The regions where partners have a marketing profile, sorted: the region filter's suggestions. */
+export async function loadRegions(apiKey: string): Promise<string[]> {
+  const { partners } = await graphql<{ partners: { profiles: { region: string }[] }[] }>(
+    apiKey,
+    "query Regions { partners { profiles { region } } }",
+  );
+  return [...new Set(partners.flatMap((partner) => partner.profiles.map((profile) => profile.region)))].sort();
+}
+
 /** Deal sizes and days to close per month of arrival, for one region or all, in one request. */
 export async function loadStats(apiKey: string, query: StatsQuery): Promise<{ deals: DealMonth[]; closes: CloseMonth[] }> {
   const filter = {
