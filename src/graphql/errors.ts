@@ -2,22 +2,8 @@ import { randomUUID } from "node:crypto";
 import { GraphQLError, type GraphQLFormattedError } from "graphql";
 import { unwrapResolverError } from "@apollo/server/errors";
 import type { Logger } from "pino";
+import { ErrorCode } from "./error-codes.js";
 import { scopeOfError } from "./request-scope.js";
-
-/** The stable codes clients see in `extensions.code`. */
-export enum ErrorCode {
-  BAD_USER_INPUT = "BAD_USER_INPUT",
-  UNAUTHENTICATED = "UNAUTHENTICATED",
-  FORBIDDEN = "FORBIDDEN",
-  NOT_FOUND = "NOT_FOUND",
-  INVALID_TRANSITION = "INVALID_TRANSITION",
-  STALE_VERSION = "STALE_VERSION",
-  /** The server is too busy right now (no database connection, or no turn for statistics): retry later. */
-  SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE",
-  /** Over a rate limit (HTTP 429): retry after `extensions.retryAfterSeconds` (src/rate-limits/). */
-  RATE_LIMITED = "RATE_LIMITED",
-  INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR",
-}
 
 /** An error the client caused or may act on: its message and code reach the client as they are. */
 export class AppError extends GraphQLError {

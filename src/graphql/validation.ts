@@ -1,7 +1,8 @@
 import { getNamedType } from "graphql";
 import { Matches, validate, type ValidationError } from "class-validator";
 import type { ValidatorFn } from "type-graphql";
-import { AppError, ErrorCode } from "./errors.js";
+import { ErrorCode } from "./error-codes.js";
+import { AppError } from "./errors.js";
 
 /** A required string must hold something other than white space. */
 export const NotBlank = (each = false) => Matches(/\S/, { message: "must not be blank", each });

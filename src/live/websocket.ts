@@ -14,7 +14,7 @@ import { WebSocketServer, type WebSocket } from "ws";
 import type { DataSource } from "typeorm";
 import { whenExpired, type Caller } from "../auth/caller.js";
 import type { RequestContext, Services } from "../graphql/context.js";
-import { ErrorCode } from "../graphql/errors.js";
+import { ErrorCode } from "../graphql/error-codes.js";
 import { LIMITS } from "../graphql/limits.js";
 import { createLoaders, type Loaders } from "../graphql/loaders.js";
 import { prepareOperation } from "../graphql/operation.js";

@@ -9,7 +9,8 @@ import { countChanges } from "../analytics/history-counters.js";
 import { partnerScope, type Caller } from "../auth/caller.js";
 import { retryingDeadlocks } from "../db/errors.js";
 import { isRowId } from "../db/ids.js";
-import { AppError, ErrorCode, notFound } from "../graphql/errors.js";
+import { ErrorCode } from "../graphql/error-codes.js";
+import { AppError, notFound } from "../graphql/errors.js";
 import { writeOutgoing } from "../outbox/outgoing.js";
 import {
   allowedFrom,

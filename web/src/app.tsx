@@ -1,5 +1,6 @@
 import type { ComponentChildren } from "preact";
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
+import { ErrorCode } from "../../src/graphql/error-codes.js";
 import { AnalystView } from "./analyst/analyst-view.js";
 import { ApiError, describeError, graphql, keyRefusals } from "./api/graphql.js";
 import { Guard } from "./guard.js";
@@ -64,7 +65,7 @@ function Dashboard({ picker }: { picker: ComponentChildren }) {
       storeKey(apiKey);
       setSession({ apiKey, viewer: me });
     } catch (failure) {
-      const refused = failure instanceof ApiError && failure.code === "UNAUTHENTICATED";
+      const refused = failure instanceof ApiError && failure.code === ErrorCode.UNAUTHENTICATED;
       // A server that cannot be reached says nothing about the key: keep it for the next try.
       if (refused) forgetKey();
       setSignInError(refused ? words.current.keyRefused(failure.message) : describeError(failure, words.current));

@@ -3,6 +3,7 @@
  * bearer token. A GraphQL error becomes an ApiError carrying the server's stable `extensions.code`,
  * so views decide on the code (STALE_VERSION, UNAUTHENTICATED, ...), never on the message.
  */
+import { ErrorCode } from "../../../src/graphql/error-codes.js";
 import type { Words } from "../i18n.js";
 
 export const GRAPHQL_PATH = "/graphql";
@@ -46,8 +47,10 @@ export async function graphql<T>(apiKey: string, query: string, variables: Recor
     throw new ApiError(`The server answered ${response.status} without a GraphQL result.`, BAD_RESPONSE);
   }
   const [error] = body.errors ?? [];
-  if (error?.extensions?.code === "UNAUTHENTICATED") keyRefusals.dispatchEvent(new CustomEvent("refused", { detail: error.message }));
-  if (error) throw new ApiError(error.message, error.extensions?.code ?? "INTERNAL_SERVER_ERROR", error.extensions?.retryAfterSeconds);
+  if (error?.extensions?.code === ErrorCode.UNAUTHENTICATED)
+    keyRefusals.dispatchEvent(new CustomEvent("refused", { detail: error.message }));
+  if (error)
+    throw new ApiError(error.message, error.extensions?.code ?? ErrorCode.INTERNAL_SERVER_ERROR, error.extensions?.retryAfterSeconds);
   if (!body.data) throw new ApiError("The server answered without data.", BAD_RESPONSE);
   return body.data;
 }
@@ -63,13 +66,13 @@ export function describeError(error: unknown, words: Words): string {
       return words.unreachable;
     case BAD_RESPONSE:
       return words.badResponse;
-    case "SERVICE_UNAVAILABLE":
+    case ErrorCode.SERVICE_UNAVAILABLE:
       return words.busy;
-    case "RATE_LIMITED":
+    case ErrorCode.RATE_LIMITED:
       return words.rateLimited(error.retryAfterSeconds ?? 60);
-    case "FORBIDDEN":
+    case ErrorCode.FORBIDDEN:
       return words.notAllowed;
-    case "INTERNAL_SERVER_ERROR":
+    case ErrorCode.INTERNAL_SERVER_ERROR:
       return words.serverFault;
     default:
       return error.message;

@@ -1,4 +1,5 @@
 import { useRef, useState } from "preact/hooks";
+import { ErrorCode } from "../../../src/graphql/error-codes.js";
 import { actionsFor, type AvailableAction, perform } from "../api/actions.js";
 import { ApiError, describeError } from "../api/graphql.js";
 import { loadReferral, type Referral } from "../api/referrals.js";
@@ -6,7 +7,7 @@ import { useWords } from "../i18n.js";
 import { ActionFormFor } from "./action-forms.js";
 
 /** Refusals that mean the referral is no longer as shown. */
-const OUTDATED = new Set(["STALE_VERSION", "INVALID_TRANSITION"]);
+const OUTDATED = new Set<string>([ErrorCode.STALE_VERSION, ErrorCode.INVALID_TRANSITION]);
 
 interface Props {
   apiKey: string;
