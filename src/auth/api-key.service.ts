@@ -50,6 +50,13 @@ export function hashSecret(secret: string): string {
   return createHash("sha256").update(secret).digest("hex");
 }
 
+/** The hash of the key in an `Authorization: Bearer <key>` value; UNAUTHENTICATED when there is none. */
+export function keyHashOf(authorization: string | undefined): string {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "");
+  if (!match) throw unauthenticated("send an API key as 'Authorization: Bearer <key>'");
+  return hashSecret(match[1]);
+}
+
 function callerOf(key: ApiKey): Caller {
   return { keyId: key.id, label: key.label, role: key.role, partnerId: key.partnerId, expiresAt: key.expiresAt };
 }
@@ -57,6 +64,8 @@ function callerOf(key: ApiKey): Caller {
 /** How long a checked key is trusted without asking the database again; revocation evicts it at once, expiry is checked at each use. */
 const KEY_CACHE_MS = 5000;
 const KEY_CACHE_SIZE = 10_000;
+/** Keys read at once by `invalidAmong`. */
+const KEY_SWEEP_BATCH = 1000;
 /** `lastUsedAt` is written at most this often per key. */
 export const LAST_USED_EVERY_MS = 60_000;
 /** An expired key gets the same answer as a revoked or unknown one. */
@@ -68,6 +77,7 @@ export class ApiKeyService {
   /** Keys whose `lastUsedAt` this instance wrote (or tried to) within the last minute. */
   private readonly touched = new LRUCache<string, true>({ max: KEY_CACHE_SIZE, ttl: LAST_USED_EVERY_MS });
   private readonly lastUse: Queryable;
+  private readonly sweep: Queryable;
 
   constructor(
     private readonly db: DataSource,
@@ -76,13 +86,19 @@ export class ApiKeyService {
     private readonly logger?: Logger,
   ) {
     this.lastUse = tagged(poolReader(db), "key-last-used");
+    this.sweep = tagged(poolReader(db), "socket-key-sweep");
   }
 
   /** The caller behind an `Authorization: Bearer <key>` value; a missing, unknown, revoked or expired key is refused. */
-  async authenticate(authorization: string | undefined): Promise<Caller> {
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "");
-    if (!match) throw unauthenticated("send an API key as 'Authorization: Bearer <key>'");
-    const secretHash = hashSecret(match[1]);
+  authenticate(authorization: string | undefined): Promise<Caller> {
+    return this.authenticateHash(keyHashOf(authorization));
+  }
+
+  /**
+   * The caller behind a key's hash (keyHashOf), through the same short cache as `authenticate`: a
+   * socket keeps the hash, never the key, and checks it again before every operation.
+   */
+  async authenticateHash(secretHash: string): Promise<Caller> {
     let caller = this.known.get(secretHash);
     if (!caller) {
       const key = await this.db.getRepository(ApiKey).findOneBy({ secretHash, revokedAt: IsNull() });
@@ -131,6 +147,31 @@ export class ApiKeyService {
     });
   }
 
+  /**
+   * Which of these keys are no longer valid now (revoked, expired or gone), read from the database
+   * whatever any cache remembers: the sweep of open sockets, which holds whatever bus carries
+   * revocations (or loses one). One primary-key read per thousand keys.
+   */
+  async invalidAmong(keyIds: readonly string[]): Promise<Map<string, "revoked" | "expired">> {
+    const invalid = new Map<string, "revoked" | "expired">();
+    const now = Date.now();
+    for (let start = 0; start < keyIds.length; start += KEY_SWEEP_BATCH) {
+      const ids = keyIds.slice(start, start + KEY_SWEEP_BATCH);
+      const rows: { id: string; revokedAt: Date | null; expiresAt: Date | null }[] = await this.sweep.query(
+        "SELECT CAST(id AS CHAR) AS id, revoked_at AS revokedAt, expires_at AS expiresAt FROM api_keys WHERE id IN (?)",
+        [ids],
+      );
+      const found = new Map(rows.map((row) => [row.id, row]));
+      for (const id of ids) {
+        const row = found.get(id);
+        if (!row || row.revokedAt !== null) invalid.set(id, "revoked");
+        else if (row.expiresAt !== null && row.expiresAt.getTime() <= now) invalid.set(id, "expired");
+      }
+    }
+    for (const id of invalid.keys()) this.forget(id);
+    return invalid;
+  }
+
   /** A key revoked here or on another instance: it is refused from the next request on. */
   forget(keyId: string): void {
     for (const [hash, caller] of this.known.entries()) if (caller.keyId === keyId) this.known.delete(hash);
@@ -176,8 +217,7 @@ export class ApiKeyService {
   async revoke(id: string): Promise<boolean> {
     if (!isRowId(id)) throw notFound(`API key ${id}`);
     const repository = this.db.getRepository(ApiKey);
-    // A key revoked already keeps its revocation time, and is now revoked by an admin: an environment
-    // key retired by ADMIN_API_KEY moving on may then never come back.
+    // A key revoked already keeps its revocation time, and is now revoked by an admin.
     await repository
       .createQueryBuilder()
       .update()
@@ -190,70 +230,63 @@ export class ApiKeyService {
   }
 
   /**
-   * Makes ADMIN_API_KEY work at once: its hash replaces the previous environment key, and unsetting
-   * the variable revokes it. Two things it never does: bring back an environment key an admin revoked
-   * (it warns instead: the server runs without it), and touch a key issued through the API whose
-   * secret it turns out to be (AdminKeyConflictError: the server does not start).
+   * Makes ADMIN_API_KEY work at once. Rotation is one-way: a new value's key replaces the previous
+   * environment key, which is retired for good. A value once retired or revoked is never accepted
+   * again (it warns: the server runs without it, and the current key stays), so an instance restarted
+   * with an old value undoes nothing; an unset variable changes nothing. A value that is the secret of
+   * a key issued through the API touches no key (AdminKeyConflictError: the server does not start).
    */
   async syncEnvironmentAdminKey(secret: string | undefined): Promise<void> {
-    const secretHash = secret === undefined ? undefined : hashSecret(secret);
-    const { retired, revokedByAdmin } = await retryingDeadlocks(() => this.syncEnvironmentKeyOnce(secretHash)).catch((error: unknown) => {
+    if (secret === undefined) return;
+    const secretHash = hashSecret(secret);
+    const { retired, revoked } = await retryingDeadlocks(() => this.syncEnvironmentKeyOnce(secretHash)).catch((error: unknown) => {
       // Another instance starting at the same moment inserted the same key first: it is there now.
       if (isDuplicateKey(error, "uq_api_keys_secret_hash")) return this.syncEnvironmentKeyOnce(secretHash);
       throw error;
     });
-    if (revokedByAdmin) {
+    if (revoked) {
+      const how = revoked.revokedBy === KeyRevoker.ENVIRONMENT ? "retired when ADMIN_API_KEY moved on" : "revoked by an admin";
       this.logger?.warn(
-        { keyId: revokedByAdmin.id, revokedAt: revokedByAdmin.revokedAt },
-        `ADMIN_API_KEY is revoked (API key ${revokedByAdmin.id}) and stays revoked: it is refused. It must be changed: set ADMIN_API_KEY to a new secret`,
+        { keyId: revoked.id, revokedAt: revoked.revokedAt },
+        `ADMIN_API_KEY is revoked (API key ${revoked.id}, ${how}) and stays revoked: it is refused. It must be changed: set ADMIN_API_KEY to the current value or a new secret`,
       );
     }
     // Other instances may hold sockets opened with the retired key, and remember it.
     for (const key of retired) this.retired(key.id);
   }
 
-  private syncEnvironmentKeyOnce(secretHash: string | undefined): Promise<{ retired: ApiKey[]; revokedByAdmin: ApiKey | null }> {
+  private syncEnvironmentKeyOnce(secretHash: string): Promise<{ retired: ApiKey[]; revoked: ApiKey | null }> {
     return this.db.transaction(async (em) => {
-      const now = new Date();
       // The key with this secret, first: if it is not the environment's, nothing may change.
-      const existing =
-        secretHash === undefined
-          ? null
-          : await em
-              .createQueryBuilder(ApiKey, "key")
-              .setLock("pessimistic_write")
-              .where("key.secretHash = :secretHash", { secretHash })
-              .getOne();
-      if (existing && !existing.fromEnvironment) throw new AdminKeyConflictError(existing.id);
-      const previous = em
+      const existing = await em
         .createQueryBuilder(ApiKey, "key")
         .setLock("pessimistic_write")
-        .where("key.fromEnvironment = 1 AND key.revokedAt IS NULL");
-      if (secretHash) previous.andWhere("key.secretHash <> :secretHash", { secretHash });
-      const retired = await previous.getMany();
+        .where("key.secretHash = :secretHash", { secretHash })
+        .getOne();
+      if (existing && !existing.fromEnvironment) throw new AdminKeyConflictError(existing.id);
+      if (existing) return { retired: [], revoked: existing.revokedAt === null ? null : existing };
+      const now = new Date();
+      const retired = await em
+        .createQueryBuilder(ApiKey, "key")
+        .setLock("pessimistic_write")
+        .where("key.fromEnvironment = 1 AND key.revokedAt IS NULL")
+        .getMany();
       if (retired.length > 0) {
         await em.update(ApiKey, { id: In(retired.map((key) => key.id)) }, { revokedAt: now, revokedBy: KeyRevoker.ENVIRONMENT });
       }
-      if (secretHash === undefined || existing?.revokedAt === null) return { retired, revokedByAdmin: null };
-      if (!existing) {
-        await em.insert(ApiKey, {
-          label: ENVIRONMENT_KEY_LABEL,
-          role: Role.ADMIN,
-          partnerId: null,
-          secretHash,
-          fromEnvironment: true,
-          createdAt: now,
-          lastUsedAt: null,
-          expiresAt: null,
-          revokedAt: null,
-          revokedBy: null,
-        });
-        return { retired, revokedByAdmin: null };
-      }
-      // Retired when the variable moved on, and named again: it comes back. Revoked by an admin: never.
-      if (existing.revokedBy !== KeyRevoker.ENVIRONMENT) return { retired, revokedByAdmin: existing };
-      await em.update(ApiKey, { id: existing.id }, { revokedAt: null, revokedBy: null });
-      return { retired, revokedByAdmin: null };
+      await em.insert(ApiKey, {
+        label: ENVIRONMENT_KEY_LABEL,
+        role: Role.ADMIN,
+        partnerId: null,
+        secretHash,
+        fromEnvironment: true,
+        createdAt: now,
+        lastUsedAt: null,
+        expiresAt: null,
+        revokedAt: null,
+        revokedBy: null,
+      });
+      return { retired, revoked: null };
     });
   }
 

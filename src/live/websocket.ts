@@ -12,7 +12,8 @@ import {
 } from "graphql";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { DataSource } from "typeorm";
-import { whenExpired, type Caller } from "../auth/caller.js";
+import { keyHashOf } from "../auth/api-key.service.js";
+import type { Caller } from "../auth/caller.js";
 import type { RequestContext, Services } from "../graphql/context.js";
 import { ErrorCode } from "../graphql/error-codes.js";
 import { LIMITS } from "../graphql/limits.js";
@@ -22,6 +23,7 @@ import { tieToScope, type RequestScope } from "../graphql/request-scope.js";
 import { documentCost } from "../rate-limits/cost.js";
 import { isRefusedKey, rateLimitedError, type RateLimits } from "../rate-limits/rate-limits.js";
 import type { LiveBus } from "./pubsub.js";
+import { KeyWatch, type KeyEnd } from "./key-watch.js";
 import type { LiveRequest } from "./referral-feed.js";
 import { attachGraphQLWs, type SocketExtra } from "./ws-adapter.js";
 
@@ -45,8 +47,8 @@ export const KEEP_ALIVE_MS = 12_000;
 
 interface LiveExtra extends SocketExtra {
   caller?: Caller;
-  /** Cancels the closing of the socket when its key expires. */
-  stopExpiry?: () => void;
+  /** The hash of the socket's key (never the key), to check it again before every operation. */
+  keyHash?: string;
 }
 
 export interface LiveServerOptions {
@@ -106,7 +108,12 @@ class SocketContext implements RequestContext {
 export function serveLive(options: LiveServerOptions): LiveServer {
   const { schema, services, db, bus } = options;
   const wss = new WebSocketServer({ server: options.httpServer, path: options.path, maxPayload: LIMITS.maxPayloadBytes });
-  const socketsOfKey = new Map<string, Set<WebSocket>>();
+  const keys = new KeyWatch(
+    services.apiKeys,
+    bus,
+    (socket: WebSocket, why: KeyEnd) => socket.close(LiveCloseCode.Forbidden, `Forbidden: API key ${why}`),
+    options.logger,
+  );
   /** A socket's log scope, made when it first logs: its lines carry a `socketId` (request-scope.ts). */
   const socketScopes = new WeakMap<WebSocket, RequestScope>();
   const scopeOf = (socket: WebSocket, logger: Logger) => {
@@ -135,7 +142,10 @@ export function serveLive(options: LiveServerOptions): LiveServer {
   // 4429 rather than the 4403 graphql-ws sends after `false`: that second close finds the socket closing and is dropped.
   const refuse = (socket: WebSocket, reason: string) => void socket.close(LiveCloseCode.RateLimited, reason);
   /** The socket's caller under the HTTP rules (no key: the address's anonymous limit; a bad key: a failed authentication). */
-  const authenticateSocket = async (socket: WebSocket, authorization: string | undefined): Promise<Caller | undefined> => {
+  const authenticateSocket = async (
+    socket: WebSocket,
+    authorization: string | undefined,
+  ): Promise<{ caller: Caller; keyHash: string } | undefined> => {
     const { rateLimits } = options;
     const address = addresses.get(socket) ?? "unknown";
     if (!authorization?.trim()) {
@@ -144,11 +154,24 @@ export function serveLive(options: LiveServerOptions): LiveServer {
     }
     if (await rateLimits.failedAuthBlocked(address)) return void refuse(socket, "Too many failed authentications from this address");
     try {
-      return await services.apiKeys.authenticate(authorization);
+      const keyHash = keyHashOf(authorization);
+      return { caller: await services.apiKeys.authenticateHash(keyHash), keyHash };
     } catch (error) {
       const overLimit = isRefusedKey(error) && (await rateLimits.failedAuthentication(address));
       if (overLimit) refuse(socket, "Too many failed authentications from this address");
       return undefined;
+    }
+  };
+
+  /** Undefined while the socket's key is valid; else the refusal, and the socket is closing with 4403. */
+  const checkKeyAgain = async (extra: LiveExtra): Promise<GraphQLError | undefined> => {
+    try {
+      await services.apiKeys.authenticateHash(extra.keyHash!);
+      return undefined;
+    } catch (error) {
+      if (isRefusedKey(error)) extra.socket.close(LiveCloseCode.Forbidden, "Forbidden: API key revoked");
+      // A database that failed to answer: this operation fails (masked and logged), the socket stays.
+      return error instanceof GraphQLError ? error : new GraphQLError("could not check the API key", { originalError: error as Error });
     }
   };
 
@@ -161,28 +184,23 @@ export function serveLive(options: LiveServerOptions): LiveServer {
         // Read once; graphql-ws would keep both for the socket's life.
         ctx.extra.authorization = undefined;
         (ctx as { connectionParams?: unknown }).connectionParams = undefined;
-        const caller = await authenticateSocket(ctx.extra.socket, typeof authorization === "string" ? authorization : undefined);
-        if (!caller) return false;
-        const sockets = socketsOfKey.get(caller.keyId) ?? new Set();
-        if (options.rateLimits.tooManySockets(sockets.size)) {
+        const authenticated = await authenticateSocket(ctx.extra.socket, typeof authorization === "string" ? authorization : undefined);
+        if (!authenticated) return false;
+        const { caller, keyHash } = authenticated;
+        if (options.rateLimits.tooManySockets(keys.count(caller.keyId))) {
           refuse(ctx.extra.socket, `Too many sockets for this key (at most ${options.rateLimits.maxSocketsPerKey})`);
           return false;
         }
-        ctx.extra.caller = caller;
-        socketsOfKey.set(ctx.extra.caller.keyId, sockets.add(ctx.extra.socket));
-        // An expired key is refused like a revoked one: its sockets close at its expiry.
-        const { socket } = ctx.extra;
-        ctx.extra.stopExpiry = whenExpired(ctx.extra.caller, () => socket.close(LiveCloseCode.Forbidden, "Forbidden: API key expired"));
+        Object.assign(ctx.extra, { caller, keyHash });
+        // Revoked or expired from now on, the key closes the socket (key-watch.ts).
+        keys.add(caller, ctx.extra.socket);
         return true;
       },
       onClose: (ctx) => {
-        const keyId = ctx.extra.caller?.keyId;
-        ctx.extra.stopExpiry?.();
-        if (keyId === undefined) return;
-        socketsOfKey.get(keyId)?.delete(ctx.extra.socket);
-        if (socketsOfKey.get(keyId)?.size === 0) socketsOfKey.delete(keyId);
+        if (ctx.extra.caller) keys.remove(ctx.extra.caller.keyId, ctx.extra.socket);
       },
       onSubscribe: async (ctx, id, payload) => {
+        // Counted before anything is awaited: graphql-ws registers each operation as its message arrives.
         if (Object.keys(ctx.subscriptions).length > LIMITS.maxOperationsPerSocket) {
           return [
             new GraphQLError(`At most ${LIMITS.maxOperationsPerSocket} operations may run at once on one socket`, {
@@ -190,6 +208,9 @@ export function serveLive(options: LiveServerOptions): LiveServer {
             }),
           ];
         }
+        // The key as it is now, not as it was at connect: through the cache HTTP uses, so refused as soon as HTTP refuses it.
+        const refused = await checkKeyAgain(ctx.extra);
+        if (refused) return [refused];
         const prepared = prepareOperation(schema, payload, options.validationRules);
         // Every subscribe message spends the key's limit, as an HTTP request would (a refused document too);
         // over it, this operation fails and the socket stays open.
@@ -225,20 +246,12 @@ export function serveLive(options: LiveServerOptions): LiveServer {
     KEEP_ALIVE_MS,
   );
 
-  // A revoked key loses its sockets at once, on every instance.
-  const revocations = bus.keyRevocations();
-  void (async () => {
-    for await (const { keyId } of revocations) {
-      for (const socket of socketsOfKey.get(keyId) ?? []) socket.close(LiveCloseCode.Forbidden, "Forbidden: API key revoked");
-    }
-  })();
-
   return {
     get sockets() {
       return wss.clients.size;
     },
     async close() {
-      await revocations.return();
+      await keys.close();
       await services.feed.stop();
       await graphqlWs.dispose();
     },

@@ -1,40 +1,15 @@
-import { spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { expect } from "chai";
 import mysql from "mysql2/promise";
 import { ReferralStatus } from "../../src/referrals/lifecycle.js";
 import { GraphQLClient } from "../support/client.js";
-import { dropTestDatabase, testDatabase } from "../support/database.js";
+import { databaseUrlOf, dropTestDatabase, testDatabase } from "../support/database.js";
 import { startTestServer, type TestServer } from "../support/harness.js";
-import { COVERAGE } from "../support/process.js";
+import { runAdminTool, type AdminTool, type ToolRun } from "../support/process.js";
 import { purgeNamespace, TEST_REDIS_URL } from "../support/redis.js";
 
-const ADMIN_DIR = new URL("../../src/admin/", import.meta.url);
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Databases of their own, absent before the tests: what a newcomer starts from. */
-function databaseUrl(database: string): string {
-  const { host, port, user, password } = testDatabase;
-  const credentials = password ? `${encodeURIComponent(user)}:${encodeURIComponent(password)}` : encodeURIComponent(user);
-  return `mysql://${credentials}@${host}:${port}/${database}`;
-}
-
 /** `npm run admin -- …` (or `npm run demo`) after the build: the compiled tool, on `database`. */
-function run(tool: "cli" | "demo", database: string, args: string[] = [], env: Record<string, string> = {}): Promise<Run> {
-  const child = spawn(process.execPath, [fileURLToPath(new URL(`${tool}.js`, ADMIN_DIR)), ...args], {
-    env: { PATH: process.env.PATH ?? "", ...COVERAGE, DATABASE_URL: databaseUrl(database), ...env },
-    stdio: "pipe",
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-  child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-  return new Promise((resolve) => child.once("close", (code) => resolve({ code, stdout, stderr })));
+function run(tool: AdminTool, database: string, args: string[] = [], env: Record<string, string> = {}): Promise<ToolRun> {
+  return runAdminTool(tool, args, { DATABASE_URL: databaseUrlOf(database), ...env });
 }
 
 /** A run that must succeed, quietly on stderr. */
@@ -64,7 +39,7 @@ async function statuses(database: string): Promise<Map<string, number>> {
 
 /** A server on the tool's database, its live events through Redis as a deployment with several instances. */
 async function serverOn(database: string): Promise<TestServer> {
-  return startTestServer({ DATABASE_URL: databaseUrl(database), PUBSUB_URL: TEST_REDIS_URL });
+  return startTestServer({ DATABASE_URL: databaseUrlOf(database), PUBSUB_URL: TEST_REDIS_URL });
 }
 
 async function forget(database: string): Promise<void> {

@@ -13,7 +13,7 @@ import {
   uniqueName,
   type TestPartner,
 } from "../support/fixtures.js";
-import { ADMIN_KEY, startTestServer, useTestServer, type TestServer } from "../support/harness.js";
+import { ADMIN_KEY, serversOnOwnDatabase, useTestServer } from "../support/harness.js";
 import { TEST_REDIS_URL } from "../support/redis.js";
 import { eventually } from "../support/wait.js";
 
@@ -445,25 +445,15 @@ describe("auth > API keys", () => {
 
   describe("when the server restarts with another ADMIN_API_KEY", () => {
     const NEW_ADMIN_KEY = `rotated-admin-key-${randomBytes(24).toString("hex")}`;
-    const started: TestServer[] = [];
-    const start = async (overrides: Record<string, string>) => {
-      const running = await startTestServer(overrides);
-      started.push(running);
-      return running;
-    };
-
-    afterEach(async () => {
-      for (const running of started.splice(0)) await running.stop();
-      // Leave the shared database as the suite's server expects it.
-      await server.current.services.apiKeys.syncEnvironmentAdminKey(ADMIN_KEY);
-    });
+    // Rotations are one-way: they run on a database of their own, whose keys no other test relies on.
+    const own = serversOnOwnDatabase("rotation");
 
     it("refuses the old key and accepts the new one, at once on every instance", async () => {
       // Instances share revocations through PUBSUB_URL; this one has checked (and remembers) the old key.
       const pubsub = { PUBSUB_URL: TEST_REDIS_URL, PUBSUB_NAMESPACE: `rotation-${process.pid}` };
-      const old = await start(pubsub);
+      const old = await own.start(pubsub);
       expect((await old.admin.data(ME)).me.role).to.equal("ADMIN");
-      const rotated = await start({ ...pubsub, ADMIN_API_KEY: NEW_ADMIN_KEY });
+      const rotated = await own.start({ ...pubsub, ADMIN_API_KEY: NEW_ADMIN_KEY });
       await expectUnauthenticated(rotated.client(ADMIN_KEY), UNKNOWN_MESSAGE);
       await eventually("the other instance forgets the old key", async () => (await old.admin.request(ME)).status === 401, 2000);
       await expectUnauthenticated(old.admin, UNKNOWN_MESSAGE);
@@ -472,25 +462,29 @@ describe("auth > API keys", () => {
         label: "ADMIN_API_KEY",
         partner: null,
       });
-      const hashes = await server.current.db.query("SELECT secret_hash FROM api_keys WHERE from_environment = 1 AND revoked_at IS NULL");
+      const hashes = await rotated.db.query("SELECT secret_hash FROM api_keys WHERE from_environment = 1 AND revoked_at IS NULL");
       expect(hashes).to.deep.equal([{ secret_hash: sha256(NEW_ADMIN_KEY) }]);
     });
 
-    it("accepts the first key again, and refuses the second, after rotating back", async () => {
-      await start({ ADMIN_API_KEY: NEW_ADMIN_KEY });
-      const back = await start({ ADMIN_API_KEY: ADMIN_KEY });
-      await expectUnauthenticated(back.client(NEW_ADMIN_KEY), UNKNOWN_MESSAGE);
-      expect((await back.admin.data(ME)).me.role).to.equal("ADMIN");
+    it("never accepts a retired key again: an instance restarted with the old value keeps the new key", async () => {
+      await own.start();
+      await own.start({ ADMIN_API_KEY: NEW_ADMIN_KEY });
+      const back = await own.start({ ADMIN_API_KEY: ADMIN_KEY });
+      await expectUnauthenticated(back.admin, UNKNOWN_MESSAGE);
+      expect((await back.client(NEW_ADMIN_KEY).data(ME)).me.role).to.equal("ADMIN");
+      const hashes = await back.db.query("SELECT secret_hash FROM api_keys WHERE from_environment = 1 AND revoked_at IS NULL");
+      expect(hashes).to.deep.equal([{ secret_hash: sha256(NEW_ADMIN_KEY) }]);
     });
 
-    it("revokes the configured key when the variable is unset", async () => {
-      const unset = await start({ ADMIN_API_KEY: "" });
-      await expectUnauthenticated(unset.admin, UNKNOWN_MESSAGE);
+    it("changes nothing when the variable is unset", async () => {
+      await own.start();
+      const unset = await own.start({ ADMIN_API_KEY: "" });
+      expect((await unset.admin.data(ME)).me.role).to.equal("ADMIN");
     });
 
     it("leaves issued keys working across the rotation", async () => {
-      const key = await issueKeyDetails(server.current, "ANALYST");
-      const rotated = await start({ ADMIN_API_KEY: NEW_ADMIN_KEY });
+      const key = await issueKeyDetails(await own.start(), "ANALYST");
+      const rotated = await own.start({ ADMIN_API_KEY: NEW_ADMIN_KEY });
       expect((await rotated.client(key.secret).data(ME)).me).to.deep.equal({ role: "ANALYST", label: key.label, partner: null });
     });
   });

@@ -5,7 +5,7 @@ import { pino } from "pino";
 import { AdminKeyConflictError, ApiKeyService } from "../../src/auth/api-key.service.js";
 import type { GraphQLClient } from "../support/client.js";
 import { createPartner, uniqueName } from "../support/fixtures.js";
-import { ADMIN_KEY, startTestServer, useTestServer, type TestServer } from "../support/harness.js";
+import { serversOnOwnDatabase, startTestServer, useTestServer, type TestServer } from "../support/harness.js";
 import { liveClient } from "../support/live.js";
 import { eventually } from "../support/wait.js";
 
@@ -242,20 +242,20 @@ describe("auth > keys", () => {
 
   describe("ADMIN_API_KEY across restarts", () => {
     const started: TestServer[] = [];
-    const start = async (overrides: Record<string, string>, logs?: Record<string, any>[]) => {
-      const running = await startTestServer(overrides, logs ? { logger: memoryLogger(logs) } : {});
+    const start = async (overrides: Record<string, string>) => {
+      const running = await startTestServer(overrides);
       started.push(running);
       return running;
     };
     afterEach(async () => {
       for (const running of started.splice(0)) await running.stop();
-      // Leave the shared database as the suite's server expects it.
-      await server.current.services.apiKeys.syncEnvironmentAdminKey(ADMIN_KEY);
     });
+    // Rotations are one-way: they run on a database of their own, whose keys no other test relies on.
+    const own = serversOnOwnDatabase("env_key");
 
     it("keeps an ADMIN_API_KEY revoked through the API revoked at the next start, with a warning that never shows the key", async () => {
       const envKey = `keys-test-admin-${randomBytes(24).toString("hex")}`;
-      const first = await start({ ADMIN_API_KEY: envKey });
+      const first = await own.start({ ADMIN_API_KEY: envKey });
       const env = first.client(envKey);
       const helper = await issue(first, { role: "ADMIN" }, env);
       const [{ id, revoked_at }] = await first.db.query("SELECT id, revoked_at FROM api_keys WHERE secret_hash = ?", [sha256(envKey)]);
@@ -264,15 +264,14 @@ describe("auth > keys", () => {
       expect(await env.request(ME)).to.deep.equal(REFUSED);
       const [revokedRow] = await first.db.query("SELECT * FROM api_keys WHERE id = ?", [id]);
       await first.stop();
-      started.splice(started.indexOf(first), 1);
 
       const logs: Record<string, any>[] = [];
-      const second = await start({ ADMIN_API_KEY: envKey }, logs);
+      const second = await own.start({ ADMIN_API_KEY: envKey }, { logger: memoryLogger(logs) });
       expect(await second.client(envKey).request(ME)).to.deep.equal(REFUSED);
       expect(await second.db.query("SELECT * FROM api_keys WHERE id = ?", [id])).to.deep.equal([revokedRow]);
       const warnings = logs.filter((line) => line.level === 40 && /ADMIN_API_KEY is revoked/.test(line.msg));
       expect(warnings, JSON.stringify(logs)).to.have.length(1);
-      expect(warnings[0].msg).to.match(/must be changed/);
+      expect(warnings[0].msg).to.match(/revoked by an admin\) and stays revoked: .* must be changed/);
       expect(warnings[0].keyId).to.equal(id);
       const everything = JSON.stringify(logs);
       expect(everything).not.to.include(envKey);
@@ -280,31 +279,28 @@ describe("auth > keys", () => {
       // The other keys work as before, and a new ADMIN_API_KEY works at once.
       expect((await second.client(helper.secret).data(ME)).me.role).to.equal("ADMIN");
       const rotatedKey = `keys-test-rotated-${randomBytes(24).toString("hex")}`;
-      const third = await start({ ADMIN_API_KEY: rotatedKey });
+      const third = await own.start({ ADMIN_API_KEY: rotatedKey });
       expect((await third.client(rotatedKey).data(ME)).me).to.deep.equal({ role: "ADMIN", label: "ADMIN_API_KEY" });
       expect(await third.client(envKey).request(ME)).to.deep.equal(REFUSED);
     });
 
-    it("brings back an ADMIN_API_KEY retired by a rotation when named again, unless an admin revoked it meanwhile", async () => {
+    it("never brings back an ADMIN_API_KEY retired by a rotation, and keeps the current one, with a warning", async () => {
       const envKey = `keys-test-admin-${randomBytes(24).toString("hex")}`;
       const otherKey = `keys-test-other-${randomBytes(24).toString("hex")}`;
-      await start({ ADMIN_API_KEY: envKey });
-      await start({ ADMIN_API_KEY: otherKey });
-      const back = await start({ ADMIN_API_KEY: envKey });
-      expect((await back.client(envKey).data(ME)).me.role).to.equal("ADMIN");
-      expect(await back.client(otherKey).request(ME)).to.deep.equal(REFUSED);
+      await own.start({ ADMIN_API_KEY: envKey });
+      const rotated = await own.start({ ADMIN_API_KEY: otherKey });
+      const [{ id }] = await rotated.db.query("SELECT id FROM api_keys WHERE secret_hash = ?", [sha256(envKey)]);
+      const keysAfterRotation = await rotated.db.query("SELECT * FROM api_keys ORDER BY id");
 
-      // Retired again by a rotation, then revoked by an admin: it stays revoked when named again.
-      const again = await start({ ADMIN_API_KEY: otherKey });
-      const [{ id }] = await again.db.query("SELECT id FROM api_keys WHERE secret_hash = ?", [sha256(envKey)]);
-      const [{ revoked_at: retiredAt }] = await again.db.query("SELECT revoked_at FROM api_keys WHERE id = ?", [id]);
-      expect(await again.client(otherKey).data(REVOKE, { id })).to.deep.equal({ revokeApiKey: true });
-      const [row] = await again.db.query("SELECT revoked_at, revoked_by FROM api_keys WHERE id = ?", [id]);
-      expect(row).to.deep.equal({ revoked_at: retiredAt, revoked_by: "ADMIN" });
       const logs: Record<string, any>[] = [];
-      const last = await start({ ADMIN_API_KEY: envKey }, logs);
-      expect(await last.client(envKey).request(ME)).to.deep.equal(REFUSED);
-      expect(logs.filter((line) => line.level === 40 && /ADMIN_API_KEY is revoked/.test(line.msg))).to.have.length(1);
+      const back = await own.start({ ADMIN_API_KEY: envKey }, { logger: memoryLogger(logs) });
+      expect(await back.db.query("SELECT * FROM api_keys ORDER BY id")).to.deep.equal(keysAfterRotation);
+      expect(await back.client(envKey).request(ME)).to.deep.equal(REFUSED);
+      expect((await back.client(otherKey).data(ME)).me.role).to.equal("ADMIN");
+      const warnings = logs.filter((line) => line.level === 40 && /ADMIN_API_KEY is revoked/.test(line.msg));
+      expect(warnings, JSON.stringify(logs)).to.have.length(1);
+      expect(warnings[0].msg).to.match(/retired when ADMIN_API_KEY moved on\) and stays revoked/);
+      expect(warnings[0].keyId).to.equal(id);
     });
 
     it("refuses to start when ADMIN_API_KEY is the secret of an issued key, active or revoked, and changes no key", async () => {

@@ -4,14 +4,14 @@ import type { DataSource } from "typeorm";
 import { parseDatabaseUrl } from "../../src/config-addresses.js";
 import { MigrationLockTimeout, migrationLockName, migrations, openDatabase } from "../../src/db/data-source.js";
 import { startServer } from "../../src/server.js";
-import { dropTestDatabase, testDatabase } from "../support/database.js";
+import { databaseUrlOf, dropTestDatabase, testDatabase } from "../support/database.js";
 import { testConfig } from "../support/harness.js";
 import { purgeNamespace } from "../support/redis.js";
 
 /** A database of its own, absent before each test: what two instances find on a fresh deployment. */
 const database = `${testDatabase.database}_migrate`;
 const config = { ...testDatabase, database };
-const databaseUrl = `mysql://${encodeURIComponent(testDatabase.user)}${testDatabase.password ? `:${encodeURIComponent(testDatabase.password)}` : ""}@${testDatabase.host}:${testDatabase.port}/${database}`;
+const databaseUrl = databaseUrlOf(database);
 
 async function appliedMigrations(): Promise<{ name: string; times: number }[]> {
   const connection = await mysql.createConnection({ ...parseDatabaseUrl(databaseUrl) });

@@ -6,6 +6,13 @@ import { parseDatabaseUrl } from "../../src/config-addresses.js";
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? "mysql://root@127.0.0.1:3306/partner_referrals_test";
 export const testDatabase = parseDatabaseUrl(TEST_DATABASE_URL);
 
+/** The URL of another database on the test server (a test's own, made fresh by migrations). */
+export function databaseUrlOf(database: string): string {
+  const { host, port, user, password } = testDatabase;
+  const credentials = password ? `${encodeURIComponent(user)}:${encodeURIComponent(password)}` : encodeURIComponent(user);
+  return `mysql://${credentials}@${host}:${port}/${database}`;
+}
+
 /** Starts each run from nothing, so migrations are applied exactly as on a fresh machine. */
 export async function dropTestDatabase(database = testDatabase.database): Promise<void> {
   const { host, port, user, password } = testDatabase;

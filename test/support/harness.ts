@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { loadConfig, type Config } from "../../src/config.js";
 import { startServer, type RunningServer, type StartOptions } from "../../src/server.js";
 import { GraphQLClient } from "./client.js";
-import { emptyOutboxIfAny, TEST_DATABASE_URL, testDatabase, truncateAll } from "./database.js";
+import { databaseUrlOf, dropTestDatabase, emptyOutboxIfAny, TEST_DATABASE_URL, testDatabase, truncateAll } from "./database.js";
 import { purgeNamespace } from "./redis.js";
 
 export const ADMIN_KEY = "test-admin-key-0123456789-0123456789-0123456789";
@@ -67,4 +67,34 @@ export function useTestServer(overrides: Record<string, string> = {}): { current
     await holder.current?.stop();
   });
   return holder;
+}
+
+/**
+ * Servers on a database of their own (`<test database>_<suffix>`, its jobs and channels named after
+ * it), made fresh for each test and dropped after it: for tests that change what every other server
+ * of the suite relies on, such as which ADMIN_API_KEY is valid.
+ */
+export function serversOnOwnDatabase(suffix: string): {
+  database: string;
+  start(overrides?: Record<string, string>, options?: StartOptions): Promise<TestServer>;
+} {
+  const database = `${testDatabase.database}_${suffix}`;
+  const started: TestServer[] = [];
+  const forget = async () => {
+    await dropTestDatabase(database);
+    await purgeNamespace(database);
+  };
+  beforeEach(forget);
+  afterEach(async () => {
+    for (const running of started.splice(0)) await running.stop();
+    await forget();
+  });
+  return {
+    database,
+    async start(overrides = {}, options = {}) {
+      const running = await startTestServer({ DATABASE_URL: databaseUrlOf(database), ...overrides }, options);
+      started.push(running);
+      return running;
+    },
+  };
 }

@@ -28,6 +28,29 @@ export function startProcess(env: Record<string, string>): { child: ChildProcess
   return { child, exited };
 }
 
+const ADMIN_DIR = new URL("../../src/admin/", import.meta.url);
+
+export type AdminTool = "cli" | "demo";
+
+export interface ToolRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** `npm run admin -- …` (or `npm run demo`) after the build: the compiled tool, with exactly `env` (plus PATH, and NODE_V8_COVERAGE under c8). */
+export function runAdminTool(tool: AdminTool, args: string[], env: Record<string, string>): Promise<ToolRun> {
+  const child = spawn(process.execPath, [fileURLToPath(new URL(`${tool}.js`, ADMIN_DIR)), ...args], {
+    env: { PATH: process.env.PATH ?? "", ...COVERAGE, ...env },
+    stdio: "pipe",
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+  return new Promise((resolve) => child.once("close", (code) => resolve({ code, stdout, stderr })));
+}
+
 /** A TCP port nobody listens on right now. */
 export async function freePort(): Promise<number> {
   const probe = createServer();

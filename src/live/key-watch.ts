@@ -1,0 +1,85 @@
+import type { Logger } from "pino";
+import type { WebSocket } from "ws";
+import type { ApiKeyService } from "../auth/api-key.service.js";
+import { whenExpired, type Caller } from "../auth/caller.js";
+import type { LiveBus } from "./pubsub.js";
+
+/** How often the open sockets' keys are read again from the database: a revoked key's sockets close within this (and a query). */
+export const KEY_SWEEP_MS = 2000;
+
+export type KeyEnd = "revoked" | "expired";
+
+/**
+ * Which sockets each key holds open on this instance, and their closing when the key stops being
+ * valid: at once when a revocation is heard on the bus, at its expiry by a timer, and otherwise at
+ * the next sweep, which reads every open socket's key from the database whatever the bus did (no
+ * shared bus, a lost message, a revocation between a socket's key check and its registration, a
+ * retired ADMIN_API_KEY).
+ */
+export class KeyWatch {
+  private readonly socketsOfKey = new Map<string, Set<WebSocket>>();
+  private readonly stopExpiry = new WeakMap<WebSocket, () => void>();
+  private readonly revocations;
+  private readonly timer: NodeJS.Timeout;
+  private sweeping = false;
+
+  constructor(
+    private readonly apiKeys: ApiKeyService,
+    bus: LiveBus,
+    /** Closes a socket whose key ended (with 4403). */
+    private readonly end: (socket: WebSocket, why: KeyEnd) => void,
+    private readonly logger?: Logger,
+    sweepEveryMs = KEY_SWEEP_MS,
+  ) {
+    this.revocations = bus.keyRevocations();
+    void (async () => {
+      for await (const { keyId } of this.revocations) this.ended(keyId, "revoked");
+    })();
+    this.timer = setInterval(() => void this.sweep(), sweepEveryMs);
+    this.timer.unref();
+  }
+
+  /** Sockets open with this key on this instance. */
+  count(keyId: string): number {
+    return this.socketsOfKey.get(keyId)?.size ?? 0;
+  }
+
+  add(caller: Caller, socket: WebSocket): void {
+    const sockets = this.socketsOfKey.get(caller.keyId) ?? new Set();
+    this.socketsOfKey.set(caller.keyId, sockets.add(socket));
+    this.stopExpiry.set(
+      socket,
+      whenExpired(caller, () => this.end(socket, "expired")),
+    );
+  }
+
+  remove(keyId: string, socket: WebSocket): void {
+    this.stopExpiry.get(socket)?.();
+    const sockets = this.socketsOfKey.get(keyId);
+    sockets?.delete(socket);
+    if (sockets?.size === 0) this.socketsOfKey.delete(keyId);
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    await this.revocations.return();
+  }
+
+  /** Closes the sockets of every key that is no longer valid. A database that does not answer closes nothing: the next sweep tries again. */
+  private async sweep(): Promise<void> {
+    if (this.sweeping || this.socketsOfKey.size === 0) return;
+    this.sweeping = true;
+    try {
+      const invalid = await this.apiKeys.invalidAmong([...this.socketsOfKey.keys()]);
+      for (const [keyId, why] of invalid) this.ended(keyId, why);
+    } catch (err) {
+      this.logger?.warn({ err }, "could not check the keys of open sockets; checked again at the next sweep");
+    } finally {
+      this.sweeping = false;
+    }
+  }
+
+  private ended(keyId: string, why: KeyEnd): void {
+    for (const socket of this.socketsOfKey.get(keyId) ?? []) this.end(socket, why);
+  }
+}
