@@ -52,7 +52,7 @@ import { dashboard } from "./http/dashboard.js";
 import { clientAddress, proxyTrust } from "./http/client-address.js";
 import { withRequestScope } from "./graphql/request-scope.js";
 import { poolUsage } from "./db/pool.js";
-import { limitRequests, requestCaller } from "./rate-limits/http.js";
+import { chargeOperationCost, limitRequests, requestCaller } from "./rate-limits/http.js";
 import { RateLimits } from "./rate-limits/rate-limits.js";
 
 export const GRAPHQL_PATH = "/graphql";
@@ -203,7 +203,15 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     // First: every request gets its id (x-request-id) and its access log line, whatever answers it.
     app.use(requestLogging(logger));
     const httpServer = createHttpServer(app);
-    const apollo = createApollo({ schema, validationRules, formatError, production, httpServer, metrics: services.metrics });
+    const apollo = createApollo({
+      schema,
+      validationRules,
+      formatError,
+      production,
+      httpServer,
+      metrics: services.metrics,
+      plugins: [chargeOperationCost(rateLimits)],
+    });
     await apollo.start();
     opened.push(() => apollo.stop());
     const live = serveLive({
@@ -250,7 +258,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       corsFor(config.operations.corsOrigins),
       express.json({ limit: LIMITS.maxPayloadBytes }),
       bodyErrors,
-      // After the body parser (statistics cost more, src/rate-limits/cost.ts); the key is looked up here, once.
+      // One unit per request (statistics cost more once parsed: chargeOperationCost); the key is looked up here, once.
       limitRequests(rateLimits, services.apiKeys),
       expressMiddleware(apollo, {
         // With the request's id and logger (src/graphql/request-scope.ts), for its errors and log lines.

@@ -1,5 +1,5 @@
 import type { Server } from "node:http";
-import { ApolloServer } from "@apollo/server";
+import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
 import {
   ApolloServerPluginCacheControlDisabled,
   ApolloServerPluginInlineTraceDisabled,
@@ -23,6 +23,8 @@ export interface ApolloOptions {
   /** Drained on stop, so that requests in flight finish. */
   httpServer: Server;
   metrics: Metrics;
+  /** What the server adds to every request (the key's limits, which graphql/ knows nothing of). */
+  plugins: ApolloServerPlugin<RequestContext>[];
 }
 
 /** GraphQL over HTTP: the abuse limits, error shaping and metrics the WebSocket transport applies too. */
@@ -33,6 +35,7 @@ export function createApollo({
   production,
   httpServer,
   metrics,
+  plugins,
 }: ApolloOptions): ApolloServer<RequestContext> {
   return new ApolloServer<RequestContext>({
     schema,
@@ -58,6 +61,7 @@ export function createApollo({
       ApolloServerPluginSchemaReportingDisabled(),
       requestScopePlugin(),
       operationMetricsPlugin(metrics),
+      ...plugins,
       {
         requestDidStart: async () => ({
           didResolveOperation: async ({ request, document, schema }) =>

@@ -1,5 +1,4 @@
-import { Kind, parse, visit, type DocumentNode } from "graphql";
-import { parseOptions } from "../graphql/limits.js";
+import { Kind, visit, type DocumentNode } from "graphql";
 
 /**
  * What an operation costs against its key's limit: one unit, except statistics. A statistics field
@@ -10,7 +9,9 @@ export const STATISTICS_COST = 10;
 
 /** The fields that cost STATISTICS_COST each (root fields of Query, src/analytics/stats.resolver.ts). */
 const STATISTICS_FIELDS = new Set(["dealSizeStats", "closeDateStats"]);
-const MENTIONS_STATISTICS = /dealSizeStats|closeDateStats/;
+
+/** Apollo and the WebSocket keep parsed documents: each is costed once. */
+const costs = new WeakMap<DocumentNode, number>();
 
 /**
  * Units of a parsed document: STATISTICS_COST per statistics field it selects (an alias is one more
@@ -19,26 +20,16 @@ const MENTIONS_STATISTICS = /dealSizeStats|closeDateStats/;
  * for one it does not run, never less than what it runs.
  */
 export function documentCost(document: DocumentNode): number {
-  let statistics = 0;
-  visit(document, {
-    [Kind.FIELD]: (node) => {
-      if (STATISTICS_FIELDS.has(node.name.value)) statistics++;
-    },
-  });
-  return Math.max(1, statistics * STATISTICS_COST);
-}
-
-/**
- * Units of an HTTP request's query text, before Apollo parses it. Most queries never name a
- * statistics field, and a plain text search clears them without parsing; the few that do are parsed
- * with the same token limit as Apollo (so at most 2,000 tokens of work). A document that does not
- * parse costs 1: Apollo refuses it before running anything.
- */
-export function queryCost(query: unknown): number {
-  if (typeof query !== "string" || !MENTIONS_STATISTICS.test(query)) return 1;
-  try {
-    return documentCost(parse(query, parseOptions));
-  } catch {
-    return 1;
+  let cost = costs.get(document);
+  if (cost === undefined) {
+    let statistics = 0;
+    visit(document, {
+      [Kind.FIELD]: (node) => {
+        if (STATISTICS_FIELDS.has(node.name.value)) statistics++;
+      },
+    });
+    cost = Math.max(1, statistics * STATISTICS_COST);
+    costs.set(document, cost);
   }
+  return cost;
 }

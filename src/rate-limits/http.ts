@@ -1,7 +1,9 @@
+import type { ApolloServerPlugin } from "@apollo/server";
 import type { NextFunction, Request, RequestHandler, Response } from "express";
 import type { ApiKeyService } from "../auth/api-key.service.js";
 import type { Caller } from "../auth/caller.js";
-import { queryCost } from "./cost.js";
+import type { RequestContext } from "../graphql/context.js";
+import { documentCost } from "./cost.js";
 import { isRefusedKey, rateLimitedError, type RateLimitRefusal, type RateLimits } from "./rate-limits.js";
 
 declare global {
@@ -23,24 +25,20 @@ function tooManyRequests(req: Request, res: Response, refusal: RateLimitRefusal)
   res.status(429).set("retry-after", String(refusal.retryAfterSeconds)).json(body);
 }
 
-/** The query text of a POST body or a GET's query string (Apollo serves both). */
-function queryOf(req: Request): unknown {
-  return (req.body as { query?: unknown } | undefined)?.query ?? req.query.query;
-}
-
 /** The client's address: the socket's, or the client behind the proxies TRUST_PROXY names (express's `trust proxy`). */
 function addressOf(req: Request): string {
   return req.ip ?? req.socket.remoteAddress ?? "unknown";
 }
 
 /**
- * Counts every GraphQL request against its limit before Apollo sees it (mount after the JSON body
- * parser, which the statistics cost needs). It authenticates the key once: the GraphQL context takes
- * the outcome from `res.locals` (requestCaller), so a request looks its key up once, not twice.
+ * Counts every GraphQL request against its limit before Apollo sees it: one unit, the rest of an
+ * operation's cost once Apollo has parsed it (chargeOperationCost). It authenticates the key once:
+ * the GraphQL context takes the outcome from `res.locals` (requestCaller), so a request looks its
+ * key up once, not twice.
  *
  * - no key: the address's anonymous limit (the request then fails UNAUTHENTICATED as before);
  * - a key, from an address that used up its failed authentications: 429 before the key is looked up;
- * - a valid key: the key's limit, statistics costing more (src/rate-limits/cost.ts);
+ * - a valid key: the key's limit;
  * - a bad, unknown or revoked key: one failed authentication for the address (then 401, or 429 once over).
  */
 export function limitRequests(rateLimits: RateLimits, apiKeys: ApiKeyService): RequestHandler {
@@ -60,7 +58,7 @@ export function limitRequests(rateLimits: RateLimits, apiKeys: ApiKeyService): R
 async function check(req: Request, res: Response, rateLimits: RateLimits, apiKeys: ApiKeyService): Promise<RateLimitRefusal | undefined> {
   const authorization = req.headers.authorization;
   const address = addressOf(req);
-  if (!authorization?.trim()) return rateLimits.forAnonymous(address, queryCost(queryOf(req)));
+  if (!authorization?.trim()) return rateLimits.forAnonymous(address, 1);
   const blocked = await rateLimits.failedAuthBlocked(address);
   if (blocked) return blocked;
   try {
@@ -70,7 +68,26 @@ async function check(req: Request, res: Response, rateLimits: RateLimits, apiKey
     // Only a refused key counts as a failed authentication; a database that failed to answer does not.
     return isRefusedKey(error) ? rateLimits.failedAuthentication(address) : undefined;
   }
-  return rateLimits.forKey(res.locals.caller.keyId, queryCost(queryOf(req)));
+  return rateLimits.forKey(res.locals.caller.keyId, 1);
+}
+
+/**
+ * Charges the key what the operation costs beyond the unit limitRequests took (statistics cost more,
+ * src/rate-limits/cost.ts), from the document Apollo parsed: whatever form the request came in (query
+ * text, a persisted query's hash alone, GET or POST), it pays for what it runs. Over the limit, it is
+ * refused with 429 and Retry-After before anything runs.
+ */
+export function chargeOperationCost(rateLimits: RateLimits): ApolloServerPlugin<RequestContext> {
+  return {
+    requestDidStart: async () => ({
+      didResolveOperation: async ({ document, contextValue }) => {
+        const extra = documentCost(document) - 1;
+        if (extra === 0) return;
+        const refusal = await rateLimits.forKey(contextValue.caller.keyId, extra);
+        if (refusal) throw rateLimitedError(refusal, { status: 429, headers: new Map([["retry-after", String(refusal.retryAfterSeconds)]]) });
+      },
+    }),
+  };
 }
 
 /** The caller of a request that went through limitRequests; its refusal (UNAUTHENTICATED…) is thrown. */

@@ -19,9 +19,12 @@ export interface RateLimitRefusal {
   retryAfterSeconds: number;
 }
 
-/** The error a refused subscription gets; a refused HTTP request's body has the same message and extensions. */
-export function rateLimitedError(refusal: RateLimitRefusal): AppError {
-  return new AppError(ErrorCode.RATE_LIMITED, refusal.message, { retryAfterSeconds: refusal.retryAfterSeconds });
+/**
+ * The error a refused subscription gets; a refused HTTP request's body has the same message and
+ * extensions. `http`: the response's status and headers, when Apollo answers it.
+ */
+export function rateLimitedError(refusal: RateLimitRefusal, http?: { status: number; headers: Map<string, string> }): AppError {
+  return new AppError(ErrorCode.RATE_LIMITED, refusal.message, { retryAfterSeconds: refusal.retryAfterSeconds, ...(http ? { http } : {}) });
 }
 
 /** A key refused as bad, unknown or revoked: a failed authentication (a database that did not answer is not one). */

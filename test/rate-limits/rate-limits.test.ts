@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { createServer, connect, type Server, type Socket } from "node:net";
 import { expect } from "chai";
 import { Role } from "../../src/auth/role.js";
@@ -184,6 +184,28 @@ describe("rate limits", function () {
     const cheap = await newKey(server, Role.ANALYST);
     for (let i = 0; i < 19; i++) expect((await post(server, cheap, ME)).status).to.equal(200);
     expect((await post(server, cheap, `{ me { role } } # dealSizeStats`)).status, "a comment costs nothing").to.equal(200);
+  });
+
+  it("charges a persisted query's statistics as it charges the query's text, sent by hash alone", async () => {
+    const server = await start({ RATE_LIMIT: "30" });
+    const analyst = await newKey(server, Role.ANALYST);
+    const persistedQuery = { version: 1, sha256Hash: createHash("sha256").update(DEAL_SIZES).digest("hex") };
+    const send = (body: Record<string, unknown>) =>
+      fetch(server.url, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${analyst}` },
+        body: JSON.stringify({ ...body, extensions: { persistedQuery } }),
+      });
+    // Registered with its text (10 units), then run twice by its hash alone (10 units each).
+    expect((await send({ query: DEAL_SIZES })).status).to.equal(200);
+    for (let i = 0; i < 2; i++) {
+      const response = await send({});
+      expect(response.status).to.equal(200);
+      expect(((await response.json()) as Answer["body"]).data).to.deep.equal({ dealSizeStats: [] });
+    }
+    const refused = await send({});
+    expectRateLimited({ status: refused.status, retryAfter: refused.headers.get("retry-after"), body: (await refused.json()) as Answer["body"] });
+    expectRateLimited(await post(server, analyst, ME));
   });
 
   it("caps the sockets of one key (MAX_SOCKETS_PER_KEY) with close code 4429, and frees a place when one closes", async () => {
