@@ -84,7 +84,8 @@ export function chargeOperationCost(rateLimits: RateLimits): ApolloServerPlugin<
         const extra = documentCost(document) - 1;
         if (extra === 0) return;
         const refusal = await rateLimits.forKey(contextValue.caller.keyId, extra);
-        if (refusal) throw rateLimitedError(refusal, { status: 429, headers: new Map([["retry-after", String(refusal.retryAfterSeconds)]]) });
+        if (refusal)
+          throw rateLimitedError(refusal, { status: 429, headers: new Map([["retry-after", String(refusal.retryAfterSeconds)]]) });
       },
     }),
   };

@@ -204,7 +204,11 @@ describe("rate limits", function () {
       expect(((await response.json()) as Answer["body"]).data).to.deep.equal({ dealSizeStats: [] });
     }
     const refused = await send({});
-    expectRateLimited({ status: refused.status, retryAfter: refused.headers.get("retry-after"), body: (await refused.json()) as Answer["body"] });
+    expectRateLimited({
+      status: refused.status,
+      retryAfter: refused.headers.get("retry-after"),
+      body: (await refused.json()) as Answer["body"],
+    });
     expectRateLimited(await post(server, analyst, ME));
   });
 
