@@ -83,7 +83,7 @@ export interface WebhooksConfig {
   retryDelaysMs: number[];
   /** An endpoint failing for this long is disabled (WEBHOOK_DISABLE_AFTER). */
   disableAfterMs: number;
-  /** http:// and private addresses allowed (WEBHOOK_ALLOW_PRIVATE_URLS; the default outside production). */
+  /** http:// and private addresses allowed (WEBHOOK_ALLOW_PRIVATE_URLS): an explicit opt-in, false in every mode by default. */
   allowPrivateUrls: boolean;
 }
 
@@ -202,7 +202,7 @@ export function loadConfig(env: Env = process.env): Config {
       timeoutMs: readDuration(env, "WEBHOOK_TIMEOUT", "10s"),
       retryDelaysMs: readSchedule(env, "WEBHOOK_RETRY_SCHEDULE", "5s,5m,30m,2h,5h,10h,10h"),
       disableAfterMs: readDuration(env, "WEBHOOK_DISABLE_AFTER", "5d"),
-      allowPrivateUrls: readBoolean(env, "WEBHOOK_ALLOW_PRIVATE_URLS", nodeEnv !== "production"),
+      allowPrivateUrls: readBoolean(env, "WEBHOOK_ALLOW_PRIVATE_URLS", false),
     },
     rateLimits: {
       perKeyPerMinute: readInteger(env, "RATE_LIMIT", 1200, 1_000_000),

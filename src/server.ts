@@ -279,6 +279,11 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     const { port } = httpServer.address() as AddressInfo;
     const url = `http://localhost:${port}${GRAPHQL_PATH}`;
     logger.info({ url, env: config.env }, "serving GraphQL over HTTP and WebSocket");
+    if (config.webhooks.allowPrivateUrls) {
+      logger.warn(
+        "WEBHOOK_ALLOW_PRIVATE_URLS is true: partners' webhook endpoints may use http:// and target loopback, private and metadata addresses. Only for local receivers (tests, the demo), never where partners are not trusted",
+      );
+    }
     return {
       url,
       port,

@@ -40,8 +40,8 @@ describe("config > loadConfig", () => {
         timeoutMs: 10_000,
         retryDelaysMs: [5_000, 300_000, 1_800_000, 2 * HOUR, 5 * HOUR, 10 * HOUR, 10 * HOUR],
         disableAfterMs: 5 * 24 * HOUR,
-        // Outside production, newcomers and tests post to local receivers.
-        allowPrivateUrls: true,
+        // In every mode unless asked: a forgotten NODE_ENV must not open internal hosts to partners.
+        allowPrivateUrls: false,
       },
       rateLimits: {
         perKeyPerMinute: 1200,
@@ -223,10 +223,12 @@ describe("config > loadConfig", () => {
     });
   }
 
-  it("allows only public https webhook URLs in production unless WEBHOOK_ALLOW_PRIVATE_URLS says otherwise", () => {
-    expect(loadConfig({ NODE_ENV: "production" }).webhooks.allowPrivateUrls).to.equal(false);
-    expect(loadConfig({ NODE_ENV: "production", WEBHOOK_ALLOW_PRIVATE_URLS: "true" }).webhooks.allowPrivateUrls).to.equal(true);
-    expect(loadConfig({ NODE_ENV: "test", WEBHOOK_ALLOW_PRIVATE_URLS: "false" }).webhooks.allowPrivateUrls).to.equal(false);
+  it("allows only public https webhook URLs in every mode unless WEBHOOK_ALLOW_PRIVATE_URLS=true opts in", () => {
+    for (const NODE_ENV of [undefined, "development", "test", "production"]) {
+      expect(loadConfig({ NODE_ENV }).webhooks.allowPrivateUrls, NODE_ENV).to.equal(false);
+      expect(loadConfig({ NODE_ENV, WEBHOOK_ALLOW_PRIVATE_URLS: "true" }).webhooks.allowPrivateUrls, NODE_ENV).to.equal(true);
+      expect(loadConfig({ NODE_ENV, WEBHOOK_ALLOW_PRIVATE_URLS: "false" }).webhooks.allowPrivateUrls, NODE_ENV).to.equal(false);
+    }
   });
 
   it("never repeats the password of a refused DATABASE_URL, JOBS_URL, PUBSUB_URL or RATE_LIMIT_STORE", () => {

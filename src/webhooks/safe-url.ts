@@ -13,6 +13,9 @@ const FIELD = "input.url";
 const MAX_URL_LENGTH = 2048;
 /** getaddrinfo cannot be cancelled, but a slow resolver must not hold the mutation for long. */
 const DNS_TIMEOUT_MS = 3000;
+/** Ports a strict server posts to below 1024: web servers'. Others there are system services (SSH, SMTP…), not receivers. */
+const WEB_PORTS = new Set([80, 443]);
+const PRIVILEGED_BELOW = 1024;
 /** Names that only ever mean something inside a network (RFC 6761, RFC 6762, ICANN's .internal). */
 const INTERNAL_SUFFIXES = [".localhost", ".internal", ".local"];
 
@@ -85,6 +88,7 @@ export async function checkWebhookUrl(raw: string, allowPrivate: boolean): Promi
   const href = url.toString();
   if (href.length > MAX_URL_LENGTH) throw badInput(FIELD, `must be at most ${MAX_URL_LENGTH} characters`);
   if (allowPrivate) return href;
+  if (!isAllowedPort(url)) throw badInput(FIELD, `must not use a port below ${PRIVILEGED_BELOW} other than 80 and 443`);
 
   // The URL parser has already normalised IPv4 forms like 0x7f.1 or 2130706433 to dotted decimal.
   const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
@@ -133,9 +137,20 @@ function lookupPublicOnly(hostname: string, options: LookupOptions | number | Lo
  */
 export const publicOnlyLookup = lookupPublicOnly as unknown as typeof dns.lookup;
 
-/** Refuses a non-public IP-literal host: node connects to literals without calling `lookup`. Names pass. */
-export function assertPublicHost(hostname: string): void {
-  const host = hostname.replace(/^\[(.*)\]$/, "$1");
+/** Whether the URL's port is one a strict server posts to: the scheme's own, 80, 443, or 1024 and above. */
+function isAllowedPort(url: URL): boolean {
+  const port = Number(url.port);
+  return url.port === "" || WEB_PORTS.has(port) || port >= PRIVILEGED_BELOW;
+}
+
+/**
+ * Refuses, before connecting, a target a strict server never posts to (an endpoint saved while
+ * private targets were allowed): a port below 1024 other than 80 and 443, or a non-public IP-literal
+ * host (node connects to literals without calling `lookup`). Names pass: `publicOnlyLookup` checks them.
+ */
+export function assertPublicTarget(target: URL): void {
+  const host = target.hostname.replace(/^\[(.*)\]$/, "$1");
+  if (!isAllowedPort(target)) throw notPublicError(`port ${target.port} is not a web port`, host);
   if (isIP(host) !== 0 && !isPublicAddress(host)) {
     throw notPublicError(`${host} is not a public address`, host);
   }

@@ -9,7 +9,7 @@ import { poolReader } from "../db/pool.js";
 import { encodeCursor } from "../change-feed/position.js";
 import { DeliveryStatus, type OutboxMessage } from "../outbox/outbox-message.entity.js";
 import { DeliveryFailure, type DeliveryResult, type OutboxChannel } from "../outbox/outbox-relay.js";
-import { assertPublicHost, publicOnlyLookup } from "./safe-url.js";
+import { assertPublicTarget, publicOnlyLookup } from "./safe-url.js";
 import { bodyTypeOf, type WebhookEventType } from "./webhook-event-type.js";
 import { WEBHOOK_CHANNEL } from "./webhook-writer.js";
 
@@ -104,7 +104,7 @@ export class WebhookChannel implements OutboxChannel {
   private post(url: string, headers: Record<string, string>, body: string): Promise<number> {
     const target = new URL(url);
     const strict = !this.config.allowPrivateUrls;
-    if (strict) assertPublicHost(target.hostname);
+    if (strict) assertPublicTarget(target);
     const send = target.protocol === "https:" ? httpsRequest : httpRequest;
     return new Promise((resolve, reject) => {
       const request = send(

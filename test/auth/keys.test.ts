@@ -1,13 +1,12 @@
 import { createHash, randomBytes } from "node:crypto";
-import { Writable } from "node:stream";
 import { expect } from "chai";
-import { pino } from "pino";
 import { AdminKeyConflictError, ApiKeyService } from "../../src/auth/api-key.service.js";
 import type { GraphQLClient } from "../support/client.js";
 import { createPartner, uniqueName } from "../support/fixtures.js";
 import { serversOnOwnDatabase, startTestServer, useTestServer, type TestServer } from "../support/harness.js";
 import { liveClient } from "../support/live.js";
 import { eventually } from "../support/wait.js";
+import { memoryLogger } from "../support/logs.js";
 
 const ME = `{ me { role label } }`;
 const REFUSED = { status: 401, errors: [{ message: "this API key is unknown or revoked", extensions: { code: "UNAUTHENTICATED" } }] };
@@ -56,17 +55,6 @@ async function listKeys(server: TestServer, includeRevoked?: boolean): Promise<L
 async function lastUsedAt(server: TestServer, id: string): Promise<Date | null> {
   const [row] = await server.db.query("SELECT last_used_at FROM api_keys WHERE id = ?", [id]);
   return row.last_used_at;
-}
-
-/** A pino logger writing JSON lines into `lines`, as production writes them to stdout. */
-function memoryLogger(lines: Record<string, any>[]) {
-  const stream = new Writable({
-    write(chunk, _encoding, done) {
-      for (const line of chunk.toString().split("\n")) if (line.trim()) lines.push(JSON.parse(line));
-      done();
-    },
-  });
-  return pino({ level: "info" }, stream);
 }
 
 describe("auth > keys", () => {

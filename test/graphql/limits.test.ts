@@ -1,6 +1,4 @@
-import { Writable } from "node:stream";
 import { expect } from "chai";
-import { pino } from "pino";
 import type { DataSource } from "typeorm";
 import { openDatabase } from "../../src/db/data-source.js";
 import { LIMITS } from "../../src/graphql/limits.js";
@@ -8,6 +6,7 @@ import { withoutRequestIds, type GraphQLErrorBody } from "../support/client.js";
 import { testDatabase } from "../support/database.js";
 import { createPartner, issueKey, rfiInput, SUBMIT_RFI, uniqueName, type TestPartner } from "../support/fixtures.js";
 import { ADMIN_KEY, startTestServer, useTestServer, type TestServer } from "../support/harness.js";
+import { memoryLogger } from "../support/logs.js";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -260,17 +259,6 @@ describe("graphql > abuse limits", () => {
     });
   });
 });
-
-/** A pino logger writing JSON lines into `lines`, as production writes them to stdout. */
-function memoryLogger(lines: Record<string, any>[]) {
-  const stream = new Writable({
-    write(chunk, _encoding, done) {
-      for (const line of chunk.toString().split("\n")) if (line.trim()) lines.push(JSON.parse(line));
-      done();
-    },
-  });
-  return pino({ level: "info" }, stream);
-}
 
 /** The masked error of a request that failed unexpectedly, checked against the log line that carries its id. */
 function expectMaskedAndLogged(error: GraphQLErrorBody, logs: Record<string, any>[]) {

@@ -25,6 +25,8 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     RATE_LIMIT_ANONYMOUS: "1000000",
     RATE_LIMIT_FAILED_AUTH: "1000000",
     MAX_SOCKETS_PER_KEY: "1000",
+    // Webhook receivers of the tests listen on loopback (test/webhooks/ checks the strict default).
+    WEBHOOK_ALLOW_PRIVATE_URLS: "true",
     ...overrides,
   });
 }

@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import { createPartner, expectTablesUnchanged, newReferral, snapshotTables, uniqueName, type TestPartner } from "../support/fixtures.js";
-import { startEmptyServer, useTestServer, type TestServer } from "../support/harness.js";
+import { startEmptyServer, startTestServer, useTestServer, type TestServer } from "../support/harness.js";
+import { memoryLogger } from "../support/logs.js";
 import { TestSmtpServer } from "../support/smtp.js";
 import { eventually } from "../support/wait.js";
 import { WebhookReceiver } from "../support/webhook-receiver.js";
@@ -111,10 +112,12 @@ describe("webhooks > endpoints", () => {
   });
 });
 
-describe("webhooks > safe URLs when private addresses are not allowed (as in production)", () => {
-  const server = useTestServer({ WEBHOOK_ALLOW_PRIVATE_URLS: "false" });
+describe("webhooks > safe URLs by default, in every mode", () => {
+  // As a deployment that forgot NODE_ENV: no opt-in.
+  const server = useTestServer({ NODE_ENV: "", LOG_LEVEL: "silent", WEBHOOK_ALLOW_PRIVATE_URLS: "" });
 
   for (const url of [
+    "https://93.184.216.34:22/hooks",
     "http://hooks.example.com/in",
     "https://127.0.0.1/hooks",
     "https://localhost:8443/hooks",
@@ -132,6 +135,34 @@ describe("webhooks > safe URLs when private addresses are not allowed (as in pro
       await expectTablesUnchanged(server.current, before);
     });
   }
+});
+
+describe("webhooks > private targets, an explicit opt-in", () => {
+  const started: TestServer[] = [];
+  afterEach(async () => {
+    for (const running of started.splice(0)) await running.stop();
+  });
+
+  it("is off unless WEBHOOK_ALLOW_PRIVATE_URLS=true, which the start log then says", async () => {
+    const optIn = /^WEBHOOK_ALLOW_PRIVATE_URLS is true: partners' webhook endpoints may use http:\/\/ and target loopback, private/;
+    for (const [setting, allowed] of [
+      ["", false],
+      ["false", false],
+      ["true", true],
+    ] as const) {
+      const logs: Record<string, any>[] = [];
+      const running = await startTestServer(
+        { NODE_ENV: "development", WEBHOOK_ALLOW_PRIVATE_URLS: setting },
+        { logger: memoryLogger(logs) },
+      );
+      started.push(running);
+      const warnings = logs.filter((line) => line.level === 40 && optIn.test(line.msg));
+      expect(warnings, `WEBHOOK_ALLOW_PRIVATE_URLS="${setting}"`).to.have.length(allowed ? 1 : 0);
+      const partner = await createPartner(running);
+      const answer = await partner.api.request(CREATE_ENDPOINT, { url: "http://127.0.0.1:8080/hooks", events: ["REFERRAL_RECEIVED"] });
+      expect(answer.errors?.[0]?.extensions?.code ?? "created", setting).to.equal(allowed ? "created" : "BAD_USER_INPUT");
+    }
+  });
 });
 
 describe("webhooks > an endpoint failing for too long", () => {

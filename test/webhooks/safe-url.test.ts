@@ -5,7 +5,7 @@ import { createServer, request, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { hostname } from "node:os";
 import { AppError } from "../../src/graphql/errors.js";
-import { assertPublicHost, checkWebhookUrl, isPublicAddress, publicOnlyLookup } from "../../src/webhooks/safe-url.js";
+import { assertPublicTarget, checkWebhookUrl, isPublicAddress, publicOnlyLookup } from "../../src/webhooks/safe-url.js";
 
 /** The error checkWebhookUrl throws for `raw`, checked to be BAD_USER_INPUT on input.url. */
 async function refusal(raw: string, allowPrivate = false): Promise<AppError> {
@@ -187,6 +187,15 @@ describe("webhooks > safe URLs", () => {
       expect(error.message).to.match(/^input\.url: host no-such-host\.invalid (does not resolve|did not resolve in time)$/);
     });
 
+    it("refuses ports below 1024 other than 80 and 443 in strict mode, and allows them when private targets are", async () => {
+      for (const raw of ["https://93.184.216.34:22/hook", "https://93.184.216.34:25/", "https://[2606:4700:4700::1111]:1023/"]) {
+        expect((await refusal(raw)).message, raw).to.equal("input.url: must not use a port below 1024 other than 80 and 443");
+      }
+      expect(await checkWebhookUrl("https://93.184.216.34:80/hook", false)).to.equal("https://93.184.216.34:80/hook");
+      expect(await checkWebhookUrl("https://93.184.216.34:1024/hook", false)).to.equal("https://93.184.216.34:1024/hook");
+      expect(await checkWebhookUrl("http://127.0.0.1:22/hook", true)).to.equal("http://127.0.0.1:22/hook");
+    });
+
     it("accepts private http targets when allowed", async () => {
       expect(await checkWebhookUrl("http://127.0.0.1:8080/hook", true)).to.equal("http://127.0.0.1:8080/hook");
       expect(await checkWebhookUrl("https://localhost/hook", true)).to.equal("https://localhost/hook");
@@ -250,18 +259,32 @@ describe("webhooks > safe URLs", () => {
     });
   });
 
-  describe("assertPublicHost", () => {
-    it("refuses non-public IP literals, with or without brackets", () => {
-      for (const host of ["127.0.0.1", "::1", "[::1]", "[fd00:ec2::254]", "169.254.169.254", "[::ffff:127.0.0.1]"]) {
-        expect(() => assertPublicHost(host), host)
+  describe("assertPublicTarget", () => {
+    it("refuses non-public IP literals", () => {
+      for (const host of ["127.0.0.1", "[::1]", "[fd00:ec2::254]", "169.254.169.254", "[::ffff:127.0.0.1]"]) {
+        expect(() => assertPublicTarget(new URL(`https://${host}/hook`)), host)
           .to.throw()
           .with.property("code", "EPUBLICONLY");
       }
     });
 
-    it("lets public literals and names through", () => {
-      for (const host of ["93.184.216.34", "[2606:4700:4700::1111]", "2606:4700:4700::1111", "example.com", "localhost"]) {
-        expect(() => assertPublicHost(host), host).not.to.throw();
+    it("refuses ports below 1024 other than 80 and 443, whatever the host", () => {
+      for (const url of ["https://93.184.216.34:22/", "http://example.com:25/", "https://example.com:6/"]) {
+        expect(() => assertPublicTarget(new URL(url)), url)
+          .to.throw()
+          .with.property("code", "EPUBLICONLY");
+      }
+    });
+
+    it("lets public literals and names through, on web ports and ports from 1024", () => {
+      for (const url of [
+        "https://93.184.216.34/",
+        "https://[2606:4700:4700::1111]:8443/",
+        "http://example.com:80/",
+        "https://example.com:443/",
+        "https://localhost:1024/",
+      ]) {
+        expect(() => assertPublicTarget(new URL(url)), url).not.to.throw();
       }
     });
   });
