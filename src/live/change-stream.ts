@@ -7,6 +7,7 @@ import type { ChangeFeedService } from "../change-feed/change-feed.service.js";
 import type { ReferralChange } from "../change-feed/change-feed.types.js";
 import { comparePositions, endOfBatch, type Position } from "../change-feed/position.js";
 import { createLoaders, type Loaders } from "../graphql/loaders.js";
+import { rateLimitedError } from "../rate-limits/rate-limits.js";
 import type { LiveBus, FeedBatchMessage } from "./pubsub.js";
 import type { LiveRequest, ReferralFeed, Subscriber } from "./referral-feed.js";
 import { LiveCloseCode } from "./websocket.js";
@@ -72,6 +73,7 @@ export class ChangeStream {
 
   /** A `referralChanged` subscription, replaying from `after` when given. */
   follow(caller: Caller, request: LiveRequest, after: Position | undefined): Subscriber {
+    const { spend } = request;
     const subscriber = this.feed.subscribe(caller, "changed", request);
     if (after === undefined) return subscriber;
     const through = this.watermark;
@@ -79,7 +81,7 @@ export class ChangeStream {
     const caughtUp = endOfBatch(through);
     subscriber.floor = comparePositions(after, caughtUp) > 0 ? after : caughtUp;
     subscriber.held = [];
-    void this.replay(subscriber, after, through).catch((err) => {
+    void this.replay(subscriber, after, through, spend).catch((err) => {
       this.logger.error({ err }, "could not replay the change feed to a subscriber");
       subscriber.socket.close(LiveCloseCode.ReplayFailed, "Could not replay changes: reconnect with your last cursor");
     });
@@ -112,12 +114,24 @@ export class ChangeStream {
       .catch((err) => this.logger.error({ err }, "could not deliver change feed batches; retried within a second"));
   }
 
-  /** Sends what the subscriber missed, up to batch `through`, then what was held meanwhile. */
-  private async replay(subscriber: Subscriber, after: Position, through: number): Promise<void> {
+  /**
+   * Sends what the subscriber missed, up to batch `through`, then what was held meanwhile. Each page
+   * after the first spends a unit of the key's limit, as reading it with `referralChanges` would:
+   * over the limit, the subscription ends with RATE_LIMITED, and the client resumes from the last
+   * cursor it received once the window allows.
+   */
+  private async replay(
+    subscriber: Subscriber,
+    after: Position,
+    through: number,
+    spend: LiveRequest["spend"],
+  ): Promise<void> {
     const { group } = subscriber;
     let from = after;
-    for (;;) {
+    for (let pages = 0; ; pages++) {
       if (subscriber.left) return;
+      const refusal = pages === 0 ? undefined : await spend(1);
+      if (refusal) return subscriber.end(rateLimitedError(refusal));
       const page = await this.changes.read({ partnerId: partnerScope(group.caller), after: from, throughBatch: through, limit: PAGE });
       const loaders = this.loaded(page);
       for (const change of page) this.feed.send(subscriber, await this.feed.render(group, change, loaders));

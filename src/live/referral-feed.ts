@@ -12,6 +12,7 @@ import type { LiveBus, ReferralChangeMessage } from "./pubsub.js";
 import type { ReferralChange as FeedChange } from "../change-feed/change-feed.types.js";
 import { comparePositions, type Position } from "../change-feed/position.js";
 import type { Loaders } from "../graphql/loaders.js";
+import type { RateLimitRefusal } from "../rate-limits/rate-limits.js";
 
 /** One change as a subscriber's document resolves it: the referral as the change left it. */
 export interface FeedDelivery {
@@ -30,6 +31,8 @@ export interface LiveRequest {
   query: string;
   variables: Record<string, unknown> | null | undefined;
   operationName: string | null | undefined;
+  /** Spends units of the key's limit for work beyond the subscribe message (a long replay); a refusal when over it. */
+  spend(units: number): Promise<RateLimitRefusal | undefined>;
 }
 
 /** How the feed executes a document for a group and shapes its result: as every other operation is. */
@@ -44,7 +47,8 @@ export interface FeedExecution {
 
 /**
  * One subscription on a socket, and the iterator graphql-ws holds for it: it yields nothing (the
- * feed writes the results to the socket itself) and leaves its group when returned.
+ * feed writes the results to the socket itself) and leaves its group when returned, or when the
+ * server ends it with an error (`end`), which graphql-ws then sends as the operation's `error`.
  */
 export class Subscriber implements AsyncIterableIterator<never> {
   /** Changes up to this position are not sent (they were, or they precede the subscription's `after`). */
@@ -52,6 +56,8 @@ export class Subscriber implements AsyncIterableIterator<never> {
   /** Live changes held back while the subscriber replays what it missed; undefined once it is live. */
   held: { position: Position; message: string }[] | undefined;
   left = false;
+  /** Rejects the wait graphql-ws holds on `next`. */
+  private fail: ((error: Error) => void) | undefined;
 
   constructor(
     readonly socket: WebSocket,
@@ -62,9 +68,17 @@ export class Subscriber implements AsyncIterableIterator<never> {
     private readonly leave: (group: Group, subscriber: Subscriber) => void,
   ) {}
 
-  /** Never settles: once returned, nothing refers to the wait any more, and it goes with the garbage. */
+  /** Settles only when the server ends the subscription; once returned, nothing refers to the wait any more. */
   next(): Promise<IteratorResult<never>> {
-    return new Promise(() => undefined);
+    return new Promise((_, reject) => (this.fail = reject));
+  }
+
+  /** Ends the subscription with `error` (the socket stays open): it leaves its group, and graphql-ws sends the error. */
+  end(error: Error): void {
+    if (this.left) return;
+    this.left = true;
+    this.leave(this.group, this);
+    this.fail?.(error);
   }
 
   async return(): Promise<IteratorResult<never>> {

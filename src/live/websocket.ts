@@ -225,6 +225,7 @@ export function serveLive(options: LiveServerOptions): LiveServer {
           query: payload.query,
           variables: payload.variables,
           operationName: payload.operationName,
+          spend: (units: number) => options.rateLimits.forKey(ctx.extra.caller!.keyId, units),
         };
         // graphql-ws keeps the message for the subscription's life; the parsed document is shared.
         (payload as { query: string }).query = "";

@@ -5,6 +5,7 @@ import { Role } from "../../src/auth/role.js";
 import { LiveCloseCode } from "../../src/live/websocket.js";
 import type { LimitName } from "../../src/rate-limits/rate-limits.js";
 import { testDatabase } from "../support/database.js";
+import { createPartner, newReferral } from "../support/fixtures.js";
 import { startTestServer, type TestServer } from "../support/harness.js";
 import { liveClient, subscribe, subscriptionsReach, type LiveClient } from "../support/live.js";
 import { purgeNamespace, TEST_REDIS_URL } from "../support/redis.js";
@@ -248,6 +249,47 @@ describe("rate limits", function () {
     await subscriptionsReach(server, 3);
     expectRateLimited(await post(server, key));
     expect(await refusals(server, "key")).to.equal(2);
+  });
+
+  it("charges a referralChanged replay a unit per page of 500 after the first, and ends it with RATE_LIMITED past the limit, the socket open", async function () {
+    this.timeout(60_000);
+    const server = await start({ RATE_LIMIT: "4" });
+    const partner = await createPartner(server);
+    const referralId = await newReferral(server, partner);
+    await server.sequencer.settle();
+    const { referralChanges } = await server.admin.data(`{ referralChanges(first: 1) { edges { cursor } } }`);
+    const after = referralChanges.edges[0].cursor;
+    // A long history after that cursor, placed in the feed: 5 pages of 500.
+    const [{ batch }] = await server.db.query("SELECT last_batch AS batch FROM feed_sequence WHERE id = 1");
+    const history = Array.from({ length: 2400 }, (_, i) => [
+      referralId,
+      partner.id,
+      2 + i,
+      "SET_EXTERNAL_REFERENCE",
+      new Date(),
+      "NEW",
+      "NEW",
+      "test",
+      batch,
+    ]);
+    await server.db.query(
+      "INSERT INTO referral_events (referral_id, partner_id, version, action, at, from_status, to_status, actor, feed_batch) VALUES ?",
+      [history],
+    );
+
+    const key = await newKey(server);
+    const live = open(server, key);
+    const replay = subscribe(live.client, `subscription($after: String) { referralChanged(after: $after) { cursor } }`, { after });
+    const refused = (await replay.failed) as { message: string; extensions: Record<string, unknown> }[];
+    // The subscribe message paid for the first page, three more units for three more: 2,000 changes, then the refusal.
+    expect(replay.received).to.have.length(2000);
+    expect(refused).to.have.length(1);
+    expect(refused[0].extensions.code).to.equal("RATE_LIMITED");
+    expect(refused[0].extensions.retryAfterSeconds).to.be.within(1, 60);
+    await subscriptionsReach(server, 0);
+    const stillOpen = await Promise.race([live.closed, new Promise((resolve) => setTimeout(() => resolve("open"), 300))]);
+    expect(stillOpen).to.equal("open");
+    expectRateLimited(await post(server, key));
   });
 
   describe("with a Redis that stops answering", () => {
