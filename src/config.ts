@@ -1,4 +1,5 @@
 import { readTrustedProxies, type TrustedProxies } from "./http/client-address.js";
+import { DELIVERY_DEADLINE_MS } from "./outbox/lease.js";
 import {
   DEFAULT_DATABASE_URL,
   parseDatabaseUrl,
@@ -78,6 +79,7 @@ export interface NotificationsConfig {
 
 /** Webhooks: how long an endpoint has to answer, when failures are retried, when an endpoint is given up on. */
 export interface WebhooksConfig {
+  /** How long an endpoint has to answer (WEBHOOK_TIMEOUT): at most the outbox's deadline for a delivery. */
   timeoutMs: number;
   /** Delays between attempts (WEBHOOK_RETRY_SCHEDULE); once used up, a delivery is FAILED. */
   retryDelaysMs: number[];
@@ -149,6 +151,20 @@ const ENVIRONMENTS: readonly Environment[] = ["development", "test", "production
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
 const MIN_ADMIN_KEY_LENGTH = 32;
 
+/**
+ * WEBHOOK_TIMEOUT, within the outbox's deadline for a delivery: a longer one would never be reached,
+ * the delivery being aborted at its deadline first.
+ */
+function readWebhookTimeout(env: Env): number {
+  const timeout = readDuration(env, "WEBHOOK_TIMEOUT", "10s");
+  if (timeout > DELIVERY_DEADLINE_MS) {
+    throw new ConfigError(
+      `WEBHOOK_TIMEOUT must be at most ${DELIVERY_DEADLINE_MS / 1000}s, the deadline of a delivery (half the outbox's lease) (got "${env.WEBHOOK_TIMEOUT?.trim()}")`,
+    );
+  }
+  return timeout;
+}
+
 /** Reads and validates the whole configuration once; throws ConfigError on the first bad value. */
 export function loadConfig(env: Env = process.env): Config {
   const nodeEnv = (env.NODE_ENV?.trim() || "development") as Environment;
@@ -199,7 +215,7 @@ export function loadConfig(env: Env = process.env): Config {
       reminderBeforeMs: readDuration(env, "REMINDER_BEFORE", "24h"),
     },
     webhooks: {
-      timeoutMs: readDuration(env, "WEBHOOK_TIMEOUT", "10s"),
+      timeoutMs: readWebhookTimeout(env),
       retryDelaysMs: readSchedule(env, "WEBHOOK_RETRY_SCHEDULE", "5s,5m,30m,2h,5h,10h,10h"),
       disableAfterMs: readDuration(env, "WEBHOOK_DISABLE_AFTER", "5d"),
       allowPrivateUrls: readBoolean(env, "WEBHOOK_ALLOW_PRIVATE_URLS", false),

@@ -107,6 +107,8 @@ export interface StartOptions {
   /** An open data source to use instead of opening one from the configuration (tests pass their own). */
   db?: DataSource;
   logger?: Logger;
+  /** The outbox's lease (outbox/lease.ts unless set): tests shrink it, and the deliveries' deadline with it. */
+  outboxLeaseMs?: number;
 }
 
 /**
@@ -154,6 +156,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       [new EmailChannel(db, mailer, config.notifications, config), webhookChannel],
       logger,
       (channel, outcome) => attempts[channel]?.inc({ outcome }),
+      options.outboxLeaseMs,
     );
     services.webhooks.relayWith((channel) => outbox.nudge(channel));
     const sequencer = new ChangeSequencer(db, logger);

@@ -199,6 +199,7 @@ describe("config > loadConfig", () => {
     ["NOTIFY_RETRY_SCHEDULE", "30s,,2m"],
     ["REMINDER_BEFORE", "tomorrow"],
     ["WEBHOOK_TIMEOUT", "soon"],
+    ["WEBHOOK_TIMEOUT", "5m"],
     ["WEBHOOK_RETRY_SCHEDULE", "5s,later"],
     ["WEBHOOK_DISABLE_AFTER", "0d"],
     ["WEBHOOK_ALLOW_PRIVATE_URLS", "yes"],
@@ -229,6 +230,12 @@ describe("config > loadConfig", () => {
       expect(loadConfig({ NODE_ENV, WEBHOOK_ALLOW_PRIVATE_URLS: "true" }).webhooks.allowPrivateUrls, NODE_ENV).to.equal(true);
       expect(loadConfig({ NODE_ENV, WEBHOOK_ALLOW_PRIVATE_URLS: "false" }).webhooks.allowPrivateUrls, NODE_ENV).to.equal(false);
     }
+  });
+
+  it("keeps WEBHOOK_TIMEOUT within a delivery's deadline, half the outbox's lease of 2 minutes", () => {
+    expect(loadConfig({ WEBHOOK_TIMEOUT: "1m" }).webhooks.timeoutMs).to.equal(60_000);
+    const { message } = configError({ WEBHOOK_TIMEOUT: "61s" });
+    expect(message).to.equal(`WEBHOOK_TIMEOUT must be at most 60s, the deadline of a delivery (half the outbox's lease) (got "61s")`);
   });
 
   it("never repeats the password of a refused DATABASE_URL, JOBS_URL, PUBSUB_URL or RATE_LIMIT_STORE", () => {

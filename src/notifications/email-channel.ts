@@ -23,8 +23,8 @@ import { renderEmail, type EmailContent } from "./templates.js";
 export class EmailChannel implements OutboxChannel {
   readonly name = EMAIL_CHANNEL;
   readonly retryDelaysMs: readonly number[];
-  /** The relay's former limit for every channel together: an SMTP server takes a few connections at once. */
-  readonly inFlight = 8;
+  /** One send per SMTP connection of the mailer's pool: a send never waits for a connection, which would eat its deadline. */
+  readonly inFlight: number;
   private readonly reader: Queryable;
   private readonly referrals: EntityRows<Referral>;
   private readonly rfis: EntityRows<Rfi>;
@@ -36,18 +36,19 @@ export class EmailChannel implements OutboxChannel {
     private readonly windows: LifecycleWindows,
   ) {
     this.retryDelaysMs = config.retryDelaysMs;
+    this.inFlight = mailer.connections;
     this.reader = poolReader(db);
     this.referrals = new EntityRows(db, Referral);
     this.rfis = new EntityRows(db, Rfi);
   }
 
-  async deliver(message: OutboxMessage): Promise<"delivered" | "obsolete"> {
+  async deliver(message: OutboxMessage, deadline: AbortSignal): Promise<"delivered" | "obsolete"> {
     const kind = message.kind as NotificationKind;
     const content =
       kind === NotificationKind.WEBHOOK_DISABLED ? await this.endpointContent(message) : await this.referralContent(kind, message);
     if (content === undefined) return "obsolete";
     const { subject, text, html } = renderEmail(content, message.locale as Locale);
-    await this.mailer.send({ notificationId: message.id, to: message.recipient, subject, text, html });
+    await this.mailer.send({ notificationId: message.id, to: message.recipient, subject, text, html }, deadline);
     return "delivered";
   }
 

@@ -12,10 +12,11 @@ export interface Mail {
   html: string;
 }
 
-/** The SMTP timeouts: a delivery gives up well within the relay's lease. */
+/** Each SMTP step's timeouts; a whole send is also aborted at the outbox's deadline (outbox/lease.ts). */
 const CONNECTION_TIMEOUT_MS = 10_000;
 const SOCKET_TIMEOUT_MS = 30_000;
-const SMTP_CONNECTIONS = 5;
+/** Sends at once: one pooled connection each, so that no send waits for a connection. */
+const SMTP_CONNECTIONS = 8;
 
 /** The domain of `Name <address>` or `address`. */
 function domainOf(from: string): string {
@@ -28,6 +29,8 @@ function domainOf(from: string): string {
  * as `notification-<id>.eml` to MAIL_DIR, so that a newcomer can open them.
  */
 export class Mailer {
+  /** Sends it takes at once, each on a connection of its own: the e-mail channel's slots. */
+  readonly connections = SMTP_CONNECTIONS;
   private readonly transport: Transporter;
   /** Where e-mails are written when there is no SMTP server; undefined with one. */
   readonly directory: string | undefined;
@@ -45,6 +48,9 @@ export class Mailer {
         connectionTimeout: CONNECTION_TIMEOUT_MS,
         greetingTimeout: CONNECTION_TIMEOUT_MS,
         socketTimeout: SOCKET_TIMEOUT_MS,
+        // An aborted send's connection is destroyed at once, not ended politely: the server gets no
+        // more of the message, and cannot take it as sent.
+        socketCloseTimeout: 0,
       } as Parameters<typeof nodemailer.createTransport>[0]);
       this.directory = undefined;
     } else {
@@ -53,7 +59,8 @@ export class Mailer {
     }
   }
 
-  async send(mail: Mail): Promise<void> {
+  /** Sends `mail`; when `signal` aborts, the send stops (its SMTP connection is closed) and this throws. */
+  async send(mail: Mail, signal: AbortSignal): Promise<void> {
     const info = await this.transport.sendMail({
       from: this.config.mailFrom,
       to: mail.to,
@@ -61,6 +68,7 @@ export class Mailer {
       text: mail.text,
       html: mail.html,
       messageId: `<notification-${mail.notificationId}@${this.messageIdDomain}>`,
+      signal,
     });
     if (this.directory !== undefined) {
       // Written whole or not at all: a retry overwrites the same file.
@@ -69,7 +77,7 @@ export class Mailer {
         this.madeDirectory = undefined;
         throw error;
       }));
-      await writeFile(`${file}.tmp`, (info as { message: Buffer }).message);
+      await writeFile(`${file}.tmp`, (info as { message: Buffer }).message, { signal });
       await rename(`${file}.tmp`, file);
     }
   }

@@ -3,15 +3,14 @@ import type { Logger } from "pino";
 import type { DataSource } from "typeorm";
 import { backgroundTransaction, tagged } from "../db/background.js";
 import { EntityRows, type Queryable } from "../db/entity-rows.js";
+import { deliveryDeadline, LEASE_MS } from "./lease.js";
 import { DeliveryStatus, OutboxMessage } from "./outbox-message.entity.js";
-import { RELAY_POLL_MS, type OutboxChannel } from "./outbox-relay.js";
+import { DeliveryFailure, RELAY_POLL_MS, type DeliveryResult, type OutboxChannel } from "./outbox-relay.js";
 
 /** What became of one delivery attempt: sent, failed (retried or FAILED), or dropped as having nothing to send. */
 export type AttemptOutcome = "delivered" | "failed" | "obsolete";
 export type AttemptListener = (channel: string, outcome: AttemptOutcome) => void;
 
-/** How long a claim holds its messages: longer than any delivery's own timeouts. */
-const LEASE_MS = 120_000;
 const JITTER = 0.1;
 const MAX_ERROR_LENGTH = 1000;
 /** With a cap per recipient, a claim looks at this many times its free slots to find other recipients. */
@@ -33,8 +32,9 @@ function describeForLog(error: unknown): Record<string, unknown> {
 /**
  * One channel's deliveries, from any number of instances. A run claims due messages (SELECT … FOR
  * UPDATE SKIP LOCKED, then a lease: a token, and `next_attempt_at` pushed to the lease's end, so a run
- * that dies leaves them due again when its lease ends), delivers them in the channel's slots, and
- * records each outcome only if it still holds the lease.
+ * that dies leaves them due again when its lease ends), delivers them in the channel's slots, each
+ * aborted at its deadline halfway through the lease, and records each outcome only if it still holds
+ * the lease.
  */
 export class OutboxLane {
   private readonly rows: EntityRows<OutboxMessage>;
@@ -49,6 +49,9 @@ export class OutboxLane {
   private wake: (() => void) | undefined;
   /** Deliveries in flight per recipient on this instance. */
   private readonly inFlightTo = new Map<string, number>();
+  /** The messages in flight on this instance: never claimed again until their attempt has ended, whatever their rows say. */
+  private readonly inFlightIds = new Set<string>();
+  private readonly deadlineMs: number;
 
   constructor(
     private readonly db: DataSource,
@@ -58,7 +61,9 @@ export class OutboxLane {
     private readonly onAttempt?: AttemptListener,
     /** While true, the lane claims nothing (OutboxRelay.holding); it is nudged when that ends. */
     private readonly held: () => boolean = () => false,
+    private readonly leaseMs = LEASE_MS,
   ) {
+    this.deadlineMs = deliveryDeadline(leaseMs);
     this.rows = new EntityRows(db, OutboxMessage);
     this.q = tagged(db, LOOP);
     this.claimable = channel.claimableWhen ? ` AND ${channel.claimableWhen}` : "";
@@ -119,10 +124,12 @@ export class OutboxLane {
   }
 
   private start(message: OutboxMessage, inFlight: Set<Promise<void>>): Promise<void> {
-    const { recipient } = message;
+    const { id, recipient } = message;
+    this.inFlightIds.add(id);
     this.inFlightTo.set(recipient, (this.inFlightTo.get(recipient) ?? 0) + 1);
     const delivery: Promise<void> = this.deliver(message).finally(() => {
       inFlight.delete(delivery);
+      this.inFlightIds.delete(id);
       const left = this.inFlightTo.get(recipient)! - 1;
       if (left === 0) this.inFlightTo.delete(recipient);
       else this.inFlightTo.set(recipient, left);
@@ -132,23 +139,28 @@ export class OutboxLane {
 
   /**
    * Takes up to `limit` due messages under a new lease, at most `perRecipient` in flight per recipient;
-   * another run's claimed rows are skipped. `more`: more may be due now; `capped`: some wait for a
-   * recipient's slot.
+   * another run's claimed rows are skipped, and so are this instance's messages in flight. `more`: more
+   * may be due now; `capped`: some wait for a recipient's slot.
    */
   private async claim(limit: number): Promise<{ claimed: OutboxMessage[]; more: boolean; capped: boolean }> {
     const cap = this.channel.perRecipient;
     const busy = cap === undefined ? [] : [...this.inFlightTo].filter(([, count]) => count >= cap).map(([recipient]) => recipient);
     const looked = cap === undefined ? limit : limit * OVERSELECT;
+    // Recipients at their cap, and this instance's messages in flight (a row may say one is due again).
+    const excluded = [
+      { column: "o.recipient", values: busy },
+      { column: "o.id", values: [...this.inFlightIds] },
+    ].filter(({ values }) => values.length > 0);
     const token = randomUUID();
     const now = new Date();
-    const leaseEnd = new Date(now.getTime() + LEASE_MS);
+    const leaseEnd = new Date(now.getTime() + this.leaseMs);
     return backgroundTransaction(this.db, LOOP, async (q) => {
       const due = await this.rows.select(
         q,
         "o",
-        `WHERE o.status = ? AND o.next_attempt_at <= ? AND o.channel = ?${busy.length > 0 ? " AND o.recipient NOT IN (?)" : ""}${this.claimable}
+        `WHERE o.status = ? AND o.next_attempt_at <= ? AND o.channel = ?${excluded.map(({ column }) => ` AND ${column} NOT IN (?)`).join("")}${this.claimable}
          ORDER BY o.next_attempt_at, o.id LIMIT ? FOR UPDATE SKIP LOCKED`,
-        [DeliveryStatus.PENDING, now, this.channel.name, ...(busy.length > 0 ? [busy] : []), looked],
+        [DeliveryStatus.PENDING, now, this.channel.name, ...excluded.map(({ values }) => values), looked],
       );
       const taken = new Map<string, number>();
       const claimed: OutboxMessage[] = [];
@@ -175,7 +187,7 @@ export class OutboxLane {
     const held = "id = ? AND lease_token = ?";
     let failure: unknown;
     try {
-      const result = await this.channel.deliver(message);
+      const result = await this.attempt(message);
       if (result === "obsolete") {
         await this.q.query(`DELETE FROM outbox_messages WHERE ${held}`, [message.id, message.leaseToken]);
         this.onAttempt?.(this.channel.name, "obsolete");
@@ -213,6 +225,23 @@ export class OutboxLane {
     }
     this.onAttempt?.(this.channel.name, failure === undefined ? "delivered" : "failed");
     await this.channel.attempted?.(message, failure);
+  }
+
+  /**
+   * The channel's delivery of `message`, aborted at its deadline: the channel stops it for real (closes
+   * its connection), and the attempt is a failure that says so, retried on the schedule.
+   */
+  private async attempt(message: OutboxMessage): Promise<DeliveryResult> {
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(), this.deadlineMs);
+    try {
+      return await this.channel.deliver(message, deadline.signal);
+    } catch (error) {
+      if (!deadline.signal.aborted) throw error;
+      throw new DeliveryFailure(`aborted at the delivery's deadline: no outcome within ${this.deadlineMs} ms`);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Wakes this instance for the next retry due before the next poll, so that short schedules are kept. */

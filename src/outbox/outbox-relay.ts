@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import type { DataSource } from "typeorm";
 import { LoopHold } from "../db/background.js";
 import type { Scheduler } from "../jobs/scheduler.js";
+import { LEASE_MS } from "./lease.js";
 import { OutboxLane, type AttemptListener } from "./outbox-lane.js";
 import type { OutboxMessage } from "./outbox-message.entity.js";
 
@@ -33,9 +34,11 @@ export interface OutboxChannel {
   readonly claimableWhen?: string;
   /**
    * Delivers the message, or throws why it could not (it is retried). "obsolete" when there is nothing
-   * to send any more (a reminder for a referral answered meanwhile): the message is dropped.
+   * to send any more (a reminder for a referral answered meanwhile): the message is dropped. When
+   * `deadline` aborts, the delivery stops at once for real (its connection closed): nothing it sent
+   * may complete afterwards, as the message will be sent again.
    */
-  deliver(message: OutboxMessage): Promise<DeliveryResult>;
+  deliver(message: OutboxMessage, deadline: AbortSignal): Promise<DeliveryResult>;
   /** Hears of each attempt once its outcome is recorded: `failure` is undefined after a success. */
   attempted?(message: OutboxMessage, failure: unknown): Promise<void>;
 }
@@ -61,9 +64,11 @@ export class OutboxRelay {
     logger: Logger,
     /** Hears of each delivery attempt's outcome, by channel name (for the metrics). */
     onAttempt?: AttemptListener,
+    /** How long a claim holds its messages; each delivery's deadline is half of it. */
+    leaseMs = LEASE_MS,
   ) {
     const held = () => this.hold.held;
-    this.lanes = new Map(channels.map((channel) => [channel.name, new OutboxLane(db, channel, logger, onAttempt, held)]));
+    this.lanes = new Map(channels.map((channel) => [channel.name, new OutboxLane(db, channel, logger, onAttempt, held, leaseMs)]));
     // The poll only starts the lanes: the rows' leases, not Agenda's lock, keep runs apart, and a long
     // drain (a backlog, a busy database) must not outlive the job's short lock, whose timer would also
     // outlive a stopped server.

@@ -76,7 +76,7 @@ export class WebhookChannel implements OutboxChannel {
     this.reader = poolReader(db);
   }
 
-  async deliver(message: OutboxMessage): Promise<DeliveryResult> {
+  async deliver(message: OutboxMessage, deadline: AbortSignal): Promise<DeliveryResult> {
     const [target]: Target[] = await this.reader.query(
       `SELECT w.url, w.secret, CAST(e.referral_id AS CHAR) AS referralId, e.to_status AS status, e.version,
               CAST(e.feed_batch AS CHAR) AS batch, CAST(e.id AS CHAR) AS eventId, e.at
@@ -95,13 +95,16 @@ export class WebhookChannel implements OutboxChannel {
       "webhook-timestamp": String(Math.floor(now.getTime() / 1000)),
       "webhook-signature": new Webhook(target.secret).sign(id, now, body),
     };
-    const status = await this.post(target.url, headers, body);
+    const status = await this.post(target.url, headers, body, deadline);
     if (status < 200 || status > 299) throw new DeliveryFailure(`the endpoint answered HTTP ${status}`, status);
     return { responseStatus: status };
   }
 
-  /** POSTs and answers the response's status; throws when there is none within the timeout. */
-  private post(url: string, headers: Record<string, string>, body: string): Promise<number> {
+  /**
+   * POSTs and answers the response's status; throws when there is none within the timeout. The request
+   * is destroyed when `deadline` aborts, whatever the timeout.
+   */
+  private post(url: string, headers: Record<string, string>, body: string, deadline: AbortSignal): Promise<number> {
     const target = new URL(url);
     const strict = !this.config.allowPrivateUrls;
     if (strict) assertPublicTarget(target);
@@ -112,6 +115,7 @@ export class WebhookChannel implements OutboxChannel {
         {
           method: "POST",
           headers: { ...headers, "content-length": Buffer.byteLength(body) },
+          signal: deadline,
           // A name resolved again now must still be public: its DNS answer may have changed since it was checked.
           ...(strict ? { lookup: publicOnlyLookup } : {}),
         },

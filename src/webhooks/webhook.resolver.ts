@@ -87,7 +87,10 @@ export class WebhookDeliveryResolver {
   }
 
   @Authorized(...PARTNER_OR_ADMIN)
-  @Mutation(() => WebhookDelivery, { description: "Queues a new attempt of a delivery, whatever its status, with the same webhook-id." })
+  @Mutation(() => WebhookDelivery, {
+    description:
+      "Queues a new attempt of a delivery, with the same webhook-id: a SUCCEEDED or FAILED one, or one waiting for its retry, which is brought forward. Refused with BAD_USER_INPUT (delivery in progress) while an attempt of it is in flight, or while another delivery of its referral to the endpoint is pending.",
+  })
   redeliverWebhook(@Arg("deliveryId", () => ID) deliveryId: string, @Ctx() { caller, services }: RequestContext): Promise<WebhookDelivery> {
     return services.webhooks.redeliver(caller, deliveryId);
   }

@@ -4,8 +4,7 @@ import type { WebhooksConfig } from "../config.js";
 import { EntityRows, type Queryable } from "../db/entity-rows.js";
 import { idCursors, isRowId } from "../db/ids.js";
 import { poolReader } from "../db/pool.js";
-import { ErrorCode } from "../graphql/error-codes.js";
-import { AppError, badInput, forbidden, notFound } from "../graphql/errors.js";
+import { badInput, forbidden, notFound } from "../graphql/errors.js";
 import { EMAIL_CHANNEL } from "../notifications/notification-kind.js";
 import { writeWebhookDisabledNotices } from "../notifications/notification-writer.js";
 import { DeliveryStatus, OutboxMessage } from "../outbox/outbox-message.entity.js";
@@ -135,22 +134,48 @@ export class WebhookService {
     return { edges, pageInfo: { hasNextPage: found.length > size, endCursor: edges.at(-1)?.cursor ?? null } };
   }
 
-  /** A new attempt soon, with the same id; the schedule of retries goes on from its attempts so far. */
+  /**
+   * A new attempt soon, with the same id; the schedule of retries goes on from its attempts so far. A
+   * delivery waiting for its retry has it brought forward. Refused while an attempt of it is in flight
+   * (it would be sent twice at once), and, for one that is no longer pending, while another delivery
+   * of its referral to the endpoint is pending (it would overtake it).
+   */
   async redeliver(caller: Caller, deliveryId: string): Promise<WebhookDelivery> {
     const delivery = isRowId(deliveryId) ? await this.delivery(deliveryId) : undefined;
     if (!delivery) throw notFound(`webhook delivery ${deliveryId}`);
     const endpoint = await this.visible(caller, delivery.endpointId!, `webhook delivery ${deliveryId}`);
-    if (!endpoint.enabled) {
-      throw new AppError(ErrorCode.BAD_USER_INPUT, `deliveryId: endpoint ${endpoint.id} is disabled; enable it first`, {
-        field: "deliveryId",
-      });
-    }
-    await this.db.query("UPDATE outbox_messages SET status = ?, next_attempt_at = ?, lease_token = NULL WHERE id = ? AND channel = ?", [
-      DeliveryStatus.PENDING,
-      new Date(),
-      deliveryId,
-      WEBHOOK_CHANNEL,
-    ]);
+    const refusal = await this.db.transaction(async (em): Promise<string | undefined> => {
+      // Locked first: redeliveries to the endpoint go one at a time, and no new delivery to it is
+      // written meanwhile (its foreign key waits), so what is pending below stays so until commit.
+      const [locked]: { enabled: number }[] = await em.query("SELECT enabled FROM webhook_endpoints WHERE id = ? FOR UPDATE", [
+        endpoint.id,
+      ]);
+      if (!locked) throw notFound(`webhook delivery ${deliveryId}`);
+      if (Number(locked.enabled) !== 1) return `endpoint ${endpoint.id} is disabled; enable it first`;
+      // Locked: a claim of the relay skips it meanwhile, or one that holds it commits first and its lease shows.
+      const [row]: { status: DeliveryStatus; leaseToken: string | null; leaseEnd: Date }[] = await em.query(
+        "SELECT status, lease_token AS leaseToken, next_attempt_at AS leaseEnd FROM outbox_messages WHERE id = ? AND channel = ? FOR UPDATE",
+        [deliveryId, WEBHOOK_CHANNEL],
+      );
+      if (!row) throw notFound(`webhook delivery ${deliveryId}`);
+      const now = new Date();
+      const leased = row.leaseToken !== null && row.leaseEnd > now;
+      if (leased) return "delivery in progress: an attempt of it is under way; try again once it has ended";
+      if (row.status !== DeliveryStatus.PENDING) {
+        const [pending]: { id: string }[] = await em.query(
+          "SELECT CAST(id AS CHAR) AS id FROM outbox_messages WHERE endpoint_id = ? AND referral_id = ? AND status = ? AND id <> ? LIMIT 1",
+          [endpoint.id, delivery.referralId, DeliveryStatus.PENDING, deliveryId],
+        );
+        if (pending) return `delivery in progress: delivery ${pending.id} of the same referral is pending, and this one would overtake it`;
+      }
+      await em.query("UPDATE outbox_messages SET status = ?, next_attempt_at = ?, lease_token = NULL WHERE id = ?", [
+        DeliveryStatus.PENDING,
+        now,
+        deliveryId,
+      ]);
+      return undefined;
+    });
+    if (refusal !== undefined) throw badInput("deliveryId", refusal);
     this.nudge(WEBHOOK_CHANNEL);
     return deliveryOf((await this.delivery(deliveryId))!);
   }

@@ -151,3 +151,59 @@ describe("notifications > reminders and deadlines", () => {
     expect(reminders).to.deep.equal([{ referralId: referralIds[0] }]);
   });
 });
+
+describe("notifications > a slow SMTP server", () => {
+  // A lease of 3 s: each send is aborted at its deadline, 1.5 s.
+  const LEASE_MS = 3000;
+
+  it("never sends an e-mail twice when SMTP is slower than the lease: each send is aborted at its deadline and retried", async function () {
+    this.timeout(60_000);
+    const smtp = await TestSmtpServer.start();
+    // Four steps of a second: a send takes longer than the lease.
+    smtp.stepDelayMs = 1000;
+    const server = await startEmptyServer({ SMTP_URL: smtp.url, NOTIFY_RETRY_SCHEDULE: "1s,1s,1s,1s,1s,1s" }, { outboxLeaseMs: LEASE_MS });
+    try {
+      const partners = await Promise.all(Array.from({ length: 8 }, () => createPartner(server, undefined, { contactEmail: contact() })));
+      // Claimed together once the hold ends: as many sends at once as the lane has slots.
+      await server.outbox.holding(() => Promise.all(partners.map((partner) => submitRfi(server.admin, { partnerIds: [partner.id] }))));
+      await eventually(
+        "every alert's first send is aborted at its deadline",
+        async () => {
+          const rows: { attempts: number; lastError: string | null }[] = await server.db.query(
+            "SELECT attempts, last_error AS lastError FROM outbox_messages WHERE kind = 'NEW_REFERRAL'",
+          );
+          return rows.length === 8 && rows.every(({ attempts, lastError }) => attempts >= 1 && lastError !== null);
+        },
+        20_000,
+      );
+      const failed: { lastError: string }[] = await server.db.query("SELECT last_error AS lastError FROM outbox_messages");
+      for (const { lastError } of failed) expect(lastError).to.equal("aborted at the delivery's deadline: no outcome within 1500 ms");
+      // Each send had a connection of its own: none waited for one.
+      expect(smtp.mostConnections).to.equal(8);
+      expect(smtp.received).to.deep.equal([]);
+
+      smtp.stepDelayMs = 0;
+      await eventually(
+        "every alert is sent",
+        async () => (await statusesOf(server, "NEW_REFERRAL")).filter((s) => s === "SUCCEEDED").length === 8,
+        20_000,
+      );
+      // Longer than a lease: an attempt that was not really stopped, or a second claim, would show by now.
+      await new Promise((resolve) => setTimeout(resolve, LEASE_MS));
+      const ids = smtp.received.map(({ messageId }) => messageId);
+      expect(ids).to.have.length(8);
+      expect(new Set(ids).size).to.equal(8);
+      const rows: { status: string; attempts: number; lastError: string | null }[] = await server.db.query(
+        "SELECT status, attempts, last_error AS lastError FROM outbox_messages",
+      );
+      for (const row of rows) {
+        expect(row.status).to.equal("SUCCEEDED");
+        expect(row.attempts).to.be.at.least(2);
+        expect(row.lastError).to.equal(null);
+      }
+    } finally {
+      await server.stop();
+      await smtp.stop();
+    }
+  });
+});

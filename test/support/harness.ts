@@ -45,11 +45,11 @@ export async function startTestServer(overrides: Record<string, string> = {}, op
 }
 
 /** A real server on emptied tables (for settings known only once the test runs, such as a port). */
-export async function startEmptyServer(overrides: Record<string, string> = {}): Promise<TestServer> {
+export async function startEmptyServer(overrides: Record<string, string> = {}, options: StartOptions = {}): Promise<TestServer> {
   // Jobs left by earlier servers name rows of tables about to be emptied (their ids come back).
   await purgeNamespace(testDatabase.database);
   await emptyOutboxIfAny();
-  const server = await startTestServer(overrides);
+  const server = await startTestServer(overrides, options);
   await truncateAll(server.db);
   await server.services.apiKeys.syncEnvironmentAdminKey(ADMIN_KEY);
   return server;
@@ -59,11 +59,11 @@ export async function startEmptyServer(overrides: Record<string, string> = {}): 
  * One server for a describe block, on emptied tables: call at the top of the block and read
  * `.current` inside tests.
  */
-export function useTestServer(overrides: Record<string, string> = {}): { current: TestServer } {
+export function useTestServer(overrides: Record<string, string> = {}, options: StartOptions = {}): { current: TestServer } {
   const holder = {} as { current: TestServer };
   before(async function () {
     this.timeout(60_000);
-    holder.current = await startEmptyServer(overrides);
+    holder.current = await startEmptyServer(overrides, options);
   });
   after(async () => {
     await holder.current?.stop();

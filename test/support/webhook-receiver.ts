@@ -6,6 +6,8 @@ export interface ReceivedWebhook {
   body: string;
   /** When it arrived (ms since the epoch). */
   at: number;
+  /** Requests left hanging that the sender had not given up on (closed) when it arrived. */
+  hangingAlongside: number;
 }
 
 /** How the receiver answers a request: a status, or never (the request hangs until the server gives up). */
@@ -26,11 +28,17 @@ export class WebhookReceiver {
       const chunks: Buffer[] = [];
       request.on("data", (chunk: Buffer) => chunks.push(chunk));
       request.on("end", () => {
-        this.received.push({ headers: request.headers, body: Buffer.concat(chunks).toString("utf8"), at: Date.now() });
+        this.received.push({
+          headers: request.headers,
+          body: Buffer.concat(chunks).toString("utf8"),
+          at: Date.now(),
+          hangingAlongside: this.hanging.size,
+        });
         for (const wake of this.waiters.splice(0)) wake();
         const answer = this.answers.shift() ?? this.otherwise;
         if (answer === "hang") {
           this.hanging.add(response);
+          response.once("close", () => this.hanging.delete(response));
           return;
         }
         response.writeHead(answer, { "content-type": "text/plain" }).end("ok");
@@ -62,6 +70,11 @@ export class WebhookReceiver {
       });
     }
     return this.received;
+  }
+
+  /** Requests left hanging that the sender has not given up on yet. */
+  get stillHanging(): number {
+    return this.hanging.size;
   }
 
   async stop(): Promise<void> {

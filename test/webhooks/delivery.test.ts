@@ -5,6 +5,7 @@ import { startTestServer, useTestServer, type TestServer } from "../support/harn
 import { eventually } from "../support/wait.js";
 import { WebhookReceiver, type ReceivedWebhook } from "../support/webhook-receiver.js";
 import { DELIVERIES, endpointFor } from "../support/webhooks.js";
+import { WEBHOOK_CHANNEL } from "../../src/webhooks/webhook-writer.js";
 
 interface Body {
   type: string;
@@ -133,6 +134,24 @@ describe("webhooks > delivery", () => {
     expect(received.map((hook) => bodyOf(hook).data.version)).to.deep.equal([1, 1, 2, 3]);
   });
 
+  it("never claims again a delivery it still has in flight, even when its row says it is due", async function () {
+    this.timeout(20_000);
+    const hooks = await receiver();
+    hooks.answers = ["hang"];
+    await endpointFor(a.api, hooks.url, ["REFERRAL_RECEIVED"]);
+    await newReferral(server.current, a);
+    await hooks.receivedAtLeast(1);
+    // As a lease that ran out would leave it.
+    await server.current.db.query("UPDATE outbox_messages SET lease_token = NULL, next_attempt_at = NOW(3) WHERE channel = ?", [
+      WEBHOOK_CHANNEL,
+    ]);
+    server.current.outbox.nudge(WEBHOOK_CHANNEL);
+    // The hanging attempt ends at WEBHOOK_TIMEOUT; only then is the delivery sent again.
+    const [first, second] = await hooks.receivedAtLeast(2);
+    expect(second.headers["webhook-id"]).to.equal(first.headers["webhook-id"]);
+    expect(second.hangingAlongside).to.equal(0);
+  });
+
   it("does not let an endpoint that never answers delay another partner's endpoint", async function () {
     this.timeout(20_000);
     const [stuck, healthy] = [await receiver(), await receiver()];
@@ -146,6 +165,47 @@ describe("webhooks > delivery", () => {
     await newReferral(server.current, b);
     const [hook] = await healthy.receivedAtLeast(1, 5000);
     expect(hook.at - sent).to.be.below(1000);
+  });
+});
+
+describe("webhooks > a receiver slower than the lease", () => {
+  // A lease of 3 s: each attempt is aborted at its deadline, 1.5 s, long before WEBHOOK_TIMEOUT (10 s).
+  const LEASE_MS = 3000;
+  const server = useTestServer({ WEBHOOK_RETRY_SCHEDULE: "1s,1s,1s,1s" }, { outboxLeaseMs: LEASE_MS });
+  let hooks: WebhookReceiver;
+  afterEach(async () => {
+    await hooks?.stop();
+  });
+
+  it("aborts an attempt at its deadline, counts it as failed and retries it: never two requests at once", async () => {
+    hooks = await new WebhookReceiver().start();
+    hooks.otherwise = "hang";
+    const partner = await createPartner(server.current);
+    const endpoint = await endpointFor(partner.api, hooks.url, ["REFERRAL_RECEIVED"]);
+    await newReferral(server.current, partner);
+    await eventually("the first attempt is recorded as failed", async () => {
+      const { webhookDeliveries } = await partner.api.data(DELIVERIES, { e: endpoint.id });
+      return webhookDeliveries.edges[0]?.node.attempts >= 1;
+    });
+    const [{ lastError }] = await server.current.db.query("SELECT last_error AS lastError FROM outbox_messages WHERE channel = ?", [
+      WEBHOOK_CHANNEL,
+    ]);
+    expect(lastError).to.equal("aborted at the delivery's deadline: no outcome within 1500 ms");
+    await eventually("the aborted request is closed", async () => hooks.stillHanging === 0);
+
+    hooks.otherwise = 200;
+    await eventually("the delivery is SUCCEEDED", async () => {
+      const { webhookDeliveries } = await partner.api.data(DELIVERIES, { e: endpoint.id });
+      return webhookDeliveries.edges[0].node.status === "SUCCEEDED";
+    });
+    // Longer than a lease: a second claim of an attempt that was not really stopped would show by now.
+    await new Promise((resolve) => setTimeout(resolve, LEASE_MS));
+    const { webhookDeliveries } = await partner.api.data(DELIVERIES, { e: endpoint.id });
+    const { node } = webhookDeliveries.edges[0];
+    expect(hooks.received.length).to.be.at.least(2);
+    expect(hooks.received.map((hook) => hook.headers["webhook-id"])).to.deep.equal(hooks.received.map(() => node.id));
+    expect(hooks.received.map((hook) => hook.hangingAlongside)).to.deep.equal(hooks.received.map(() => 0));
+    expect(node).to.include({ status: "SUCCEEDED", attempts: hooks.received.length, lastResponseStatus: 200 });
   });
 });
 
