@@ -120,12 +120,7 @@ export class ChangeStream {
    * over the limit, the subscription ends with RATE_LIMITED, and the client resumes from the last
    * cursor it received once the window allows.
    */
-  private async replay(
-    subscriber: Subscriber,
-    after: Position,
-    through: number,
-    spend: LiveRequest["spend"],
-  ): Promise<void> {
+  private async replay(subscriber: Subscriber, after: Position, through: number, spend: LiveRequest["spend"]): Promise<void> {
     const { group } = subscriber;
     let from = after;
     for (let pages = 0; ; pages++) {
