@@ -3,9 +3,16 @@ import { Matches, validate, type ValidationError } from "class-validator";
 import type { ValidatorFn } from "type-graphql";
 import { ErrorCode } from "./error-codes.js";
 import { AppError } from "./errors.js";
+import { ONE_LINE } from "./one-line.js";
 
 /** A required string must hold something other than white space. */
 export const NotBlank = (each = false) => Matches(/\S/, { message: "must not be blank", each });
+
+/**
+ * Text shown to others as one line (a partner's name and location, which other partners' customers
+ * read in their e-mails) may not lay itself out (one-line.ts).
+ */
+export const SingleLine = (each = false) => Matches(ONE_LINE, { message: "must be one line of text, without control characters", each });
 
 interface Problem {
   field: string;

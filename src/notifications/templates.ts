@@ -1,3 +1,4 @@
+import { oneLine } from "../graphql/one-line.js";
 import type { CompanySize } from "../rfis/company-size.js";
 import { Locale } from "./locale.js";
 import { en, fr, type Strings } from "./locales.js";
@@ -43,6 +44,9 @@ const SUBJECT_NEED_CHARS = 60;
 /** The customer recognises their request from its opening words; the full text is theirs already. */
 const QUOTED_NEED_CHARS = 100;
 const MAX_SUGGESTIONS = 3;
+/** A partner's text in another partner's customer's e-mail: one line, no longer than the API accepts it. */
+const PARTNER_TEXT_CHARS = 200;
+const EMAIL_ADDRESS_CHARS = 254;
 
 type Row = [label: string, value: string];
 
@@ -86,11 +90,11 @@ function compose(content: EmailContent, s: Strings): { subject: string; blocks: 
         for (const suggestion of suggestions) {
           blocks.push({
             type: "card",
-            title: suggestion.partnerName,
+            title: oneLine(suggestion.partnerName, PARTNER_TEXT_CHARS),
             rows: [
-              [s.labels.location, suggestion.location],
+              [s.labels.location, oneLine(suggestion.location, PARTNER_TEXT_CHARS)],
               [s.labels.region, regionName(suggestion.region, s)],
-              [s.labels.contact, suggestion.contactEmail],
+              [s.labels.contact, oneLine(suggestion.contactEmail, EMAIL_ADDRESS_CHARS)],
             ],
           });
         }

@@ -1,7 +1,7 @@
 import { ArrayMaxSize, IsOptional, MaxLength } from "class-validator";
 import { Field, InputType, ObjectType } from "type-graphql";
 import { CountryCodeScalar, EmailAddressScalar } from "../graphql/scalars.js";
-import { NotBlank } from "../graphql/validation.js";
+import { NotBlank, SingleLine } from "../graphql/validation.js";
 import { Locale } from "../notifications/locale.js";
 import { CompanySize } from "../rfis/company-size.js";
 import { Partner } from "./partner.entity.js";
@@ -14,6 +14,7 @@ export const MAX_KEYWORD_LENGTH = 50;
 export class CreatePartnerInput {
   @Field(() => String)
   @NotBlank()
+  @SingleLine()
   @MaxLength(MAX_NAME_LENGTH)
   name: string;
 }
@@ -34,6 +35,7 @@ export class MarketingProfileInput {
 
   @Field(() => String)
   @NotBlank()
+  @SingleLine()
   @MaxLength(MAX_NAME_LENGTH)
   location: string;
 
@@ -43,6 +45,7 @@ export class MarketingProfileInput {
   @Field(() => [String])
   @ArrayMaxSize(MAX_KEYWORDS)
   @NotBlank(true)
+  @SingleLine(true)
   @MaxLength(MAX_KEYWORD_LENGTH, { each: true })
   keywords: string[];
 

@@ -224,6 +224,24 @@ describe("notifications > e-mail templates", () => {
       expect(email.text).not.to.include("No other partner is available");
     });
 
+    it("shows a partner's name, location and contact on one line each, cut to 200 characters, whatever was stored", () => {
+      const forged = {
+        partnerName: "Contoso\r\nURGENT: your request was cancelled",
+        location: `Paris\n\nCall +33 1 23 45 67 89 to confirm your bank details\u2028${"x".repeat(300)}`,
+        region: "FR",
+        contactEmail: "sales@contoso.example\n",
+      };
+      const email = renderEmail(chooseAnother([forged]), Locale.EN);
+      expect(email.text).to.include("- Contoso URGENT: your request was cancelled\n");
+      const location = email.text.split("\n").find((line) => line.includes("Location:"))!;
+      expect(location).to.match(/^ {2}Location: Paris Call \+33 1 23 45 67 89 to confirm your bank details x+…$/);
+      expect(Array.from(location.slice("  Location: ".length))).to.have.length(200);
+      expect(email.text).to.include("  Contact: sales@contoso.example\n");
+      expect(email.text).not.to.match(/\r|\u2028/);
+      expect(email.html).to.include(">Contoso URGENT: your request was cancelled<");
+      expect(email.html).not.to.match(/Paris\n/);
+    });
+
     it("lists at most three suggestions", () => {
       const email = renderEmail(chooseAnother([1, 2, 3, 4].map(suggestion)), Locale.EN);
 
