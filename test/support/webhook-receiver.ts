@@ -6,6 +6,8 @@ export interface ReceivedWebhook {
   body: string;
   /** When it arrived (ms since the epoch). */
   at: number;
+  /** How it was answered. */
+  answer: Answer;
 }
 
 /** How the receiver answers a request: a status, or never (the request hangs until the server gives up). */
@@ -26,9 +28,9 @@ export class WebhookReceiver {
       const chunks: Buffer[] = [];
       request.on("data", (chunk: Buffer) => chunks.push(chunk));
       request.on("end", () => {
-        this.received.push({ headers: request.headers, body: Buffer.concat(chunks).toString("utf8"), at: Date.now() });
-        for (const wake of this.waiters.splice(0)) wake();
         const answer = this.answers.shift() ?? this.otherwise;
+        this.received.push({ headers: request.headers, body: Buffer.concat(chunks).toString("utf8"), at: Date.now(), answer });
+        for (const wake of this.waiters.splice(0)) wake();
         if (answer === "hang") {
           this.hanging.add(response);
           return;
