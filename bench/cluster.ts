@@ -14,7 +14,14 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Check } from "../test/support/cluster/checks.js";
-import { killInstance, receiverAnswers, refuseSmtp, restartRedis, stallDatabase, type ScheduledFault } from "../test/support/cluster/faults.js";
+import {
+  killInstance,
+  receiverAnswers,
+  refuseSmtp,
+  restartRedis,
+  stallDatabase,
+  type ScheduledFault,
+} from "../test/support/cluster/faults.js";
 import type { Instance } from "../test/support/cluster/instances.js";
 import { runCluster } from "../test/support/cluster/run.js";
 import { startNginx } from "./cluster/nginx.js";

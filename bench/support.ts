@@ -44,7 +44,6 @@ export async function freshConfig(database: string, adminKey: string, overrides:
  */
 const BENCH_LIMITS = { RATE_LIMIT: "1000000", MAX_SOCKETS_PER_KEY: "10000" };
 
-
 /** A Markdown table. */
 export function table(header: string[], rows: (string | number)[][]): string {
   const line = (cells: (string | number)[]) => `| ${cells.join(" | ")} |`;

@@ -70,7 +70,7 @@ export async function startNginx(instances: readonly Instance[], dir: string): P
   const nginx: ChildProcess = spawn(NGINX, ["-p", dir, "-e", join(dir, "error.log"), "-c", join(dir, "nginx.conf"), "-g", "daemon off;"], {
     stdio: "inherit",
   });
-  killOnExit(nginx);
+  killOnExit(nginx, "SIGTERM");
   const deadline = Date.now() + 10_000;
   for (;;) {
     try {

@@ -11,6 +11,12 @@ const MAX_P99_RATIO = 1.5;
 
 const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(0);
 
+/** How many times an instance exited on its own during the load. */
+function crashesOf(run: ClusterRun, name: string): number {
+  const instance = run.instances.find((found) => found.name === name)!;
+  return instance.exits.filter((exit) => !exit.killed && exit.at <= run.loadEndedAt).length;
+}
+
 /** A fraction of the load's time, as an instant. */
 function instant(run: ClusterRun, fraction: number): number {
   return run.loadStartedAt + fraction * (run.loadEndedAt - run.loadStartedAt);
@@ -23,17 +29,18 @@ export function memoryReport(run: ClusterRun, stable: string): { lines: string; 
     const samples = run.memory.filter((sample) => sample.instance === instance.name && sample.at <= run.loadEndedAt);
     const after = samples.find((sample) => sample.at >= warm);
     const end = samples.at(-1);
-    const kills = instance.exits.filter((exit) => exit.killed).length;
-    return { name: instance.name, after, end, kills };
+    const kills = run.faults.kills.filter((kill) => kill.instance === instance.name).length;
+    return { name: instance.name, after, end, kills, crashes: crashesOf(run, instance.name) };
   });
   const lines = table(
-    ["instance", "RSS after warm-up MB", "RSS at the end MB", "growth", "SIGKILLed"],
-    rows.map(({ name, after, end, kills }) => [
+    ["instance", "RSS after warm-up MB", "RSS at the end MB", "growth", "SIGKILLed", "crashed"],
+    rows.map(({ name, after, end, kills, crashes }) => [
       name,
       after ? mb(after.rss) : "-",
       end ? mb(end.rss) : "-",
       after && end ? `${(((end.rss - after.rss) / after.rss) * 100).toFixed(1)} %` : "-",
       kills,
+      crashes,
     ]),
   );
   const steady = rows.find((row) => row.name === stable)!;
@@ -42,8 +49,14 @@ export function memoryReport(run: ClusterRun, stable: string): { lines: string; 
     lines,
     check: {
       name: `${stable} (never killed): RSS growth from the end of warm-up to the end ≤ ${MAX_RSS_GROWTH * 100} %`,
-      pass: growth <= MAX_RSS_GROWTH,
-      detail: [`${Number.isNaN(growth) ? "no samples" : `${(growth * 100).toFixed(1)} %`}`],
+      pass: steady.crashes === 0 && growth <= MAX_RSS_GROWTH,
+      detail: [
+        steady.crashes > 0
+          ? `not measurable: ${stable} crashed ${steady.crashes} times (a new process each time)`
+          : Number.isNaN(growth)
+            ? "no samples"
+            : `${(growth * 100).toFixed(1)} %`,
+      ],
     },
   };
 }
@@ -66,16 +79,25 @@ export function listLatencyReport(run: ClusterRun, stable: string): { lines: str
     ];
   });
   const p99Between = (from: number, to: number) =>
-    percentiles(reads.filter((read) => nameOf.get(read.via) === stable && read.at >= instant(run, from) && read.at < instant(run, to)).map((read) => read.ms))
-      .p99;
+    percentiles(
+      reads
+        .filter((read) => nameOf.get(read.via) === stable && read.at >= instant(run, from) && read.at < instant(run, to))
+        .map((read) => read.ms),
+    ).p99;
   const early = p99Between(WARM_UP, LATE);
   const late = p99Between(LATE, 1.0001);
+  const crashes = crashesOf(run, stable);
   return {
     lines: table(["load time", "reads", ...run.instances.map((instance) => `${instance.name} p99 ms`)], rows),
     check: {
       name: `${stable} (never killed): list p99 of the second half ≤ ${MAX_P99_RATIO}× that of 20–50 % of the run`,
-      pass: late <= MAX_P99_RATIO * early,
-      detail: [`p99 ${early.toFixed(0)} ms at 20–50 %, ${late.toFixed(0)} ms in the second half (${(late / early).toFixed(2)}×)`],
+      pass: crashes === 0 && late <= MAX_P99_RATIO * early,
+      detail: [
+        ...(crashes > 0 ? [`${stable} crashed ${crashes} times`] : []),
+        Number.isNaN(early) || Number.isNaN(late)
+          ? "not measurable: no successful list read in one of the windows"
+          : `p99 ${early.toFixed(0)} ms at 20–50 %, ${late.toFixed(0)} ms in the second half (${(late / early).toFixed(2)}×)`,
+      ],
     },
   };
 }

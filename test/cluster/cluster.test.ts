@@ -25,7 +25,13 @@ describe("cluster > two instances under load, through a SIGKILL and a Redis rest
       load: { rfisPerSecond: 3, decisionDelayMs: [300, 2000], giveUpMs: 60_000 },
       listReadsPerSecond: 2,
       pollEveryMs: 1000,
-      timings: { newWindowMs: 6000, evaluationWindowMs: 10_000, sweepEveryMs: 2000, reminderBeforeMs: 3000, retrySchedule: "1s,2s,5s,10s,20s,30s,30s" },
+      timings: {
+        newWindowMs: 6000,
+        evaluationWindowMs: 10_000,
+        sweepEveryMs: 2000,
+        reminderBeforeMs: 3000,
+        retrySchedule: "1s,2s,5s,10s,20s,30s,30s",
+      },
       loadMs: 35_000,
       schedule: ([, second]) => [
         { atMs: 8000, name: "SIGKILL", run: killInstance(second, 5000) },
@@ -56,12 +62,24 @@ describe("cluster > two instances under load, through a SIGKILL and a Redis rest
     "answers decisions, list reads and feed polls with success or a retryable error",
     holds("decisions, list reads and feed polls answered with success or a retryable error"),
   );
-  it("gives the whole event table, in order, to a feed read from the start", holds("the feed read from the start equals the event table, in order, no repeats"));
+  it(
+    "gives the whole event table, in order, to a feed read from the start",
+    holds("the feed read from the start equals the event table, in order, no repeats"),
+  );
   it("gives each CRM exactly its partner's feed", holds("each integrator's referralChanges equal its partner's feed"));
-  it("gives each socket its partner's feed across reconnections", holds("each socket's cursors, joined across reconnections, equal its partner's feed"));
-  it("delivers every change to its partner's receiver", holds("every receiver got every change of its partner, one body per webhook-id, nothing left pending"));
+  it(
+    "gives each socket its partner's feed across reconnections",
+    holds("each socket's cursors, joined across reconnections, equal its partner's feed"),
+  );
+  it(
+    "delivers every change to its partner's receiver",
+    holds("every receiver got every change of its partner, one body per webhook-id, nothing left pending"),
+  );
   it("sends every e-mail that is due", holds("every e-mail that was due was sent (all SUCCEEDED, each Message-ID received)"));
-  it("receives no message twice but those in flight at the SIGKILL", holds("no webhook-id or Message-ID received twice (except in flight at a SIGKILL)"));
+  it(
+    "receives no message twice but those in flight at the SIGKILL",
+    holds("no webhook-id or Message-ID received twice (except in flight at a SIGKILL)"),
+  );
   it("expires every overdue referral exactly once", holds("every overdue referral expired exactly once"));
   it("keeps every instance up but the one killed", holds("no instance exited on its own"));
 });

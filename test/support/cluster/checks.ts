@@ -44,6 +44,8 @@ export interface Evidence {
   /** The Message-ID domain (MAIL_FROM's). */
   mailDomain: string;
   windows: Pick<Timings, "newWindowMs" | "evaluationWindowMs">;
+  /** When the load started: times in the details count from it. */
+  loadStartedAt: number;
 }
 
 /** The event table in feed order (feed_batch, id): what every reader of the feed should get. */
@@ -90,7 +92,11 @@ export function compareSequences(got: readonly string[], expected: readonly stri
 
 export function describeDiff(diff: SequenceDiff, got: readonly string[], expected: readonly string[]): string {
   const at = diff.firstDifference;
-  const around = (cursors: readonly string[]) => cursors.slice(at, at + 3).map(positionOf).join(" ") || "(end)";
+  const around = (cursors: readonly string[]) =>
+    cursors
+      .slice(at, at + 3)
+      .map(positionOf)
+      .join(" ") || "(end)";
   return (
     `got ${got.length} of ${expected.length}: ${diff.missing.length} missing, ${diff.extra.length} not expected, ${diff.repeats.length} repeated; ` +
     `first difference at #${at}: got ${around(got)}, expected ${around(expected)} (batch:id)`
@@ -114,23 +120,37 @@ export function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<s
   return groups;
 }
 
-/** How long before (and after) a SIGKILL a first receipt may be that the dead instance never got to record. */
-const IN_FLIGHT_BEFORE_KILL_MS = 5000;
+/** How long before (and after) an instance died a first receipt may be that the dead instance never got to record. */
+const IN_FLIGHT_BEFORE_DEATH_MS = 5000;
 
 /**
  * Duplicates of a message (the same webhook-id or Message-ID received more than once), each excused
- * when its first receipt happened just before an instance was SIGKILLed (at least once allows it).
+ * when its first receipt happened just before an instance died (at least once allows it): SIGKILLed
+ * by the run, or crashed (a crash fails its own check).
  */
-export function duplicates(receipts: readonly { id: string; at: number }[], faults: FaultLog): { excused: string[]; unexcused: string[] } {
-  const excused: string[] = [];
-  const unexcused: string[] = [];
+export function duplicates(
+  receipts: readonly { id: string; at: number }[],
+  faults: FaultLog,
+  instances: readonly Instance[],
+): { unexcused: Duplicate[]; atKill: Duplicate[]; atCrash: Duplicate[] } {
+  const found = { unexcused: [] as Duplicate[], atKill: [] as Duplicate[], atCrash: [] as Duplicate[] };
+  const crashes = instances.flatMap((instance) => instance.exits.filter((exit) => !exit.killed).map((exit) => exit.at));
+  const near = (first: number, death: number) => first >= death - IN_FLIGHT_BEFORE_DEATH_MS && first <= death + 1000;
   for (const [id, times] of groupBy(receipts, (receipt) => receipt.id)) {
     if (times.length < 2) continue;
-    const first = Math.min(...times.map((receipt) => receipt.at));
-    const killed = faults.kills.some((kill) => first >= kill.at - IN_FLIGHT_BEFORE_KILL_MS && first <= kill.at + 1000);
-    (killed ? excused : unexcused).push(id);
+    const duplicate = { id, at: times.map((receipt) => receipt.at).sort((a, b) => a - b) };
+    const [first] = duplicate.at;
+    if (faults.kills.some((kill) => near(first, kill.at))) found.atKill.push(duplicate);
+    else if (crashes.some((crash) => near(first, crash))) found.atCrash.push(duplicate);
+    else found.unexcused.push(duplicate);
   }
-  return { excused, unexcused };
+  return found;
+}
+
+/** A message received more than once: its id, and when each copy arrived. */
+export interface Duplicate {
+  id: string;
+  at: number[];
 }
 
 export function sample<T>(items: readonly T[], count = 3): string {

@@ -57,7 +57,9 @@ export async function webhooksDelivered(evidence: Evidence, events: readonly Fee
     const own = new Set((byPartner.get(partner.id) ?? []).map((event) => event.cursor));
     const foreign = [...got].filter((cursor) => !own.has(cursor));
     if (missing.length > 0 || foreign.length > 0) {
-      wrong.push(`receiver ${partner.index + 1}: ${missing.length} of ${expected.length} changes never received, ${foreign.length} of other partners`);
+      wrong.push(
+        `receiver ${partner.index + 1}: ${missing.length} of ${expected.length} changes never received, ${foreign.length} of other partners`,
+      );
     }
   }
   return {
@@ -109,45 +111,53 @@ export function noDuplicates(evidence: Evidence): Check {
       .map((hook) => ({ id: String(hook.headers["webhook-id"]), at: hook.at })),
   );
   const mails = evidence.smtp.accepted.map((mail) => ({ id: mail.messageId, at: mail.at }));
-  const webhooks = duplicates(hooks, evidence.faults);
-  const emails = duplicates(mails, evidence.faults);
+  const webhooks = duplicates(hooks, evidence.faults, evidence.instances);
+  const emails = duplicates(mails, evidence.faults, evidence.instances);
+  const seconds = (at: number) => `${Math.round((at - evidence.loadStartedAt) / 1000)} s`;
+  const line = (what: string, found: ReturnType<typeof duplicates>) =>
+    `${what}: ${found.unexcused.length} duplicates` +
+    `${found.unexcused.length > 0 ? ` (e.g. ${sample(found.unexcused.map((duplicate) => `${duplicate.id} at ${duplicate.at.map(seconds).join(" and ")}`))})` : ""}; ` +
+    `excused: ${found.atKill.length} in flight at a SIGKILL, ${found.atCrash.length} at a crash`;
   return {
     name: "no webhook-id or Message-ID received twice (except in flight at a SIGKILL)",
     pass: webhooks.unexcused.length === 0 && emails.unexcused.length === 0,
-    detail: [
-      `webhooks: ${webhooks.unexcused.length} duplicates, ${webhooks.excused.length} excused (in flight at a SIGKILL)${webhooks.unexcused.length > 0 ? `, e.g. webhook-id ${sample(webhooks.unexcused)}` : ""}`,
-      `e-mails: ${emails.unexcused.length} duplicates, ${emails.excused.length} excused${emails.unexcused.length > 0 ? `, e.g. ${sample(emails.unexcused)}` : ""}`,
-    ],
+    detail: [line("webhooks", webhooks), line("e-mails", emails)],
   };
 }
 
 /**
- * How long the messages a killed instance held waited (from the kill to their delivery, or to now when
- * still pending), and the deliveries queued behind them: a measure, not a verdict.
+ * How long the messages left under a lease at a kill waited (from the kill to their delivery, or to
+ * now when still pending), and the deliveries queued behind them: a measure, not a verdict. Each is
+ * counted at the first kill that found it (an instance that crashed meanwhile may hold some too).
  */
 export async function heldByKilled(evidence: Evidence): Promise<string[]> {
   const lines: string[] = [];
+  const counted = new Set<string>();
   for (const kill of evidence.faults.kills) {
-    if (kill.held.length === 0) {
-      lines.push(`${kill.instance} killed at ${new Date(kill.at).toISOString()}: held no message`);
+    const held = kill.held.filter((message) => !counted.has(message.id));
+    for (const message of held) counted.add(message.id);
+    const when = `${kill.instance} SIGKILLed at ${Math.round((kill.at - evidence.loadStartedAt) / 1000)} s`;
+    if (held.length === 0) {
+      lines.push(`${when}: no message left under its lease`);
       continue;
     }
+    const ids = held.map((message: HeldMessage) => message.id);
     const [rows] = await evidence.db.query<OutboxRow[]>(
       `SELECT CAST(id AS CHAR) AS id, channel, status, sent_at AS sentAt FROM outbox_messages WHERE id IN (?)`,
-      [kill.held.map((message: HeldMessage) => message.id)],
+      [ids],
     );
     const waits = rows.map((row) => ((row.sentAt?.getTime() ?? Date.now()) - kill.at) / 1000);
     const [[behind]] = await evidence.db.query<mysql.RowDataPacket[]>(
       `SELECT COUNT(*) AS n, MAX(TIMESTAMPDIFF(MICROSECOND, o.created_at, COALESCE(o.sent_at, NOW(3)))) / 1e6 AS longest
        FROM outbox_messages o JOIN outbox_messages h ON h.id IN (?) AND h.endpoint_id = o.endpoint_id AND h.referral_id = o.referral_id AND o.id > h.id
        WHERE o.created_at <= COALESCE(h.sent_at, NOW(3))`,
-      [kill.held.map((message) => message.id)],
+      [ids],
     );
     const channels = [...groupBy(rows, (row) => row.channel)].map(([channel, some]) => `${some.length} ${channel}`).join(", ");
     const { p50, max } = percentiles(waits);
     lines.push(
-      `${kill.instance} killed holding ${channels}: waited ${p50.toFixed(0)} s (median), ${max.toFixed(0)} s (longest)` +
-        `${rows.some((row) => row.status === "PENDING") ? ", some still pending" : ""}; ${Number(behind.n)} deliveries queued behind them` +
+      `${when}: ${channels} left under its lease waited ${p50.toFixed(0)} s (median), ${max.toFixed(0)} s (longest) from the kill` +
+        `${rows.some((row) => row.status === "PENDING") ? ", some still pending" : ""}; ${Number(behind.n)} later deliveries queued behind them` +
         (Number(behind.n) > 0 ? ` (longest wait ${Number(behind.longest).toFixed(0)} s)` : ""),
     );
   }
@@ -156,14 +166,13 @@ export async function heldByKilled(evidence: Evidence): Promise<string[]> {
 
 /** No instance ended unless the run ended it. */
 export function noCrash({ instances }: Evidence): Check {
-  const crashes = instances.flatMap((instance) =>
-    instance.exits.filter((exit) => !exit.killed).map((exit) => ({ instance, exit })),
-  );
+  const crashes = instances.flatMap((instance) => instance.exits.filter((exit) => !exit.killed).map((exit) => ({ instance, exit })));
   return {
     name: "no instance exited on its own",
     pass: crashes.length === 0,
     detail: crashes.map(
-      ({ instance, exit }) => `${instance.name} exited (code ${exit.code}, signal ${exit.signal}) at ${new Date(exit.at).toISOString()}; log: ${instance.logFile}`,
+      ({ instance, exit }) =>
+        `${instance.name} exited (code ${exit.code}, signal ${exit.signal}) at ${new Date(exit.at).toISOString()}; log: ${instance.logFile}`,
     ),
   };
 }

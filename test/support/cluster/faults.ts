@@ -29,7 +29,10 @@ export function heldOrBehind(kills: readonly Kill[], message: HeldMessage): bool
     kill.held.some(
       (held) =>
         held.id === message.id ||
-        (held.endpointId !== null && held.endpointId === message.endpointId && held.referralId === message.referralId && BigInt(message.id) > BigInt(held.id)),
+        (held.endpointId !== null &&
+          held.endpointId === message.endpointId &&
+          held.referralId === message.referralId &&
+          BigInt(message.id) > BigInt(held.id)),
     ),
   );
 }
@@ -90,9 +93,14 @@ export function killInstance(instance: Instance, restartAfterMs: number): Schedu
         .map(({ id, channel, endpointId, referralId }) => ({ id, channel, endpointId, referralId }));
     })();
     await sleep(restartAfterMs);
-    await instance.start();
-    kill.restartedAt = Date.now();
-    log.note(`${instance.name} serving again`);
+    try {
+      await instance.start();
+      kill.restartedAt = Date.now();
+      log.note(`${instance.name} serving again`);
+    } catch {
+      // It crashed while starting: it is started again as any crashed instance is (instances.ts).
+      log.note(`${instance.name} crashed while starting again`);
+    }
     await held;
   };
 }

@@ -9,19 +9,22 @@ import type { BackingServices } from "./services.js";
 const MAIN = fileURLToPath(new URL("../../../src/main.js", import.meta.url));
 const NODE_FLAGS = ["--max-semi-space-size=64"];
 
-const children = new Set<ChildProcess>();
+const children = new Map<ChildProcess, NodeJS.Signals>();
 let hooked = false;
 
-/** Ends `child` with this process, however this process ends (a failed run must not leave servers behind). */
-export function killOnExit(child: ChildProcess): void {
+/**
+ * Ends `child` with this process, however this process ends (a failed run must not leave servers
+ * behind), with `signal` (SIGTERM for a process that must stop its own children, as nginx's master does).
+ */
+export function killOnExit(child: ChildProcess, signal: NodeJS.Signals = "SIGKILL"): void {
   if (!hooked) process.on("exit", killChildren);
   hooked = true;
-  children.add(child);
+  children.set(child, signal);
   child.once("exit", () => children.delete(child));
 }
 
 function killChildren(): void {
-  for (const child of children) child.kill("SIGKILL");
+  for (const [child, signal] of children) child.kill(signal);
 }
 
 /** The short windows and schedules that let a run of minutes go through every deadline and retry. */
@@ -160,11 +163,15 @@ export class Instance {
     await this.exited;
   }
 
+  /** Starts it again soon; one that fails to start is started again the same way, until the run stops it. */
   private restartCrashed(): void {
-    this.restarting = new Promise<void>((resolve) => setTimeout(resolve, RESTART_CRASHED_AFTER_MS))
+    const restarting: Promise<void> = new Promise<void>((resolve) => setTimeout(resolve, RESTART_CRASHED_AFTER_MS))
       .then(() => (this.closed ? undefined : this.start()))
       .catch(() => undefined)
-      .finally(() => (this.restarting = undefined));
+      .finally(() => {
+        if (this.restarting === restarting) this.restarting = undefined;
+      });
+    this.restarting = restarting;
   }
 
   /** Resident memory in bytes (/proc), undefined when not running. */
@@ -192,7 +199,10 @@ export class Instance {
   /** The last `lines` lines of its log. */
   logTail(lines = 20): string {
     try {
-      return readFileSync(this.logFile, "utf8").split("\n").slice(-lines - 1).join("\n");
+      return readFileSync(this.logFile, "utf8")
+        .split("\n")
+        .slice(-lines - 1)
+        .join("\n");
     } catch {
       return "";
     }

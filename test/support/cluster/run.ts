@@ -85,7 +85,10 @@ async function readWholeFeed(gateway: Gateway, adminKey: string): Promise<string
       await sleep(500);
       continue;
     }
-    const { edges, pageInfo } = answer.data.referralChanges as { edges: { cursor: string }[]; pageInfo: { hasNextPage: boolean; endCursor: string } };
+    const { edges, pageInfo } = answer.data.referralChanges as {
+      edges: { cursor: string }[];
+      pageInfo: { hasNextPage: boolean; endCursor: string };
+    };
     cursors.push(...edges.map((edge) => edge.cursor));
     if (!pageInfo.hasNextPage) return cursors;
     after = pageInfo.endCursor;
@@ -102,7 +105,14 @@ export async function runCluster(options: ClusterOptions): Promise<ClusterRun> {
   const adminKey = randomBytes(32).toString("base64url");
   await dropTestDatabase(options.database);
   const services = await startBackingServices(options.partners);
-  const db = mysql.createPool({ host: "127.0.0.1", port: 3306, user: "root", database: options.database, timezone: "Z", connectionLimit: 4 });
+  const db = mysql.createPool({
+    host: "127.0.0.1",
+    port: 3306,
+    user: "root",
+    database: options.database,
+    timezone: "Z",
+    connectionLimit: 4,
+  });
   const stops: (() => Promise<unknown>)[] = [() => stopBackingServices(services), () => db.end()];
   try {
     const env = instanceEnv(services, options.database, adminKey, options.timings);
@@ -151,8 +161,8 @@ export async function runCluster(options: ClusterOptions): Promise<ClusterRun> {
     stops.unshift(async () => clearInterval(progress));
     await sleep(options.loadMs);
     load.stop();
-    await submitting;
     const loadEndedAt = Date.now();
+    await submitting;
     say("load stopped; waiting for the faults to end, the decisions, the deadlines, the outbox and the followers");
     await faulting;
     await load.decided();
@@ -182,6 +192,7 @@ export async function runCluster(options: ClusterOptions): Promise<ClusterRun> {
       excuseHeld: options.excuseHeld,
       mailDomain: MAIL_DOMAIN,
       windows: options.timings,
+      loadStartedAt,
     };
     const checks = [
       submissionsAnswered(evidence),

@@ -99,6 +99,8 @@ export class MessageIdSink {
         });
       },
     });
+    // A client that dies mid-session (a SIGKILLed instance) resets its connection: nothing to do about it.
+    server.on("error", () => undefined);
     sink = new MessageIdSink(server);
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     return sink;
