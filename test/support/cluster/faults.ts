@@ -72,8 +72,7 @@ const HELD_AFTER_MS = 15_000;
 /** SIGKILLs `instance`, starts it again `restartAfterMs` later, and finds what it died holding. */
 export function killInstance(instance: Instance, restartAfterMs: number): ScheduledFault["run"] {
   return async ({ db, log }) => {
-    const kill: Kill = { instance: instance.name, at: Date.now(), held: [] };
-    await instance.kill();
+    const kill: Kill = { instance: instance.name, at: await instance.kill(), held: [] };
     log.kills.push(kill);
     log.note(`SIGKILL ${instance.name}`);
     const [leased] = await db.query<mysql.RowDataPacket[]>(

@@ -109,7 +109,7 @@ function atSeam(socket: FeedSocket, index: number): boolean {
 }
 
 /** Each socket's cursors, joined across its reconnections, equal its partner's feed: no gap, no repeat at a seam. */
-export function socketsGotTheirFeed({ sockets }: Evidence, events: readonly FeedEvent[]): Check {
+export function socketsGotTheirFeed({ sockets, loadStartedAt }: Evidence, events: readonly FeedEvent[]): Check {
   const byPartner = groupBy(events, (event) => event.partnerId);
   const wrong: string[] = [];
   let gapsAtSeams = 0;
@@ -133,7 +133,13 @@ export function socketsGotTheirFeed({ sockets }: Evidence, events: readonly Feed
       sockets.flatMap((socket) => socket.seams),
       (seam) => seam.why,
     ),
-  ].map(([reason, seams]) => `${reason} ×${seams.length}`);
+  ].map(
+    ([reason, seams]) =>
+      `${reason} ×${seams.length} at ${during(
+        seams.map((seam) => seam.at),
+        loadStartedAt,
+      )}`,
+  );
   return {
     name: "each socket's cursors, joined across reconnections, equal its partner's feed",
     pass: wrong.length === 0,

@@ -141,16 +141,19 @@ export class Instance {
     }
   }
 
-  /** SIGKILL: the process dies holding whatever it held. */
-  async kill(): Promise<void> {
-    await this.restarting;
+  /** SIGKILL: the process dies holding whatever it held. Resolves, once it has died, with when it was signalled. */
+  async kill(): Promise<number> {
+    // A crashed instance is killed once it is back (a restart that fails plans the next one), if within a minute.
+    for (const deadline = Date.now() + 60_000; this.restarting && Date.now() < deadline; ) await this.restarting;
+    const at = Date.now();
     await this.end("SIGKILL");
+    return at;
   }
 
   /** SIGTERM, as an orchestrator stops it; SIGKILL if it has not ended within 20 s. */
   async stop(): Promise<void> {
     this.closed = true;
-    await this.restarting;
+    while (this.restarting) await this.restarting;
     const timer = setTimeout(() => this.child?.kill("SIGKILL"), 20_000);
     await this.end("SIGTERM");
     clearTimeout(timer);
