@@ -7,9 +7,10 @@ import WebSocket from "ws";
 import { loadConfig, type Config } from "../src/config.js";
 import type { GraphQLClient } from "../test/support/client.js";
 import { rfiInput } from "../test/support/fixtures.js";
+import { percentiles } from "../test/support/percentiles.js";
 import { purgeNamespace } from "../test/support/redis.js";
 
-export { purgeNamespace };
+export { percentiles, purgeNamespace };
 
 export async function dropDatabase(name: string): Promise<void> {
   const connection = await mysql.createConnection({ host: "127.0.0.1", port: 3306, user: "root" });
@@ -42,13 +43,6 @@ export async function freshConfig(database: string, adminKey: string, overrides:
  * still count every request), not the limit.
  */
 const BENCH_LIMITS = { RATE_LIMIT: "1000000", MAX_SOCKETS_PER_KEY: "10000" };
-
-/** Nearest-rank percentiles of `values`. */
-export function percentiles(values: number[]): { n: number; p50: number; p95: number; p99: number; max: number } {
-  const sorted = [...values].sort((a, b) => a - b);
-  const at = (p: number) => sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)] ?? NaN;
-  return { n: sorted.length, p50: at(0.5), p95: at(0.95), p99: at(0.99), max: sorted.at(-1) ?? NaN };
-}
 
 /** A Markdown table. */
 export function table(header: string[], rows: (string | number)[][]): string {

@@ -8,6 +8,8 @@ export interface ReceivedWebhook {
   at: number;
   /** Requests left hanging that the sender had not given up on (closed) when it arrived. */
   hangingAlongside: number;
+  /** How it was answered. */
+  answer: Answer;
 }
 
 /** How the receiver answers a request: a status, or never (the request hangs until the server gives up). */
@@ -28,14 +30,15 @@ export class WebhookReceiver {
       const chunks: Buffer[] = [];
       request.on("data", (chunk: Buffer) => chunks.push(chunk));
       request.on("end", () => {
+        const answer = this.answers.shift() ?? this.otherwise;
         this.received.push({
           headers: request.headers,
           body: Buffer.concat(chunks).toString("utf8"),
           at: Date.now(),
           hangingAlongside: this.hanging.size,
+          answer,
         });
         for (const wake of this.waiters.splice(0)) wake();
-        const answer = this.answers.shift() ?? this.otherwise;
         if (answer === "hang") {
           this.hanging.add(response);
           response.once("close", () => this.hanging.delete(response));

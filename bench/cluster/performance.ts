@@ -1,0 +1,103 @@
+import type { Check } from "../../test/support/cluster/checks.js";
+import type { ClusterRun } from "../../test/support/cluster/run.js";
+import { percentiles } from "../../test/support/percentiles.js";
+import { table } from "../support.js";
+
+/** Warm-up: the first fifth of the load (minutes 0–2 of 10). Early window: minutes 2–5 of 10; late: the last 5. */
+const WARM_UP = 0.2;
+const LATE = 0.5;
+const MAX_RSS_GROWTH = 0.1;
+const MAX_P99_RATIO = 1.5;
+
+const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(0);
+
+/** How many times an instance exited on its own during the load. */
+function crashesOf(run: ClusterRun, name: string): number {
+  const instance = run.instances.find((found) => found.name === name)!;
+  return instance.exits.filter((exit) => !exit.killed && exit.at <= run.loadEndedAt).length;
+}
+
+/** A fraction of the load's time, as an instant. */
+function instant(run: ClusterRun, fraction: number): number {
+  return run.loadStartedAt + fraction * (run.loadEndedAt - run.loadStartedAt);
+}
+
+/** Each instance's RSS after the warm-up and at the end of the load, and the verdict on the one never killed. */
+export function memoryReport(run: ClusterRun, stable: string): { lines: string; check: Check } {
+  const warm = instant(run, WARM_UP);
+  const rows = run.instances.map((instance) => {
+    const samples = run.memory.filter((sample) => sample.instance === instance.name && sample.at <= run.loadEndedAt);
+    const after = samples.find((sample) => sample.at >= warm);
+    const end = samples.at(-1);
+    const kills = run.faults.kills.filter((kill) => kill.instance === instance.name).length;
+    return { name: instance.name, after, end, kills, crashes: crashesOf(run, instance.name) };
+  });
+  const lines = table(
+    ["instance", "RSS after warm-up MB", "RSS at the end MB", "growth", "SIGKILLed", "crashed"],
+    rows.map(({ name, after, end, kills, crashes }) => [
+      name,
+      after ? mb(after.rss) : "-",
+      end ? mb(end.rss) : "-",
+      after && end ? `${(((end.rss - after.rss) / after.rss) * 100).toFixed(1)} %` : "-",
+      kills,
+      crashes,
+    ]),
+  );
+  const steady = rows.find((row) => row.name === stable)!;
+  const growth = steady.after && steady.end ? (steady.end.rss - steady.after.rss) / steady.after.rss : NaN;
+  return {
+    lines,
+    check: {
+      name: `${stable} (never killed): RSS growth from the end of warm-up to the end ≤ ${MAX_RSS_GROWTH * 100} %`,
+      pass: steady.crashes === 0 && growth <= MAX_RSS_GROWTH,
+      detail: [
+        steady.crashes > 0
+          ? `not measurable: ${stable} crashed ${steady.crashes} times (a new process each time)`
+          : Number.isNaN(growth)
+            ? "no samples"
+            : `${(growth * 100).toFixed(1)} %`,
+      ],
+    },
+  };
+}
+
+/** List p99 per tenth of the load (a minute of a 10-minute run) per instance, and the verdict on the one never killed. */
+export function listLatencyReport(run: ClusterRun, stable: string): { lines: string; check: Check } {
+  const nameOf = new Map(run.instances.map((instance) => [`127.0.0.1:${instance.port}`, instance.name]));
+  const reads = run.reads.filter((read) => read.code === undefined && read.at <= run.loadEndedAt);
+  const slices = 10;
+  const rows = Array.from({ length: slices }, (_, n) => {
+    const [from, to] = [instant(run, n / slices), instant(run, (n + 1) / slices)];
+    const inSlice = reads.filter((read) => read.at >= from && read.at < to);
+    return [
+      `${((from - run.loadStartedAt) / 1000).toFixed(0)}–${((to - run.loadStartedAt) / 1000).toFixed(0)} s`,
+      inSlice.length,
+      ...run.instances.map((instance) => {
+        const { p99, n } = percentiles(inSlice.filter((read) => nameOf.get(read.via) === instance.name).map((read) => read.ms));
+        return n === 0 ? "-" : p99.toFixed(0);
+      }),
+    ];
+  });
+  const p99Between = (from: number, to: number) =>
+    percentiles(
+      reads
+        .filter((read) => nameOf.get(read.via) === stable && read.at >= instant(run, from) && read.at < instant(run, to))
+        .map((read) => read.ms),
+    ).p99;
+  const early = p99Between(WARM_UP, LATE);
+  const late = p99Between(LATE, 1.0001);
+  const crashes = crashesOf(run, stable);
+  return {
+    lines: table(["load time", "reads", ...run.instances.map((instance) => `${instance.name} p99 ms`)], rows),
+    check: {
+      name: `${stable} (never killed): list p99 of the second half ≤ ${MAX_P99_RATIO}× that of 20–50 % of the run`,
+      pass: crashes === 0 && late <= MAX_P99_RATIO * early,
+      detail: [
+        ...(crashes > 0 ? [`${stable} crashed ${crashes} times`] : []),
+        Number.isNaN(early) || Number.isNaN(late)
+          ? "not measurable: no successful list read in one of the windows"
+          : `p99 ${early.toFixed(0)} ms at 20–50 %, ${late.toFixed(0)} ms in the second half (${(late / early).toFixed(2)}×)`,
+      ],
+    },
+  };
+}
