@@ -11,7 +11,14 @@ import { DeliveryFailure, RELAY_POLL_MS, type DeliveryResult, type OutboxChannel
 export type AttemptOutcome = "delivered" | "failed" | "obsolete";
 export type AttemptListener = (channel: string, outcome: AttemptOutcome) => void;
 
+/** What an attempt came to: nothing left to send, sent (with the receiver's status, if any), or a failure. */
+type Outcome = { obsolete: true } | { responseStatus: number | null } | { failure: unknown; retryInMs: number | undefined };
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 const JITTER = 0.1;
+/** How often an outcome the database refused is written again, while the lease lasts. */
+const RECORD_RETRY_MS = 1000;
 const MAX_ERROR_LENGTH = 1000;
 /** With a cap per recipient, a claim looks at this many times its free slots to find other recipients. */
 const OVERSELECT = 4;
@@ -127,6 +134,7 @@ export class OutboxLane {
     const { id, recipient } = message;
     this.inFlightIds.add(id);
     this.inFlightTo.set(recipient, (this.inFlightTo.get(recipient) ?? 0) + 1);
+    // deliver never throws: a rejection here would outlive the drain that started it, unhandled.
     const delivery: Promise<void> = this.deliver(message).finally(() => {
       inFlight.delete(delivery);
       this.inFlightIds.delete(id);
@@ -183,48 +191,85 @@ export class OutboxLane {
     });
   }
 
+  /** Attempts the message, then records the outcome. Never throws: an outcome it cannot record leaves the message to its lease. */
   private async deliver(message: OutboxMessage): Promise<void> {
-    const held = "id = ? AND lease_token = ?";
-    let failure: unknown;
+    let outcome: Outcome;
     try {
       const result = await this.attempt(message);
-      if (result === "obsolete") {
-        await this.q.query(`DELETE FROM outbox_messages WHERE ${held}`, [message.id, message.leaseToken]);
-        this.onAttempt?.(this.channel.name, "obsolete");
-        return;
-      }
-      const responseStatus = typeof result === "object" ? result.responseStatus : null;
+      outcome = result === "obsolete" ? { obsolete: true } : { responseStatus: typeof result === "object" ? result.responseStatus : null };
+    } catch (error) {
+      const attempts = message.attempts + 1;
+      const retryInMs = retryDelay(this.channel.retryDelaysMs, attempts);
+      this.logger.warn(
+        { outboxId: message.id, channel: message.channel, kind: message.kind, attempts, retryInMs, error: describeForLog(error) },
+        retryInMs === undefined ? "delivery failed for the last time" : "delivery failed; it will be retried",
+      );
+      outcome = { failure: error, retryInMs };
+    }
+    const recorded = await this.whileLeased(message, () => this.record(message, outcome));
+    if (!recorded) return;
+    this.onAttempt?.(this.channel.name, "obsolete" in outcome ? "obsolete" : "failure" in outcome ? "failed" : "delivered");
+    if ("obsolete" in outcome) return;
+    await this.channel.attempted?.(message, "failure" in outcome ? outcome.failure : undefined).catch((err: unknown) => {
+      this.logger.warn({ err, outboxId: message.id, channel: message.channel }, "could not note a delivery attempt for its recipient");
+    });
+  }
+
+  /** Writes the attempt's outcome, if this run still holds the message's lease. */
+  private async record(message: OutboxMessage, outcome: Outcome): Promise<void> {
+    const held = "id = ? AND lease_token = ?";
+    if ("obsolete" in outcome) {
+      await this.q.query(`DELETE FROM outbox_messages WHERE ${held}`, [message.id, message.leaseToken]);
+      return;
+    }
+    if (!("failure" in outcome)) {
       await this.q.query(
         `UPDATE outbox_messages SET status = ?, attempts = attempts + 1, sent_at = ?, last_attempt_at = ?, last_response_status = ?,
            last_error = NULL, lease_token = NULL WHERE ${held}`,
-        [DeliveryStatus.SUCCEEDED, new Date(), new Date(), responseStatus, message.id, message.leaseToken],
+        [DeliveryStatus.SUCCEEDED, new Date(), new Date(), outcome.responseStatus, message.id, message.leaseToken],
       );
-    } catch (error) {
-      failure = error;
-      const attempts = message.attempts + 1;
-      const delay = retryDelay(this.channel.retryDelaysMs, attempts);
-      const why = (error instanceof Error ? error.message : String(error)).slice(0, MAX_ERROR_LENGTH);
-      const responseStatus = (error as { responseStatus?: number | null }).responseStatus ?? null;
-      this.logger.warn(
-        { outboxId: message.id, channel: message.channel, kind: message.kind, attempts, retryInMs: delay, error: describeForLog(error) },
-        delay === undefined ? "delivery failed for the last time" : "delivery failed; it will be retried",
-      );
-      await this.q.query(
-        `UPDATE outbox_messages SET status = ?, attempts = attempts + 1, next_attempt_at = ?, last_attempt_at = ?, last_response_status = ?,
-           last_error = ?, lease_token = NULL WHERE ${held}`,
-        [
-          delay === undefined ? DeliveryStatus.FAILED : DeliveryStatus.PENDING,
-          new Date(Date.now() + (delay ?? 0)),
-          new Date(),
-          responseStatus,
-          why,
-          message.id,
-          message.leaseToken,
-        ],
-      );
+      return;
     }
-    this.onAttempt?.(this.channel.name, failure === undefined ? "delivered" : "failed");
-    await this.channel.attempted?.(message, failure);
+    const { failure, retryInMs } = outcome;
+    const why = (failure instanceof Error ? failure.message : String(failure)).slice(0, MAX_ERROR_LENGTH);
+    const responseStatus = (failure as { responseStatus?: number | null }).responseStatus ?? null;
+    await this.q.query(
+      `UPDATE outbox_messages SET status = ?, attempts = attempts + 1, next_attempt_at = ?, last_attempt_at = ?, last_response_status = ?,
+         last_error = ?, lease_token = NULL WHERE ${held}`,
+      [
+        retryInMs === undefined ? DeliveryStatus.FAILED : DeliveryStatus.PENDING,
+        new Date(Date.now() + (retryInMs ?? 0)),
+        new Date(),
+        responseStatus,
+        why,
+        message.id,
+        message.leaseToken,
+      ],
+    );
+  }
+
+  /**
+   * Runs `write` until it succeeds, as long as the message's lease lasts: a database that stalls
+   * after a send must not make a delivered message look undelivered (it would be sent again when its
+   * lease ends). False when the lease ran out first.
+   */
+  private async whileLeased(message: OutboxMessage, write: () => Promise<void>): Promise<boolean> {
+    const leaseEnd = message.nextAttemptAt.getTime();
+    for (;;) {
+      try {
+        await write();
+        return true;
+      } catch (err) {
+        if (Date.now() + RECORD_RETRY_MS >= leaseEnd) {
+          this.logger.error(
+            { err, outboxId: message.id, channel: message.channel },
+            "could not record a delivery's outcome within its lease; it will be attempted again",
+          );
+          return false;
+        }
+        await sleep(RECORD_RETRY_MS);
+      }
+    }
   }
 
   /**

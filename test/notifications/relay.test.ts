@@ -4,6 +4,8 @@ import { join } from "node:path";
 import { expect } from "chai";
 import { simpleParser } from "mailparser";
 import { createPartner, submitRfi, uniqueName } from "../support/fixtures.js";
+import { TcpProxy } from "../operations/tcp-proxy.js";
+import { testDatabase } from "../support/database.js";
 import { startEmptyServer, startTestServer, type TestServer } from "../support/harness.js";
 import { TestSmtpServer } from "../support/smtp.js";
 import { eventually } from "../support/wait.js";
@@ -203,6 +205,48 @@ describe("notifications > a slow SMTP server", () => {
       }
     } finally {
       await server.stop();
+      await smtp.stop();
+    }
+  });
+});
+
+describe("notifications > a database that fails while an e-mail is sent", () => {
+  it("records the e-mail sent once the database is back, within the lease, and never sends it again", async function () {
+    this.timeout(60_000);
+    const LEASE_MS = 8000;
+    const smtp = await TestSmtpServer.start();
+    // Four steps of 600 ms: time to take the database away while the e-mail is on its way.
+    smtp.stepDelayMs = 600;
+    const proxy = await TcpProxy.start(testDatabase.port, testDatabase.host);
+    const { user, database } = testDatabase;
+    const server = await startEmptyServer(
+      { DATABASE_URL: `mysql://${user}@127.0.0.1:${proxy.port}/${database}`, SMTP_URL: smtp.url },
+      { outboxLeaseMs: LEASE_MS },
+    );
+    try {
+      const partner = await createPartner(server, undefined, { contactEmail: contact() });
+      await submitRfi(server.admin, { partnerIds: [partner.id] });
+      await eventually("the alert is claimed", async () => {
+        const [row] = await server.db.query("SELECT lease_token AS token FROM outbox_messages WHERE kind = 'NEW_REFERRAL'");
+        return row?.token != null;
+      });
+      // Every connection closed, none accepted: the outcome of the send cannot be written.
+      proxy.refuse();
+      await eventually("the alert reaches the mail server", async () => smtp.received.length === 1, 10_000);
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      proxy.restore();
+      await eventually("the alert is recorded as sent", async () => (await statusesOf(server, "NEW_REFERRAL"))[0] === "SUCCEEDED", 10_000);
+      // Past the lease: a message left leased would have been claimed and sent again by now.
+      await new Promise((resolve) => setTimeout(resolve, LEASE_MS));
+      expect(smtp.received).to.have.length(1);
+      const [row] = await server.db.query(
+        "SELECT status, attempts, last_error AS lastError FROM outbox_messages WHERE kind = 'NEW_REFERRAL'",
+      );
+      expect(row).to.deep.equal({ status: "SUCCEEDED", attempts: 1, lastError: null });
+    } finally {
+      proxy.restore();
+      await server.stop();
+      await proxy.close();
       await smtp.stop();
     }
   });
