@@ -18,8 +18,9 @@ const COLUMNS = "(channel, kind, dedupe_key, referral_id, endpoint_id, recipient
  * inserted: an INSERT … SELECT would lock the rows it reads, and the gap after the newest referral,
  * against concurrent arrivals; and it would hold the table's AUTO-INC lock for the whole statement
  * (innodb_autoinc_lock_mode 1, MariaDB's default), so every other insert into the outbox would wait
- * behind its reads (src/webhooks/webhook-writer.ts tells how that ended). Each row's dedupe key is unique, so a kind is written once per referral
- * (or, for an endpoint, once per recipient of the key its writer gives).
+ * behind its reads (src/webhooks/webhook-writer.ts tells how that ended). Each row's dedupe key is
+ * unique, so a kind is written once per referral (or, for an endpoint, once per recipient of the key
+ * its writer gives).
  */
 async function write(q: Queryable, kind: NotificationKind, recipients: Recipient[], now: Date, ignoreDuplicates = false): Promise<number> {
   if (recipients.length === 0) return 0;
