@@ -50,9 +50,14 @@ describe("jobs > failures and outages across instances", () => {
     other = await startServing({ ADMIN_API_KEY: ADMIN_KEY, JOBS_URL: TEST_REDIS_URL });
     const log = watchLog(other);
     const { agenda } = server.current.scheduler;
-    agenda.define(FAILING_JOB, async () => {
-      throw new Error("this job fails on purpose");
-    });
+    // A short lock: Agenda checks on a running job every half lock lifetime, with a timer that would keep this process alive.
+    agenda.define(
+      FAILING_JOB,
+      async () => {
+        throw new Error("this job fails on purpose");
+      },
+      { lockLifetime: 1000 },
+    );
     const failed = new Promise((resolve) => agenda.once(`fail:${FAILING_JOB}`, resolve));
     await agenda.now(FAILING_JOB);
     await failed;
