@@ -1,5 +1,6 @@
 import { Redis } from "ioredis";
 import type { Logger } from "pino";
+import { guarded } from "./listeners.js";
 
 /** How long the start waits for a service before giving up with a clear error. */
 export const CONNECT_TIMEOUT_MS = 5000;
@@ -39,7 +40,10 @@ export async function connectRedis(url: string, purpose: string, logger: Logger)
     maxRetriesPerRequest: 1,
     retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
   });
-  redis.on("error", (err) => logger.warn({ err }, `${purpose} connection error`));
+  redis.on(
+    "error",
+    guarded(logger, `the ${purpose} connection's error`, (err: Error) => logger.warn({ err }, `${purpose} connection error`)),
+  );
   try {
     await withTimeout(redis.connect(), "Redis did not answer");
   } catch (error) {

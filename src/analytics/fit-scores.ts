@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { DataSource } from "typeorm";
+import type { Queryable } from "../db/entity-rows.js";
 import { openStatuses, ReferralAction, statusBefore, type ReferralStatus } from "../referrals/lifecycle.js";
 import type { ReferralChange } from "../referrals/referral-changes.js";
 import type { Referral } from "../referrals/referral.entity.js";
@@ -9,7 +10,8 @@ import { allFitCountsOf, featuresOf, fitCountsFor } from "./history-counters.js"
 /** Changes that alter what the model reads of the referral itself (it arrived; its deal band moved) without a decision. */
 const RESHAPING = new Set([ReferralAction.RECEIVE, ReferralAction.UPDATE_ESTIMATE]);
 const CHUNK = 1000;
-const WRITE_BATCH = 500;
+/** Referrals one rescoring transaction locks at most. */
+const WRITE_BATCH = 100;
 /** How long a rescoring run holds a partner; renewed after every chunk, freed at the end. */
 const LEASE_SECONDS = 60;
 
@@ -159,20 +161,45 @@ export class FitScores {
     return rewritten;
   }
 
-  /** Writes scores in batches; a referral archived meanwhile keeps the score it had. */
+  /**
+   * Writes scores in small batches, a short READ COMMITTED transaction each, locking in ascending id
+   * order and never waiting for a referral that something else holds (a request changing it, the
+   * sequencer's foreign-key checks): waiting while holding a batch is how rescoring closed lock cycles
+   * with them. The rows skipped are written afterwards one statement each, which holds nothing else
+   * while it waits. A referral archived meanwhile keeps the score it had.
+   */
   private async store(fits: { id: string; fit: Fit | null }[]): Promise<void> {
-    for (let start = 0; start < fits.length; start += WRITE_BATCH) {
-      const batch = fits.slice(start, start + WRITE_BATCH);
-      const cases = batch.map(() => "WHEN ? THEN ?").join(" ");
-      await this.db.query(
-        `UPDATE referrals SET fit_score = CASE id ${cases} END, fit_reasons = CASE id ${cases} END WHERE id IN (?) AND status IN (?)`,
-        [
-          ...batch.flatMap(({ id, fit }) => [id, scoreText(fit)]),
-          ...batch.flatMap(({ id, fit }) => [id, reasonsText(fit)]),
-          batch.map(({ id }) => id),
-          openStatuses(),
-        ],
-      );
+    const byId = new Map(fits.map((scored) => [scored.id, scored]));
+    const ids = [...byId.keys()].sort((a, b) => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0));
+    const skipped: string[] = [];
+    for (let start = 0; start < ids.length; start += WRITE_BATCH) {
+      const batch = ids.slice(start, start + WRITE_BATCH);
+      const written = await this.db.transaction("READ COMMITTED", async (em) => {
+        const locked: { id: string }[] = await em.query(
+          "SELECT CAST(id AS CHAR) AS id FROM referrals WHERE id IN (?) AND status IN (?) ORDER BY id FOR UPDATE SKIP LOCKED",
+          [batch, openStatuses()],
+        );
+        const lockedFits = locked.map(({ id }) => byId.get(id)!);
+        if (lockedFits.length > 0) await this.write(em, lockedFits);
+        return new Set(locked.map(({ id }) => id));
+      });
+      skipped.push(...batch.filter((id) => !written.has(id)));
     }
+    // Mostly referrals archived since they were read, which the status condition leaves alone.
+    for (const id of skipped) await this.write(this.db, [byId.get(id)!]);
+  }
+
+  /** One UPDATE of the referrals' scores, for those still open. */
+  private async write(q: Queryable, fits: { id: string; fit: Fit | null }[]): Promise<void> {
+    const cases = fits.map(() => "WHEN ? THEN ?").join(" ");
+    await q.query(
+      `UPDATE referrals SET fit_score = CASE id ${cases} END, fit_reasons = CASE id ${cases} END WHERE id IN (?) AND status IN (?)`,
+      [
+        ...fits.flatMap(({ id, fit }) => [id, scoreText(fit)]),
+        ...fits.flatMap(({ id, fit }) => [id, reasonsText(fit)]),
+        fits.map(({ id }) => id),
+        openStatuses(),
+      ],
+    );
   }
 }

@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import type { DataSource } from "typeorm";
 import { backgroundTransaction, LoopHold, tagged } from "../db/background.js";
 import type { Queryable } from "../db/entity-rows.js";
+import { retryingDeadlocks } from "../db/errors.js";
 
 /** Events one sequencer transaction places at most. */
 export const SEQUENCE_BATCH = 5000;
@@ -114,7 +115,12 @@ export class ChangeSequencer {
     }
   }
 
+  /** One batch in one transaction, run again when InnoDB refuses it a lock (the writers' rows meet requests'). */
   private placeBatch(): Promise<{ batch: number; count: number; written: number } | undefined> {
+    return retryingDeadlocks(() => this.placeBatchOnce());
+  }
+
+  private placeBatchOnce(): Promise<{ batch: number; count: number; written: number } | undefined> {
     return backgroundTransaction(this.db, LOOP, async (q) => {
       // The row lock is what orders batches: one sequencer at a time, on every instance. The new
       // number comes back with the UPDATE; one left unused (nothing to place) is a harmless gap.

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { GraphQLError, type GraphQLFormattedError } from "graphql";
 import { unwrapResolverError } from "@apollo/server/errors";
 import type { Logger } from "pino";
+import { isDeadlock } from "../db/lock-conflicts.js";
 import { ErrorCode } from "./error-codes.js";
 import { scopeOfError } from "./request-scope.js";
 
@@ -38,6 +39,9 @@ export function serviceUnavailable(message: string): AppError {
     http: { status: 503, headers: new Map([["retry-after", String(RETRY_AFTER_SECONDS)]]) },
   });
 }
+
+/** What a client is told when InnoDB refused its request a lock, again and again: nothing is wrong with the request. */
+export const DATABASE_BUSY = "the database is busy with conflicting changes; retry shortly";
 
 /** Codes produced by graphql-js and Apollo themselves for requests that are wrong as written. */
 const REQUEST_ERROR_CODES = new Set([
@@ -81,6 +85,17 @@ export function createErrorFormatter({ logger, hideSchemaHints }: ErrorFormattin
       const { http: _http, ...rest } = formatted.extensions ?? {};
       const extensions = { ...rest, code: isBadLiteral ? ErrorCode.BAD_USER_INPUT : code, ...requestId };
       return { ...formatted, message, extensions };
+    }
+    if (isDeadlock(original)) {
+      // A lock conflict that no transaction retried: the client may simply try again. (HTTP status 200 here:
+      // Apollo reads the status before formatting; retryingDeadlocks answers 503 with Retry-After.)
+      (scope?.log ?? logger).warn({ err: original, path: formatted.path }, "a database lock conflict reached the client");
+      return {
+        message: DATABASE_BUSY,
+        locations: formatted.locations,
+        path: formatted.path,
+        extensions: { code: ErrorCode.SERVICE_UNAVAILABLE, ...requestId },
+      };
     }
     const errorId = randomUUID();
     (scope?.log ?? logger).error({ err: original, errorId, path: formatted.path }, "unexpected error while serving a request");

@@ -1,9 +1,11 @@
+import { EventEmitter } from "node:events";
 import type { AgendaBackend } from "agenda";
 import { MongoBackend } from "@agendajs/mongo-backend";
 import { RedisBackend } from "@agendajs/redis-backend";
 import { MongoClient } from "mongodb";
 import type { Logger } from "pino";
 import type { JobsConfig } from "../config.js";
+import { guarded } from "../listeners.js";
 import { CONNECT_TIMEOUT_MS, connectRedis, UnreachableServiceError, withTimeout } from "../redis.js";
 
 /** Agenda's storage, chosen by the scheme of JOBS_URL and namespaced by JOBS_NAMESPACE. */
@@ -37,8 +39,18 @@ export async function connectJobStore(config: JobsConfig, logger: Logger): Promi
 async function connectRedisStore(config: JobsConfig, logger: Logger): Promise<JobStore> {
   const redis = await connectRedis(config.url, "job store", logger);
   const prefix = `${config.namespace}:agenda:`;
+  const backend = new RedisBackend({ redis, keyPrefix: prefix, channelName: `${prefix}jobs` });
+  // The channel re-emits its subscriber connection's errors (and failed reconnections) as its own
+  // `error`, which Agenda does not listen to: unheard, the first Redis outage would end the process.
+  const channel = backend.notificationChannel;
+  if (channel instanceof EventEmitter) {
+    channel.on(
+      "error",
+      guarded(logger, "the job channel's error", (err: Error) => logger.warn({ err }, "job store channel error")),
+    );
+  }
   return {
-    backend: new RedisBackend({ redis, keyPrefix: prefix, channelName: `${prefix}jobs` }),
+    backend,
     claimOnce: async (name, expiresAt) =>
       (await redis.set(`${prefix}claims:${name}`, "1", "PXAT", Math.max(expiresAt.getTime(), Date.now() + 1), "NX")) === "OK",
     ping: async () => {

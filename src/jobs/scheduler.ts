@@ -1,8 +1,9 @@
 import { hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
-import { Agenda, type Job } from "agenda";
+import { Agenda, type Job, type JobStateNotification } from "agenda";
 import type { Logger } from "pino";
 import type { JobsConfig } from "../config.js";
+import { guarded } from "../listeners.js";
 import { connectJobStore, type JobStore } from "./job-store.js";
 
 /**
@@ -24,8 +25,11 @@ export class Scheduler {
       processEvery: config.processEveryMs,
       removeOnComplete: true,
     });
-    agenda.on("error", (err) => logger.error({ err }, "job store error"));
-    agenda.on("fail", (err: Error, job: Job) => logger.error({ err, job: job.attrs.name, data: job.attrs.data }, "job failed"));
+    agenda.on(
+      "error",
+      guarded(logger, "Agenda's error", (err: Error) => logger.error({ err }, "job store error")),
+    );
+    agenda.on("fail", guarded(logger, "Agenda's fail", failureLogger(logger)));
     return new Scheduler(agenda, store);
   }
 
@@ -46,4 +50,22 @@ export class Scheduler {
     await drained;
     await this.store.close();
   }
+}
+
+/**
+ * Agenda emits `fail` for this instance's own jobs (the error and the job), and again, with `remote`
+ * true, for every other instance's failure it hears of on the job store's channel: then it gives only
+ * the notice (no `attrs`), and the error's message as text. That message may quote a statement's
+ * values, so it is not logged here: the failing instance logged the error itself, safely.
+ */
+function failureLogger(logger: Logger) {
+  return (err: unknown, job: Job | JobStateNotification | undefined, remote?: boolean) => {
+    const attrs = (job as Job | undefined)?.attrs;
+    if (remote === true || attrs === undefined) {
+      const { jobName, jobId, failCount, source } = (job ?? {}) as Partial<JobStateNotification>;
+      logger.info({ job: jobName, jobId, failCount, instance: source }, "a job failed on another instance");
+      return;
+    }
+    logger.error({ err, job: attrs.name, data: attrs.data }, "job failed");
+  };
 }

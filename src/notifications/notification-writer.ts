@@ -16,8 +16,11 @@ const COLUMNS = "(channel, kind, dedupe_key, referral_id, endpoint_id, recipient
  * The e-mails a change writes to the outbox, in the change's transaction, in one statement per kind
  * whatever the number of referrals. Recipients are read first with a plain read, then the rows are
  * inserted: an INSERT … SELECT would lock the rows it reads, and the gap after the newest referral,
- * against concurrent arrivals. Each row's dedupe key is unique, so a kind is written once per referral
- * (or, for an endpoint, once per recipient of the key its writer gives).
+ * against concurrent arrivals; and it would hold the table's AUTO-INC lock for the whole statement
+ * (innodb_autoinc_lock_mode 1, MariaDB's default), so every other insert into the outbox would wait
+ * behind its reads (src/webhooks/webhook-writer.ts tells how that ended). Each row's dedupe key is
+ * unique, so a kind is written once per referral (or, for an endpoint, once per recipient of the key
+ * its writer gives).
  */
 async function write(q: Queryable, kind: NotificationKind, recipients: Recipient[], now: Date, ignoreDuplicates = false): Promise<number> {
   if (recipients.length === 0) return 0;
@@ -44,22 +47,15 @@ export async function writeArrivalAlerts(em: EntityManager, referralIds: readonl
   await write(em, NotificationKind.NEW_REFERRAL, await em.query(`${TO_CONTACT} WHERE r.id IN (?)`, [referralIds]), now);
 }
 
-/**
- * CHOOSE_ANOTHER_PARTNER to each referral's customer, in the customer's language. One INSERT … SELECT:
- * an expiry batch writes thousands, and shipping them to the application and back doubled its time.
- * It reads by primary key only, so it locks no gap: the referrals, which the change holds already,
- * and their RFIs, shared.
- */
+/** CHOOSE_ANOTHER_PARTNER to each referral's customer, in the customer's language (thousands for an expiry batch). */
 export async function writeChooseAnother(em: EntityManager, referralIds: readonly string[], now: Date): Promise<void> {
   if (referralIds.length === 0) return;
-  const kind = NotificationKind.CHOOSE_ANOTHER_PARTNER;
-  await em.query(
-    `INSERT INTO outbox_messages
-       ${COLUMNS}
-     SELECT ?, ?, CONCAT(?, r.id), r.id, NULL, f.customer_email, f.locale, ?, 0, ?, ?
-     FROM referrals r JOIN rfis f ON f.id = r.rfi_id WHERE r.id IN (?)`,
-    [EMAIL_CHANNEL, kind, emailDedupeKey(kind, ""), DeliveryStatus.PENDING, now, now, referralIds],
+  const customers: Recipient[] = await em.query(
+    `SELECT CAST(r.id AS CHAR) AS referralId, f.customer_email AS address, f.locale
+     FROM referrals r JOIN rfis f ON f.id = r.rfi_id WHERE r.id IN (?) ORDER BY r.id`,
+    [referralIds],
   );
+  await write(em, NotificationKind.CHOOSE_ANOTHER_PARTNER, customers, now);
 }
 
 /**

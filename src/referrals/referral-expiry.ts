@@ -106,8 +106,8 @@ export class ReferralExpiry {
     // READ COMMITTED: locking the batch takes no gap locks, so new referrals never wait for it.
     const expired = await retryingDeadlocks(() =>
       this.db.transaction("READ COMMITTED", async (em) => {
-        const due: { id: string; partnerId: string; respondBy: Date }[] = await em.query(
-          `SELECT CAST(r.id AS CHAR) AS id, CAST(r.partner_id AS CHAR) AS partnerId, r.respond_by AS respondBy FROM referrals r
+        const due: { id: string; partnerId: string; version: number; respondBy: Date }[] = await em.query(
+          `SELECT CAST(r.id AS CHAR) AS id, CAST(r.partner_id AS CHAR) AS partnerId, r.version, r.respond_by AS respondBy FROM referrals r
            WHERE r.status = ? AND r.respond_by <= ? ORDER BY r.respond_by LIMIT ${EXPIRY_BATCH_SIZE} FOR UPDATE SKIP LOCKED`,
           [status, now],
         );
@@ -122,10 +122,24 @@ export class ReferralExpiry {
         );
         // The rows are locked by this transaction: anything else is a bug, and rolls the batch back.
         if (affectedRows !== due.length) throw new Error(`expected to expire ${due.length} locked referrals, changed ${affectedRows}`);
+        // VALUES, not INSERT … SELECT, which would hold the events' AUTO-INC lock for the whole statement
+        // (innodb_autoinc_lock_mode 1) and make every request's event wait. The rows are locked: each
+        // event's version is the one read, plus the UPDATE's one.
         await em.query(
-          `INSERT INTO referral_events (referral_id, partner_id, version, action, at, from_status, to_status, actor, note)
-           SELECT id, partner_id, version, ?, ?, ?, ?, ?, NULL FROM referrals WHERE id IN (?)`,
-          [action, now, status, entering.status, SYSTEM_ACTOR_LABEL, ids],
+          `INSERT INTO referral_events (referral_id, partner_id, version, action, at, from_status, to_status, actor, note) VALUES ?`,
+          [
+            due.map((referral) => [
+              referral.id,
+              referral.partnerId,
+              Number(referral.version) + 1,
+              action,
+              now,
+              status,
+              entering.status,
+              SYSTEM_ACTOR_LABEL,
+              null,
+            ]),
+          ],
         );
         await writeOutgoing(em, action, entering.status, ids, now);
         // A deadline answers nothing: the counters need only whose referral it was.

@@ -77,10 +77,11 @@ export class RfiService {
   async submit(caller: Caller, input: SubmitRfiInput): Promise<SubmittedRfi> {
     const rfi = normalise(input);
     const key = input.idempotencyKey?.trim();
-    if (!key) return this.announced(await this.db.transaction((em) => this.create(em, caller, rfi)));
+    // InnoDB may roll a submission back in a lock conflict (with a decision's outgoing messages, say,
+    // or a waiting retry of the same key when the first submission rolls back): it runs again.
+    if (!key) return this.announced(await retryingDeadlocks(() => this.db.transaction((em) => this.create(em, caller, rfi))));
 
     const requestHash = hashOf(rfi);
-    // InnoDB may pick a waiting retry as a deadlock victim when the first submission rolls back.
     try {
       const submitted = await retryingDeadlocks(() =>
         this.db.transaction(async (em) => {

@@ -2,7 +2,8 @@ import { expect } from "chai";
 import { dealBandOf, fitOf, type FitExample, type FitFeatures } from "../../src/analytics/fit.js";
 import { createPartner, daysFromToday, rfiInput, SUBMIT_RFI, type TestPartner } from "../support/fixtures.js";
 import { useTestServer, type TestServer } from "../support/harness.js";
-import { fitScoresSettled } from "../support/wait.js";
+import { lockingConnection } from "../support/locks.js";
+import { eventually, fitScoresSettled } from "../support/wait.js";
 
 const MANUFACTURING: FitFeatures = {
   industry: "Manufacturing",
@@ -139,6 +140,39 @@ describe("analytics > fit score on referrals", () => {
     const [after] = await fitsOf(partner.api, [open]);
     expect(after.fitScore).to.be.lessThan(before.fitScore);
     expect(after.fitReasons).to.include("declined or ignored 3 of 3 referrals in Health");
+  });
+
+  it("rescores a partner's open referrals around one that another transaction holds, and that one once it is free", async function () {
+    this.timeout(60_000);
+    const open: string[] = [];
+    for (let i = 0; i < 3; i++) open.push(await referralFor(partner, manufacturing));
+    await fitScoresSettled(server.current);
+    // Stale scores, as the partner's next decision leaves them until its referrals are rescored.
+    await server.current.db.query("UPDATE referrals SET fit_score = NULL, fit_reasons = NULL WHERE id IN (?)", [open]);
+    await server.current.db.query("UPDATE fit_rescoring SET scored_revision = 0 WHERE partner_id = ?", [partner.id]);
+    const scored = async () =>
+      (
+        await server.current.db.query(
+          "SELECT CAST(id AS CHAR) AS id FROM referrals WHERE id IN (?) AND fit_score IS NOT NULL ORDER BY id",
+          [open],
+        )
+      ).map(({ id }: { id: string }) => id);
+
+    const holder = await lockingConnection();
+    try {
+      await holder.query("START TRANSACTION");
+      await holder.query("SELECT id FROM referrals WHERE id = ? FOR UPDATE", [open[1]]);
+      const rescoring = server.current.fitScores.rescorePartner(partner.id);
+      // Rescoring never waits for a held referral while it holds others (how it closed lock cycles).
+      await eventually("the referrals nobody holds are rescored", async () => (await scored()).length === 2, 15_000);
+      expect(await scored()).to.deep.equal([open[0], open[2]]);
+      await holder.query("ROLLBACK");
+      await rescoring;
+      await fitScoresSettled(server.current);
+      expect(await scored()).to.deep.equal(open);
+    } finally {
+      await holder.end();
+    }
   });
 
   it("sorts by fit score, best first, referrals without one last", async () => {

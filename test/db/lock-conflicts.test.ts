@@ -1,0 +1,323 @@
+import { expect } from "chai";
+import { GraphQLError } from "graphql";
+import type mysql from "mysql2/promise";
+import { pino } from "pino";
+import { QueryFailedError } from "typeorm";
+import { DEADLOCK_ATTEMPTS } from "../../src/db/errors.js";
+import { isDeadlock } from "../../src/db/lock-conflicts.js";
+import { createErrorFormatter, DATABASE_BUSY } from "../../src/graphql/errors.js";
+import { createPartner, newReferral, submitRfi, type TestPartner } from "../support/fixtures.js";
+import { useTestServer } from "../support/harness.js";
+import { lockingConnection, untilWaiting, waitingForLocks, weighDown } from "../support/locks.js";
+import { eventually } from "../support/wait.js";
+import { WebhookReceiver } from "../support/webhook-receiver.js";
+import { endpointFor } from "../support/webhooks.js";
+
+const IGNORE = `mutation($id: ID!) { ignoreReferral(id: $id, reason: "Too busy") { id status version } }`;
+
+/**
+ * An INSERT … SELECT into the outbox: it takes the table's AUTO-INC lock with its first row (referral
+ * `first`) and keeps it for the whole statement, meanwhile reading `then`, as the sequencer's webhook
+ * deliveries did. Rolled back by the caller: nothing of it stays.
+ */
+function bulkInsertIntoOutbox(connection: mysql.Connection, first: string, then: string) {
+  return connection.query(
+    `INSERT INTO outbox_messages (channel, kind, dedupe_key, referral_id, recipient, locale, status, attempts, next_attempt_at, created_at)
+     SELECT 'email', 'TEST', CONCAT('lock-test:', r.id, ':', CONNECTION_ID()), r.id, 'nobody@example.com', 'EN', 'PENDING', 0, NOW(3), NOW(3)
+     FROM referrals r WHERE r.id IN (?, ?) ORDER BY r.id`,
+    [first, then],
+  );
+}
+
+type DriverError = Error & { code?: string; errno?: number };
+
+/** What mysql2 rejects `statement` with. */
+async function refusal(statement: Promise<unknown>): Promise<DriverError> {
+  try {
+    await statement;
+  } catch (error) {
+    return error as DriverError;
+  }
+  return expect.fail("the statement was expected to fail");
+}
+
+describe("database > lock conflicts", () => {
+  const server = useTestServer();
+  let partner: TestPartner;
+  const opened: mysql.Connection[] = [];
+  let observer: mysql.Connection;
+
+  /** A connection of the test's, in a transaction, closed after the test. */
+  async function transaction(): Promise<mysql.Connection> {
+    const connection = await lockingConnection();
+    opened.push(connection);
+    await connection.query("START TRANSACTION");
+    return connection;
+  }
+
+  /**
+   * innodb_autoinc_lock_mode 1, MariaDB's default: an INSERT … SELECT holds the table's AUTO-INC lock
+   * for the whole statement (under MySQL 8.4's default, 2, it never does, and the cycles below cannot form).
+   */
+  let autoIncrementLocks = false;
+
+  before(async () => {
+    partner = await createPartner(server.current);
+    observer = await lockingConnection();
+    const [[{ mode }]] = (await observer.query("SELECT @@innodb_autoinc_lock_mode AS mode")) as unknown as [[{ mode: number }]];
+    autoIncrementLocks = Number(mode) === 1;
+  });
+  afterEach(async () => {
+    await Promise.all(opened.splice(0).map((connection) => connection.end()));
+  });
+  after(async () => {
+    await observer?.end();
+  });
+
+  describe("isDeadlock", () => {
+    /** Real lock conflicts of mysql2 connections (the AUTO-INC one where it can happen), and a duplicate key for contrast. */
+    let conflicts: DriverError[];
+    let duplicate: DriverError;
+
+    before(async function () {
+      this.timeout(60_000);
+      const [a, b] = [await newReferral(server.current, partner), await newReferral(server.current, partner)];
+      const lock = "SELECT id FROM referrals WHERE id = ? FOR UPDATE";
+
+      // Two transactions taking two rows in opposite orders.
+      const [first, second] = [await transaction(), await transaction()];
+      await first.query(lock, [a]);
+      await second.query(lock, [b]);
+      await weighDown(first);
+      const waiting = first.query(lock, [b]);
+      await untilWaiting(observer, "the first waits for the second", ({ thread }) => thread === first.threadId);
+      const deadlock = await refusal(second.query(lock, [a]));
+      await waiting;
+      await first.query("ROLLBACK");
+
+      // A wait longer than the session allows.
+      const [holder, waiter] = [await transaction(), await transaction()];
+      await holder.query(lock, [a]);
+      await waiter.query("SET SESSION innodb_lock_wait_timeout = 1");
+      const timeout = await refusal(waiter.query(lock, [a]));
+      await holder.query("ROLLBACK");
+
+      conflicts = [deadlock, timeout];
+      duplicate = await refusal(
+        observer.query("INSERT INTO partners (id, name, created_at) VALUES (?, 'Duplicate', NOW(3))", [partner.id]),
+      );
+      if (!autoIncrementLocks) return;
+
+      // A bulk insert holds the outbox's AUTO-INC lock while it waits for a referral that a lighter
+      // transaction holds, which then inserts into the outbox.
+      const [light, bulk] = [await transaction(), await transaction()];
+      await light.query(lock, [b]);
+      await weighDown(bulk);
+      const inserting = bulkInsertIntoOutbox(bulk, a, b);
+      await untilWaiting(observer, "the bulk insert waits for the referral", ({ thread }) => thread === bulk.threadId);
+      const autoIncrement = await refusal(
+        light.query(
+          `INSERT INTO outbox_messages (channel, kind, dedupe_key, referral_id, recipient, locale, status, attempts, next_attempt_at, created_at)
+           VALUES ('email', 'TEST', CONCAT('lock-test:light:', CONNECTION_ID()), ?, 'nobody@example.com', 'EN', 'PENDING', 0, NOW(3), NOW(3))`,
+          [b],
+        ),
+      );
+      await inserting;
+      await bulk.query("ROLLBACK");
+      conflicts.push(autoIncrement);
+    });
+
+    it("knows a deadlock victim, a lock wait timeout and an AUTO-INC lock lost in a deadlock, as mysql2 and TypeORM give them", () => {
+      expect(conflicts.map(({ code, errno }) => [code, errno])).to.deep.equal([
+        ["ER_LOCK_DEADLOCK", 1213],
+        ["ER_LOCK_WAIT_TIMEOUT", 1205],
+        ...(autoIncrementLocks ? [["ER_AUTOINC_READ_FAILED", 1467]] : []),
+      ]);
+      for (const error of conflicts) {
+        expect(isDeadlock(error), error.message).to.equal(true);
+        expect(isDeadlock(new QueryFailedError("SELECT 1", [], error)), `${error.message}, as TypeORM wraps it`).to.equal(true);
+      }
+      for (const other of [duplicate, new QueryFailedError("SELECT 1", [], duplicate), new Error("ER_LOCK_DEADLOCK"), null, undefined]) {
+        expect(isDeadlock(other)).to.equal(false);
+      }
+    });
+
+    it("makes the error formatter answer SERVICE_UNAVAILABLE, not INTERNAL_SERVER_ERROR, for a lock conflict nothing retried", () => {
+      const format = createErrorFormatter({ logger: pino({ level: "silent" }), hideSchemaHints: false });
+      const formatted = (error: Error) =>
+        format(
+          { message: error.message, path: ["ignoreReferral"], extensions: { code: "INTERNAL_SERVER_ERROR" } },
+          new GraphQLError(error.message, { path: ["ignoreReferral"], originalError: error }),
+        );
+      for (const conflict of conflicts) {
+        expect(formatted(new QueryFailedError("UPDATE referrals SET status = ?", ["IGNORED"], conflict))).to.deep.equal({
+          message: DATABASE_BUSY,
+          locations: undefined,
+          path: ["ignoreReferral"],
+          extensions: { code: "SERVICE_UNAVAILABLE" },
+        });
+      }
+      const masked = formatted(new QueryFailedError("INSERT INTO partners", [], duplicate));
+      expect(masked.extensions?.code).to.equal("INTERNAL_SERVER_ERROR");
+    });
+  });
+
+  describe("requests", () => {
+    before(function () {
+      if (!autoIncrementLocks) this.skip();
+    });
+
+    /** The partner's counters locked by a transaction of the test's: a decision waits there, holding its referral. */
+    async function lockCounters(): Promise<mysql.Connection> {
+      const counters = await transaction();
+      await counters.query("SELECT * FROM partner_counters WHERE partner_id = ? FOR UPDATE", [partner.id]);
+      return counters;
+    }
+
+    /**
+     * Makes the run of the request that is about to wait for `counters` lose a deadlock: once it waits
+     * there (holding its referral `referral`), a heavier bulk insert takes the outbox's AUTO-INC lock and
+     * waits for that referral; `counters` lets go, the request reaches its INSERT into the outbox and
+     * waits for the AUTO-INC lock: a cycle, which InnoDB breaks by rolling the request back. Answers the
+     * bulk insert's transaction, still holding the referral, which the request's next run waits for.
+     */
+    async function loseOnce(counters: mysql.Connection, other: string, referral: string): Promise<mysql.Connection> {
+      const ours = new Set([observer.threadId, ...opened.map((connection) => connection.threadId)]);
+      await untilWaiting(
+        observer,
+        "the request waits for the partner's counters",
+        ({ thread, statement }) => !ours.has(thread) && statement.includes("partner_counters"),
+      );
+      const bulk = await transaction();
+      await weighDown(bulk);
+      const inserting = bulkInsertIntoOutbox(bulk, other, referral);
+      await untilWaiting(observer, "the bulk insert waits for the request's referral", ({ thread }) => thread === bulk.threadId);
+      await counters.query("ROLLBACK");
+      // It can only go on once the request let its referral go: rolled back, as a deadlock's victim.
+      await inserting;
+      return bulk;
+    }
+
+    /** The request over HTTP, with the status and Retry-After of its answer. */
+    async function ignore(id: string) {
+      const response = await fetch(partner.api.url, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${partner.api.key}` },
+        body: JSON.stringify({ query: IGNORE, variables: { id } }),
+      });
+      const body = (await response.json()) as { data?: unknown; errors?: { message: string; extensions?: { code?: string } }[] };
+      return { status: response.status, retryAfter: response.headers.get("retry-after"), body };
+    }
+
+    async function stored(id: string) {
+      const [referral] = await server.current.db.query("SELECT status, version FROM referrals WHERE id = ?", [id]);
+      const events = await server.current.db.query("SELECT action FROM referral_events WHERE referral_id = ? ORDER BY id", [id]);
+      const emails = await server.current.db.query("SELECT kind FROM outbox_messages WHERE referral_id = ? ORDER BY id", [id]);
+      return {
+        status: referral.status,
+        version: Number(referral.version),
+        events: events.map((event: { action: string }) => event.action),
+        emails: emails.map((email: { kind: string }) => email.kind),
+      };
+    }
+
+    it("runs a decision again when it lost its outbox insert's AUTO-INC lock in a deadlock (ER_AUTOINC_READ_FAILED), and it succeeds", async function () {
+      this.timeout(60_000);
+      const [other, referral] = [await newReferral(server.current, partner), await newReferral(server.current, partner)];
+      const counters = await lockCounters();
+      const answer = ignore(referral);
+      const bulk = await loseOnce(counters, other, referral);
+      await bulk.query("ROLLBACK");
+
+      const { status, body } = await answer;
+      expect(body.errors, JSON.stringify(body.errors)).to.equal(undefined);
+      expect({ status, data: body.data }).to.deep.equal({
+        status: 200,
+        data: { ignoreReferral: { id: referral, status: "IGNORED", version: 2 } },
+      });
+      expect(await stored(referral)).to.deep.equal({
+        status: "IGNORED",
+        version: 2,
+        events: ["RECEIVE", "IGNORE"],
+        emails: ["NEW_REFERRAL", "CHOOSE_ANOTHER_PARTNER"],
+      });
+    });
+
+    it(`answers SERVICE_UNAVAILABLE (503, Retry-After) and changes nothing when a decision loses all ${DEADLOCK_ATTEMPTS} runs`, async function () {
+      this.timeout(60_000);
+      const [other, referral] = [await newReferral(server.current, partner), await newReferral(server.current, partner)];
+      const before = await stored(referral);
+      let counters = await lockCounters();
+      const answer = ignore(referral);
+      let bulk = await loseOnce(counters, other, referral);
+      for (let run = 2; run <= DEADLOCK_ATTEMPTS; run++) {
+        // The next run waits for the referral the bulk insert holds; the counters are locked before it gets it.
+        counters = await lockCounters();
+        await bulk.query("ROLLBACK");
+        bulk = await loseOnce(counters, other, referral);
+      }
+
+      const { status, retryAfter, body } = await answer;
+      await bulk.query("ROLLBACK");
+      expect({ status, retryAfter }).to.deep.equal({ status: 503, retryAfter: "1" });
+      expect(body.errors?.map(({ message, extensions }) => [extensions?.code, message])).to.deep.equal([
+        ["SERVICE_UNAVAILABLE", DATABASE_BUSY],
+      ]);
+      expect(await stored(referral)).to.deep.equal(before);
+      expect(before).to.deep.include({ status: "NEW", version: 1 });
+    });
+  });
+
+  describe("the change sequencer", () => {
+    it("holds no outbox-wide lock while its webhook deliveries wait for a referral: a request's outbox insert goes on", async function () {
+      this.timeout(60_000);
+      const receiver = await new WebhookReceiver().start();
+      try {
+        const hooked = await createPartner(server.current);
+        const endpoint = await endpointFor(hooked.api, receiver.url);
+        const holder = await transaction();
+        let referral = "";
+        await server.current.sequencer.holding(async () => {
+          // Committed, and not yet placed in the feed: once let go, the sequencer writes its delivery.
+          referral = await newReferral(server.current, hooked);
+          await holder.query("SELECT id FROM referrals WHERE id = ? FOR UPDATE", [referral]);
+        });
+        await untilWaiting(
+          observer,
+          "the sequencer's delivery waits for the referral (its foreign key)",
+          ({ statement }) => statement.includes("background: change-feed") && statement.includes("outbox_messages"),
+        );
+
+        // A request that inserts into the outbox meanwhile: an arrival alert.
+        let answered = false;
+        const submitted = submitRfi(server.current.admin, { partnerIds: [partner.id] }).finally(() => (answered = true));
+        const requestWaitsForOutbox = async () =>
+          (await waitingForLocks(observer)).some(
+            ({ statement }) => !statement.includes("background:") && statement.includes("INTO outbox_messages"),
+          );
+        await eventually(
+          "the request answers, or waits behind the sequencer's insert",
+          async () => answered || (await requestWaitsForOutbox()),
+        );
+        const waitedBehind = !answered;
+        await holder.query("ROLLBACK");
+        const { referralIds } = await submitted;
+        expect(waitedBehind, "the request's outbox insert waited for the sequencer's").to.equal(false);
+
+        await server.current.sequencer.settle();
+        const deliveries = await server.current.db.query(
+          "SELECT CAST(referral_id AS CHAR) AS referralId, kind FROM outbox_messages WHERE endpoint_id = ?",
+          [endpoint.id],
+        );
+        expect(deliveries).to.deep.equal([{ referralId: referral, kind: "REFERRAL_RECEIVED" }]);
+        const [{ alerts }] = await server.current.db.query(
+          "SELECT COUNT(*) AS alerts FROM outbox_messages WHERE referral_id = ? AND kind = 'NEW_REFERRAL'",
+          [referralIds[0]],
+        );
+        expect(Number(alerts)).to.equal(1);
+      } finally {
+        await receiver.stop();
+      }
+    });
+  });
+});
