@@ -11,6 +11,9 @@ import type { GraphQLFormattedError, GraphQLSchema, ValidationRule } from "graph
 import type { Metrics } from "../metrics/metrics.js";
 import { operationMetricsPlugin } from "../metrics/graphql-metrics.js";
 import type { RequestContext } from "./context.js";
+import { unwrapResolverError } from "@apollo/server/errors";
+import { isDeadlock } from "../db/lock-conflicts.js";
+import { RETRY_AFTER_SECONDS } from "./errors.js";
 import { assertAffordable, parseOptions } from "./limits.js";
 import { requestScopePlugin } from "./request-scope.js";
 
@@ -66,6 +69,12 @@ export function createApollo({
         requestDidStart: async () => ({
           didResolveOperation: async ({ request, document, schema }) =>
             assertAffordable(schema, document, request.variables, request.operationName),
+          // A lock conflict that no transaction retried is answered SERVICE_UNAVAILABLE (errors.ts): with its status.
+          didEncounterErrors: async ({ errors, response }) => {
+            if (!errors.some((error) => isDeadlock(unwrapResolverError(error)))) return;
+            response.http.status = 503;
+            response.http.headers.set("retry-after", String(RETRY_AFTER_SECONDS));
+          },
         }),
       },
     ],

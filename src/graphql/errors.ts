@@ -87,8 +87,8 @@ export function createErrorFormatter({ logger, hideSchemaHints }: ErrorFormattin
       return { ...formatted, message, extensions };
     }
     if (isDeadlock(original)) {
-      // A lock conflict that no transaction retried: the client may simply try again. (HTTP status 200 here:
-      // Apollo reads the status before formatting; retryingDeadlocks answers 503 with Retry-After.)
+      // A lock conflict that no transaction retried: the client may simply try again (HTTP 503 with
+      // Retry-After, set by apollo.ts, as retryingDeadlocks answers once its runs are used up).
       (scope?.log ?? logger).warn({ err: original, path: formatted.path }, "a database lock conflict reached the client");
       return {
         message: DATABASE_BUSY,

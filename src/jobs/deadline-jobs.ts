@@ -38,7 +38,6 @@ export function dueSecondOf(respondBy: Date): Date {
  */
 export class DeadlineJobs {
   readonly agenda: Agenda;
-  private keepSweepScheduled: NodeJS.Timeout | undefined;
   /** Due seconds this instance has seen claimed, until they pass: no round trip to the store for them. */
   private readonly claimed = new Set<number>();
   private stopping = false;
@@ -68,15 +67,12 @@ export class DeadlineJobs {
   /** Sweeps at once (in the background: a backlog left by a stopped server), then keeps the recurring sweep in the store. */
   async start(): Promise<void> {
     this.startSweep = this.sweep().catch((err) => this.logger.error({ err }, "the start sweep failed"));
-    await this.scheduleSweep();
-    // The job store is not the source of truth and may be wiped: keep the recurring sweep in it.
-    this.keepSweepScheduled = setInterval(() => void this.scheduleSweep(), this.config.sweepEveryMs);
+    await this.scheduler.every(this.config.sweepEveryMs, SWEEP_JOB);
   }
 
   /** Stops sweeping at the end of the current batch; Agenda's drain (Scheduler.stop) waits for running jobs. */
   async stop(): Promise<void> {
     this.stopping = true;
-    clearInterval(this.keepSweepScheduled);
     await this.startSweep;
   }
 
@@ -146,13 +142,5 @@ export class DeadlineJobs {
       await job.touch();
       return !this.stopping;
     });
-  }
-
-  private async scheduleSweep(): Promise<void> {
-    try {
-      await this.agenda.every(this.config.sweepEveryMs, SWEEP_JOB);
-    } catch (err) {
-      this.logger.error({ err }, "could not schedule the deadline sweep");
-    }
   }
 }

@@ -26,7 +26,7 @@ export class ReminderJobs {
   }
 
   async start(): Promise<void> {
-    await this.scheduler.agenda.every(this.everyMs, REMINDERS_JOB);
+    await this.scheduler.every(this.everyMs, REMINDERS_JOB);
   }
 
   private async remind(): Promise<void> {

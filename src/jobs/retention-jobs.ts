@@ -7,7 +7,7 @@ import { DeliveryStatus } from "../outbox/outbox-message.entity.js";
 import type { Scheduler } from "./scheduler.js";
 
 const RETENTION_JOB = "retention";
-const EVERY = "1 hour";
+const EVERY_MS = 60 * 60 * 1000;
 // A short lock, renewed after every batch: Agenda's lock timer outlives a run by half the lock's lifetime.
 const JOB_LOCK_MS = 10_000;
 
@@ -39,7 +39,7 @@ export class RetentionJobs {
   }
 
   async start(): Promise<void> {
-    await this.scheduler.agenda.every(EVERY, RETENTION_JOB);
+    await this.scheduler.every(EVERY_MS, RETENTION_JOB);
   }
 
   private async prune(stillRunning: () => Promise<unknown>): Promise<void> {

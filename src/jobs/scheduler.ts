@@ -6,15 +6,23 @@ import type { JobsConfig } from "../config.js";
 import { guarded } from "../listeners.js";
 import { connectJobStore, type JobStore } from "./job-store.js";
 
+/** How often recurring jobs are written to the store again: a store wiped meanwhile has them back within this. */
+const RECURRING_CHECK_MS = 10_000;
+
 /**
  * Agenda on the job store of JOBS_URL, shared by every kind of job (deadlines, fit rescoring). Jobs
  * run at least once, on any instance: each handler is idempotent, and the database row decides.
  * Connect, let each kind of job define itself on `agenda`, then start.
  */
 export class Scheduler {
+  /** Recurring jobs and their intervals, kept in the store (`every`). */
+  private readonly recurring = new Map<string, number>();
+  private keeping: NodeJS.Timeout | undefined;
+
   private constructor(
     readonly agenda: Agenda,
     readonly store: JobStore,
+    private readonly logger: Logger,
   ) {}
 
   static async connect(config: JobsConfig, logger: Logger): Promise<Scheduler> {
@@ -30,15 +38,38 @@ export class Scheduler {
       guarded(logger, "Agenda's error", (err: Error) => logger.error({ err }, "job store error")),
     );
     agenda.on("fail", guarded(logger, "Agenda's fail", failureLogger(logger)));
-    return new Scheduler(agenda, store);
+    return new Scheduler(agenda, store, logger);
   }
 
-  start(): Promise<void> {
-    return this.agenda.start();
+  async start(): Promise<void> {
+    await this.agenda.start();
+    this.keeping = setInterval(() => void this.keepRecurring(), RECURRING_CHECK_MS);
+    this.keeping.unref();
+  }
+
+  /**
+   * Runs job `name` every `intervalMs` on one instance at a time. The job store is not the source of
+   * truth and may be wiped (a Redis restarted without persistence loses every job): the job is written
+   * to it again every RECURRING_CHECK_MS, which keeps its next run when it is still there.
+   */
+  async every(intervalMs: number, name: string): Promise<void> {
+    this.recurring.set(name, intervalMs);
+    await this.agenda.every(intervalMs, name);
+  }
+
+  private async keepRecurring(): Promise<void> {
+    for (const [name, intervalMs] of this.recurring) {
+      try {
+        await this.agenda.every(intervalMs, name);
+      } catch (err) {
+        this.logger.warn({ err, job: name }, "could not keep a recurring job in the job store; tried again soon");
+      }
+    }
   }
 
   /** Stops taking jobs, lets running ones finish (Agenda's drain), then closes the job store. */
   async stop(): Promise<void> {
+    clearInterval(this.keeping);
     const abort = new AbortController();
     const drained = this.agenda.drain({ signal: abort.signal, closeConnection: false });
     // Agenda 6.2.6's drain can miss the end of a job that removes itself on completion and wait

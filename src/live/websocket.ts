@@ -39,6 +39,8 @@ export enum LiveCloseCode {
   RateLimited = 4429,
   /** The server could not replay the changes `referralChanged(after)` asked for: reconnect with the last cursor. */
   ReplayFailed = CloseCode.InternalServerError,
+  /** The key could not be checked at `connection_init` (the database did not answer): reconnect shortly (WebSocket's own 1013). */
+  TryAgainLater = 1013,
 }
 
 /** How long a new socket may wait before `connection_init`; how often the server pings. */
@@ -157,8 +159,12 @@ export function serveLive(options: LiveServerOptions): LiveServer {
       const keyHash = keyHashOf(authorization);
       return { caller: await services.apiKeys.authenticateHash(keyHash), keyHash };
     } catch (error) {
-      const overLimit = isRefusedKey(error) && (await rateLimits.failedAuthentication(address));
-      if (overLimit) refuse(socket, "Too many failed authentications from this address");
+      if (!isRefusedKey(error)) {
+        // The key could not be checked (the database did not answer): not a refusal, the client tries again.
+        socket.close(LiveCloseCode.TryAgainLater, "Try again later: the API key could not be checked");
+        return undefined;
+      }
+      if (await rateLimits.failedAuthentication(address)) refuse(socket, "Too many failed authentications from this address");
       return undefined;
     }
   };

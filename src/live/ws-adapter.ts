@@ -27,7 +27,9 @@ function markAnswered(this: WebSocket): void {
 /** graphql-ws's end of each socket, for the one 'close' listener all sockets share. */
 const closers = new WeakMap<WebSocket, (code: number, reason: string) => Promise<void>>();
 function whenClosed(this: WebSocket, code: number, reason: Buffer): void {
-  void closers.get(this)?.(code, String(reason));
+  closers
+    .get(this)?.(code, String(reason))
+    .catch((err: unknown) => console.error("Internal error while closing a socket.", serializeError(err)));
 }
 
 function closeOnError(this: WebSocket, err: Error): void {
@@ -109,12 +111,18 @@ export function attachGraphQLWs<E extends SocketExtra>(
   }, INIT_CHECK_MS);
 
   wss.on("connection", (socket, request) => {
-    answered.add(socket);
-    awaitingInit.set(socket, Date.now() + options.connectionInitWaitTimeout);
-    socket.on("pong", markAnswered);
-    socket.on("error", closeOnError);
-    socket.on("close", whenClosed);
-    closers.set(socket, server.opened(new GraphQLWsSocket(socket), extraOf(socket, request.headers.authorization)));
+    // Called inside ws's upgrade callback, where a throw would end the process: this socket ends instead.
+    try {
+      answered.add(socket);
+      awaitingInit.set(socket, Date.now() + options.connectionInitWaitTimeout);
+      socket.on("pong", markAnswered);
+      socket.on("error", closeOnError);
+      socket.on("close", whenClosed);
+      closers.set(socket, server.opened(new GraphQLWsSocket(socket), extraOf(socket, request.headers.authorization)));
+    } catch (err) {
+      console.error("Internal error while opening a socket.", serializeError(err));
+      socket.terminate();
+    }
   });
   wss.on("close", () => awaitingInit.clear());
 

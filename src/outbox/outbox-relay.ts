@@ -76,7 +76,7 @@ export class OutboxRelay {
   }
 
   async start(): Promise<void> {
-    await this.scheduler.agenda.every(RELAY_POLL_MS, OUTBOX_RELAY_JOB);
+    await this.scheduler.every(RELAY_POLL_MS, OUTBOX_RELAY_JOB);
     this.nudge();
   }
 

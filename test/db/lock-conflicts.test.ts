@@ -7,7 +7,7 @@ import { DEADLOCK_ATTEMPTS } from "../../src/db/errors.js";
 import { isDeadlock } from "../../src/db/lock-conflicts.js";
 import { createErrorFormatter, DATABASE_BUSY } from "../../src/graphql/errors.js";
 import { createPartner, newReferral, submitRfi, type TestPartner } from "../support/fixtures.js";
-import { useTestServer } from "../support/harness.js";
+import { startTestServer, useTestServer } from "../support/harness.js";
 import { lockingConnection, untilWaiting, waitingForLocks, weighDown } from "../support/locks.js";
 import { eventually } from "../support/wait.js";
 import { WebhookReceiver } from "../support/webhook-receiver.js";
@@ -266,6 +266,37 @@ describe("database > lock conflicts", () => {
       expect(await stored(referral)).to.deep.equal(before);
       expect(before).to.deep.include({ status: "NEW", version: 1 });
     });
+  });
+
+  it("answers a lock conflict that no transaction retried with SERVICE_UNAVAILABLE and HTTP 503, Retry-After", async function () {
+    this.timeout(30_000);
+    // A partner of its own: its endpoint must not receive the other tests' changes.
+    const owner = await createPartner(server.current);
+    const endpoint = await endpointFor(owner.api, "http://127.0.0.1:9/hooks");
+    // A second server whose connections wait for a lock one second at most (its pool connects after this).
+    await observer.query("SET GLOBAL innodb_lock_wait_timeout = 1");
+    const impatient = await startTestServer();
+    try {
+      const holder = await transaction();
+      await holder.query("SELECT id FROM webhook_endpoints WHERE id = ? FOR UPDATE", [endpoint.id]);
+      // A single statement, outside any transaction that retries: it waits for the row, then times out.
+      const response = await fetch(impatient.url, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${owner.api.key}` },
+        body: JSON.stringify({
+          query: `mutation($id: ID!) { setWebhookEndpointEnabled(id: $id, enabled: true) { id } }`,
+          variables: { id: endpoint.id },
+        }),
+      });
+      const body = (await response.json()) as { errors?: { message: string; extensions?: { code?: string } }[] };
+      expect({ status: response.status, retryAfter: response.headers.get("retry-after") }).to.deep.equal({ status: 503, retryAfter: "1" });
+      expect(body.errors?.map(({ message, extensions }) => [extensions?.code, message])).to.deep.equal([
+        ["SERVICE_UNAVAILABLE", DATABASE_BUSY],
+      ]);
+    } finally {
+      await observer.query("SET GLOBAL innodb_lock_wait_timeout = DEFAULT");
+      await impatient.stop();
+    }
   });
 
   describe("the change sequencer", () => {

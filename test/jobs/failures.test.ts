@@ -6,7 +6,8 @@ import { guarded } from "../../src/listeners.js";
 import { startServing, type RunningProcess } from "../process/running.js";
 import { GraphQLClient } from "../support/client.js";
 import { ADMIN_KEY, useTestServer } from "../support/harness.js";
-import { TEST_REDIS_URL } from "../support/redis.js";
+import { testDatabase } from "../support/database.js";
+import { purgeNamespace, TEST_REDIS_URL } from "../support/redis.js";
 import { eventually } from "../support/wait.js";
 import { TcpProxy } from "../operations/tcp-proxy.js";
 
@@ -102,6 +103,19 @@ describe("jobs > failures and outages across instances", () => {
       await other?.kill();
       await proxy.close();
     }
+  });
+
+  it("writes its recurring jobs to the job store again when the store lost them (a Redis restarted empty)", async function () {
+    this.timeout(30_000);
+    const recurring = ["outbox-relay", "referral-deadline-sweep", "response-reminders", "retention"];
+    const stored = async () => {
+      const { jobs } = await server.current.scheduler.agenda.db.queryJobs({});
+      return [...new Set(jobs.map((job) => job.name))].filter((name) => recurring.includes(name)).sort();
+    };
+    expect(await stored()).to.deep.equal(recurring);
+    await purgeNamespace(testDatabase.database);
+    expect(await stored()).to.deep.equal([]);
+    await eventually("every recurring job is back in the store", async () => (await stored()).length === recurring.length, 20_000);
   });
 });
 

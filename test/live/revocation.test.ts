@@ -1,9 +1,11 @@
 import { randomBytes } from "node:crypto";
 import { expect } from "chai";
 import type { Client } from "graphql-ws";
-import { TEST_DATABASE_URL } from "../support/database.js";
+import { Role } from "../../src/auth/role.js";
+import { TcpProxy } from "../operations/tcp-proxy.js";
+import { TEST_DATABASE_URL, testDatabase } from "../support/database.js";
 import { createPartner, submitRfi, type TestPartner } from "../support/fixtures.js";
-import { ADMIN_KEY, serversOnOwnDatabase, useTestServer, type TestServer } from "../support/harness.js";
+import { ADMIN_KEY, serversOnOwnDatabase, startTestServer, useTestServer, type TestServer } from "../support/harness.js";
 import { liveClient, subscribe, subscriptionsReach, type Closed, type LiveClient } from "../support/live.js";
 import { runAdminTool } from "../support/process.js";
 
@@ -29,7 +31,7 @@ function runOver(client: Client, live: LiveClient, query: string, variables: Rec
   return Promise.race([operation.next(5000), operation.failed, live.closed]);
 }
 
-describe("live > a key that stops being valid while its sockets are open", () => {
+describe("live > a socket's key, checked at connect and while the socket is open", () => {
   const server = useTestServer();
   const opened: LiveClient[] = [];
   const open = async (target: TestServer, key: string) => {
@@ -78,6 +80,25 @@ describe("live > a key that stops being valid while its sockets are open", () =>
     expect(await live.closed).to.deep.equal({ code: 4403, reason: "Forbidden: API key revoked" });
     const [profile] = await server.current.db.query("SELECT location FROM marketing_profiles WHERE id = ?", [partner.profileId]);
     expect(profile.location).to.equal("Paris");
+  });
+
+  it("tells a socket whose key cannot be checked (the database does not answer) to try again later (1013), not that it is refused", async function () {
+    this.timeout(30_000);
+    const proxy = await TcpProxy.start(testDatabase.port, testDatabase.host);
+    const { user, database } = testDatabase;
+    const behindProxy = await startTestServer({ DATABASE_URL: `mysql://${user}@127.0.0.1:${proxy.port}/${database}` });
+    try {
+      // A key this instance has never checked: it must ask the database.
+      const { secret } = await behindProxy.services.apiKeys.issue({ role: Role.ADMIN, label: "never checked" });
+      proxy.refuse();
+      const live = liveClient(behindProxy, secret);
+      opened.push(live);
+      expect(await live.closed).to.deep.equal({ code: 1013, reason: "Try again later: the API key could not be checked" });
+    } finally {
+      proxy.restore();
+      await behindProxy.stop();
+      await proxy.close();
+    }
   });
 
   describe("a retired ADMIN_API_KEY", () => {
