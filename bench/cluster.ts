@@ -4,8 +4,8 @@
 // routed automatically, half to chosen partners; idempotency keys, retried), 20 partners deciding on
 // their referrals (interest, accept, won/lost, no thanks, decline, or letting them lapse), 200 sockets
 // on referralChanged(after) that resume from their last cursor, 20 CRMs polling referralChanges, and
-// dashboards reading lists. Faults, on a schedule that scales with the duration: a SIGKILL every fifth
-// of the run (instances 2 and 3 in turn, back 10 s later), Redis restarted once, the database stalled
+// dashboards reading lists. Faults, on a schedule that scales with the duration: a SIGKILL every 2
+// minutes (every fifth of a run shorter than 10 minutes; instances 2 and 3 in turn, back 10 s later), Redis restarted once, the database stalled
 // 10 s, SMTP refusing, one receiver answering 500 and another hanging. Then it drains and checks every
 // invariant (test/support/cluster/), and the memory and list latency of the instance never killed.
 // Usage: npm run bench:cluster -- [--minutes N (10)] [--rate RFIs/s (20)]
@@ -41,11 +41,13 @@ const LOAD_MS = MINUTES * 60_000;
 const SCALE = Math.min(1, MINUTES / 10);
 const outage = (ms: number, floor: number) => Math.max(floor, Math.round(ms * SCALE));
 
-/** A SIGKILL every fifth of the run (every 2 minutes of 10), of instances 2 and 3 in turn: instance 1 is never killed. */
+/** Every 2 minutes (every fifth of a shorter run), a SIGKILL of instance 2 or 3 in turn: instance 1 is never killed. */
+const KILL_EVERY_MS = Math.min(120_000, LOAD_MS / 5);
+
 function schedule(instances: readonly Instance[]): ScheduledFault[] {
   const at = (fraction: number) => Math.round(fraction * LOAD_MS);
-  const kills = [0.2, 0.4, 0.6, 0.8].map((fraction, n) => ({
-    atMs: at(fraction),
+  const kills = Array.from({ length: Math.ceil(LOAD_MS / KILL_EVERY_MS) - 1 }, (_, n) => ({
+    atMs: (n + 1) * KILL_EVERY_MS,
     name: `SIGKILL ${instances[1 + (n % 2)].name}`,
     run: killInstance(instances[1 + (n % 2)], 10_000),
   }));

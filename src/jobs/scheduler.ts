@@ -38,6 +38,7 @@ export class Scheduler {
       guarded(logger, "Agenda's error", (err: Error) => logger.error({ err }, "job store error")),
     );
     agenda.on("fail", guarded(logger, "Agenda's fail", failureLogger(logger)));
+    agenda.on("complete", guarded(logger, "Agenda's complete", removeFailedOnce));
     return new Scheduler(agenda, store, logger);
   }
 
@@ -81,6 +82,18 @@ export class Scheduler {
     await drained;
     await this.store.close();
   }
+}
+
+/**
+ * Removes a one-time job that failed (Agenda removes only those that succeed). Its work is not lost:
+ * the recurring sweeps catch it up (overdue referrals, fit scores lagging behind their counters), the
+ * rows being the truth. Kept, failed jobs would pile up, and the Redis store reads every job of a name
+ * each time it looks for one to run: under load, the store itself would become the bottleneck.
+ */
+function removeFailedOnce(job: Job | JobStateNotification | undefined): Promise<unknown> | undefined {
+  const attrs = (job as Job | undefined)?.attrs;
+  if (!attrs?.failedAt || attrs.nextRunAt != null || attrs.repeatInterval) return undefined;
+  return (job as Job).remove();
 }
 
 /**

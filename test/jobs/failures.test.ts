@@ -105,6 +105,38 @@ describe("jobs > failures and outages across instances", () => {
     }
   });
 
+  it("removes a one-time job that failed from the job store (the sweeps catch its work up): failed jobs do not pile up", async () => {
+    const { agenda } = server.current.scheduler;
+    const name = `${FAILING_JOB}-once`;
+    agenda.define(
+      name,
+      async () => {
+        throw new Error("this job fails on purpose");
+      },
+      { lockLifetime: 1000 },
+    );
+    const failed = new Promise((resolve) => agenda.once(`fail:${name}`, resolve));
+    await agenda.now(name);
+    await failed;
+    await eventually("the failed job is gone from the store", async () => (await agenda.db.queryJobs({ name })).jobs.length === 0, 5000);
+    // A recurring job that fails stays: it runs again at its next time.
+    const recurring = `${FAILING_JOB}-every`;
+    agenda.define(
+      recurring,
+      async () => {
+        throw new Error("this job fails on purpose");
+      },
+      { lockLifetime: 1000 },
+    );
+    const failedAgain = new Promise((resolve) => agenda.once(`fail:${recurring}`, resolve));
+    // It runs at once, then every hour.
+    await agenda.every("1 hour", recurring);
+    await failedAgain;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect((await agenda.db.queryJobs({ name: recurring })).jobs.length).to.be.at.least(1);
+    await agenda.cancel({ name: recurring });
+  });
+
   it("writes its recurring jobs to the job store again when the store lost them (a Redis restarted empty)", async function () {
     this.timeout(30_000);
     const recurring = ["outbox-relay", "referral-deadline-sweep", "response-reminders", "retention"];
