@@ -19,8 +19,11 @@ interface FitRescoreData {
  * Rescoring a partner's open referrals after its decisions, off the request path: a decision
  * schedules one job per partner a moment later (decisions meanwhile ride along), and the job
  * rescores from the partner's counters (FitScores.rescorePartner, which also keeps two instances
- * from rescoring one partner at once). Scores lagging behind their counters (a job lost with the
- * job store) are caught up every `catchUpEveryMs` and at start.
+ * from rescoring one partner at once, and runs again for decisions that came in meanwhile). The
+ * store holds at most one job per partner: while one waits or runs, a decision adds none, so jobs
+ * cannot pile up when rescoring falls behind. Scores lagging behind their counters (a job lost with
+ * the job store, a decision just after its partner's run looked for news) are caught up every
+ * `catchUpEveryMs` and at start.
  */
 export class FitRescoreJobs {
   /** Partners with a run due soon from this instance, and when: a decision before then needs no new job. */
@@ -61,7 +64,11 @@ export class FitRescoreJobs {
     for (const [partner, at] of this.due) if (at <= now) this.due.delete(partner);
     const at = now + RESCORE_COALESCE_MS;
     this.due.set(partnerId, at);
-    await this.scheduler.agenda.schedule(new Date(at), FIT_RESCORE_JOB, { partnerId });
+    await this.scheduler.agenda
+      .create<FitRescoreData>(FIT_RESCORE_JOB, { partnerId })
+      .unique({ "data.partnerId": partnerId }, { insertOnly: true })
+      .schedule(new Date(at))
+      .save();
   }
 
   private async catchUp(): Promise<void> {

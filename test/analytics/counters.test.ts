@@ -2,6 +2,7 @@ import { expect } from "chai";
 import type { DataSource } from "typeorm";
 import { countsOf, dealBandOf, fitOf, type FitExample, type FitFeatures } from "../../src/analytics/fit.js";
 import { createDataSource, ensureDatabase } from "../../src/db/data-source.js";
+import { FIT_RESCORE_JOB, RESCORE_COALESCE_MS } from "../../src/jobs/fit-jobs.js";
 import { dealWon, outcomeOf, ReferralStatus } from "../../src/referrals/lifecycle.js";
 import { testDatabase, truncateAll } from "../support/database.js";
 import { createPartner, daysFromToday, rfiInput, SUBMIT_RFI, type TestPartner } from "../support/fixtures.js";
@@ -203,6 +204,31 @@ describe("analytics > partner counters after a lost job", () => {
   after(async () => {
     await server?.stop();
     await purgeNamespace(testDatabase.database);
+  });
+
+  it("keeps one rescoring job per partner in the store while rescoring falls behind, however many decisions come", async function () {
+    this.timeout(30_000);
+    const partner = await createPartner(server);
+    const referrals: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const { submitRfi } = await server.admin.data(SUBMIT_RFI, { input: rfiInput({ partnerIds: [partner.id] }) });
+      referrals.push(submitRfi.referrals[0].id);
+    }
+    await fitScoresSettled(server);
+    const { agenda } = server.scheduler;
+    // No job runs meanwhile: decisions further apart than the coalescing window each ask for a run.
+    await agenda.stop();
+    try {
+      for (const id of referrals) {
+        await partner.api.data(`mutation($id: ID!) { ignoreReferral(id: $id) { id } }`, { id });
+        await new Promise((resolve) => setTimeout(resolve, RESCORE_COALESCE_MS + 200));
+      }
+      const { jobs } = await agenda.db.queryJobs({ name: FIT_RESCORE_JOB });
+      expect(jobs.filter((job) => (job.data as { partnerId: string }).partnerId === partner.id)).to.have.length(1);
+    } finally {
+      await agenda.start();
+    }
+    await fitScoresSettled(server);
   });
 
   it("rescores a partner whose rescoring job was lost with the job store", async () => {
