@@ -13,6 +13,8 @@ import type { FeedSocket } from "./sockets.js";
 export interface Check {
   name: string;
   pass: boolean;
+  /** False for a figure reported without a verdict (a goal of a longer run); judged by default. */
+  judged?: boolean;
   /** Counts, examples, and what failed. */
   detail: string[];
 }
