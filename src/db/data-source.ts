@@ -15,6 +15,7 @@ import { PartnerCounters1764200000000 } from "./migrations/1764200000000-Partner
 import { Outbox1764300000000 } from "./migrations/1764300000000-Outbox.js";
 import { ChangeFeed1764400000000 } from "./migrations/1764400000000-ChangeFeed.js";
 import { ApiKeyLifecycle1764500000000 } from "./migrations/1764500000000-ApiKeyLifecycle.js";
+import { OutboxClaims1764600000000 } from "./migrations/1764600000000-OutboxClaims.js";
 import { OutboxMessage } from "../outbox/outbox-message.entity.js";
 import { WebhookEndpoint } from "../webhooks/webhook-endpoint.entity.js";
 import { FitRescoring, PartnerCounter } from "../analytics/partner-counter.entity.js";
@@ -39,6 +40,7 @@ export const migrations = [
   Outbox1764300000000,
   ChangeFeed1764400000000,
   ApiKeyLifecycle1764500000000,
+  OutboxClaims1764600000000,
 ];
 
 /** Which server speaks the MySQL protocol: TypeORM reads their catalogs differently (e.g. column defaults). */

@@ -27,6 +27,7 @@ registerEnumType(DeliveryStatus, {
 @Index("uq_outbox_messages_dedupe", ["dedupeKey"], { unique: true })
 @Index("ix_outbox_messages_due", ["status", "nextAttemptAt"])
 @Index("ix_outbox_messages_channel_status", ["channel", "status", "id"])
+@Index("ix_outbox_messages_channel_due", ["channel", "status", "nextAttemptAt", "id"])
 @Index("ix_outbox_messages_referral", ["referralId", "id"])
 @Index("ix_outbox_messages_endpoint", ["endpointId", "id"])
 @Index("ix_outbox_messages_endpoint_referral", ["endpointId", "referralId", "status", "id"])
