@@ -146,6 +146,10 @@ export async function heldByKilled(evidence: Evidence): Promise<string[]> {
       `SELECT CAST(id AS CHAR) AS id, channel, status, sent_at AS sentAt FROM outbox_messages WHERE id IN (?)`,
       [ids],
     );
+    if (rows.length === 0) {
+      lines.push(`${when}: ${held.length} messages left under its lease, dropped since as having nothing to send`);
+      continue;
+    }
     const waits = rows.map((row) => ((row.sentAt?.getTime() ?? Date.now()) - kill.at) / 1000);
     const [[behind]] = await evidence.db.query<mysql.RowDataPacket[]>(
       `SELECT COUNT(*) AS n, MAX(TIMESTAMPDIFF(MICROSECOND, o.created_at, COALESCE(o.sent_at, NOW(3)))) / 1e6 AS longest
