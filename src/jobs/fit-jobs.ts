@@ -20,10 +20,9 @@ interface FitRescoreData {
  * schedules one job per partner a moment later (decisions meanwhile ride along), and the job
  * rescores from the partner's counters (FitScores.rescorePartner, which also keeps two instances
  * from rescoring one partner at once, and runs again for decisions that came in meanwhile). The
- * store holds at most one job per partner: while one waits or runs, a decision adds none, so jobs
- * cannot pile up when rescoring falls behind. Scores lagging behind their counters (a job lost with
- * the job store, a decision just after its partner's run looked for news) are caught up every
- * `catchUpEveryMs` and at start.
+ * store holds at most one waiting job per partner (and the one running): while one waits, a decision
+ * adds none, so jobs cannot pile up when rescoring falls behind. Scores lagging behind their counters
+ * (a job lost with the job store) are caught up every `catchUpEveryMs` and at start.
  */
 export class FitRescoreJobs {
   /** Partners with a run due soon from this instance, and when: a decision before then needs no new job. */
@@ -66,7 +65,8 @@ export class FitRescoreJobs {
     this.due.set(partnerId, at);
     await this.scheduler.agenda
       .create<FitRescoreData>(FIT_RESCORE_JOB, { partnerId })
-      .unique({ "data.partnerId": partnerId }, { insertOnly: true })
+      // Matched against a job that has not started (no lastRunAt): one that runs may have looked for news already.
+      .unique({ "data.partnerId": partnerId, lastRunAt: null }, { insertOnly: true })
       .schedule(new Date(at))
       .save();
   }
