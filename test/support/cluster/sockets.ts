@@ -22,6 +22,8 @@ export class FeedSocket {
   readonly seams: Seam[] = [];
   /** GraphQL errors in results, or errors that ended a subscription. */
   readonly errors: string[] = [];
+  /** Dropped before it got its first change: it connected again live, without a cursor to resume from. */
+  resumedWithoutCursor = false;
   private client: Client | undefined;
   private stopped = false;
 
@@ -44,6 +46,7 @@ export class FeedSocket {
       Promise.resolve(client.dispose()).catch(() => undefined);
       if (this.stopped) return;
       this.seams.push({ at: Date.now(), why, received: this.cursors.length });
+      if (this.cursors.length === 0) this.resumedWithoutCursor = true;
       setTimeout(() => this.stopped || this.connect(), between(200, 1000));
     };
     const client = createClient({
