@@ -10,6 +10,8 @@ export const RESCORE_COALESCE_MS = 1000;
 /** A run renews its Agenda lock after every chunk of referrals. */
 const RESCORE_LOCK_MS = 30_000;
 const RESCORE_CONCURRENCY = 2;
+/** Another instance, its clock a little ahead, may start a job this much before it is due here. */
+const CLOCK_SKEW_MS = 250;
 
 interface FitRescoreData {
   partnerId: string;
@@ -25,8 +27,10 @@ interface FitRescoreData {
  * (a job lost with the job store) are caught up every `catchUpEveryMs` and at start.
  */
 export class FitRescoreJobs {
-  /** Partners with a run due soon from this instance, and when: a decision before then needs no new job. */
+  /** When each partner's waiting job is due: a decision well before then needs no new job. */
   private readonly due = new Map<string, number>();
+  /** A save in progress per partner: a decision meanwhile waits for it, then looks at `due` again. */
+  private readonly saving = new Map<string, Promise<void>>();
   private catchingUp: NodeJS.Timeout | undefined;
 
   constructor(
@@ -58,17 +62,31 @@ export class FitRescoreJobs {
   }
 
   private async rescoreSoon(partnerId: string): Promise<void> {
+    for (;;) {
+      if ((this.due.get(partnerId) ?? 0) > Date.now() + CLOCK_SKEW_MS) return;
+      const saving = this.saving.get(partnerId);
+      if (saving === undefined) break;
+      await saving;
+    }
+    const saving = this.schedule(partnerId).finally(() => this.saving.delete(partnerId));
+    this.saving.set(partnerId, saving);
+    await saving;
+  }
+
+  /**
+   * Saves the partner's waiting job, or finds the one already waiting, which may be due already (a
+   * busy store runs it late): a decision may then count on it only until it is due.
+   */
+  private async schedule(partnerId: string): Promise<void> {
     const now = Date.now();
-    if ((this.due.get(partnerId) ?? 0) > now) return;
     for (const [partner, at] of this.due) if (at <= now) this.due.delete(partner);
-    const at = now + RESCORE_COALESCE_MS;
-    this.due.set(partnerId, at);
-    await this.scheduler.agenda
+    const job = await this.scheduler.agenda
       .create<FitRescoreData>(FIT_RESCORE_JOB, { partnerId })
       // Matched against a job that has not started (no lastRunAt): one that runs may have looked for news already.
       .unique({ "data.partnerId": partnerId, lastRunAt: null }, { insertOnly: true })
-      .schedule(new Date(at))
+      .schedule(new Date(now + RESCORE_COALESCE_MS))
       .save();
+    this.due.set(partnerId, job.attrs.nextRunAt?.getTime() ?? 0);
   }
 
   private async catchUp(): Promise<void> {

@@ -11,7 +11,7 @@ import { random } from "../support/random.js";
 import { purgeNamespace } from "../support/redis.js";
 import { COUNTERS, normalised, recounted, type CounterRow } from "../support/counters.js";
 import { StatementRecorder } from "../support/statements.js";
-import { fitScoresSettled } from "../support/wait.js";
+import { eventually, fitScoresSettled } from "../support/wait.js";
 
 interface ReferralRow {
   id: string;
@@ -249,6 +249,47 @@ describe("analytics > partner counters after a lost job", () => {
     const { score, reasons } = await fitOfOpen();
     expect(Number(score)).to.be.lessThan(0.5);
     expect(JSON.parse(reasons)).to.have.length(3);
+  });
+});
+
+describe("analytics > partner counters when the job store runs late", () => {
+  let server: TestServer;
+
+  before(async function () {
+    this.timeout(60_000);
+    // No catch-up: only the decisions' own jobs can rescore.
+    server = await startTestServer({ EXPIRY_SWEEP_EVERY: "1h" });
+  });
+  after(async () => {
+    await server?.stop();
+    await purgeNamespace(testDatabase.database);
+  });
+
+  it("rescores after a decision that came once an overdue job it would have counted on had run", async function () {
+    this.timeout(30_000);
+    const partner = await createPartner(server);
+    const referrals: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const { submitRfi } = await server.admin.data(SUBMIT_RFI, { input: rfiInput({ partnerIds: [partner.id] }) });
+      referrals.push(submitRfi.referrals[0].id);
+    }
+    await fitScoresSettled(server);
+    const { agenda } = server.scheduler;
+    const ignore = (id: string) => partner.api.data(`mutation($id: ID!) { ignoreReferral(id: $id) { id } }`, { id });
+    const waiting = async () => (await agenda.db.queryJobs({ name: FIT_RESCORE_JOB })).jobs.length;
+    await agenda.stop();
+    try {
+      await ignore(referrals[0]);
+      await new Promise((resolve) => setTimeout(resolve, RESCORE_COALESCE_MS + 200));
+      // The job is overdue: this decision finds it waiting, and it runs as soon as the store is processed.
+      await ignore(referrals[1]);
+    } finally {
+      await agenda.start();
+    }
+    await eventually("the overdue job has run", async () => (await waiting()) === 0);
+    // Within a coalescing window of the last decision, yet no job is left that will see this one.
+    await ignore(referrals[2]);
+    await fitScoresSettled(server);
   });
 });
 

@@ -2,11 +2,19 @@ import { expect } from "chai";
 import { FIT_RESCORE_JOB } from "../../src/jobs/fit-jobs.js";
 import type { TestServer } from "./harness.js";
 
-/** Polls until `check` holds (it should be cheap), or fails after `timeoutMs`. */
-export async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+/**
+ * Polls until `check` holds (it should be cheap), or fails after `timeoutMs`; `explain` then says
+ * what was seen, for a failure in CI that does not come back on a desk.
+ */
+export async function eventually(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs = 10_000,
+  explain?: () => Promise<string>,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
-    if (Date.now() > deadline) expect.fail(`timed out waiting until ${what}`);
+    if (Date.now() > deadline) expect.fail(`timed out waiting until ${what}${explain ? `: ${await explain()}` : ""}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
@@ -26,5 +34,11 @@ export async function fitScoresSettled(server: TestServer, timeoutMs = 10_000): 
       return jobs.every(({ state }) => state === "completed" || state === "failed");
     },
     timeoutMs,
+    async () => {
+      const leases = await server.db.query("SELECT partner_id, scored_revision, leased_until FROM fit_rescoring");
+      const { jobs } = await server.scheduler.agenda.queryJobs({ name: FIT_RESCORE_JOB });
+      const seen = jobs.map(({ state, data, nextRunAt, lastRunAt, failReason }) => ({ state, data, nextRunAt, lastRunAt, failReason }));
+      return JSON.stringify({ behind: await server.fitScores.partnersBehind(), leases, jobs: seen });
+    },
   );
 }
