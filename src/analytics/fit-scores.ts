@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { DataSource } from "typeorm";
+import { backgroundTransaction, tagged } from "../db/background.js";
 import type { Queryable } from "../db/entity-rows.js";
 import { openStatuses, ReferralAction, statusBefore, type ReferralStatus } from "../referrals/lifecycle.js";
 import type { ReferralChange } from "../referrals/referral-changes.js";
@@ -14,6 +15,7 @@ const CHUNK = 1000;
 const WRITE_BATCH = 100;
 /** How long a rescoring run holds a partner; renewed after every chunk, freed at the end. */
 const LEASE_SECONDS = 60;
+const RESCORING = "fit rescoring";
 
 interface ScoredRow {
   id: string;
@@ -43,7 +45,12 @@ export function teachesFit({ action, referral }: ReferralChange): boolean {
  * Derived data: it changes neither the version nor updatedAt.
  */
 export class FitScores {
-  constructor(private readonly db: DataSource) {}
+  /** Rescoring is a loop of its own: its statements say so (src/db/background.ts). */
+  private readonly loop: Queryable;
+
+  constructor(private readonly db: DataSource) {
+    this.loop = tagged(db, RESCORING);
+  }
 
   /** A ReferralChanges listener; it also updates the changes' snapshots, so live events carry the scores. */
   async refresh(changes: readonly ReferralChange[]): Promise<void> {
@@ -69,7 +76,7 @@ export class FitScores {
    * Answers how many referrals got a new score or new reasons.
    */
   async rescorePartner(partnerId: string, progress: () => Promise<void> = async () => undefined): Promise<number> {
-    await this.db.query("INSERT IGNORE INTO fit_rescoring (partner_id) VALUES (?)", [partnerId]);
+    await this.loop.query("INSERT IGNORE INTO fit_rescoring (partner_id) VALUES (?)", [partnerId]);
     let rewritten = 0;
     for (;;) {
       const token = randomUUID();
@@ -77,7 +84,7 @@ export class FitScores {
       if (scored === undefined) return rewritten;
       let revision: number | null = null;
       try {
-        const counts = await allFitCountsOf(this.db, partnerId);
+        const counts = await allFitCountsOf(this.loop, partnerId);
         if (counts.revision !== scored) {
           rewritten += await this.rescoreOpen(partnerId, counts, async () => {
             await this.renew(partnerId, token);
@@ -86,7 +93,7 @@ export class FitScores {
         }
         revision = counts.revision;
       } finally {
-        await this.db.query(
+        await this.loop.query(
           `UPDATE fit_rescoring SET scored_revision = GREATEST(scored_revision, COALESCE(?, 0)), leased_until = NULL, lease_token = NULL
            WHERE partner_id = ? AND lease_token = ?`,
           [revision, partnerId, token],
@@ -98,7 +105,7 @@ export class FitScores {
 
   /** Partners whose open referrals' scores lag behind their counters and that no run holds (a lost job). */
   async partnersBehind(): Promise<string[]> {
-    const rows: { partnerId: string }[] = await this.db.query(
+    const rows: { partnerId: string }[] = await this.loop.query(
       `SELECT CAST(c.partner_id AS CHAR) AS partnerId
        FROM partner_counters c LEFT JOIN fit_rescoring s ON s.partner_id = c.partner_id
        WHERE c.kind IN (?) AND (s.leased_until IS NULL OR s.leased_until < NOW(3))
@@ -110,18 +117,18 @@ export class FitScores {
 
   /** Takes the partner's lease when free, and answers the revision its scores reflect; undefined when another run holds it. */
   private async claim(partnerId: string, token: string): Promise<number | undefined> {
-    const { affectedRows }: { affectedRows: number } = await this.db.query(
+    const { affectedRows }: { affectedRows: number } = await this.loop.query(
       `UPDATE fit_rescoring SET leased_until = NOW(3) + INTERVAL ${LEASE_SECONDS} SECOND, lease_token = ?
        WHERE partner_id = ? AND (leased_until IS NULL OR leased_until < NOW(3))`,
       [token, partnerId],
     );
     if (affectedRows !== 1) return undefined;
-    const [{ scored }] = await this.db.query("SELECT scored_revision AS scored FROM fit_rescoring WHERE partner_id = ?", [partnerId]);
+    const [{ scored }] = await this.loop.query("SELECT scored_revision AS scored FROM fit_rescoring WHERE partner_id = ?", [partnerId]);
     return Number(scored);
   }
 
   private async renew(partnerId: string, token: string): Promise<void> {
-    const { affectedRows }: { affectedRows: number } = await this.db.query(
+    const { affectedRows }: { affectedRows: number } = await this.loop.query(
       `UPDATE fit_rescoring SET leased_until = NOW(3) + INTERVAL ${LEASE_SECONDS} SECOND WHERE partner_id = ? AND lease_token = ?`,
       [partnerId, token],
     );
@@ -129,7 +136,7 @@ export class FitScores {
   }
 
   private async revisionOf(partnerId: string): Promise<number> {
-    const [{ revision }] = await this.db.query(
+    const [{ revision }] = await this.loop.query(
       "SELECT COALESCE(SUM(total), 0) AS revision FROM partner_counters WHERE partner_id = ? AND kind IN (?)",
       [partnerId, [FitCountKind.DECIDED, FitCountKind.CLOSED]],
     );
@@ -138,13 +145,13 @@ export class FitScores {
 
   private async rescoreOpen(partnerId: string, counts: FitCounts, progress: () => Promise<void>): Promise<number> {
     const open = openStatuses();
-    const ids: { id: string }[] = await this.db.query(
+    const ids: { id: string }[] = await this.loop.query(
       "SELECT CAST(id AS CHAR) AS id FROM referrals WHERE partner_id = ? AND status IN (?)",
       [partnerId, open],
     );
     let rewritten = 0;
     for (let start = 0; start < ids.length; start += CHUNK) {
-      const rows: ScoredRow[] = await this.db.query(
+      const rows: ScoredRow[] = await this.loop.query(
         `SELECT CAST(r.id AS CHAR) AS id, r.status, r.industry, r.company_size AS companySize, r.region, f.keywords,
                 r.deal_value AS dealValue, r.deal_currency AS dealCurrency, r.fit_score AS fitScore, r.fit_reasons AS fitReasons
          FROM referrals r JOIN rfis f ON f.id = r.rfi_id WHERE r.id IN (?) AND r.status IN (?)`,
@@ -174,7 +181,7 @@ export class FitScores {
     const skipped: string[] = [];
     for (let start = 0; start < ids.length; start += WRITE_BATCH) {
       const batch = ids.slice(start, start + WRITE_BATCH);
-      const written = await this.db.transaction("READ COMMITTED", async (em) => {
+      const written = await backgroundTransaction(this.db, RESCORING, async (em) => {
         const locked: { id: string }[] = await em.query(
           "SELECT CAST(id AS CHAR) AS id FROM referrals WHERE id IN (?) AND status IN (?) ORDER BY id FOR UPDATE SKIP LOCKED",
           [batch, openStatuses()],
@@ -186,7 +193,7 @@ export class FitScores {
       skipped.push(...batch.filter((id) => !written.has(id)));
     }
     // Mostly referrals archived since they were read, which the status condition leaves alone.
-    for (const id of skipped) await this.write(this.db, [byId.get(id)!]);
+    for (const id of skipped) await this.write(this.loop, [byId.get(id)!]);
   }
 
   /** One UPDATE of the referrals' scores, for those still open. */
