@@ -10,8 +10,8 @@ export const RESCORE_COALESCE_MS = 1000;
 /** A run renews its Agenda lock after every chunk of referrals. */
 const RESCORE_LOCK_MS = 30_000;
 const RESCORE_CONCURRENCY = 2;
-/** Another instance, its clock a little ahead, may start a job this much before it is due here. */
-const CLOCK_SKEW_MS = 250;
+/** The longest a decision's rescoring may wait for the catch-up, when its job was missed. */
+export const CATCH_UP_MS = 5000;
 
 interface FitRescoreData {
   partnerId: string;
@@ -22,15 +22,16 @@ interface FitRescoreData {
  * schedules one job per partner a moment later (decisions meanwhile ride along), and the job
  * rescores from the partner's counters (FitScores.rescorePartner, which also keeps two instances
  * from rescoring one partner at once, and runs again for decisions that came in meanwhile). The
- * store holds at most one waiting job per partner (and the one running): while one waits, a decision
- * adds none, so jobs cannot pile up when rescoring falls behind. Scores lagging behind their counters
- * (a job lost with the job store) are caught up every `catchUpEveryMs` and at start.
+ * store holds at most one job per partner: while one waits or runs, a decision adds none, so jobs
+ * cannot pile up when rescoring falls behind. Scores lagging behind their counters (a job lost with
+ * the job store, a decision just after its partner's run looked for news, or while the job store ran
+ * its job late) are caught up at start and every `catchUpEveryMs`, at most CATCH_UP_MS. That one
+ * indexed read per instance is what lets a decision add no job and no job-store scan while its
+ * partner's job waits or runs (Agenda's `unique` reads every job of the name on Redis).
  */
 export class FitRescoreJobs {
-  /** When each partner's waiting job is due: a decision well before then needs no new job. */
+  /** Partners with a run due soon from this instance, and when: a decision before then needs no new job. */
   private readonly due = new Map<string, number>();
-  /** A save in progress per partner: a decision meanwhile waits for it, then looks at `due` again. */
-  private readonly saving = new Map<string, Promise<void>>();
   private catchingUp: NodeJS.Timeout | undefined;
 
   constructor(
@@ -48,7 +49,7 @@ export class FitRescoreJobs {
 
   start(): void {
     void this.catchUp();
-    this.catchingUp = setInterval(() => void this.catchUp(), this.catchUpEveryMs);
+    this.catchingUp = setInterval(() => void this.catchUp(), Math.min(this.catchUpEveryMs, CATCH_UP_MS));
   }
 
   stop(): void {
@@ -62,31 +63,16 @@ export class FitRescoreJobs {
   }
 
   private async rescoreSoon(partnerId: string): Promise<void> {
-    for (;;) {
-      if ((this.due.get(partnerId) ?? 0) > Date.now() + CLOCK_SKEW_MS) return;
-      const saving = this.saving.get(partnerId);
-      if (saving === undefined) break;
-      await saving;
-    }
-    const saving = this.schedule(partnerId).finally(() => this.saving.delete(partnerId));
-    this.saving.set(partnerId, saving);
-    await saving;
-  }
-
-  /**
-   * Saves the partner's waiting job, or finds the one already waiting, which may be due already (a
-   * busy store runs it late): a decision may then count on it only until it is due.
-   */
-  private async schedule(partnerId: string): Promise<void> {
     const now = Date.now();
+    if ((this.due.get(partnerId) ?? 0) > now) return;
     for (const [partner, at] of this.due) if (at <= now) this.due.delete(partner);
-    const job = await this.scheduler.agenda
+    const at = now + RESCORE_COALESCE_MS;
+    this.due.set(partnerId, at);
+    await this.scheduler.agenda
       .create<FitRescoreData>(FIT_RESCORE_JOB, { partnerId })
-      // Matched against a job that has not started (no lastRunAt): one that runs may have looked for news already.
-      .unique({ "data.partnerId": partnerId, lastRunAt: null }, { insertOnly: true })
-      .schedule(new Date(now + RESCORE_COALESCE_MS))
+      .unique({ "data.partnerId": partnerId }, { insertOnly: true })
+      .schedule(new Date(at))
       .save();
-    this.due.set(partnerId, job.attrs.nextRunAt?.getTime() ?? 0);
   }
 
   private async catchUp(): Promise<void> {

@@ -62,6 +62,8 @@ export class ReferralExpiry {
             const batch = await this.expireBatch(status, now);
             await announced;
             announced = this.announce(status, batch);
+            // Awaited before the next one; failing meanwhile (no free connection) is not an unhandled rejection that ends the process.
+            announced.catch(() => undefined);
             expired += batch.length;
             if ((await afterBatch()) === false) stop = true;
             if (batch.length < EXPIRY_BATCH_SIZE) break;
