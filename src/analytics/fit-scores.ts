@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { DataSource } from "typeorm";
-import { backgroundTransaction, tagged } from "../db/background.js";
+import { tagged } from "../db/background.js";
 import type { Queryable } from "../db/entity-rows.js";
 import { openStatuses, ReferralAction, statusBefore, type ReferralStatus } from "../referrals/lifecycle.js";
 import type { ReferralChange } from "../referrals/referral-changes.js";
@@ -181,7 +181,9 @@ export class FitScores {
     const skipped: string[] = [];
     for (let start = 0; start < ids.length; start += WRITE_BATCH) {
       const batch = ids.slice(start, start + WRITE_BATCH);
-      const written = await backgroundTransaction(this.db, RESCORING, async (em) => {
+      const written = await this.db.transaction("READ COMMITTED", async (manager) => {
+        // The same transaction as TypeORM runs it; only its statements are tagged.
+        const em = tagged(manager, RESCORING);
         const locked: { id: string }[] = await em.query(
           "SELECT CAST(id AS CHAR) AS id FROM referrals WHERE id IN (?) AND status IN (?) ORDER BY id FOR UPDATE SKIP LOCKED",
           [batch, openStatuses()],
