@@ -17,7 +17,11 @@ let hooked = false;
  * behind), with `signal` (SIGTERM for a process that must stop its own children, as nginx's master does).
  */
 export function killOnExit(child: ChildProcess, signal: NodeJS.Signals = "SIGKILL"): void {
-  if (!hooked) process.on("exit", killChildren);
+  if (!hooked) {
+    process.on("exit", killChildren);
+    // Stopped by hand (Ctrl-C), the run ends what it started too.
+    for (const stop of ["SIGINT", "SIGTERM"] as const) process.once(stop, () => process.exit(130));
+  }
   hooked = true;
   children.set(child, signal);
   child.once("exit", () => children.delete(child));

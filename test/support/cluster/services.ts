@@ -1,9 +1,8 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { fork, spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import type { AddressInfo } from "node:net";
 import { Redis } from "ioredis";
 import { SMTPServer } from "smtp-server";
-import { TcpProxy } from "../../operations/tcp-proxy.js";
 import { freePort } from "../process.js";
 import { killOnExit } from "./instances.js";
 import { WebhookReceiver } from "../webhook-receiver.js";
@@ -115,18 +114,49 @@ export class MessageIdSink {
   }
 }
 
+/** The database's proxy (test/operations/tcp-proxy.ts), run in a child process (proxy-child.ts) and told what to do. */
+export class DatabaseProxy {
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly port: number,
+  ) {}
+
+  static async start(targetPort: number): Promise<DatabaseProxy> {
+    const child = fork(new URL("./proxy-child.js", import.meta.url), [String(targetPort)], { stdio: "inherit" });
+    killOnExit(child);
+    const [ready] = (await once(child, "message")) as [{ port: number }];
+    return new DatabaseProxy(child, ready.port);
+  }
+
+  /** Bytes stop flowing both ways: requests wait for an answer. */
+  freeze(): void {
+    this.child.send("freeze");
+  }
+
+  /** Bytes flow again, those held while frozen first. */
+  restore(): void {
+    this.child.send("restore");
+  }
+
+  async close(): Promise<void> {
+    const exited = once(this.child, "exit");
+    this.child.send("close");
+    await exited;
+  }
+}
+
 /** What the instances use besides each other: their database (through a proxy that can stall it), Redis, SMTP, receivers. */
 export interface BackingServices {
   redis: RedisServer;
   /** In front of MariaDB at 127.0.0.1:3306. */
-  database: TcpProxy;
+  database: DatabaseProxy;
   smtp: MessageIdSink;
   /** One per partner, in partner order. */
   receivers: WebhookReceiver[];
 }
 
 export async function startBackingServices(partners: number): Promise<BackingServices> {
-  const [redis, database, smtp] = await Promise.all([RedisServer.start(), TcpProxy.start(3306), MessageIdSink.start()]);
+  const [redis, database, smtp] = await Promise.all([RedisServer.start(), DatabaseProxy.start(3306), MessageIdSink.start()]);
   const receivers = await Promise.all(Array.from({ length: partners }, () => new WebhookReceiver().start()));
   return { redis, database, smtp, receivers };
 }
