@@ -7,7 +7,7 @@
 import "reflect-metadata";
 import { randomBytes } from "node:crypto";
 import mysql from "mysql2/promise";
-import { startServer } from "../src/server.js";
+import { startServer } from "../src/app/server.js";
 import { GraphQLClient } from "../test/support/client.js";
 import { dropDatabase, freshConfig, percentiles, purgeNamespace, table } from "./support.js";
 

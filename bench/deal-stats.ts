@@ -6,13 +6,14 @@ import { randomBytes } from "node:crypto";
 import mysql from "mysql2/promise";
 import { dealSizeQuery } from "../src/analytics/stats.service.js";
 import { StatsDimension } from "../src/analytics/stats.types.js";
-import { Role } from "../src/auth/role.js";
-import { loadConfig } from "../src/config.js";
+import { Role } from "../src/graphql/role.js";
+import { loadConfig } from "../src/config/config.js";
 import { openDatabase } from "../src/db/data-source.js";
-import { startServer } from "../src/server.js";
+import { startServer } from "../src/app/server.js";
 import { GraphQLClient } from "../test/support/client.js";
 import { dropDatabase, percentiles, purgeNamespace, table } from "./support.js";
 import { seedReferrals } from "./seed.js";
+import { ENTITIES } from "../src/app/entities.js";
 
 const COUNT = Number(process.argv[2] ?? 1_000_000);
 const RUNS = 7;
@@ -20,12 +21,12 @@ const DATABASE = "partner_referrals_bench_stats";
 const URL = `mysql://root@127.0.0.1:3306/${DATABASE}`;
 
 const config = loadConfig({ NODE_ENV: "test", PORT: "0", DATABASE_URL: URL, ADMIN_API_KEY: randomBytes(32).toString("base64url") });
-const db = await openDatabase(config.database);
+const db = await openDatabase(config.database, ENTITIES);
 const [{ seeded }] = await db.query("SELECT COUNT(*) AS seeded FROM referrals");
 if (Number(seeded) !== COUNT) {
   await db.destroy();
   await dropDatabase(DATABASE);
-  const fresh = await openDatabase(config.database);
+  const fresh = await openDatabase(config.database, ENTITIES);
   console.error(`seeding ${COUNT} referrals…`);
   const started = Date.now();
   await seedReferrals(fresh, COUNT);

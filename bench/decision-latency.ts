@@ -7,7 +7,7 @@
 import "reflect-metadata";
 import { randomBytes } from "node:crypto";
 import { recountCounters } from "../src/analytics/history-counters.js";
-import { startServer } from "../src/server.js";
+import { startServer } from "../src/app/server.js";
 import { GraphQLClient } from "../test/support/client.js";
 import { random } from "../test/support/random.js";
 import { dropDatabase, freshConfig, percentiles, purgeNamespace, RFI_COLUMNS, table } from "./support.js";

@@ -12,8 +12,9 @@ import { recountCounters } from "../src/analytics/history-counters.js";
 import { openDatabase } from "../src/db/data-source.js";
 import { DEADLINES_DUE_JOB } from "../src/jobs/deadline-jobs.js";
 import { EXPIRY_BATCH_SIZE } from "../src/referrals/referral-expiry.js";
-import { startServer } from "../src/server.js";
+import { startServer } from "../src/app/server.js";
 import { dropDatabase, freshConfig, purgeNamespace, table } from "./support.js";
+import { ENTITIES } from "../src/app/entities.js";
 
 const COUNT = Number(process.argv[2] ?? 100_000);
 const RUNS = 3;
@@ -23,7 +24,7 @@ const DATABASE = "partner_referrals_bench_backlog";
 const BATCH = 5000;
 
 const config = await freshConfig(DATABASE, randomBytes(32).toString("base64url"));
-const db = await openDatabase(config.database);
+const db = await openDatabase(config.database, ENTITIES);
 const sql = await mysql.createConnection({ host: "127.0.0.1", port: 3306, user: "root", database: DATABASE });
 
 console.error(`seeding ${COUNT} overdue referrals…`);

@@ -4,7 +4,7 @@
 // Usage: npm run bench:expiry [-- <count>]
 import "reflect-metadata";
 import { randomBytes } from "node:crypto";
-import { startServer } from "../src/server.js";
+import { startServer } from "../src/app/server.js";
 import { GraphQLClient } from "../test/support/client.js";
 import { dropDatabase, freshConfig, percentiles, purgeNamespace, table } from "./support.js";
 

@@ -9,7 +9,7 @@ import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { createClient } from "graphql-ws";
 import WebSocket, { WebSocketServer } from "ws";
-import { startServer } from "../src/server.js";
+import { startServer } from "../src/app/server.js";
 import { GraphQLClient } from "../test/support/client.js";
 import { dropDatabase, freshConfig, percentiles, purgeNamespace, table } from "./support.js";
 

@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 import type { Request, Response } from "express";
 import mysql from "mysql2/promise";
 import WebSocket from "ws";
-import { loadConfig, type Config } from "../src/config.js";
+import { loadConfig, type Config } from "../src/config/config.js";
 import type { GraphQLClient } from "../test/support/client.js";
 import { rfiInput } from "../test/support/fixtures.js";
 import { percentiles } from "../test/support/percentiles.js";

@@ -1,11 +1,11 @@
 // The process: configuration, then the server, then a clean stop on SIGTERM or SIGINT.
 import "reflect-metadata";
-import { ConfigError, loadConfig, type Config } from "./config.js";
-import { UnreachableServiceError } from "./redis.js";
+import { ConfigError, loadConfig, type Config } from "./config/config.js";
+import { UnreachableServiceError } from "./redis/connect.js";
 import { MigrationLockTimeout } from "./db/data-source.js";
-import { createLogger } from "./logger.js";
-import { startServer } from "./server.js";
-import { stopOnSignals } from "./shutdown.js";
+import { createLogger } from "./logging/logger.js";
+import { startServer } from "./app/server.js";
+import { stopOnSignals } from "./app/shutdown.js";
 
 let config: Config;
 try {

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { ConfigError, loadConfig } from "../src/config.js";
+import { ConfigError, loadConfig } from "../src/config/config.js";
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;

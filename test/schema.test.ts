@@ -2,8 +2,9 @@ import { readFile } from "node:fs/promises";
 import { expect } from "chai";
 import type { DataSource } from "typeorm";
 import { openDatabase } from "../src/db/data-source.js";
-import { printAppSchema } from "../src/graphql/schema.js";
+import { printAppSchema } from "../src/app/schema.js";
 import { testDatabase } from "./support/database.js";
+import { ENTITIES } from "../src/app/entities.js";
 
 // From <outDir>/test/ back to the repository root, as `npm run schema` writes it.
 const COMMITTED_SCHEMA = new URL("../../schema/schema.graphql", import.meta.url);
@@ -21,7 +22,7 @@ describe("schema > the migrations", () => {
 
   before(async function () {
     this.timeout(60_000);
-    db = await openDatabase(testDatabase, { poolSize: 2 });
+    db = await openDatabase(testDatabase, ENTITIES, { poolSize: 2 });
   });
   after(async () => {
     await db?.destroy();

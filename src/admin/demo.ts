@@ -4,19 +4,19 @@
 import "reflect-metadata";
 import { FitScores } from "../analytics/fit-scores.js";
 import { ApiKey } from "../auth/api-key.entity.js";
-import type { Caller } from "../auth/caller.js";
-import { Role } from "../auth/role.js";
-import type { Config } from "../config.js";
+import type { Caller } from "../graphql/caller.js";
+import { Role } from "../graphql/role.js";
+import type { Config } from "../config/config.js";
 import { Partner } from "../partners/partner.entity.js";
 import { ReferralStatus } from "../referrals/lifecycle.js";
 import { ReferralChanges } from "../referrals/referral-changes.js";
 import { ReferralExpiry } from "../referrals/referral-expiry.js";
 import { Referral } from "../referrals/referral.entity.js";
-import { actorOf, type Actor } from "../referrals/referral-transition.js";
 import { ReferralService } from "../referrals/referral.service.js";
 import { CompanySize } from "../rfis/company-size.js";
 import { Rfi } from "../rfis/rfi.entity.js";
 import { RfiService } from "../rfis/rfi.service.js";
+import type { SubmitRfiInput } from "../rfis/rfi.inputs.js";
 import { inDays, PARTNERS, rfi } from "./demo-data.js";
 import { openTools, runTool, toolLogger, UsageError, type AdminTools } from "./tool.js";
 
@@ -44,19 +44,26 @@ interface PrintedKey {
   secret: string;
 }
 
-async function fill(tools: AdminTools, config: Config): Promise<PrintedKey[]> {
-  const { db, apiKeys, partners } = tools;
-  const changes = new ReferralChanges(tools.logger);
-  // As the server does: fit scores follow each change (the rest of its listeners are the server's own loops).
-  const fitScores = new FitScores(db);
-  changes.listen((committed) => fitScores.refresh(committed));
-  const referrals = new ReferralService(db, config, changes);
-  const rfis = new RfiService(db, referrals);
-  // The same lifecycle with deadlines a millisecond away: the referrals meant to lapse (MISSED, EXPIRED).
-  const lapsing = new ReferralService(db, { newReferralResponseWindowMs: 1, evaluationWindowMs: 1 }, changes);
-  const lapsingRfis = new RfiService(db, lapsing);
+/** The services the demo plays its stories through, as the API would. */
+interface Demo {
+  referrals: ReferralService;
+  rfis: RfiService;
+  /** The same lifecycle with deadlines a millisecond away: the referrals meant to lapse (MISSED, EXPIRED). */
+  lapsing: ReferralService;
+  lapsingRfis: RfiService;
+  intake: Caller;
+}
 
-  const keys: PrintedKey[] = [];
+/** An RFI sent to chosen partners: the id of the referral each of them got. */
+async function submit(rfis: RfiService, intake: Caller, input: SubmitRfiInput): Promise<(key: Caller) => string> {
+  const { referrals } = await rfis.submit(intake, input);
+  return (key) => referrals.find((referral: Referral) => referral.partnerId === key.partnerId)!.id;
+}
+
+const estimate = (value: string) => ({ estimatedDealValue: value, currency: "EUR", estimatedCloseDate: inDays(60) });
+
+/** Keys for the admin, the marketplace (INTAKE) and the analyst, printed at the end. */
+async function issueKeys({ apiKeys }: AdminTools, keys: PrintedKey[]): Promise<Caller> {
   const issue = async (role: Role, label: string) => {
     const { key, secret } = await apiKeys.issue({ role, label });
     keys.push({ role, who: label, secret });
@@ -65,139 +72,152 @@ async function fill(tools: AdminTools, config: Config): Promise<PrintedKey[]> {
   await issue(Role.ADMIN, "demo admin");
   const intakeKey = await issue(Role.INTAKE, "demo marketplace");
   await issue(Role.ANALYST, "demo analyst");
-  const intake: Caller = { keyId: intakeKey.id, label: intakeKey.label, role: intakeKey.role, partnerId: null };
+  return { keyId: intakeKey.id, label: intakeKey.label, role: intakeKey.role, partnerId: null };
+}
 
-  // Partners, each with its first key (the partner's actions are recorded under that key's label).
-  const actors: Actor[] = [];
+/** Partners, each with its profiles and its first key (the partner's actions are recorded under that key's label). */
+async function createPartners({ apiKeys, partners }: AdminTools, keys: PrintedKey[]): Promise<Caller[]> {
+  const partnerKeys: Caller[] = [];
   for (const { name, profiles } of PARTNERS) {
     const { partner, apiKey } = await partners.create(name);
     for (const profile of profiles) await partners.upsertProfile(ADMIN_CLI, partner.id, null, profile);
     keys.push({ role: Role.PARTNER, who: `${name} (partner ${partner.id})`, secret: apiKey });
     const [key] = (await apiKeys.list(false)).filter((candidate: ApiKey) => candidate.partnerId === partner.id);
-    actors.push(actorOf({ keyId: key.id, label: key.label, role: key.role, partnerId: partner.id }));
+    partnerKeys.push({ keyId: key.id, label: key.label, role: key.role, partnerId: partner.id });
   }
-  const [contoso, fabrikam, northwind] = actors;
-  const target = (referralsOf: Referral[], actor: Actor) => referralsOf.find((referral) => referral.partnerId === actor.partnerId)!.id;
-  const estimate = (value: string) => ({ estimatedDealValue: value, currency: "EUR", estimatedCloseDate: inDays(60) });
+  return partnerKeys;
+}
 
+/** Deals that went somewhere: won, declined, negotiating with a CRM id, lost, passed. */
+async function decidedStories({ referrals, rfis, intake }: Demo, [contoso, fabrikam, northwind]: Caller[]): Promise<void> {
   // Cloud ERP in France: Contoso wins it; Fabrikam is interested, then declines.
-  const erp = (
-    await rfis.submit(
-      intake,
-      rfi(
-        "erp",
-        "FR",
-        "Move our ERP to the cloud before the end of the year",
-        "Brightwater Foods",
-        CompanySize.SIZE_50_TO_249,
-        ["cloud", "erp"],
-        [contoso.partnerId!, fabrikam.partnerId!],
-      ),
-    )
-  ).referrals;
-  await referrals.expressInterest(contoso, target(erp, contoso));
-  await referrals.accept(contoso, target(erp, contoso), estimate("120000.00"));
-  await referrals.markWon(contoso, target(erp, contoso), { dealValue: "135000.00", closeDate: inDays(0) });
-  await referrals.expressInterest(fabrikam, target(erp, fabrikam));
-  await referrals.decline(fabrikam, target(erp, fabrikam), "No consultant free before next quarter");
-
+  const erp = await submit(
+    rfis,
+    intake,
+    rfi(
+      "erp",
+      "FR",
+      "Move our ERP to the cloud before the end of the year",
+      "Brightwater Foods",
+      CompanySize.SIZE_50_TO_249,
+      ["cloud", "erp"],
+      [contoso.partnerId!, fabrikam.partnerId!],
+    ),
+  );
+  await referrals.expressInterest(contoso, erp(contoso));
+  await referrals.accept(contoso, erp(contoso), estimate("120000.00"));
+  await referrals.markWon(contoso, erp(contoso), { dealValue: "135000.00", closeDate: inDays(0) });
+  await referrals.expressInterest(fabrikam, erp(fabrikam));
+  await referrals.decline(fabrikam, erp(fabrikam), "No consultant free before next quarter");
   // A network in Germany: Northwind negotiates (its CRM id recorded); Contoso has not answered yet.
-  const network = (
-    await rfis.submit(
-      intake,
-      rfi(
-        "network",
-        "DE",
-        "Secure the network of our three Berlin sites",
-        "Kessler Maschinenbau",
-        CompanySize.SIZE_1000_TO_4999,
-        ["security", "network"],
-        [contoso.partnerId!, northwind.partnerId!],
-      ),
-    )
-  ).referrals;
-  await referrals.expressInterest(northwind, target(network, northwind));
-  await referrals.accept(northwind, target(network, northwind), estimate("85000.00"));
-  await referrals.setExternalReference(northwind, target(network, northwind), "CRM-0042");
-
+  const network = await submit(
+    rfis,
+    intake,
+    rfi(
+      "network",
+      "DE",
+      "Secure the network of our three Berlin sites",
+      "Kessler Maschinenbau",
+      CompanySize.SIZE_1000_TO_4999,
+      ["security", "network"],
+      [contoso.partnerId!, northwind.partnerId!],
+    ),
+  );
+  await referrals.expressInterest(northwind, network(northwind));
+  await referrals.accept(northwind, network(northwind), estimate("85000.00"));
+  await referrals.setExternalReference(northwind, network(northwind), "CRM-0042");
   // A CRM in France: Fabrikam accepts and loses it; Northwind passes.
-  const crm = (
-    await rfis.submit(
-      intake,
-      rfi(
-        "crm",
-        "FR",
-        "A CRM for our twelve sales people",
-        "Atelier Durand",
-        CompanySize.SIZE_10_TO_49,
-        ["crm"],
-        [fabrikam.partnerId!, northwind.partnerId!],
-      ),
-    )
-  ).referrals;
-  await referrals.expressInterest(fabrikam, target(crm, fabrikam));
-  await referrals.accept(fabrikam, target(crm, fabrikam), estimate("24000.00"));
-  await referrals.markLost(fabrikam, target(crm, fabrikam), "The customer built it in house");
-  await referrals.ignore(northwind, target(crm, northwind), "Too small for us");
+  const crm = await submit(
+    rfis,
+    intake,
+    rfi(
+      "crm",
+      "FR",
+      "A CRM for our twelve sales people",
+      "Atelier Durand",
+      CompanySize.SIZE_10_TO_49,
+      ["crm"],
+      [fabrikam.partnerId!, northwind.partnerId!],
+    ),
+  );
+  await referrals.expressInterest(fabrikam, crm(fabrikam));
+  await referrals.accept(fabrikam, crm(fabrikam), estimate("24000.00"));
+  await referrals.markLost(fabrikam, crm(fabrikam), "The customer built it in house");
+  await referrals.ignore(northwind, crm(northwind), "Too small for us");
+}
 
+/** Referrals still open (being evaluated, NEW, routed by the server), and two whose deadlines passed. */
+async function openAndLapsedStories(demo: Demo, [contoso, fabrikam, northwind]: Caller[]): Promise<void> {
+  const { referrals, rfis, lapsing, lapsingRfis, intake } = demo;
   // Being evaluated: a data platform in Germany (Northwind), a migration in France (Contoso).
-  const data = (
-    await rfis.submit(
-      intake,
-      rfi(
-        "data",
-        "DE",
-        "A data platform for our plants' sensors",
-        "Vogel Logistik",
-        CompanySize.SIZE_5000_PLUS,
-        ["data", "cloud"],
-        [northwind.partnerId!],
-      ),
-    )
-  ).referrals;
-  await referrals.expressInterest(northwind, target(data, northwind));
-  const migration = (
-    await rfis.submit(
-      intake,
-      rfi(
-        "migration",
-        "FR",
-        "Migrate 40 servers to the cloud",
-        "Lumière Textiles",
-        CompanySize.SIZE_250_TO_999,
-        ["cloud", "migration"],
-        [contoso.partnerId!],
-      ),
-    )
-  ).referrals;
-  await referrals.expressInterest(contoso, target(migration, contoso));
-
+  const data = await submit(
+    rfis,
+    intake,
+    rfi(
+      "data",
+      "DE",
+      "A data platform for our plants' sensors",
+      "Vogel Logistik",
+      CompanySize.SIZE_5000_PLUS,
+      ["data", "cloud"],
+      [northwind.partnerId!],
+    ),
+  );
+  await referrals.expressInterest(northwind, data(northwind));
+  const migration = await submit(
+    rfis,
+    intake,
+    rfi(
+      "migration",
+      "FR",
+      "Migrate 40 servers to the cloud",
+      "Lumière Textiles",
+      CompanySize.SIZE_250_TO_999,
+      ["cloud", "migration"],
+      [contoso.partnerId!],
+    ),
+  );
+  await referrals.expressInterest(contoso, migration(contoso));
   // Routed by the server itself (best-matching profiles in France), still NEW.
   await rfis.submit(
     intake,
     rfi("routed", "FR", "Help choosing an ERP for our new factory", "Moulin & Fils", CompanySize.SIZE_50_TO_249, ["erp", "manufacturing"]),
   );
-
   // Deadlines that passed: Fabrikam never answered (MISSED); Contoso was interested, then silent (EXPIRED).
   await lapsingRfis.submit(
     intake,
     rfi("missed", "FR", "Replace our accounting software", "Boulangerie Petit", CompanySize.SIZE_10_TO_49, ["erp"], [fabrikam.partnerId!]),
   );
-  const late = (
-    await rfis.submit(
-      intake,
-      rfi(
-        "expired",
-        "DE",
-        "Backups for our offices",
-        "Schmidt Partner",
-        CompanySize.SIZE_50_TO_249,
-        ["cloud", "security"],
-        [contoso.partnerId!],
-      ),
-    )
-  ).referrals;
-  await lapsing.expressInterest(contoso, target(late, contoso));
+  const late = await submit(
+    rfis,
+    intake,
+    rfi(
+      "expired",
+      "DE",
+      "Backups for our offices",
+      "Schmidt Partner",
+      CompanySize.SIZE_50_TO_249,
+      ["cloud", "security"],
+      [contoso.partnerId!],
+    ),
+  );
+  await lapsing.expressInterest(contoso, late(contoso));
+}
+
+async function fill(tools: AdminTools, config: Config): Promise<PrintedKey[]> {
+  const { db } = tools;
+  const changes = new ReferralChanges(tools.logger);
+  // As the server does: fit scores follow each change (the rest of its consumers are the server's own loops).
+  const fitScores = new FitScores(db);
+  changes.listen((committed) => fitScores.refresh(committed));
+  const referrals = new ReferralService(db, config, changes);
+  const lapsing = new ReferralService(db, { newReferralResponseWindowMs: 1, evaluationWindowMs: 1 }, changes);
+  const keys: PrintedKey[] = [];
+  const intake = await issueKeys(tools, keys);
+  const partnerKeys = await createPartners(tools, keys);
+  const demo = { referrals, rfis: new RfiService(db, referrals), lapsing, lapsingRfis: new RfiService(db, lapsing), intake };
+  await decidedStories(demo, partnerKeys);
+  await openAndLapsedStories(demo, partnerKeys);
   await sleep(20);
   await new ReferralExpiry(db, config, changes).expireDue(new Date());
   return keys;

@@ -2,7 +2,7 @@
 // CLI and GraphQL accept the same values, and refusals name the option (--region, --expires, ...).
 import { validate } from "class-validator";
 import type { GraphQLScalarType } from "graphql";
-import { parseDuration } from "../config-values.js";
+import { parseDuration } from "../config/values.js";
 import { DateTimeScalar } from "../graphql/scalars.js";
 import { UsageError } from "./tool.js";
 

@@ -4,13 +4,14 @@ import "reflect-metadata";
 import { pino } from "pino";
 import type { DataSource } from "typeorm";
 import { ApiKeyService } from "../auth/api-key.service.js";
-import { ConfigError, loadConfig, type Config } from "../config.js";
+import { ConfigError, loadConfig, type Config } from "../config/config.js";
 import { MigrationLockTimeout, openDatabase } from "../db/data-source.js";
 import { AppError } from "../graphql/errors.js";
 import { LiveBus } from "../live/pubsub.js";
-import type { Logger } from "../logger.js";
+import type { Logger } from "../logging/logger.js";
 import { PartnerService } from "../partners/partner.service.js";
-import { UnreachableServiceError } from "../redis.js";
+import { UnreachableServiceError } from "../redis/connect.js";
+import { ENTITIES } from "../app/entities.js";
 
 /** The command line is wrong, or names something that does not exist: exit code 2. */
 export class UsageError extends Error {}
@@ -34,7 +35,7 @@ export interface AdminTools {
  */
 export async function openTools(config: Config, logger: Logger, options: { bus?: boolean } = {}): Promise<AdminTools> {
   // A few connections, which nothing else competes for: no bound on the wait for one.
-  const db = await openDatabase(config.database, { poolSize: 4 });
+  const db = await openDatabase(config.database, ENTITIES, { poolSize: 4 });
   let bus: LiveBus | undefined;
   try {
     if (options.bus) bus = await LiveBus.connect(config.pubsub, logger);

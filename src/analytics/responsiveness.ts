@@ -1,4 +1,6 @@
+import DataLoader from "dataloader";
 import type { EntityManager } from "typeorm";
+import type { LoaderKind } from "../graphql/loaders.js";
 import { answerCountsOf, type AnswerCounts } from "./history-counters.js";
 import type { Responsiveness } from "./stats.types.js";
 
@@ -50,3 +52,10 @@ export function responsivenessScore({ decided, answeredWithin24hShare, missedSha
   const raw = decided === 0 ? 0.5 : ((answeredWithin24hShare ?? 0) + (1 - (missedShare ?? 0))) / 2;
   return (decided * raw + SMOOTHING * 0.5) / (decided + SMOOTHING);
 }
+
+/** The loader kind of a partner's responsiveness, batched per request. */
+export const responsivenessOfPartner: LoaderKind<DataLoader<string, Responsiveness>> = (db) =>
+  new DataLoader(async (partnerIds) => {
+    const found = await responsivenessOf(db, partnerIds);
+    return partnerIds.map((id) => found.get(id)!);
+  });

@@ -1,15 +1,19 @@
 import { Arg, Authorized, Ctx, FieldResolver, Query, Resolver, Root } from "type-graphql";
-import { Role } from "../auth/role.js";
+import { Role } from "../graphql/role.js";
 import type { RequestContext } from "../graphql/context.js";
 import { listCost } from "../graphql/limits.js";
 import { Partner } from "../partners/partner.entity.js";
 import { CloseDateStats, DealSizeStats, Responsiveness, StatsDimension, StatsFilter } from "./stats.types.js";
+import { responsivenessOfPartner } from "./responsiveness.js";
+import { StatsService } from "./stats.service.js";
 
 /** What the cost limit assumes of a statistics answer: one row per group. */
 const TYPICAL_GROUPS = 100;
 
 @Resolver()
 export class StatsResolver {
+  constructor(private readonly stats: StatsService) {}
+
   @Authorized(Role.ADMIN, Role.ANALYST, Role.PARTNER)
   @Query(() => [DealSizeStats], {
     complexity: listCost(() => TYPICAL_GROUPS),
@@ -18,9 +22,9 @@ export class StatsResolver {
   dealSizeStats(
     @Arg("filter", () => StatsFilter, { nullable: true }) filter: StatsFilter | null,
     @Arg("groupBy", () => [StatsDimension], { nullable: true }) groupBy: StatsDimension[] | null,
-    @Ctx() { caller, services }: RequestContext,
+    @Ctx() { caller }: RequestContext,
   ): Promise<DealSizeStats[]> {
-    return services.stats.dealSizes(caller, filter, groupBy);
+    return this.stats.dealSizes(caller, filter, groupBy);
   }
 
   @Authorized(Role.ADMIN, Role.ANALYST, Role.PARTNER)
@@ -31,9 +35,9 @@ export class StatsResolver {
   closeDateStats(
     @Arg("filter", () => StatsFilter, { nullable: true }) filter: StatsFilter | null,
     @Arg("groupBy", () => [StatsDimension], { nullable: true }) groupBy: StatsDimension[] | null,
-    @Ctx() { caller, services }: RequestContext,
+    @Ctx() { caller }: RequestContext,
   ): Promise<CloseDateStats[]> {
-    return services.stats.closeDates(caller, filter, groupBy);
+    return this.stats.closeDates(caller, filter, groupBy);
   }
 }
 
@@ -41,6 +45,6 @@ export class StatsResolver {
 export class PartnerResponsivenessResolver {
   @FieldResolver(() => Responsiveness)
   responsiveness(@Root() partner: Partner, @Ctx() { loaders }: RequestContext): Promise<Responsiveness> {
-    return loaders.responsiveness.load(partner.id);
+    return loaders.of(responsivenessOfPartner).load(partner.id);
   }
 }

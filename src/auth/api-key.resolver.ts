@@ -7,7 +7,9 @@ import { NotBlank } from "../graphql/validation.js";
 import { Partner } from "../partners/partner.entity.js";
 import { MAX_NAME_LENGTH } from "../partners/partner.inputs.js";
 import { ApiKey } from "./api-key.entity.js";
-import { Role } from "./role.js";
+import { Role } from "../graphql/role.js";
+import { partnerById } from "../partners/partner.loaders.js";
+import { ApiKeyService } from "./api-key.service.js";
 
 /** What the cost limit assumes of the list of keys. */
 const TYPICAL_KEYS = 50;
@@ -60,6 +62,8 @@ export class IssuedApiKey {
 
 @Resolver(() => Viewer)
 export class ApiKeyResolver {
+  constructor(private readonly apiKeyService: ApiKeyService) {}
+
   @Query(() => Viewer)
   me(@Ctx() { caller }: RequestContext): Viewer {
     return { role: caller.role, label: caller.label, partnerId: caller.partnerId };
@@ -67,42 +71,38 @@ export class ApiKeyResolver {
 
   @FieldResolver(() => Partner, { nullable: true, description: "The partner organisation of a PARTNER key; null for other roles." })
   async partner(@Root() viewer: Viewer, @Ctx() { loaders }: RequestContext): Promise<Partner | null> {
-    return viewer.partnerId === null ? null : ((await loaders.partner.load(viewer.partnerId)) ?? null);
+    return viewer.partnerId === null ? null : ((await loaders.of(partnerById).load(viewer.partnerId)) ?? null);
   }
 
   @Authorized(Role.ADMIN)
   @Mutation(() => IssuedApiKey, { description: "ADMIN." })
-  async issueApiKey(
-    @Arg("input", () => IssueApiKeyInput) input: IssueApiKeyInput,
-    @Ctx() { services }: RequestContext,
-  ): Promise<IssuedApiKey> {
-    const { key, secret } = await services.apiKeys.issue(input);
+  async issueApiKey(@Arg("input", () => IssueApiKeyInput) input: IssueApiKeyInput): Promise<IssuedApiKey> {
+    const { key, secret } = await this.apiKeyService.issue(input);
     return { id: key.id, role: key.role, label: key.label, secret, expiresAt: key.expiresAt };
   }
 
   @Authorized(Role.ADMIN)
   @Mutation(() => Boolean, { description: "ADMIN. Takes effect on the key's next request; true once the key is revoked." })
-  revokeApiKey(@Arg("id", () => ID) id: string, @Ctx() { services }: RequestContext): Promise<boolean> {
-    return services.apiKeys.revoke(id);
+  revokeApiKey(@Arg("id", () => ID) id: string): Promise<boolean> {
+    return this.apiKeyService.revoke(id);
   }
 }
 
 @Resolver(() => ApiKey)
 export class ApiKeyListResolver {
+  constructor(private readonly apiKeyService: ApiKeyService) {}
+
   @Authorized(Role.ADMIN)
   @Query(() => [ApiKey], {
     complexity: listCost(() => TYPICAL_KEYS),
     description: "ADMIN: every key (secrets are never shown again), newest first; revoked ones only when asked.",
   })
-  apiKeys(
-    @Arg("includeRevoked", () => Boolean, { nullable: true }) includeRevoked: boolean | null,
-    @Ctx() { services }: RequestContext,
-  ): Promise<ApiKey[]> {
-    return services.apiKeys.list(includeRevoked === true);
+  apiKeys(@Arg("includeRevoked", () => Boolean, { nullable: true }) includeRevoked: boolean | null): Promise<ApiKey[]> {
+    return this.apiKeyService.list(includeRevoked === true);
   }
 
   @FieldResolver(() => Partner, { nullable: true, description: "The partner of a PARTNER key." })
   async partner(@Root() key: ApiKey, @Ctx() { loaders }: RequestContext): Promise<Partner | null> {
-    return key.partnerId === null ? null : ((await loaders.partner.load(key.partnerId)) ?? null);
+    return key.partnerId === null ? null : ((await loaders.of(partnerById).load(key.partnerId)) ?? null);
   }
 }

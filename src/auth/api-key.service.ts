@@ -7,11 +7,11 @@ import { isDuplicateKey, retryingDeadlocks } from "../db/errors.js";
 import { isRowId } from "../db/ids.js";
 import { poolReader } from "../db/pool.js";
 import { badInput, notFound, unauthenticated } from "../graphql/errors.js";
-import type { Logger } from "../logger.js";
+import type { Logger } from "../logging/logger.js";
 import { Partner } from "../partners/partner.entity.js";
 import { ApiKey, KeyRevoker } from "./api-key.entity.js";
-import { hasExpired, type Caller } from "./caller.js";
-import { Role } from "./role.js";
+import { hasExpired, type Caller } from "../graphql/caller.js";
+import { Role } from "../graphql/role.js";
 
 const SECRET_PREFIX = "prk_";
 const SECRET_BYTES = 32;

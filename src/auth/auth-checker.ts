@@ -1,7 +1,7 @@
 import type { AuthCheckerFn } from "type-graphql";
 import type { RequestContext } from "../graphql/context.js";
 import { forbidden } from "../graphql/errors.js";
-import type { Role } from "./role.js";
+import type { Role } from "../graphql/role.js";
 
 /** Every request is authenticated before it resolves; `@Authorized(roles)` then only checks the role. */
 export const authChecker: AuthCheckerFn<RequestContext, Role> = ({ context, info }, roles) => {

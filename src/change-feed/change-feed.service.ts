@@ -1,5 +1,5 @@
 import type { DataSource } from "typeorm";
-import { partnerScope, type Caller } from "../auth/caller.js";
+import { partnerScope, type Caller } from "../graphql/caller.js";
 import { EntityRows, type Queryable } from "../db/entity-rows.js";
 import { Referral } from "../referrals/referral.entity.js";
 import { tagged } from "../db/background.js";

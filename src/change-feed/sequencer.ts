@@ -14,10 +14,16 @@ const POLL_MS = 1000;
  * the batch. Answers how many rows it wrote.
  */
 export type BatchWriter = (q: Queryable, batch: number, now: Date) => Promise<number>;
-/** Called after a batch has committed, with the rows its writers wrote. */
-export type BatchListener = (batch: number, written: number) => void;
+/** Called after a batch has committed, with the rows each writer wrote, by the writer's name. */
+export type BatchListener = (batch: number, written: ReadonlyMap<string, number>) => void;
 
 const LOOP = "change-feed";
+
+interface PlacedBatch {
+  batch: number;
+  count: number;
+  written: ReadonlyMap<string, number>;
+}
 
 /**
  * Gives committed referral changes their place in commit order. Auto-increment ids are handed out at
@@ -37,7 +43,7 @@ export class ChangeSequencer {
   private stopping = false;
   private readonly hold = new LoopHold(() => this.nudge());
   private timer: NodeJS.Timeout | undefined;
-  private readonly writers: BatchWriter[] = [];
+  private readonly writers = new Map<string, BatchWriter>();
   private readonly listeners: BatchListener[] = [];
 
   private readonly q: Queryable;
@@ -49,9 +55,9 @@ export class ChangeSequencer {
     this.q = tagged(db, LOOP);
   }
 
-  /** `writer` runs in every batch's transaction (webhook deliveries are written this way). */
-  writeWith(writer: BatchWriter): void {
-    this.writers.push(writer);
+  /** `writer` runs in every batch's transaction: the batch's e-mails and webhook deliveries are written this way. */
+  writeWith(name: string, writer: BatchWriter): void {
+    this.writers.set(name, writer);
   }
 
   /** `listener` hears of each batch once it has committed. */
@@ -116,11 +122,11 @@ export class ChangeSequencer {
   }
 
   /** One batch in one transaction, run again when InnoDB refuses it a lock (the writers' rows meet requests'). */
-  private placeBatch(): Promise<{ batch: number; count: number; written: number } | undefined> {
+  private placeBatch(): Promise<PlacedBatch | undefined> {
     return retryingDeadlocks(() => this.placeBatchOnce());
   }
 
-  private placeBatchOnce(): Promise<{ batch: number; count: number; written: number } | undefined> {
+  private placeBatchOnce(): Promise<PlacedBatch | undefined> {
     return backgroundTransaction(this.db, LOOP, async (q) => {
       // The row lock is what orders batches: one sequencer at a time, on every instance. The new
       // number comes back with the UPDATE; one left unused (nothing to place) is a harmless gap.
@@ -132,8 +138,8 @@ export class ChangeSequencer {
       const batch = Number(insertId);
       await q.query("UPDATE referral_events SET feed_batch = ? WHERE id IN (?)", [batch, found.map(({ id }) => id)]);
       const now = new Date();
-      let written = 0;
-      for (const write of this.writers) written += await write(q, batch, now);
+      const written = new Map<string, number>();
+      for (const [name, write] of this.writers) written.set(name, await write(q, batch, now));
       return { batch, count: found.length, written };
     });
   }

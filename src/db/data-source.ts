@@ -1,13 +1,6 @@
 import { createHash } from "node:crypto";
-import { DataSource, type Logger as TypeOrmLogger } from "typeorm";
+import { DataSource, type DataSourceOptions as TypeOrmOptions, type Logger as TypeOrmLogger } from "typeorm";
 import mysql from "mysql2/promise";
-import type { DatabaseConfig } from "../config-addresses.js";
-import { ApiKey } from "../auth/api-key.entity.js";
-import { MarketingProfile } from "../partners/marketing-profile.entity.js";
-import { Partner } from "../partners/partner.entity.js";
-import { Referral, ReferralEvent } from "../referrals/referral.entity.js";
-import { IdempotencyRecord } from "../rfis/idempotency-record.entity.js";
-import { Rfi } from "../rfis/rfi.entity.js";
 import { InitialSchema1764000000000 } from "./migrations/1764000000000-InitialSchema.js";
 import { boundConnectionWaits } from "./pool.js";
 import { DealFigures1764100000000 } from "./migrations/1764100000000-DealFigures.js";
@@ -16,23 +9,7 @@ import { Outbox1764300000000 } from "./migrations/1764300000000-Outbox.js";
 import { ChangeFeed1764400000000 } from "./migrations/1764400000000-ChangeFeed.js";
 import { ApiKeyLifecycle1764500000000 } from "./migrations/1764500000000-ApiKeyLifecycle.js";
 import { OutboxClaims1764600000000 } from "./migrations/1764600000000-OutboxClaims.js";
-import { OutboxMessage } from "../outbox/outbox-message.entity.js";
-import { WebhookEndpoint } from "../webhooks/webhook-endpoint.entity.js";
-import { FitRescoring, PartnerCounter } from "../analytics/partner-counter.entity.js";
 
-export const entities = [
-  ApiKey,
-  Partner,
-  MarketingProfile,
-  Rfi,
-  IdempotencyRecord,
-  Referral,
-  ReferralEvent,
-  PartnerCounter,
-  FitRescoring,
-  OutboxMessage,
-  WebhookEndpoint,
-];
 export const migrations = [
   InitialSchema1764000000000,
   DealFigures1764100000000,
@@ -42,6 +19,15 @@ export const migrations = [
   ApiKeyLifecycle1764500000000,
   OutboxClaims1764600000000,
 ];
+
+/** Where the database is (DATABASE_URL, read by src/config/). */
+export interface DatabaseConfig {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  database: string;
+}
 
 /** Which server speaks the MySQL protocol: TypeORM reads their catalogs differently (e.g. column defaults). */
 export type ServerFlavour = "mysql" | "mariadb";
@@ -59,8 +45,11 @@ export interface DataSourceOptions {
   migrationLockTimeoutMs?: number;
 }
 
+/** The entity classes a data source maps: the features' (src/app/entities.ts lists them). */
+export type Entities = NonNullable<TypeOrmOptions["entities"]>;
+
 /** The one place that says how the server talks to MySQL: UTC instants, decimals as strings, migrations. */
-export function createDataSource(db: DatabaseConfig, options: DataSourceOptions = {}): DataSource {
+export function createDataSource(db: DatabaseConfig, entities: Entities, options: DataSourceOptions = {}): DataSource {
   return new DataSource({
     type: options.flavour ?? "mysql",
     host: db.host,
@@ -138,9 +127,9 @@ async function underMigrationLock<T>(db: DatabaseConfig, timeoutMs: number, work
 }
 
 /** Creates the database if needed, connects and applies pending migrations under the migration lock. */
-export async function openDatabase(db: DatabaseConfig, options: DataSourceOptions = {}): Promise<DataSource> {
+export async function openDatabase(db: DatabaseConfig, entities: Entities, options: DataSourceOptions = {}): Promise<DataSource> {
   const flavour = await ensureDatabase(db);
-  const dataSource = createDataSource(db, { flavour, ...options });
+  const dataSource = createDataSource(db, entities, { flavour, ...options });
   await dataSource.initialize();
   try {
     if (options.acquireTimeoutMs !== undefined) boundConnectionWaits(dataSource, options.acquireTimeoutMs);

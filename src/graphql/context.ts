@@ -1,44 +1,26 @@
-import type { StatsService } from "../analytics/stats.service.js";
-import type { ChangeFeedService } from "../change-feed/change-feed.service.js";
-import type { ChangeStream } from "../live/change-stream.js";
-import type { WebhookService } from "../webhooks/webhook.service.js";
-import type { Metrics } from "../metrics/metrics.js";
-import type { ApiKeyService } from "../auth/api-key.service.js";
-import type { LiveRequest, ReferralFeed } from "../live/referral-feed.js";
-import type { Caller } from "../auth/caller.js";
-import type { NotificationService } from "../notifications/notification.service.js";
-import type { PartnerService } from "../partners/partner.service.js";
-import type { ReferralFinder } from "../referrals/referral.finder.js";
-import type { ReferralService } from "../referrals/referral.service.js";
-import type { RfiService } from "../rfis/rfi.service.js";
+import type { Caller } from "./caller.js";
 import type { Loaders } from "./loaders.js";
 import type { RequestScope } from "./request-scope.js";
 
-/** The long-lived services, created once per server. */
-export interface Services {
-  apiKeys: ApiKeyService;
-  partners: PartnerService;
-  rfis: RfiService;
-  referrals: ReferralService;
-  referralFinder: ReferralFinder;
-  feed: ReferralFeed;
-  changeFeed: ChangeFeedService;
-  /** `referralChanged`: the change feed, live (set once the server has started it). */
-  changeStream: ChangeStream;
-  stats: StatsService;
-  notifications: NotificationService;
-  webhooks: WebhookService;
-  /** What GET /metrics exposes (src/metrics/metrics.ts). */
-  metrics: Metrics;
+/** A resolver class, as type-graphql hands it to its container. */
+// biome-ignore lint/suspicious/noExplicitAny: resolver classes take their services in their constructors, whatever they are.
+export type ResolverClass = abstract new (...services: any[]) => object;
+
+/**
+ * One server's resolvers, each built with that server's services (src/app/): type-graphql's container.
+ * The schema is built once per process, so the container comes with each request's context.
+ */
+export interface ResolverInstances {
+  get(resolverClass: ResolverClass): object;
 }
 
-/** What every resolver receives: who calls, the services, and this request's (or this live event's) loaders. */
+/** What every resolver receives: who calls, this request's (or this live event's) loaders, and the server's resolvers. */
 export interface RequestContext {
   caller: Caller;
-  services: Services;
   loaders: Loaders;
-  /** Over a WebSocket: the operation as the socket asked for it, for the live feed. */
-  live?: LiveRequest;
+  resolvers: ResolverInstances;
+  /** Over a WebSocket, for a subscribe message: the live server's hold on the operation (src/live/live-request.ts). */
+  live?: object;
   /** Over HTTP: the request's id and logger (src/graphql/request-scope.ts). */
   request?: RequestScope;
 }

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import proxyaddr from "proxy-addr";
-import { ConfigError, type Env } from "../config-values.js";
+import { ConfigError, type Env } from "../config/values.js";
 
 /** Which peers are proxies whose X-Forwarded-For to believe: their addresses, or a number of hops. */
 export type TrustedProxies = string[] | number;

@@ -3,8 +3,8 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Request, RequestHandler, Response } from "express";
 import { pinoHttp } from "pino-http";
 import type { Logger } from "pino";
-import { LOG_SERIALIZERS } from "../logger.js";
-import { serializeRequest, serializeResponse } from "../log-serializers.js";
+import { LOG_SERIALIZERS } from "../logging/logger.js";
+import { serializeRequest, serializeResponse } from "../logging/serializers.js";
 
 export const REQUEST_ID_HEADER = "x-request-id";
 

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Agenda, Job } from "agenda";
 import type { Logger } from "pino";
-import type { JobsConfig } from "../config.js";
+import type { JobsConfig } from "../config/config.js";
 import { deadlineAction } from "../referrals/lifecycle.js";
 import type { ReferralChange } from "../referrals/referral-changes.js";
 import type { ReferralExpiry } from "../referrals/referral-expiry.js";

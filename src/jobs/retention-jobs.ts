@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import type { DataSource } from "typeorm";
-import type { RetentionConfig } from "../config.js";
+import type { RetentionConfig } from "../config/config.js";
 import { tagged } from "../db/background.js";
 import { deleteOlderThan, type RetainedTable } from "../db/retention.js";
 import { DeliveryStatus } from "../outbox/outbox-message.entity.js";

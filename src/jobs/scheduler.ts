@@ -2,8 +2,8 @@ import { hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Agenda, type Job, type JobStateNotification } from "agenda";
 import type { Logger } from "pino";
-import type { JobsConfig } from "../config.js";
-import { guarded } from "../listeners.js";
+import type { JobsConfig } from "../config/config.js";
+import { guarded } from "../logging/guarded.js";
 import { connectJobStore, type JobStore } from "./job-store.js";
 
 /** How often recurring jobs are written to the store again: a store wiped meanwhile has them back within this. */

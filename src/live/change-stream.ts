@@ -2,15 +2,17 @@ import type { Repeater } from "@graphql-yoga/subscription";
 import type { Logger } from "pino";
 import type { DataSource } from "typeorm";
 import type { WebSocket } from "ws";
-import { partnerScope, type Caller } from "../auth/caller.js";
+import { partnerScope, type Caller } from "../graphql/caller.js";
 import type { ChangeFeedService } from "../change-feed/change-feed.service.js";
 import type { ReferralChange } from "../change-feed/change-feed.types.js";
 import { comparePositions, endOfBatch, type Position } from "../change-feed/position.js";
 import { createLoaders, type Loaders } from "../graphql/loaders.js";
 import { rateLimitedError } from "../rate-limits/rate-limits.js";
 import type { LiveBus, FeedBatchMessage } from "./pubsub.js";
-import type { LiveRequest, ReferralFeed, Subscriber } from "./referral-feed.js";
-import { LiveCloseCode } from "./websocket.js";
+import type { ReferralFeed, Subscriber } from "./referral-feed.js";
+import type { LiveRequest } from "./live-request.js";
+import { LiveCloseCode } from "./close-codes.js";
+import { referralById } from "../referrals/referral.loaders.js";
 
 /** Changes read from the database at once, live or replayed. */
 const PAGE = 500;
@@ -142,7 +144,7 @@ export class ChangeStream {
   /** Loaders for one page, holding its referrals (read with the changes) for related fields. */
   private loaded(page: readonly ReferralChange[]): Loaders {
     const loaders = createLoaders(this.db);
-    for (const change of page) loaders.referral.prime(change.referralId, change.referral);
+    for (const change of page) loaders.of(referralById).prime(change.referralId, change.referral);
     return loaders;
   }
 

@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import type { WebSocket } from "ws";
 import type { ApiKeyService } from "../auth/api-key.service.js";
-import { whenExpired, type Caller } from "../auth/caller.js";
+import { whenExpired, type Caller } from "../graphql/caller.js";
 import type { LiveBus } from "./pubsub.js";
 
 /** How often the open sockets' keys are read again from the database: a revoked key's sockets close within this (and a query). */

@@ -2,9 +2,9 @@ import { setMaxListeners } from "node:events";
 import { createPubSub, type PubSub, type Repeater } from "@graphql-yoga/subscription";
 import { createRedisEventTarget } from "@graphql-yoga/redis-event-target";
 import type { Logger } from "pino";
-import type { PubSubConfig } from "../config.js";
+import type { PubSubConfig } from "../config/config.js";
 import type { Redis } from "ioredis";
-import { connectRedis, UnreachableServiceError } from "../redis.js";
+import { connectRedis, UnreachableServiceError } from "../redis/connect.js";
 
 /** What travels between instances: a committed referral change, a batch of the change feed, or a revoked key. */
 export interface ReferralChangeMessage {

@@ -1,21 +1,18 @@
 import { Arg, Authorized, Resolver, Root, Subscription } from "type-graphql";
 import { ReferralChange } from "../change-feed/change-feed.types.js";
 import { decodeCursor } from "../change-feed/position.js";
-import { Role } from "../auth/role.js";
+import { Role } from "../graphql/role.js";
 import type { RequestContext } from "../graphql/context.js";
 import { Referral } from "../referrals/referral.entity.js";
-import type { FeedDelivery, FeedKind } from "./referral-feed.js";
+import type { FeedDelivery } from "./referral-feed.js";
+import type { LiveRequest } from "./live-request.js";
 
 /** The operation as the socket asked for it, taken from the context: the context lives as long as the subscription. */
-function requestOf(context: RequestContext) {
-  const { live } = context;
+function requestOf(context: RequestContext): LiveRequest {
+  const live = context.live as LiveRequest | undefined;
   if (!live) throw new Error("live feeds are served over WebSocket only");
   context.live = undefined;
   return live;
-}
-
-function feedOf(context: RequestContext, kind: FeedKind) {
-  return context.services.feed.subscribe(context.caller, kind, requestOf(context));
 }
 
 /**
@@ -27,7 +24,7 @@ export class ReferralFeedResolver {
   @Authorized(Role.PARTNER, Role.ADMIN)
   @Subscription(() => Referral, {
     description: "A new referral routed to the caller's partner (ADMIN: any partner's).",
-    subscribe: ({ context }) => feedOf(context as RequestContext, "received"),
+    subscribe: ({ context }) => requestOf(context as RequestContext).subscribe("received"),
   })
   referralReceived(@Root() delivery: FeedDelivery): Referral {
     return delivery.referral;
@@ -36,7 +33,7 @@ export class ReferralFeedResolver {
   @Authorized(Role.PARTNER, Role.ADMIN)
   @Subscription(() => Referral, {
     description: "Any change of state of the caller's referrals, deadline expiry included.",
-    subscribe: ({ context }) => feedOf(context as RequestContext, "updated"),
+    subscribe: ({ context }) => requestOf(context as RequestContext).subscribe("updated"),
   })
   referralUpdated(@Root() delivery: FeedDelivery): Referral {
     return delivery.referral;
@@ -49,8 +46,7 @@ export class ReferralFeedResolver {
       const { after } = args as { after?: string | null };
       // Refused before anything is subscribed, exactly as over HTTP.
       const from = after ? decodeCursor(after) : undefined;
-      const ctx = context as RequestContext;
-      return ctx.services.changeStream.follow(ctx.caller, requestOf(ctx), from);
+      return requestOf(context as RequestContext).subscribe("changed", from);
     },
   })
   referralChanged(

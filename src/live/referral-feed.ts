@@ -1,44 +1,28 @@
-import { execute, type DocumentNode, type ExecutionResult, type GraphQLSchema } from "graphql";
+import { execute, type ExecutionResult, type GraphQLSchema } from "graphql";
 import type { Repeater } from "@graphql-yoga/subscription";
 import type { DataSource } from "typeorm";
 import type { WebSocket } from "ws";
-import { partnerScope, type Caller } from "../auth/caller.js";
-import type { RequestContext, Services } from "../graphql/context.js";
+import { partnerScope, type Caller } from "../graphql/caller.js";
+import type { RequestContext, ResolverInstances } from "../graphql/context.js";
 import { LIMITS } from "../graphql/limits.js";
 import { createLoaders } from "../graphql/loaders.js";
 import type { ReferralChange } from "../referrals/referral-changes.js";
 import { Referral } from "../referrals/referral.entity.js";
 import type { LiveBus, ReferralChangeMessage } from "./pubsub.js";
+import type { FeedKind, LiveRequest } from "./live-request.js";
 import type { ReferralChange as FeedChange } from "../change-feed/change-feed.types.js";
 import { comparePositions, type Position } from "../change-feed/position.js";
 import type { Loaders } from "../graphql/loaders.js";
-import type { RateLimitRefusal } from "../rate-limits/rate-limits.js";
 
 /** One change as a subscriber's document resolves it: the referral as the change left it. */
 export interface FeedDelivery {
   referral: Referral;
 }
 
-/** `received` and `updated` as each commit tells them; `changed` in commit order, from the change feed. */
-export type FeedKind = ReferralChangeMessage["kind"] | "changed";
-
-/** A subscription as the socket asked for it: what decides which subscribers can share an execution. */
-export interface LiveRequest {
-  socket: WebSocket;
-  /** The subscription's id on its socket. */
-  id: string;
-  document: DocumentNode;
-  query: string;
-  variables: Record<string, unknown> | null | undefined;
-  operationName: string | null | undefined;
-  /** Spends units of the key's limit for work beyond the subscribe message (a long replay); a refusal when over it. */
-  spend(units: number): Promise<RateLimitRefusal | undefined>;
-}
-
 /** How the feed executes a document for a group and shapes its result: as every other operation is. */
 export interface FeedExecution {
   schema: GraphQLSchema;
-  services: Services;
+  resolvers: ResolverInstances;
   /** Formats the result's errors as the error formatter does for any operation (masking unexpected ones). */
   formatResult(result: ExecutionResult): ExecutionResult;
   /** Gives up on a socket that does not read its events. */
@@ -248,7 +232,7 @@ export class ReferralFeed {
   /** The group's document executed on one change, with the group's rights, as the JSON of a result. */
   async render(group: Group, rootValue: unknown, loaders: Loaders): Promise<string> {
     const execution = this.execution!;
-    const contextValue: RequestContext = { caller: group.caller, services: execution.services, loaders };
+    const contextValue: RequestContext = { caller: group.caller, resolvers: execution.resolvers, loaders };
     const { document, variables, operationName } = group.request;
     const result = await execute({ schema: execution.schema, document, rootValue, contextValue, variableValues: variables, operationName });
     return JSON.stringify(execution.formatResult(result));

@@ -1,6 +1,6 @@
 import { CloseCode, handleProtocols, makeServer, type ServerOptions } from "graphql-ws";
 import type { WebSocket, WebSocketServer } from "ws";
-import { serializeError } from "../log-serializers.js";
+import { serializeError } from "../logging/serializers.js";
 
 /** What the transport gives graphql-ws about each socket: the socket, and its Authorization header if any. */
 export interface SocketExtra {
@@ -13,7 +13,7 @@ export interface AttachedServer {
   dispose(): Promise<void>;
 }
 
-type ConnectionParams = Record<string, unknown> | undefined;
+export type ConnectionParams = Record<string, unknown> | undefined;
 
 /** How often sockets that have not sent `connection_init` are looked at. */
 const INIT_CHECK_MS = 250;

@@ -1,5 +1,5 @@
 import type { DataSource } from "typeorm";
-import type { NotificationsConfig } from "../config.js";
+import type { NotificationsConfig } from "../config/config.js";
 import { EntityRows, type Queryable } from "../db/entity-rows.js";
 import { poolReader } from "../db/pool.js";
 import { respondByOnEntering, ReferralStatus, type LifecycleWindows } from "../referrals/lifecycle.js";
@@ -7,7 +7,7 @@ import { Referral } from "../referrals/referral.entity.js";
 import { Rfi } from "../rfis/rfi.entity.js";
 import { suggestPartners } from "../rfis/suggestions.js";
 import type { OutboxMessage } from "../outbox/outbox-message.entity.js";
-import type { OutboxChannel } from "../outbox/outbox-relay.js";
+import type { OutboxChannel } from "../outbox/channel.js";
 import type { Locale } from "./locale.js";
 import type { Mailer } from "./mailer.js";
 import { EMAIL_CHANNEL, NotificationKind } from "./notification-kind.js";

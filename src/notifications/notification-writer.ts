@@ -1,7 +1,7 @@
 import type { EntityManager } from "typeorm";
 import type { Queryable } from "../db/entity-rows.js";
 import { DeliveryStatus } from "../outbox/outbox-message.entity.js";
-import { ReferralStatus } from "../referrals/lifecycle.js";
+import { customerChoosesAnother, ReferralAction, ReferralStatus } from "../referrals/lifecycle.js";
 import { EMAIL_CHANNEL, emailDedupeKey, endpointEmailDedupeKey, NotificationKind } from "./notification-kind.js";
 
 /** Who receives an e-mail, in which language: about a referral (one of a kind each), or about a webhook endpoint. */
@@ -41,21 +41,30 @@ async function write(q: Queryable, kind: NotificationKind, recipients: Recipient
 const TO_CONTACT = `SELECT CAST(r.id AS CHAR) AS referralId, m.contact_email AS address, m.locale
   FROM referrals r JOIN marketing_profiles m ON m.id = r.profile_id`;
 
-/** NEW_REFERRAL to each referral's profile contact, in the contact's language. */
-export async function writeArrivalAlerts(em: EntityManager, referralIds: readonly string[], now: Date): Promise<void> {
-  if (referralIds.length === 0) return;
-  await write(em, NotificationKind.NEW_REFERRAL, await em.query(`${TO_CONTACT} WHERE r.id IN (?)`, [referralIds]), now);
-}
+const CHOOSING_ANOTHER = Object.values(ReferralStatus).filter(customerChoosesAnother);
 
-/** CHOOSE_ANOTHER_PARTNER to each referral's customer, in the customer's language (thousands for an expiry batch). */
-export async function writeChooseAnother(em: EntityManager, referralIds: readonly string[], now: Date): Promise<void> {
-  if (referralIds.length === 0) return;
-  const customers: Recipient[] = await em.query(
-    `SELECT CAST(r.id AS CHAR) AS referralId, f.customer_email AS address, f.locale
-     FROM referrals r JOIN rfis f ON f.id = r.rfi_id WHERE r.id IN (?) ORDER BY r.id`,
-    [referralIds],
+/**
+ * The e-mails of a batch of placed changes, written in the sequencer's transaction with the batch
+ * (src/change-feed/sequencer.ts), as the webhook deliveries are: NEW_REFERRAL to the profile contact
+ * of each arrival, in the contact's language; CHOOSE_ANOTHER_PARTNER to the customer of each referral
+ * its partner passed on or let lapse, in the customer's language. Each kind is one e-mail per
+ * referral (its dedupe key), so writing a batch again writes nothing. Answers how many rows it wrote.
+ */
+export async function writeChangeEmails(q: Queryable, batch: number, now: Date): Promise<number> {
+  const arrivals: Recipient[] = await q.query(
+    `${TO_CONTACT} JOIN referral_events e ON e.referral_id = r.id WHERE e.feed_batch = ? AND e.action = ? ORDER BY r.id`,
+    [batch, ReferralAction.RECEIVE],
   );
-  await write(em, NotificationKind.CHOOSE_ANOTHER_PARTNER, customers, now);
+  const customers: Recipient[] = await q.query(
+    `SELECT CAST(r.id AS CHAR) AS referralId, f.customer_email AS address, f.locale
+     FROM referral_events e JOIN referrals r ON r.id = e.referral_id JOIN rfis f ON f.id = r.rfi_id
+     WHERE e.feed_batch = ? AND e.to_status IN (?) ORDER BY r.id`,
+    [batch, CHOOSING_ANOTHER],
+  );
+  return (
+    (await write(q, NotificationKind.NEW_REFERRAL, arrivals, now, true)) +
+    (await write(q, NotificationKind.CHOOSE_ANOTHER_PARTNER, customers, now, true))
+  );
 }
 
 /**

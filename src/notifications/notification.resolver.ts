@@ -1,10 +1,12 @@
 import { Args, ArgsType, Authorized, Ctx, Field, FieldResolver, ID, Int, Query, Resolver, Root } from "type-graphql";
-import { Role } from "../auth/role.js";
+import { Role } from "../graphql/role.js";
 import type { RequestContext } from "../graphql/context.js";
 import { pagedListCost } from "../graphql/paging.js";
 import { DeliveryStatus } from "../outbox/outbox-message.entity.js";
 import { Referral } from "../referrals/referral.entity.js";
 import { Notification, NotificationConnection } from "./notification.types.js";
+import { referralById } from "../referrals/referral.loaders.js";
+import { NotificationService } from "./notification.service.js";
 
 @ArgsType()
 class NotificationsArgs {
@@ -23,20 +25,19 @@ class NotificationsArgs {
 
 @Resolver(() => Notification)
 export class NotificationResolver {
+  constructor(private readonly notificationService: NotificationService) {}
+
   @Authorized(Role.ADMIN)
   @Query(() => NotificationConnection, {
     description: "ADMIN: the e-mails the server sent or is trying to send, newest first.",
     complexity: pagedListCost,
   })
-  notifications(
-    @Args(() => NotificationsArgs) args: NotificationsArgs,
-    @Ctx() { services }: RequestContext,
-  ): Promise<NotificationConnection> {
-    return services.notifications.page(args);
+  notifications(@Args(() => NotificationsArgs) args: NotificationsArgs): Promise<NotificationConnection> {
+    return this.notificationService.page(args);
   }
 
   @FieldResolver(() => Referral)
   referral(@Root() notification: Notification, @Ctx() { loaders }: RequestContext) {
-    return loaders.referral.get(notification.referralId);
+    return loaders.of(referralById).get(notification.referralId);
   }
 }

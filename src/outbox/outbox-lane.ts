@@ -6,7 +6,7 @@ import { EntityRows, type Queryable } from "../db/entity-rows.js";
 import { deliveryDeadline, LEASE_MS } from "./lease.js";
 import { DeliveryStatus, OutboxMessage } from "./outbox-message.entity.js";
 import { recordOutcome, type Outcome } from "./outcome.js";
-import { DeliveryFailure, RELAY_POLL_MS, type DeliveryResult, type OutboxChannel } from "./outbox-relay.js";
+import { DeliveryFailure, RELAY_POLL_MS, type DeliveryResult, type OutboxChannel } from "./channel.js";
 
 /** What became of one delivery attempt: sent, failed (retried or FAILED), or dropped as having nothing to send. */
 export type AttemptOutcome = "delivered" | "failed" | "obsolete";

@@ -1,7 +1,7 @@
 import type { DataSource } from "typeorm";
 import type { ApiKeyService } from "../auth/api-key.service.js";
-import { canActForPartner, type Caller } from "../auth/caller.js";
-import { Role } from "../auth/role.js";
+import { canActForPartner, type Caller } from "../graphql/caller.js";
+import { Role } from "../graphql/role.js";
 import { isDuplicateKey } from "../db/errors.js";
 import { isRowId } from "../db/ids.js";
 import { badInput, notFound } from "../graphql/errors.js";

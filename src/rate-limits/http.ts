@@ -1,7 +1,7 @@
 import type { ApolloServerPlugin } from "@apollo/server";
 import type { NextFunction, Request, RequestHandler, Response } from "express";
 import type { ApiKeyService } from "../auth/api-key.service.js";
-import type { Caller } from "../auth/caller.js";
+import type { Caller } from "../graphql/caller.js";
 import type { RequestContext } from "../graphql/context.js";
 import { documentCost } from "./cost.js";
 import { isRefusedKey, rateLimitedError, type RateLimitRefusal, type RateLimits } from "./rate-limits.js";

@@ -43,13 +43,13 @@ export enum ReferralAction {
 }
 
 /** Who may take an action: the partner (through its key, or an admin for it), or the deadline. */
-export type Initiator = "partner" | "system";
+export type TakenBy = "partner" | "system";
 
 interface Rule {
   from: readonly ReferralStatus[];
   /** The status afterwards; absent when the action changes details but not the status. */
   to?: ReferralStatus;
-  by: Initiator;
+  by: TakenBy;
 }
 
 const S = ReferralStatus;
@@ -88,7 +88,7 @@ export function allowedFrom(action: ReferralAction): readonly ReferralStatus[] {
   return RULES[action].from;
 }
 
-export function initiatorOf(action: ReferralAction): Initiator {
+export function takenBy(action: ReferralAction): TakenBy {
   return RULES[action].by;
 }
 

@@ -1,5 +1,4 @@
 import type { DataSource } from "typeorm";
-import { countChanges } from "../analytics/history-counters.js";
 import { EntityRows } from "../db/entity-rows.js";
 import { retryingDeadlocks } from "../db/errors.js";
 import {
@@ -10,9 +9,9 @@ import {
   type LifecycleWindows,
   type ReferralStatus,
 } from "./lifecycle.js";
-import { writeOutgoing } from "../outbox/outgoing.js";
 import type { ReferralChanges } from "./referral-changes.js";
 import { Referral } from "./referral.entity.js";
+import { recordTransitions, SYSTEM_LABEL } from "./record-transitions.js";
 
 /** The referrals one expiry transaction takes at most. */
 export const EXPIRY_BATCH_SIZE = 5000;
@@ -20,15 +19,12 @@ export const EXPIRY_BATCH_SIZE = 5000;
 /** Batches in flight at once: one connection's batch runs in the database while another's commits. */
 export const EXPIRY_WORKERS = 2;
 
-/** Who expires referrals, as the events record it. */
-export const SYSTEM_ACTOR_LABEL = "system";
-
 /**
  * Deadline expiry in sets: NEW referrals past their respond-by become MISSED and EVALUATING ones
  * EXPIRED, by the system, a batch per transaction. A batch locks its overdue rows (skipping rows that
  * another transaction holds: a partner answering, another instance's sweep), changes them with one
- * guarded UPDATE, records one event per row with one INSERT and updates the partners' counters; what
- * changed is announced after the commit. Running twice, late, or beside a partner's answer changes
+ * guarded UPDATE, then records the transitions (record-transitions.ts: one event per row with one
+ * INSERT, the partners' counters); what changed is announced after the commit. Running twice, late, or beside a partner's answer changes
  * nothing twice: the rows decide.
  */
 export class ReferralExpiry {
@@ -124,33 +120,22 @@ export class ReferralExpiry {
         );
         // The rows are locked by this transaction: anything else is a bug, and rolls the batch back.
         if (affectedRows !== due.length) throw new Error(`expected to expire ${due.length} locked referrals, changed ${affectedRows}`);
-        // VALUES, not INSERT … SELECT, which would hold the events' AUTO-INC lock for the whole statement
-        // (innodb_autoinc_lock_mode 1) and make every request's event wait. The rows are locked: each
-        // event's version is the one read, plus the UPDATE's one.
-        await em.query(
-          `INSERT INTO referral_events (referral_id, partner_id, version, action, at, from_status, to_status, actor, note) VALUES ?`,
-          [
-            due.map((referral) => [
-              referral.id,
-              referral.partnerId,
-              Number(referral.version) + 1,
-              action,
-              now,
-              status,
-              entering.status,
-              SYSTEM_ACTOR_LABEL,
-              null,
-            ]),
-          ],
-        );
-        await writeOutgoing(em, action, entering.status, ids, now);
-        // A deadline answers nothing: the counters need only whose referral it was.
-        await countChanges(
+        // The rows are locked: each one's version is the one read, plus the UPDATE's one. A deadline
+        // answers nothing: the counters need only whose referral it was.
+        await recordTransitions(
           em,
-          due.map(({ id, partnerId }) => ({
+          due.map(({ id, partnerId, version }) => ({
             action,
-            referral: Object.assign(new Referral(), { id, partnerId, status: entering.status, answeredAt: null }),
+            referral: Object.assign(new Referral(), {
+              id,
+              partnerId,
+              version: Number(version) + 1,
+              status: entering.status,
+              answeredAt: null,
+            }),
           })),
+          SYSTEM_LABEL,
+          now,
         );
         return ids;
       }),

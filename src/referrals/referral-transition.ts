@@ -1,38 +1,18 @@
 /**
  * How a key changes a referral. Each change is one transaction: a compare-and-set UPDATE on the
- * expected status (and version when given, and partner for PARTNER keys), then one event row, the
- * partner's counters and the outgoing messages. When the UPDATE matches nothing, nothing was written
+ * expected status (and version when given, and partner for PARTNER keys), then one event row and the
+ * partner's counters. What the outside hears of it is derived from the event once it is placed. When the UPDATE matches nothing, nothing was written
  * and the error says why. (Deadlines expire referrals in sets: referral-expiry.ts.)
  */
 import type { DataSource, EntityManager } from "typeorm";
-import { countChanges } from "../analytics/history-counters.js";
-import { partnerScope, type Caller } from "../auth/caller.js";
+import { partnerScope, type Caller } from "../graphql/caller.js";
 import { retryingDeadlocks } from "../db/errors.js";
 import { isRowId } from "../db/ids.js";
 import { ErrorCode } from "../graphql/error-codes.js";
 import { AppError, notFound } from "../graphql/errors.js";
-import { writeOutgoing } from "../outbox/outgoing.js";
-import {
-  allowedFrom,
-  columnsOnEntering,
-  initiatorOf,
-  statusBefore,
-  targetStatus,
-  type LifecycleWindows,
-  type ReferralAction,
-} from "./lifecycle.js";
-import { Referral, ReferralEvent } from "./referral.entity.js";
-
-/** Who changes a referral: a key, confined to its partner when it is a PARTNER key. */
-export interface Actor {
-  label: string;
-  /** When set, only this partner's referrals can be changed. */
-  partnerId?: string;
-}
-
-export function actorOf(caller: Caller): Actor {
-  return { label: caller.label, partnerId: partnerScope(caller) };
-}
+import { allowedFrom, columnsOnEntering, takenBy, targetStatus, type LifecycleWindows, type ReferralAction } from "./lifecycle.js";
+import { Referral } from "./referral.entity.js";
+import { recordTransitions } from "./record-transitions.js";
 
 type ColumnChanges = Partial<Record<keyof Referral, unknown>>;
 
@@ -50,30 +30,30 @@ export interface Change {
 export async function changeReferral(
   db: DataSource,
   windows: LifecycleWindows,
-  actor: Actor,
+  caller: Caller,
   id: string,
   change: Change,
 ): Promise<Referral> {
-  if (initiatorOf(change.action) !== "partner") throw new Error(`${change.action} is the system's to take, not a key's`);
+  if (takenBy(change.action) !== "partner") throw new Error(`${change.action} is the system's to take, not a key's`);
   if (!isRowId(id)) throw notFound(`referral ${id}`);
   // Two decisions of one partner share its counters; InnoDB may roll one back as a deadlock victim.
   return retryingDeadlocks(() =>
     db.transaction(async (em) => {
-      const changed = await compareAndSet(em, windows, actor, id, change, new Date());
-      if (!changed) throw await refusal(em, actor, id, change);
+      const changed = await compareAndSet(em, windows, caller, id, change, new Date());
+      if (!changed) throw await refusal(em, caller, id, change);
       return changed;
     }),
   );
 }
 
 /**
- * The transition itself: one compare-and-set UPDATE, then its event, counters and outgoing messages.
+ * The transition itself: one compare-and-set UPDATE, then its event and counters.
  * Null when the UPDATE matched no row, in which case nothing was written.
  */
 async function compareAndSet(
   em: EntityManager,
   windows: LifecycleWindows,
-  actor: Actor,
+  caller: Caller,
   id: string,
   change: Change,
   now: Date,
@@ -91,35 +71,25 @@ async function compareAndSet(
     .set(columns as never)
     .where("id = :id", { id })
     .andWhere("status IN (:...from)", { from: allowedFrom(change.action) });
-  if (actor.partnerId !== undefined) update.andWhere("partner_id = :partnerId", { partnerId: actor.partnerId });
+  const partnerId = partnerScope(caller);
+  if (partnerId !== undefined) update.andWhere("partner_id = :partnerId", { partnerId });
   if (change.expectedVersion != null) update.andWhere("version = :version", { version: change.expectedVersion });
   const { affected } = await update.execute();
   if (!affected) return null;
 
   const after = await em.findOneByOrFail(Referral, { id });
-  await em.insert(ReferralEvent, {
-    referralId: id,
-    partnerId: after.partnerId,
-    version: after.version,
-    action: change.action,
-    at: now,
-    from: statusBefore(change.action, after.status),
-    to: after.status,
-    actor: actor.label,
-    note: change.note?.(after) ?? null,
-  });
-  await countChanges(em, [{ action: change.action, referral: after }]);
-  await writeOutgoing(em, change.action, after.status, [id], now);
+  await recordTransitions(em, [{ action: change.action, referral: after, note: change.note?.(after) }], caller.label, now);
   return after;
 }
 
-/** Why the compare-and-set matched no row: unknown (or not the actor's), wrong status, or stale version. */
-async function refusal(em: EntityManager, actor: Actor, id: string, change: Change): Promise<AppError> {
+/** Why the compare-and-set matched no row: unknown (or not the caller's), wrong status, or stale version. */
+async function refusal(em: EntityManager, caller: Caller, id: string, change: Change): Promise<AppError> {
   const current = await em.findOne(Referral, {
     where: { id },
     select: { id: true, status: true, version: true, partnerId: true },
   });
-  if (!current || (actor.partnerId !== undefined && current.partnerId !== actor.partnerId)) {
+  const partnerId = partnerScope(caller);
+  if (!current || (partnerId !== undefined && current.partnerId !== partnerId)) {
     return notFound(`referral ${id}`);
   }
   const from = allowedFrom(change.action);

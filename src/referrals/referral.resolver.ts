@@ -16,7 +16,7 @@ import {
   Resolver,
   Root,
 } from "type-graphql";
-import { Role } from "../auth/role.js";
+import { Role } from "../graphql/role.js";
 import type { RequestContext } from "../graphql/context.js";
 import { whenLoaded } from "../graphql/loaders.js";
 import { selects } from "../graphql/selection.js";
@@ -29,7 +29,11 @@ import { isArchived, partnerSeesCustomer, ReferralStage, stageOf } from "./lifec
 import { Money, moneyOf } from "./money.js";
 import { Referral, ReferralEvent } from "./referral.entity.js";
 import { AcceptReferralInput, ReferralConnection, ReferralFilter, ReferralOrder, WonReferralInput } from "./referral.inputs.js";
-import { actorOf } from "./referral-transition.js";
+import { rfiById } from "../rfis/rfi.loaders.js";
+import { partnerById, profileById } from "../partners/partner.loaders.js";
+import { eventsOfReferral } from "./referral.loaders.js";
+import { ReferralFinder } from "./referral.finder.js";
+import { ReferralService } from "./referral.service.js";
 
 @ArgsType()
 class ReferralsArgs {
@@ -54,25 +58,30 @@ const reasonArg = { nullable: true, description: "Why, in words (at most 1,000 c
 
 @Resolver(() => Referral)
 export class ReferralResolver {
+  constructor(
+    private readonly referralFinder: ReferralFinder,
+    private readonly referralService: ReferralService,
+  ) {}
+
   @Query(() => Referral, {
     nullable: true,
     description: "Null when the referral does not exist or is not the caller's to see.",
   })
-  referral(@Arg("id", () => ID) id: string, @Ctx() { caller, services }: RequestContext): Promise<Referral | null> {
-    return services.referralFinder.findVisible(caller, id);
+  referral(@Arg("id", () => ID) id: string, @Ctx() { caller }: RequestContext): Promise<Referral | null> {
+    return this.referralFinder.findVisible(caller, id);
   }
 
   @Query(() => ReferralConnection, { complexity: pagedListCost })
   async referrals(
     @Args(() => ReferralsArgs) args: ReferralsArgs,
-    @Ctx() { caller, services, loaders }: RequestContext,
+    @Ctx() { caller, loaders }: RequestContext,
     @Info() info: GraphQLResolveInfo,
   ): Promise<ReferralConnection> {
-    const page = await services.referralFinder.page(caller, { ...args, withEvents: selects(info, ["edges", "node", "events"]) });
+    const page = await this.referralFinder.page(caller, { ...args, withEvents: selects(info, ["edges", "node", "events"]) });
     // What the page read with it resolves without waiting.
-    for (const rfi of page.related.rfis) loaders.rfi.prime(rfi.id, rfi);
-    for (const partner of page.related.partners) loaders.partner.prime(partner.id, partner);
-    for (const [id, events] of page.related.events) loaders.eventsOfReferral.prime(id, events);
+    for (const rfi of page.related.rfis) loaders.of(rfiById).prime(rfi.id, rfi);
+    for (const partner of page.related.partners) loaders.of(partnerById).prime(partner.id, partner);
+    for (const [id, events] of page.related.events) loaders.of(eventsOfReferral).prime(id, events);
     return page;
   }
 
@@ -81,9 +90,9 @@ export class ReferralResolver {
   expressInterest(
     @Arg("id", () => ID) id: string,
     @Arg("expectedVersion", () => Int, expectedVersionArg) expectedVersion: number | null,
-    @Ctx() { caller, services }: RequestContext,
+    @Ctx() { caller }: RequestContext,
   ): Promise<Referral> {
-    return services.referrals.expressInterest(actorOf(caller), id, expectedVersion);
+    return this.referralService.expressInterest(caller, id, expectedVersion);
   }
 
   @Authorized(...PARTNER_OR_ADMIN)
@@ -92,9 +101,9 @@ export class ReferralResolver {
     @Arg("id", () => ID) id: string,
     @Arg("reason", () => String, reasonArg) reason: string | null,
     @Arg("expectedVersion", () => Int, expectedVersionArg) expectedVersion: number | null,
-    @Ctx() { caller, services }: RequestContext,
+    @Ctx() { caller }: RequestContext,
   ): Promise<Referral> {
-    return services.referrals.ignore(actorOf(caller), id, reason, expectedVersion);
+    return this.referralService.ignore(caller, id, reason, expectedVersion);
   }
 
   @Authorized(...PARTNER_OR_ADMIN)
@@ -103,9 +112,9 @@ export class ReferralResolver {
     @Arg("id", () => ID) id: string,
     @Arg("input", () => AcceptReferralInput) input: AcceptReferralInput,
     @Arg("expectedVersion", () => Int, expectedVersionArg) expectedVersion: number | null,
-    @Ctx() { caller, services }: RequestContext,
+    @Ctx() { caller }: RequestContext,
   ): Promise<Referral> {
-    return services.referrals.accept(actorOf(caller), id, input, expectedVersion);
+    return this.referralService.accept(caller, id, input, expectedVersion);
   }
 
   @Authorized(...PARTNER_OR_ADMIN)
@@ -114,9 +123,9 @@ export class ReferralResolver {
     @Arg("id", () => ID) id: string,
     @Arg("reason", () => String, reasonArg) reason: string | null,
     @Arg("expectedVersion", () => Int, expectedVersionArg) expectedVersion: number | null,
-    @Ctx() { caller, services }: RequestContext,
+    @Ctx() { caller }: RequestContext,
   ): Promise<Referral> {
-    return services.referrals.decline(actorOf(caller), id, reason, expectedVersion);
+    return this.referralService.decline(caller, id, reason, expectedVersion);
   }
 
   @Authorized(...PARTNER_OR_ADMIN)
@@ -127,9 +136,9 @@ export class ReferralResolver {
     @Arg("id", () => ID) id: string,
     @Arg("input", () => AcceptReferralInput) input: AcceptReferralInput,
     @Arg("expectedVersion", () => Int, expectedVersionArg) expectedVersion: number | null,
-    @Ctx() { caller, services }: RequestContext,
+    @Ctx() { caller }: RequestContext,
   ): Promise<Referral> {
-    return services.referrals.updateEstimate(actorOf(caller), id, input, expectedVersion);
+    return this.referralService.updateEstimate(caller, id, input, expectedVersion);
   }
 
   @Authorized(...PARTNER_OR_ADMIN)
@@ -138,9 +147,9 @@ export class ReferralResolver {
     @Arg("id", () => ID) id: string,
     @Arg("input", () => WonReferralInput, { nullable: true }) input: WonReferralInput | null,
     @Arg("expectedVersion", () => Int, expectedVersionArg) expectedVersion: number | null,
-    @Ctx() { caller, services }: RequestContext,
+    @Ctx() { caller }: RequestContext,
   ): Promise<Referral> {
-    return services.referrals.markWon(actorOf(caller), id, input, expectedVersion);
+    return this.referralService.markWon(caller, id, input, expectedVersion);
   }
 
   @Authorized(...PARTNER_OR_ADMIN)
@@ -149,9 +158,9 @@ export class ReferralResolver {
     @Arg("id", () => ID) id: string,
     @Arg("reason", () => String, reasonArg) reason: string | null,
     @Arg("expectedVersion", () => Int, expectedVersionArg) expectedVersion: number | null,
-    @Ctx() { caller, services }: RequestContext,
+    @Ctx() { caller }: RequestContext,
   ): Promise<Referral> {
-    return services.referrals.markLost(actorOf(caller), id, reason, expectedVersion);
+    return this.referralService.markLost(caller, id, reason, expectedVersion);
   }
 
   @Authorized(Role.PARTNER)
@@ -163,9 +172,9 @@ export class ReferralResolver {
     @Arg("externalReferenceId", () => String, { nullable: true, description: "Null or empty clears it." })
     externalReferenceId: string | null,
     @Arg("expectedVersion", () => Int, expectedVersionArg) expectedVersion: number | null,
-    @Ctx() { caller, services }: RequestContext,
+    @Ctx() { caller }: RequestContext,
   ): Promise<Referral> {
-    return services.referrals.setExternalReference(actorOf(caller), id, externalReferenceId, expectedVersion);
+    return this.referralService.setExternalReference(caller, id, externalReferenceId, expectedVersion);
   }
 
   @FieldResolver(() => ReferralStage)
@@ -181,7 +190,7 @@ export class ReferralResolver {
   // Related rows resolve synchronously when the request holds them already (a page reads them with it).
   @FieldResolver(() => Partner)
   partner(@Root() referral: Referral, @Ctx() { loaders }: RequestContext): Partner | undefined | Promise<Partner | undefined> {
-    return loaders.partner.get(referral.partnerId);
+    return loaders.of(partnerById).get(referral.partnerId);
   }
 
   @FieldResolver(() => MarketingProfile)
@@ -189,12 +198,12 @@ export class ReferralResolver {
     @Root() referral: Referral,
     @Ctx() { loaders }: RequestContext,
   ): MarketingProfile | undefined | Promise<MarketingProfile | undefined> {
-    return loaders.profile.get(referral.profileId);
+    return loaders.of(profileById).get(referral.profileId);
   }
 
   @FieldResolver(() => RfiOverview)
   overview(@Root() referral: Referral, @Ctx() { loaders }: RequestContext): RfiOverview | Promise<RfiOverview> {
-    return whenLoaded(loaders.rfi.get(referral.rfiId), (rfi) => overviewOf(rfi!));
+    return whenLoaded(loaders.of(rfiById).get(referral.rfiId), (rfi) => overviewOf(rfi!));
   }
 
   @FieldResolver(() => CustomerDetails, {
@@ -205,7 +214,7 @@ export class ReferralResolver {
   customer(@Root() referral: Referral, @Ctx() { caller, loaders }: RequestContext): CustomerDetails | null | Promise<CustomerDetails> {
     const visible =
       caller.role === Role.ADMIN || caller.role === Role.INTAKE || (caller.role === Role.PARTNER && partnerSeesCustomer(referral.status));
-    return visible ? whenLoaded(loaders.rfi.get(referral.rfiId), (rfi) => customerOf(rfi!)) : null;
+    return visible ? whenLoaded(loaders.of(rfiById).get(referral.rfiId), (rfi) => customerOf(rfi!)) : null;
   }
 
   @FieldResolver(() => Money, { nullable: true, description: "The latest estimate, given at acceptance and revised while NEGOTIATING." })
@@ -223,7 +232,7 @@ export class ReferralResolver {
     description: "The audit trail, oldest first; the first event is the arrival (from null to NEW).",
   })
   events(@Root() referral: Referral, @Ctx() { loaders }: RequestContext): ReferralEvent[] | Promise<ReferralEvent[]> {
-    return loaders.eventsOfReferral.get(referral.id);
+    return loaders.of(eventsOfReferral).get(referral.id);
   }
 
   @FieldResolver(() => Float, {

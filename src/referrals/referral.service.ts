@@ -1,11 +1,12 @@
 import type { DataSource, EntityManager } from "typeorm";
 import { badInput } from "../graphql/errors.js";
-import { writeOutgoing } from "../outbox/outgoing.js";
 import type { Rfi } from "../rfis/rfi.entity.js";
 import { ReferralAction, respondByOnEntering, targetStatus, type LifecycleWindows } from "./lifecycle.js";
 import type { ReferralChanges } from "./referral-changes.js";
-import { Referral, ReferralEvent } from "./referral.entity.js";
-import { changeReferral, type Actor, type Change } from "./referral-transition.js";
+import { Referral } from "./referral.entity.js";
+import { recordTransitions } from "./record-transitions.js";
+import { changeReferral, type Change } from "./referral-transition.js";
+import type { Caller } from "../graphql/caller.js";
 
 export interface DealEstimate {
   estimatedDealValue: string;
@@ -56,7 +57,7 @@ export class ReferralService {
   ) {}
 
   /** Creates the referrals of a new RFI inside the caller's transaction, each with its arrival event. */
-  async receive(em: EntityManager, rfi: Rfi, targets: ReferralTarget[], actor: Actor): Promise<Referral[]> {
+  async receive(em: EntityManager, rfi: Rfi, targets: ReferralTarget[], caller: Caller): Promise<Referral[]> {
     const now = new Date();
     const status = targetStatus(ReferralAction.RECEIVE)!;
     const referrals: Referral[] = [];
@@ -76,25 +77,10 @@ export class ReferralService {
       await em.insert(Referral, referral);
       referrals.push(await em.findOneByOrFail(Referral, { id: referral.id }));
     }
-    await em.insert(
-      ReferralEvent,
-      referrals.map((referral) => ({
-        referralId: referral.id,
-        partnerId: referral.partnerId,
-        version: referral.version,
-        action: ReferralAction.RECEIVE,
-        at: now,
-        from: null,
-        to: status,
-        actor: actor.label,
-        note: null,
-      })),
-    );
-    await writeOutgoing(
+    await recordTransitions(
       em,
-      ReferralAction.RECEIVE,
-      status,
-      referrals.map((referral) => referral.id),
+      referrals.map((referral) => ({ action: ReferralAction.RECEIVE, referral })),
+      caller.label,
       now,
     );
     return referrals;
@@ -105,17 +91,17 @@ export class ReferralService {
     return this.changes.committed(referrals.map((referral) => ({ kind: "received", action: ReferralAction.RECEIVE, referral })));
   }
 
-  expressInterest(actor: Actor, id: string, expectedVersion?: number | null): Promise<Referral> {
-    return this.apply(actor, id, {
+  expressInterest(caller: Caller, id: string, expectedVersion?: number | null): Promise<Referral> {
+    return this.apply(caller, id, {
       action: ReferralAction.EXPRESS_INTEREST,
       expectedVersion,
       set: (now) => ({ interestedAt: now, answeredAt: now }),
     });
   }
 
-  ignore(actor: Actor, id: string, reason?: string | null, expectedVersion?: number | null): Promise<Referral> {
+  ignore(caller: Caller, id: string, reason?: string | null, expectedVersion?: number | null): Promise<Referral> {
     const why = optionalText("reason", reason, MAX_REASON_LENGTH);
-    return this.apply(actor, id, {
+    return this.apply(caller, id, {
       action: ReferralAction.IGNORE,
       expectedVersion,
       set: (now) => ({ answeredAt: now, reason: why }),
@@ -123,9 +109,9 @@ export class ReferralService {
     });
   }
 
-  accept(actor: Actor, id: string, estimate: DealEstimate, expectedVersion?: number | null): Promise<Referral> {
+  accept(caller: Caller, id: string, estimate: DealEstimate, expectedVersion?: number | null): Promise<Referral> {
     const columns = this.estimateColumns(estimate);
-    return this.apply(actor, id, {
+    return this.apply(caller, id, {
       action: ReferralAction.ACCEPT,
       expectedVersion,
       set: () => ({ ...columns, acceptedCloseDate: columns.estimatedCloseDate }),
@@ -133,9 +119,9 @@ export class ReferralService {
     });
   }
 
-  decline(actor: Actor, id: string, reason?: string | null, expectedVersion?: number | null): Promise<Referral> {
+  decline(caller: Caller, id: string, reason?: string | null, expectedVersion?: number | null): Promise<Referral> {
     const why = optionalText("reason", reason, MAX_REASON_LENGTH);
-    return this.apply(actor, id, {
+    return this.apply(caller, id, {
       action: ReferralAction.DECLINE,
       expectedVersion,
       set: () => ({ reason: why }),
@@ -143,9 +129,9 @@ export class ReferralService {
     });
   }
 
-  updateEstimate(actor: Actor, id: string, estimate: DealEstimate, expectedVersion?: number | null): Promise<Referral> {
+  updateEstimate(caller: Caller, id: string, estimate: DealEstimate, expectedVersion?: number | null): Promise<Referral> {
     const columns = this.estimateColumns(estimate);
-    return this.apply(actor, id, {
+    return this.apply(caller, id, {
       action: ReferralAction.UPDATE_ESTIMATE,
       expectedVersion,
       set: () => columns,
@@ -154,11 +140,11 @@ export class ReferralService {
   }
 
   /** Each final figure defaults to the latest estimate; a currency alone would relabel the estimate, so it needs a value. */
-  markWon(actor: Actor, id: string, deal: WonDeal | null | undefined, expectedVersion?: number | null): Promise<Referral> {
+  markWon(caller: Caller, id: string, deal: WonDeal | null | undefined, expectedVersion?: number | null): Promise<Referral> {
     if (deal?.currency && !deal.dealValue) {
       throw badInput("input.dealValue", "is required when input.currency is given");
     }
-    return this.apply(actor, id, {
+    return this.apply(caller, id, {
       action: ReferralAction.MARK_WON,
       expectedVersion,
       set: () => {
@@ -179,9 +165,9 @@ export class ReferralService {
     });
   }
 
-  markLost(actor: Actor, id: string, reason?: string | null, expectedVersion?: number | null): Promise<Referral> {
+  markLost(caller: Caller, id: string, reason?: string | null, expectedVersion?: number | null): Promise<Referral> {
     const why = optionalText("reason", reason, MAX_REASON_LENGTH);
-    return this.apply(actor, id, {
+    return this.apply(caller, id, {
       action: ReferralAction.MARK_LOST,
       expectedVersion,
       set: () => ({ reason: why }),
@@ -190,13 +176,13 @@ export class ReferralService {
   }
 
   setExternalReference(
-    actor: Actor,
+    caller: Caller,
     id: string,
     externalReferenceId: string | null | undefined,
     expectedVersion?: number | null,
   ): Promise<Referral> {
     const reference = optionalText("externalReferenceId", externalReferenceId, MAX_EXTERNAL_REFERENCE_LENGTH);
-    return this.apply(actor, id, {
+    return this.apply(caller, id, {
       action: ReferralAction.SET_EXTERNAL_REFERENCE,
       expectedVersion,
       set: () => ({ externalReferenceId: reference }),
@@ -219,8 +205,8 @@ export class ReferralService {
   }
 
   /** A partner's action: applied, or refused with the reason and nothing written; announced after commit. */
-  private async apply(actor: Actor, id: string, change: Change): Promise<Referral> {
-    const after = await changeReferral(this.db, this.windows, actor, id, change);
+  private async apply(caller: Caller, id: string, change: Change): Promise<Referral> {
+    const after = await changeReferral(this.db, this.windows, caller, id, change);
     await this.changes.committed([{ kind: "updated", action: change.action, referral: after }]);
     return after;
   }

@@ -1,5 +1,5 @@
 import { Arg, Authorized, Ctx, Field, FieldResolver, Float, ID, Mutation, ObjectType, Query, Resolver, Root } from "type-graphql";
-import { Role } from "../auth/role.js";
+import { Role } from "../graphql/role.js";
 import { isRowId } from "../db/ids.js";
 import type { RequestContext } from "../graphql/context.js";
 import { listCost } from "../graphql/limits.js";
@@ -9,6 +9,8 @@ import { Referral } from "../referrals/referral.entity.js";
 import { overviewOf, Rfi, RfiOverview } from "./rfi.entity.js";
 import { MAX_PARTNERS, SubmitRfiInput, SubmitRfiPayload } from "./rfi.inputs.js";
 import { SUGGESTIONS } from "./suggestions.js";
+import { rfiById } from "./rfi.loaders.js";
+import { RfiService } from "./rfi.service.js";
 
 @ObjectType({ simpleResolvers: true, description: "Other active partners the customer may choose instead, best match first." })
 export class PartnerSuggestion {
@@ -25,15 +27,14 @@ export class PartnerSuggestion {
 /** What the intake reads of a customer's request: every partner it went to, and who else could take it. */
 @Resolver(() => Rfi)
 export class RfiResolver {
+  constructor(private readonly rfis: RfiService) {}
+
   @Authorized(Role.INTAKE, Role.ADMIN)
   @Mutation(() => SubmitRfiPayload, {
     description: "INTAKE or ADMIN: a customer's request, fanned out as one referral per targeted partner.",
   })
-  submitRfi(
-    @Arg("input", () => SubmitRfiInput) input: SubmitRfiInput,
-    @Ctx() { caller, services }: RequestContext,
-  ): Promise<SubmitRfiPayload> {
-    return services.rfis.submit(caller, input);
+  submitRfi(@Arg("input", () => SubmitRfiInput) input: SubmitRfiInput, @Ctx() { caller }: RequestContext): Promise<SubmitRfiPayload> {
+    return this.rfis.submit(caller, input);
   }
 
   @Authorized(Role.INTAKE, Role.ADMIN)
@@ -45,15 +46,15 @@ export class RfiResolver {
   extendRfi(
     @Arg("rfiId", () => ID) rfiId: string,
     @Arg("partnerIds", () => [ID]) partnerIds: string[],
-    @Ctx() { caller, services }: RequestContext,
+    @Ctx() { caller }: RequestContext,
   ): Promise<Referral[]> {
-    return services.rfis.extend(caller, rfiId, partnerIds);
+    return this.rfis.extend(caller, rfiId, partnerIds);
   }
 
   @Authorized(Role.INTAKE, Role.ADMIN)
   @Query(() => Rfi, { nullable: true, description: "INTAKE or ADMIN; null when there is no such RFI." })
   async rfi(@Arg("id", () => ID) id: string, @Ctx() { loaders }: RequestContext): Promise<Rfi | null> {
-    return isRowId(id) ? ((await loaders.rfi.load(id)) ?? null) : null;
+    return isRowId(id) ? ((await loaders.of(rfiById).load(id)) ?? null) : null;
   }
 
   @FieldResolver(() => RfiOverview)
@@ -66,8 +67,8 @@ export class RfiResolver {
     complexity: listCost(() => MAX_PARTNERS),
     description: "Every referral the RFI became, with its status: how the intake follows a customer's request.",
   })
-  referrals(@Root() rfi: Rfi, @Ctx() { services }: RequestContext): Promise<Referral[]> {
-    return services.rfis.referralsOf(rfi.id);
+  referrals(@Root() rfi: Rfi): Promise<Referral[]> {
+    return this.rfis.referralsOf(rfi.id);
   }
 
   @Authorized(Role.INTAKE, Role.ADMIN)
@@ -75,7 +76,7 @@ export class RfiResolver {
     complexity: listCost(() => SUGGESTIONS),
     description: "Up to 3 active partners in the RFI's region not yet targeted, for a customer whose partner passed.",
   })
-  suggestedPartners(@Root() rfi: Rfi, @Ctx() { services }: RequestContext): Promise<PartnerSuggestion[]> {
-    return services.rfis.suggestionsFor(rfi);
+  suggestedPartners(@Root() rfi: Rfi): Promise<PartnerSuggestion[]> {
+    return this.rfis.suggestionsFor(rfi);
   }
 }

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { In, type DataSource, type EntityManager } from "typeorm";
-import type { Caller } from "../auth/caller.js";
+import type { Caller } from "../graphql/caller.js";
 import { isDuplicateKey, retryingDeadlocks } from "../db/errors.js";
 import { isRowId } from "../db/ids.js";
 import { badInput, notFound } from "../graphql/errors.js";
@@ -137,7 +137,7 @@ export class RfiService {
       submittedByKeyId: caller.keyId,
     });
     await em.insert(Rfi, rfi);
-    const referrals = await this.referrals.receive(em, rfi, targets, { label: caller.label });
+    const referrals = await this.referrals.receive(em, rfi, targets, caller);
     return { rfi, referrals };
   }
 
@@ -180,7 +180,7 @@ export class RfiService {
         if (!rfi) throw notFound(`RFI ${rfiId}`);
         const targets = await namedTargets(em, rfi, wanted, "partnerIds");
         try {
-          return await this.referrals.receive(em, rfi, targets, { label: caller.label });
+          return await this.referrals.receive(em, rfi, targets, caller);
         } catch (error) {
           if (!isDuplicateKey(error, "uq_referrals_rfi_partner")) throw error;
           // A locking read: this transaction's snapshot predates the referral that won.

@@ -1,5 +1,5 @@
 import { Arg, Args, ArgsType, Authorized, Ctx, Field, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from "type-graphql";
-import { Role } from "../auth/role.js";
+import { Role } from "../graphql/role.js";
 import type { RequestContext } from "../graphql/context.js";
 import { pagedListCost } from "../graphql/paging.js";
 import { DeliveryStatus } from "../outbox/outbox-message.entity.js";
@@ -7,6 +7,8 @@ import { Partner } from "../partners/partner.entity.js";
 import { eventTypesOf, WebhookEndpoint } from "./webhook-endpoint.entity.js";
 import { WebhookEventType } from "./webhook-event-type.js";
 import { CreatedWebhookEndpoint, WebhookDelivery, WebhookDeliveryConnection, WebhookEndpointInput } from "./webhook.types.js";
+import { partnerById } from "../partners/partner.loaders.js";
+import { WebhookService } from "./webhook.service.js";
 
 @ArgsType()
 class WebhookDeliveriesArgs {
@@ -27,10 +29,12 @@ const PARTNER_OR_ADMIN = [Role.PARTNER, Role.ADMIN];
 
 @Resolver(() => WebhookEndpoint)
 export class WebhookEndpointResolver {
+  constructor(private readonly webhooks: WebhookService) {}
+
   @Authorized(...PARTNER_OR_ADMIN)
   @Query(() => [WebhookEndpoint], { description: "PARTNER: its own endpoints; ADMIN: all." })
-  webhookEndpoints(@Ctx() { caller, services }: RequestContext): Promise<WebhookEndpoint[]> {
-    return services.webhooks.list(caller);
+  webhookEndpoints(@Ctx() { caller }: RequestContext): Promise<WebhookEndpoint[]> {
+    return this.webhooks.list(caller);
   }
 
   @Authorized(...PARTNER_OR_ADMIN)
@@ -40,9 +44,9 @@ export class WebhookEndpointResolver {
   createWebhookEndpoint(
     @Arg("input", () => WebhookEndpointInput) input: WebhookEndpointInput,
     @Arg("partnerId", () => ID, { nullable: true }) partnerId: string | null,
-    @Ctx() { caller, services }: RequestContext,
+    @Ctx() { caller }: RequestContext,
   ): Promise<CreatedWebhookEndpoint> {
-    return services.webhooks.create(caller, input, partnerId);
+    return this.webhooks.create(caller, input, partnerId);
   }
 
   @Authorized(...PARTNER_OR_ADMIN)
@@ -50,20 +54,20 @@ export class WebhookEndpointResolver {
   setWebhookEndpointEnabled(
     @Arg("id", () => ID) id: string,
     @Arg("enabled", () => Boolean) enabled: boolean,
-    @Ctx() { caller, services }: RequestContext,
+    @Ctx() { caller }: RequestContext,
   ): Promise<WebhookEndpoint> {
-    return services.webhooks.setEnabled(caller, id, enabled);
+    return this.webhooks.setEnabled(caller, id, enabled);
   }
 
   @Authorized(...PARTNER_OR_ADMIN)
   @Mutation(() => Boolean)
-  deleteWebhookEndpoint(@Arg("id", () => ID) id: string, @Ctx() { caller, services }: RequestContext): Promise<boolean> {
-    return services.webhooks.delete(caller, id);
+  deleteWebhookEndpoint(@Arg("id", () => ID) id: string, @Ctx() { caller }: RequestContext): Promise<boolean> {
+    return this.webhooks.delete(caller, id);
   }
 
   @FieldResolver(() => Partner)
   partner(@Root() endpoint: WebhookEndpoint, @Ctx() { loaders }: RequestContext) {
-    return loaders.partner.get(endpoint.partnerId);
+    return loaders.of(partnerById).get(endpoint.partnerId);
   }
 
   @FieldResolver(() => [WebhookEventType])
@@ -74,6 +78,8 @@ export class WebhookEndpointResolver {
 
 @Resolver(() => WebhookDelivery)
 export class WebhookDeliveryResolver {
+  constructor(private readonly webhooks: WebhookService) {}
+
   @Authorized(...PARTNER_OR_ADMIN)
   @Query(() => WebhookDeliveryConnection, {
     description: "Newest first. PARTNER: its own endpoints only.",
@@ -81,9 +87,9 @@ export class WebhookDeliveryResolver {
   })
   webhookDeliveries(
     @Args(() => WebhookDeliveriesArgs) args: WebhookDeliveriesArgs,
-    @Ctx() { caller, services }: RequestContext,
+    @Ctx() { caller }: RequestContext,
   ): Promise<WebhookDeliveryConnection> {
-    return services.webhooks.deliveries(caller, args.endpointId, args);
+    return this.webhooks.deliveries(caller, args.endpointId, args);
   }
 
   @Authorized(...PARTNER_OR_ADMIN)
@@ -91,13 +97,13 @@ export class WebhookDeliveryResolver {
     description:
       "Queues a new attempt of a delivery, with the same webhook-id: a SUCCEEDED or FAILED one, or one waiting for its retry, which is brought forward. Refused with BAD_USER_INPUT (delivery in progress) while an attempt of it is in flight, or while another delivery of its referral to the endpoint is pending.",
   })
-  redeliverWebhook(@Arg("deliveryId", () => ID) deliveryId: string, @Ctx() { caller, services }: RequestContext): Promise<WebhookDelivery> {
-    return services.webhooks.redeliver(caller, deliveryId);
+  redeliverWebhook(@Arg("deliveryId", () => ID) deliveryId: string, @Ctx() { caller }: RequestContext): Promise<WebhookDelivery> {
+    return this.webhooks.redeliver(caller, deliveryId);
   }
 
   /** The delivery was read through its endpoint, so the endpoint is the caller's to see. */
   @FieldResolver(() => WebhookEndpoint)
-  async endpoint(@Root() delivery: WebhookDelivery, @Ctx() { caller, services }: RequestContext): Promise<WebhookEndpoint> {
-    return services.webhooks.endpointOf(caller, delivery.endpointId);
+  async endpoint(@Root() delivery: WebhookDelivery, @Ctx() { caller }: RequestContext): Promise<WebhookEndpoint> {
+    return this.webhooks.endpointOf(caller, delivery.endpointId);
   }
 }

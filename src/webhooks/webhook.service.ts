@@ -1,6 +1,6 @@
 import type { DataSource } from "typeorm";
-import { canActForPartner, partnerScope, type Caller } from "../auth/caller.js";
-import type { WebhooksConfig } from "../config.js";
+import { canActForPartner, partnerScope, type Caller } from "../graphql/caller.js";
+import type { WebhooksConfig } from "../config/config.js";
 import { EntityRows, type Queryable } from "../db/entity-rows.js";
 import { idCursors, isRowId } from "../db/ids.js";
 import { poolReader } from "../db/pool.js";

@@ -12,6 +12,7 @@ import { purgeNamespace } from "../support/redis.js";
 import { COUNTERS, normalised, recounted, type CounterRow } from "../support/counters.js";
 import { StatementRecorder } from "../support/statements.js";
 import { eventually, fitScoresSettled } from "../support/wait.js";
+import { ENTITIES } from "../../src/app/entities.js";
 
 interface ReferralRow {
   id: string;
@@ -86,7 +87,7 @@ describe("analytics > partner counters", () => {
   before(async function () {
     this.timeout(120_000);
     await ensureDatabase(testDatabase);
-    db = createDataSource(testDatabase, { logger: recorder });
+    db = createDataSource(testDatabase, ENTITIES, { logger: recorder });
     await db.initialize();
     await db.runMigrations({ transaction: "each" });
     await truncateAll(db);

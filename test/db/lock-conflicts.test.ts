@@ -6,7 +6,7 @@ import { QueryFailedError } from "typeorm";
 import { DEADLOCK_ATTEMPTS } from "../../src/db/errors.js";
 import { isDeadlock } from "../../src/db/lock-conflicts.js";
 import { createErrorFormatter, DATABASE_BUSY } from "../../src/graphql/errors.js";
-import { createPartner, newReferral, submitRfi, type TestPartner } from "../support/fixtures.js";
+import { createPartner, newReferral, type TestPartner } from "../support/fixtures.js";
 import { startTestServer, useTestServer } from "../support/harness.js";
 import { lockingConnection, untilWaiting, waitingForLocks, weighDown } from "../support/locks.js";
 import { eventually } from "../support/wait.js";
@@ -163,39 +163,35 @@ describe("database > lock conflicts", () => {
   });
 
   describe("requests", () => {
-    before(function () {
-      if (!autoIncrementLocks) this.skip();
-    });
-
-    /** The partner's counters locked by a transaction of the test's: a decision waits there, holding its referral. */
-    async function lockCounters(): Promise<mysql.Connection> {
-      const counters = await transaction();
-      await counters.query("SELECT * FROM partner_counters WHERE partner_id = ? FOR UPDATE", [partner.id]);
-      return counters;
+    /**
+     * A heavy transaction of the test's (InnoDB rolls back the lighter side of a deadlock) holding one
+     * of the partner's counters that the decision's next run adds to (LEFT_NEW: it answered; DECIDED:
+     * it decided). Alternating the two lets the next holder take its lock while the last one still
+     * holds the referral.
+     */
+    async function holdForDecision(counter: "LEFT_NEW" | "DECIDED"): Promise<mysql.Connection> {
+      const holder = await transaction();
+      await weighDown(holder);
+      await holder.query("SELECT * FROM partner_counters WHERE partner_id = ? AND kind = ? AND value = '' FOR UPDATE", [
+        partner.id,
+        counter,
+      ]);
+      return holder;
     }
 
     /**
-     * Makes the run of the request that is about to wait for `counters` lose a deadlock: once it waits
-     * there (holding its referral `referral`), a heavier bulk insert takes the outbox's AUTO-INC lock and
-     * waits for that referral; `counters` lets go, the request reaches its INSERT into the outbox and
-     * waits for the AUTO-INC lock: a cycle, which InnoDB breaks by rolling the request back. Answers the
-     * bulk insert's transaction, still holding the referral, which the request's next run waits for.
+     * Once the decision's run waits for `holder` (holding its referral), the holder asks for that
+     * referral: a cycle, which InnoDB breaks by rolling the decision's run back. Answers once the holder
+     * has the referral, which the decision's next run then waits for.
      */
-    async function loseOnce(counters: mysql.Connection, other: string, referral: string): Promise<mysql.Connection> {
+    async function loseOnce(holder: mysql.Connection, referral: string): Promise<void> {
       const ours = new Set([observer.threadId, ...opened.map((connection) => connection.threadId)]);
       await untilWaiting(
         observer,
-        "the request waits for the partner's counters",
+        "the decision waits for the partner's counters",
         ({ thread, statement }) => !ours.has(thread) && statement.includes("partner_counters"),
       );
-      const bulk = await transaction();
-      await weighDown(bulk);
-      const inserting = bulkInsertIntoOutbox(bulk, other, referral);
-      await untilWaiting(observer, "the bulk insert waits for the request's referral", ({ thread }) => thread === bulk.threadId);
-      await counters.query("ROLLBACK");
-      // It can only go on once the request let its referral go: rolled back, as a deadlock's victim.
-      await inserting;
-      return bulk;
+      await holder.query("SELECT id FROM referrals WHERE id = ? FOR UPDATE", [referral]);
     }
 
     /** The request over HTTP, with the status and Retry-After of its answer. */
@@ -209,7 +205,9 @@ describe("database > lock conflicts", () => {
       return { status: response.status, retryAfter: response.headers.get("retry-after"), body };
     }
 
+    /** The referral, its events and its e-mails, once everything committed is placed. */
     async function stored(id: string) {
+      await server.current.sequencer.settle();
       const [referral] = await server.current.db.query("SELECT status, version FROM referrals WHERE id = ?", [id]);
       const events = await server.current.db.query("SELECT action FROM referral_events WHERE referral_id = ? ORDER BY id", [id]);
       const emails = await server.current.db.query("SELECT kind FROM outbox_messages WHERE referral_id = ? ORDER BY id", [id]);
@@ -221,13 +219,13 @@ describe("database > lock conflicts", () => {
       };
     }
 
-    it("runs a decision again when it lost its outbox insert's AUTO-INC lock in a deadlock (ER_AUTOINC_READ_FAILED), and it succeeds", async function () {
+    it("runs a decision again when it loses a deadlock, and it succeeds", async function () {
       this.timeout(60_000);
-      const [other, referral] = [await newReferral(server.current, partner), await newReferral(server.current, partner)];
-      const counters = await lockCounters();
+      const referral = await newReferral(server.current, partner);
+      const holder = await holdForDecision("LEFT_NEW");
       const answer = ignore(referral);
-      const bulk = await loseOnce(counters, other, referral);
-      await bulk.query("ROLLBACK");
+      await loseOnce(holder, referral);
+      await holder.query("ROLLBACK");
 
       const { status, body } = await answer;
       expect(body.errors, JSON.stringify(body.errors)).to.equal(undefined);
@@ -245,20 +243,22 @@ describe("database > lock conflicts", () => {
 
     it(`answers SERVICE_UNAVAILABLE (503, Retry-After) and changes nothing when a decision loses all ${DEADLOCK_ATTEMPTS} runs`, async function () {
       this.timeout(60_000);
-      const [other, referral] = [await newReferral(server.current, partner), await newReferral(server.current, partner)];
+      const referral = await newReferral(server.current, partner);
       const before = await stored(referral);
-      let counters = await lockCounters();
+      const counter = (run: number) => (run % 2 === 1 ? "LEFT_NEW" : "DECIDED");
+      let holder = await holdForDecision(counter(1));
       const answer = ignore(referral);
-      let bulk = await loseOnce(counters, other, referral);
+      await loseOnce(holder, referral);
       for (let run = 2; run <= DEADLOCK_ATTEMPTS; run++) {
-        // The next run waits for the referral the bulk insert holds; the counters are locked before it gets it.
-        counters = await lockCounters();
-        await bulk.query("ROLLBACK");
-        bulk = await loseOnce(counters, other, referral);
+        // The next run waits for the referral the last holder has; the next holder takes its lock meanwhile.
+        const next = await holdForDecision(counter(run));
+        await holder.query("ROLLBACK");
+        holder = next;
+        await loseOnce(holder, referral);
       }
 
       const { status, retryAfter, body } = await answer;
-      await bulk.query("ROLLBACK");
+      await holder.query("ROLLBACK");
       expect({ status, retryAfter }).to.deep.equal({ status: 503, retryAfter: "1" });
       expect(body.errors?.map(({ message, extensions }) => [extensions?.code, message])).to.deep.equal([
         ["SERVICE_UNAVAILABLE", DATABASE_BUSY],
@@ -300,12 +300,14 @@ describe("database > lock conflicts", () => {
   });
 
   describe("the change sequencer", () => {
-    it("holds no outbox-wide lock while its webhook deliveries wait for a referral: a request's outbox insert goes on", async function () {
+    it("holds no outbox-wide lock while its deliveries wait for a referral: another insert into the outbox goes on", async function () {
       this.timeout(60_000);
       const receiver = await new WebhookReceiver().start();
       try {
         const hooked = await createPartner(server.current);
         const endpoint = await endpointFor(hooked.api, receiver.url);
+        const other = await newReferral(server.current, partner);
+        await server.current.sequencer.settle();
         const holder = await transaction();
         let referral = "";
         await server.current.sequencer.holding(async () => {
@@ -315,25 +317,27 @@ describe("database > lock conflicts", () => {
         });
         await untilWaiting(
           observer,
-          "the sequencer's delivery waits for the referral (its foreign key)",
+          "the sequencer's deliveries wait for the referral (their foreign key)",
           ({ statement }) => statement.includes("background: change-feed") && statement.includes("outbox_messages"),
         );
 
-        // A request that inserts into the outbox meanwhile: an arrival alert.
+        // Another writer of the outbox meanwhile (a reminder, a webhook-disabled notice): an insert of its own.
+        const writer = await transaction();
         let answered = false;
-        const submitted = submitRfi(server.current.admin, { partnerIds: [partner.id] }).finally(() => (answered = true));
-        const requestWaitsForOutbox = async () =>
-          (await waitingForLocks(observer)).some(
-            ({ statement }) => !statement.includes("background:") && statement.includes("INTO outbox_messages"),
-          );
-        await eventually(
-          "the request answers, or waits behind the sequencer's insert",
-          async () => answered || (await requestWaitsForOutbox()),
-        );
+        const written = writer
+          .query(
+            `INSERT INTO outbox_messages (channel, kind, dedupe_key, referral_id, recipient, locale, status, attempts, next_attempt_at, created_at)
+             VALUES ('email', 'TEST', CONCAT('lock-test:', ?), ?, 'nobody@example.com', 'EN', 'PENDING', 0, NOW(3), NOW(3))`,
+            [other, other],
+          )
+          .finally(() => (answered = true));
+        const writerWaitsForOutbox = async () => (await waitingForLocks(observer)).some(({ thread }) => thread === writer.threadId);
+        await eventually("the insert answers, or waits behind the sequencer's", async () => answered || (await writerWaitsForOutbox()));
         const waitedBehind = !answered;
         await holder.query("ROLLBACK");
-        const { referralIds } = await submitted;
-        expect(waitedBehind, "the request's outbox insert waited for the sequencer's").to.equal(false);
+        await written;
+        await writer.query("ROLLBACK");
+        expect(waitedBehind, "the other insert into the outbox waited for the sequencer's").to.equal(false);
 
         await server.current.sequencer.settle();
         const deliveries = await server.current.db.query(
@@ -343,9 +347,9 @@ describe("database > lock conflicts", () => {
         expect(deliveries).to.deep.equal([{ referralId: referral, kind: "REFERRAL_RECEIVED" }]);
         const [{ alerts }] = await server.current.db.query(
           "SELECT COUNT(*) AS alerts FROM outbox_messages WHERE referral_id = ? AND kind = 'NEW_REFERRAL'",
-          [referralIds[0]],
+          [referral],
         );
-        expect(Number(alerts)).to.equal(1);
+        expect(Number(alerts), "the arrival's alert, derived by the same batch").to.equal(1);
       } finally {
         await receiver.stop();
       }

@@ -7,6 +7,7 @@ import { testDatabase } from "../support/database.js";
 import { createPartner, issueKey, rfiInput, SUBMIT_RFI, uniqueName, type TestPartner } from "../support/fixtures.js";
 import { ADMIN_KEY, startTestServer, useTestServer, type TestServer } from "../support/harness.js";
 import { memoryLogger } from "../support/logs.js";
+import { ENTITIES } from "../../src/app/entities.js";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -374,11 +375,11 @@ describe("graphql > production mode (NODE_ENV=production)", () => {
     before(async function () {
       this.timeout(60_000);
       // A database of its own whose referrals table has gone: every key still works, reading referrals fails.
-      brokenDb = await openDatabase({ ...testDatabase, database: `${testDatabase.database}_broken` });
+      brokenDb = await openDatabase({ ...testDatabase, database: `${testDatabase.database}_broken` }, ENTITIES);
       broken = await startTestServer({ NODE_ENV: "production" }, { db: brokenDb, logger: memoryLogger(logs) });
       await brokenDb.query("RENAME TABLE referrals TO referrals_gone");
       // A data source closed under a running server: not even the API key can be checked.
-      closedDb = await openDatabase(testDatabase);
+      closedDb = await openDatabase(testDatabase, ENTITIES);
       closed = await startTestServer({ NODE_ENV: "production" }, { db: closedDb, logger: memoryLogger(logs) });
       await closedDb.destroy();
     });

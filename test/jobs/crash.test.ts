@@ -8,6 +8,7 @@ import { ADMIN_KEY } from "../support/harness.js";
 import { startProcess } from "../support/process.js";
 import { purgeNamespace } from "../support/redis.js";
 import { eventually } from "../support/wait.js";
+import { ENTITIES } from "../../src/app/entities.js";
 
 const BACKLOG = 20_000;
 
@@ -17,7 +18,7 @@ describe("jobs > a backlog across a crash", () => {
 
   before(async function () {
     this.timeout(60_000);
-    db = await openDatabase(testDatabase, { poolSize: 2 });
+    db = await openDatabase(testDatabase, ENTITIES, { poolSize: 2 });
     await truncateAll(db);
     await purgeNamespace(testDatabase.database);
   });

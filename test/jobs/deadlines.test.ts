@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { Redis } from "ioredis";
 import mysql from "mysql2/promise";
 import { DEADLINES_DUE_JOB, dueSecondOf, SWEEP_JOB } from "../../src/jobs/deadline-jobs.js";
-import { UnreachableServiceError } from "../../src/redis.js";
+import { UnreachableServiceError } from "../../src/redis/connect.js";
 import { EXPIRY_BATCH_SIZE } from "../../src/referrals/referral-expiry.js";
 import { dropTestDatabase, TEST_DATABASE_URL, testDatabase } from "../support/database.js";
 import { createPartner, insertOverdue, newReferral, submitRfi, type TestPartner } from "../support/fixtures.js";

@@ -1,8 +1,8 @@
 import { EventEmitter } from "node:events";
 import { Writable } from "node:stream";
 import { expect } from "chai";
-import { createLogger } from "../../src/logger.js";
-import { guarded } from "../../src/listeners.js";
+import { createLogger } from "../../src/logging/logger.js";
+import { guarded } from "../../src/logging/guarded.js";
 import { startServing, type RunningProcess } from "../process/running.js";
 import { GraphQLClient } from "../support/client.js";
 import { ADMIN_KEY, useTestServer } from "../support/harness.js";

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { expect } from "chai";
 import type { Client } from "graphql-ws";
-import { Role } from "../../src/auth/role.js";
+import { Role } from "../../src/graphql/role.js";
 import { TcpProxy } from "../operations/tcp-proxy.js";
 import { TEST_DATABASE_URL, testDatabase } from "../support/database.js";
 import { createPartner, submitRfi, type TestPartner } from "../support/fixtures.js";

@@ -134,7 +134,7 @@ describe("notifications > e-mails through SMTP", () => {
     expect((await outboxOf(mailing, accepted)).map(({ kind }) => kind)).to.deep.equal(["NEW_REFERRAL"]);
   });
 
-  it("writes no outbox row for a refused change, and none for a change rolled back after writing its rows", async () => {
+  it("writes no outbox row for a refused change, and none for a change rolled back after writing its events", async () => {
     const { referralIds } = await submitRfi(mailing.admin, { partnerIds: [partner.id] });
     await partner.api.data(`mutation($id: ID!) { expressInterest(id: $id) { id } }`, { id: referralIds[0] });
     const before = await snapshotTables(mailing);
@@ -143,10 +143,10 @@ describe("notifications > e-mails through SMTP", () => {
     );
     await expectTablesUnchanged(mailing, before);
 
-    // The idempotency record is completed after the referrals and their alerts are written: fail it there.
+    // The idempotency record is completed after the referrals and their events are written: fail it there.
     await mailing.db.query(
       `CREATE TRIGGER test_fail_after_outbox BEFORE UPDATE ON idempotency_records FOR EACH ROW
-       SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'test: fails after the outbox rows are written'`,
+       SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'test: fails after the referrals are written'`,
     );
     try {
       const failed = await mailing.admin.request(`mutation($input: SubmitRfiInput!) { submitRfi(input: $input) { rfi { id } } }`, {

@@ -1,12 +1,13 @@
 import { expect } from "chai";
 import mysql from "mysql2/promise";
 import type { DataSource } from "typeorm";
-import { parseDatabaseUrl } from "../../src/config-addresses.js";
+import { parseDatabaseUrl } from "../../src/config/addresses.js";
 import { MigrationLockTimeout, migrationLockName, migrations, openDatabase } from "../../src/db/data-source.js";
-import { startServer } from "../../src/server.js";
+import { startServer } from "../../src/app/server.js";
 import { databaseUrlOf, dropTestDatabase, testDatabase } from "../support/database.js";
 import { testConfig } from "../support/harness.js";
 import { purgeNamespace } from "../support/redis.js";
+import { ENTITIES } from "../../src/app/entities.js";
 
 /** A database of its own, absent before each test: what two instances find on a fresh deployment. */
 const database = `${testDatabase.database}_migrate`;
@@ -38,7 +39,7 @@ describe("process > migrations under a database lock", function () {
   });
 
   it("applies each migration exactly once when two instances open a fresh database together", async () => {
-    opened.push(...(await Promise.all([openDatabase(config), openDatabase(config), openDatabase(config)])));
+    opened.push(...(await Promise.all([openDatabase(config, ENTITIES), openDatabase(config, ENTITIES), openDatabase(config, ENTITIES)])));
     expect(await appliedMigrations()).to.deep.equal(everyMigrationOnce());
   });
 
@@ -55,12 +56,12 @@ describe("process > migrations under a database lock", function () {
   });
 
   it("waits for the instance that holds the lock, then finds nothing left to apply", async () => {
-    opened.push(await openDatabase(config));
+    opened.push(await openDatabase(config, ENTITIES));
     const holder = await mysql.createConnection({ ...parseDatabaseUrl(databaseUrl) });
     try {
       await holder.query("SELECT GET_LOCK(?, 0)", [migrationLockName(database)]);
       let done = false;
-      const opening = openDatabase(config, { migrationLockTimeoutMs: 10_000 }).then((db) => {
+      const opening = openDatabase(config, ENTITIES, { migrationLockTimeoutMs: 10_000 }).then((db) => {
         done = true;
         return db;
       });
@@ -80,7 +81,7 @@ describe("process > migrations under a database lock", function () {
     try {
       await holder.query("SELECT GET_LOCK(?, 0)", [migrationLockName(database)]);
       const started = Date.now();
-      const error = await openDatabase(config, { migrationLockTimeoutMs: 1_000 }).then(
+      const error = await openDatabase(config, ENTITIES, { migrationLockTimeoutMs: 1_000 }).then(
         (db) => {
           opened.push(db);
           throw new Error("opened the database while another instance held the migration lock");

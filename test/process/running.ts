@@ -1,5 +1,5 @@
 import mysql from "mysql2/promise";
-import { parseDatabaseUrl } from "../../src/config-addresses.js";
+import { parseDatabaseUrl } from "../../src/config/addresses.js";
 import { TEST_DATABASE_URL } from "../support/database.js";
 import { freePort, startProcess, untilServing } from "../support/process.js";
 

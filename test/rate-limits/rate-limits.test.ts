@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from "node:crypto";
 import { createServer, connect, type Server, type Socket } from "node:net";
 import { expect } from "chai";
-import { Role } from "../../src/auth/role.js";
-import { LiveCloseCode } from "../../src/live/websocket.js";
+import { Role } from "../../src/graphql/role.js";
+import { LiveCloseCode } from "../../src/live/close-codes.js";
 import type { LimitName } from "../../src/rate-limits/rate-limits.js";
 import { testDatabase } from "../support/database.js";
 import { createPartner, newReferral } from "../support/fixtures.js";

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import {
   allowedFrom,
   deadlineAction,
-  initiatorOf,
+  takenBy,
   isArchived,
   nextStatus,
   partnerSeesCustomer,
@@ -62,7 +62,7 @@ describe("referrals > lifecycle (pure)", () => {
   });
 
   it("leaves deadlines to the system and every other action to the partner", () => {
-    const bySystem = Object.values(A).filter((action) => initiatorOf(action) === "system");
+    const bySystem = Object.values(A).filter((action) => takenBy(action) === "system");
     expect(bySystem).to.deep.equal([A.RECEIVE, A.MISS, A.EXPIRE]);
   });
 

@@ -274,6 +274,8 @@ describe("rfis > rfi(id), suggestedPartners and extendRfi", () => {
       expect(events.map((row: Record<string, unknown>) => ({ ...row }))).to.deep.equal([
         { action: "RECEIVE", from_status: null, to_status: "NEW" },
       ]);
+      // Derived from the arrival event once it is placed.
+      await server.current.sequencer.settle();
       const outbox = await server.current.db.query(
         "SELECT kind, CAST(referral_id AS CHAR) AS referralId, recipient, channel FROM outbox_messages WHERE referral_id = ?",
         [referral.id],

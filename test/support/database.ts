@@ -1,6 +1,6 @@
 import mysql from "mysql2/promise";
 import type { DataSource } from "typeorm";
-import { parseDatabaseUrl } from "../../src/config-addresses.js";
+import { parseDatabaseUrl } from "../../src/config/addresses.js";
 
 /** The suite's own database, never the one `npm start` uses. */
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? "mysql://root@127.0.0.1:3306/partner_referrals_test";

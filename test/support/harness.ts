@@ -1,7 +1,7 @@
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadConfig, type Config } from "../../src/config.js";
-import { startServer, type RunningServer, type StartOptions } from "../../src/server.js";
+import { loadConfig, type Config } from "../../src/config/config.js";
+import { startServer, type RunningServer, type StartOptions } from "../../src/app/server.js";
 import { GraphQLClient } from "./client.js";
 import { databaseUrlOf, dropTestDatabase, emptyOutboxIfAny, TEST_DATABASE_URL, testDatabase, truncateAll } from "./database.js";
 import { purgeNamespace } from "./redis.js";

@@ -1,4 +1,4 @@
-import { allowedFrom, initiatorOf, ReferralAction, type ReferralStatus } from "../../../src/referrals/lifecycle.js";
+import { allowedFrom, takenBy, ReferralAction, type ReferralStatus } from "../../../src/referrals/lifecycle.js";
 import { graphql } from "./graphql.js";
 import { REFERRAL_FIELDS, type Referral } from "./referrals.js";
 
@@ -39,7 +39,7 @@ export interface AvailableAction extends PartnerAction {
 export function actionsFor(status: ReferralStatus): AvailableAction[] {
   return Object.values(ReferralAction).flatMap((action) => {
     const known = ACTIONS[action];
-    if (!known || initiatorOf(action) !== "partner" || !allowedFrom(action).includes(status)) return [];
+    if (!known || takenBy(action) !== "partner" || !allowedFrom(action).includes(status)) return [];
     return [{ action, ...known }];
   });
 }

@@ -1,6 +1,6 @@
 import { Redis } from "ioredis";
 import type { Logger } from "pino";
-import { guarded } from "./listeners.js";
+import { guarded } from "../logging/guarded.js";
 
 /** How long the start waits for a service before giving up with a clear error. */
 export const CONNECT_TIMEOUT_MS = 5000;

@@ -1,7 +1,7 @@
 // How the process stops on SIGTERM or SIGINT: within a deadline, else anyway.
 import type { IncomingMessage } from "node:http";
-import { poolUsage } from "./db/pool.js";
-import type { Logger } from "./logger.js";
+import { poolUsage } from "../db/pool.js";
+import type { Logger } from "../logging/logger.js";
 import type { RunningServer } from "./server.js";
 
 /** What was still open when the deadline passed, as far as the process can tell. */

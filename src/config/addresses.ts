@@ -1,13 +1,6 @@
 /** The addresses the configuration names (database, job store, Redis, SMTP, mail sender, public URL), read and checked. */
-import { ConfigError, isRedisUrl, schemeOf, withoutPassword, type Env } from "./config-values.js";
-
-export interface DatabaseConfig {
-  host: string;
-  port: number;
-  user: string;
-  password: string;
-  database: string;
-}
+import { ConfigError, isRedisUrl, schemeOf, withoutPassword, type Env } from "./values.js";
+import type { DatabaseConfig } from "../db/data-source.js";
 
 export const DEFAULT_DATABASE_URL = "mysql://root@127.0.0.1:3306/partner_referrals";
 const DEFAULT_JOBS_URL = "redis://127.0.0.1:6379";

@@ -1,6 +1,5 @@
 import { pino, type DestinationStream, type Logger } from "pino";
-import type { Config } from "./config.js";
-import { serializeError } from "./log-serializers.js";
+import { serializeError } from "./serializers.js";
 
 export type { Logger };
 
@@ -11,7 +10,7 @@ export const LOG_SERIALIZERS = { err: serializeError };
  * JSON logs on stdout (or `destination`, for tests); API keys, passwords, cookies and customer data
  * never appear in them: errors go through an allow-list (log-serializers.ts), credentials are redacted.
  */
-export function createLogger(config: Pick<Config, "logLevel">, destination?: DestinationStream): Logger {
+export function createLogger(config: { logLevel: string }, destination?: DestinationStream): Logger {
   return pino(
     {
       level: config.logLevel,

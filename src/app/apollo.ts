@@ -10,12 +10,12 @@ import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHt
 import type { GraphQLFormattedError, GraphQLSchema, ValidationRule } from "graphql";
 import type { Metrics } from "../metrics/metrics.js";
 import { operationMetricsPlugin } from "../metrics/graphql-metrics.js";
-import type { RequestContext } from "./context.js";
+import type { RequestContext } from "../graphql/context.js";
 import { unwrapResolverError } from "@apollo/server/errors";
 import { isDeadlock } from "../db/lock-conflicts.js";
-import { RETRY_AFTER_SECONDS } from "./errors.js";
-import { assertAffordable, parseOptions } from "./limits.js";
-import { requestScopePlugin } from "./request-scope.js";
+import { RETRY_AFTER_SECONDS } from "../graphql/errors.js";
+import { assertAffordable, parseOptions } from "../graphql/limits.js";
+import { requestScopePlugin } from "../graphql/request-scope.js";
 
 export interface ApolloOptions {
   schema: GraphQLSchema;

@@ -1,5 +1,5 @@
-import { readTrustedProxies, type TrustedProxies } from "./http/client-address.js";
-import { DELIVERY_DEADLINE_MS } from "./outbox/lease.js";
+import { readTrustedProxies, type TrustedProxies } from "../http/client-address.js";
+import { DELIVERY_DEADLINE_MS } from "../outbox/lease.js";
 import {
   DEFAULT_DATABASE_URL,
   parseDatabaseUrl,
@@ -9,8 +9,8 @@ import {
   readPubSubUrl,
   readRateLimitStore,
   readSmtpUrl,
-  type DatabaseConfig,
-} from "./config-addresses.js";
+} from "./addresses.js";
+import type { DatabaseConfig } from "../db/data-source.js";
 import {
   ConfigError,
   readBoolean,
@@ -22,7 +22,7 @@ import {
   readPort,
   readSchedule,
   type Env,
-} from "./config-values.js";
+} from "./values.js";
 
 export { ConfigError };
 
@@ -165,6 +165,50 @@ function readWebhookTimeout(env: Env): number {
   return timeout;
 }
 
+/** How the server tells people: e-mails and webhooks. */
+function readDeliveries(env: Env, port: number): Pick<Config, "notifications" | "webhooks"> {
+  return {
+    notifications: {
+      smtpUrl: readSmtpUrl(env),
+      mailFrom: readMailFrom(env),
+      mailDir: env.MAIL_DIR?.trim() || "var/mail",
+      publicUrl: readPublicUrl(env, port),
+      retryDelaysMs: readSchedule(env, "NOTIFY_RETRY_SCHEDULE", "30s,2m,10m,30m,1h,2h,4h,8h,12h"),
+      reminderBeforeMs: readDuration(env, "REMINDER_BEFORE", "24h"),
+    },
+    webhooks: {
+      timeoutMs: readWebhookTimeout(env),
+      retryDelaysMs: readSchedule(env, "WEBHOOK_RETRY_SCHEDULE", "5s,5m,30m,2h,5h,10h,10h"),
+      disableAfterMs: readDuration(env, "WEBHOOK_DISABLE_AFTER", "5d"),
+      allowPrivateUrls: readBoolean(env, "WEBHOOK_ALLOW_PRIVATE_URLS", false),
+    },
+  };
+}
+
+/** What operators tune: limits, retention, metrics, shutdown, CORS and proxies. */
+function readOperations(env: Env, namespaceDefault: string): Pick<Config, "rateLimits" | "retention" | "operations"> {
+  return {
+    rateLimits: {
+      perKeyPerMinute: readInteger(env, "RATE_LIMIT", 1200, 1_000_000),
+      anonymousPerMinute: readInteger(env, "RATE_LIMIT_ANONYMOUS", 60, 1_000_000),
+      failedAuthPerMinute: readInteger(env, "RATE_LIMIT_FAILED_AUTH", 10, 1_000_000),
+      store: readRateLimitStore(env),
+      namespace: readNamespace(env, "RATE_LIMIT_NAMESPACE", namespaceDefault),
+      maxSocketsPerKey: readInteger(env, "MAX_SOCKETS_PER_KEY", 20, 100_000),
+    },
+    retention: {
+      outboxMs: readDuration(env, "OUTBOX_RETENTION", "30d"),
+      idempotencyMs: readDuration(env, "IDEMPOTENCY_RETENTION", "30d"),
+    },
+    operations: {
+      metricsToken: env.METRICS_TOKEN?.trim() || undefined,
+      shutdownTimeoutMs: readDuration(env, "SHUTDOWN_TIMEOUT", "30s"),
+      corsOrigins: readOrigins(env, "CORS_ORIGINS"),
+      trustedProxies: readTrustedProxies(env),
+    },
+  };
+}
+
 /** Reads and validates the whole configuration once; throws ConfigError on the first bad value. */
 export function loadConfig(env: Env = process.env): Config {
   const nodeEnv = (env.NODE_ENV?.trim() || "development") as Environment;
@@ -196,6 +240,8 @@ export function loadConfig(env: Env = process.env): Config {
     adminApiKey,
     newReferralResponseWindowMs: readDuration(env, "NEW_REFERRAL_RESPONSE_WINDOW", "72h"),
     evaluationWindowMs: readDuration(env, "EVALUATION_WINDOW", "7d"),
+    ...readDeliveries(env, port),
+    ...readOperations(env, database.database),
     jobs: {
       url: readJobsUrl(env),
       namespace: readNamespace(env, "JOBS_NAMESPACE", database.database),
@@ -205,38 +251,6 @@ export function loadConfig(env: Env = process.env): Config {
     pubsub: {
       url: readPubSubUrl(env),
       namespace: readNamespace(env, "PUBSUB_NAMESPACE", database.database),
-    },
-    notifications: {
-      smtpUrl: readSmtpUrl(env),
-      mailFrom: readMailFrom(env),
-      mailDir: env.MAIL_DIR?.trim() || "var/mail",
-      publicUrl: readPublicUrl(env, port),
-      retryDelaysMs: readSchedule(env, "NOTIFY_RETRY_SCHEDULE", "30s,2m,10m,30m,1h,2h,4h,8h,12h"),
-      reminderBeforeMs: readDuration(env, "REMINDER_BEFORE", "24h"),
-    },
-    webhooks: {
-      timeoutMs: readWebhookTimeout(env),
-      retryDelaysMs: readSchedule(env, "WEBHOOK_RETRY_SCHEDULE", "5s,5m,30m,2h,5h,10h,10h"),
-      disableAfterMs: readDuration(env, "WEBHOOK_DISABLE_AFTER", "5d"),
-      allowPrivateUrls: readBoolean(env, "WEBHOOK_ALLOW_PRIVATE_URLS", false),
-    },
-    rateLimits: {
-      perKeyPerMinute: readInteger(env, "RATE_LIMIT", 1200, 1_000_000),
-      anonymousPerMinute: readInteger(env, "RATE_LIMIT_ANONYMOUS", 60, 1_000_000),
-      failedAuthPerMinute: readInteger(env, "RATE_LIMIT_FAILED_AUTH", 10, 1_000_000),
-      store: readRateLimitStore(env),
-      namespace: readNamespace(env, "RATE_LIMIT_NAMESPACE", database.database),
-      maxSocketsPerKey: readInteger(env, "MAX_SOCKETS_PER_KEY", 20, 100_000),
-    },
-    retention: {
-      outboxMs: readDuration(env, "OUTBOX_RETENTION", "30d"),
-      idempotencyMs: readDuration(env, "IDEMPOTENCY_RETENTION", "30d"),
-    },
-    operations: {
-      metricsToken: env.METRICS_TOKEN?.trim() || undefined,
-      shutdownTimeoutMs: readDuration(env, "SHUTDOWN_TIMEOUT", "30s"),
-      corsOrigins: readOrigins(env, "CORS_ORIGINS"),
-      trustedProxies: readTrustedProxies(env),
     },
     logLevel,
   };

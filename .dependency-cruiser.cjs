@@ -1,0 +1,59 @@
+/**
+ * The house's layering, checked in CI (`npm run deps`). Three floors:
+ *
+ *   src/app/            the composition root: builds the services, the resolvers, the schema and the
+ *                       server. Only the entry points (main.ts, the admin tool) import it.
+ *   src/<feature>/      referrals, rfis, partners, live, webhooks, outbox, config, …: behaviour that
+ *                       changes together. A feature imports the ground floor and other features.
+ *   ground floor        src/graphql/ (errors, scalars, paging, the request context), src/db/ (data
+ *                       source, pool, lock conflicts, migrations), src/logging/ and the lifecycle
+ *                       (src/referrals/lifecycle.ts, pure): they import no feature, so that every
+ *                       feature can stand on them. What a ground module needs from above (the
+ *                       entities, the services behind the resolvers) is passed in by src/app/.
+ *
+ * No import cycle anywhere, type-only imports included: a cycle makes two modules one module that
+ * nobody can read alone.
+ */
+const GROUND = "^src/(graphql|db|logging)/|^src/referrals/lifecycle\\.ts$";
+const FEATURE = "^src/(?!app/|graphql/|db/|logging/)[^/]+/(?!lifecycle\\.ts$)";
+
+module.exports = {
+  forbidden: [
+    {
+      name: "no-cycles",
+      comment: "An import cycle: break it by moving what both need down a floor, or by passing it in.",
+      severity: "error",
+      from: { path: "^src/" },
+      to: { circular: true },
+    },
+    {
+      name: "ground-floor-imports-no-feature",
+      comment: "graphql/, db/ and the lifecycle stand under every feature: they never import one (nor the app).",
+      severity: "error",
+      from: { path: GROUND },
+      to: { path: ["^src/app/", FEATURE] },
+    },
+    {
+      name: "only-entry-points-import-the-app",
+      comment: "src/app/ wires everything; a feature that imports it would depend on every other feature.",
+      severity: "error",
+      from: { path: "^src/", pathNot: ["^src/app/", "^src/main\\.ts$", "^src/admin/"] },
+      to: { path: "^src/app/" },
+    },
+    {
+      name: "no-orphans",
+      comment: "A module nothing imports is dead code (entry points and migrations excepted).",
+      severity: "error",
+      from: { orphan: true, path: "^src/", pathNot: ["^src/main\\.ts$", "^src/admin/cli\\.ts$", "^src/db/migrations/", "^src/graphql/emit-schema\\.ts$", "\\.d\\.ts$"] },
+      to: {},
+    },
+  ],
+  options: {
+    doNotFollow: { path: "node_modules" },
+    exclude: { path: "^(dist|web|node_modules)/" },
+    parser: "swc",
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: "tsconfig.json" },
+    enhancedResolveOptions: { exportsFields: ["exports"], conditionNames: ["import", "require", "node", "default"], extensions: [".ts", ".js"] },
+  },
+};

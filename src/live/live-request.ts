@@ -1,0 +1,26 @@
+import type { DocumentNode } from "graphql";
+import type { WebSocket } from "ws";
+import type { Position } from "../change-feed/position.js";
+import type { RateLimitRefusal } from "../rate-limits/rate-limits.js";
+import type { ReferralChangeMessage } from "./pubsub.js";
+
+/** `received` and `updated` as each commit tells them; `changed` in commit order, from the change feed. */
+export type FeedKind = ReferralChangeMessage["kind"] | "changed";
+
+/**
+ * A subscribe message as the socket sent it: what decides which subscribers can share an execution.
+ * The live server puts it in the operation's context (`RequestContext.live`) for the subscription fields.
+ */
+export interface LiveRequest {
+  socket: WebSocket;
+  /** The subscription's id on its socket. */
+  id: string;
+  document: DocumentNode;
+  query: string;
+  variables: Record<string, unknown> | null | undefined;
+  operationName: string | null | undefined;
+  /** Spends units of the key's limit for work beyond the subscribe message (a long replay); a refusal when over it. */
+  spend(units: number): Promise<RateLimitRefusal | undefined>;
+  /** Joins the feed of `kind` (for `changed`, replaying from `after` first): the iterator graphql-ws holds. */
+  subscribe(kind: FeedKind, after?: Position): AsyncIterableIterator<never>;
+}
