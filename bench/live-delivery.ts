@@ -61,7 +61,7 @@ async function graphqlDelivery(subscribers: number): Promise<{ times: number[]; 
       },
     );
   }
-  while (server.services.feed.activeSubscriptions < subscribers) await new Promise((resolve) => setTimeout(resolve, 50));
+  while (server.services.fanOut.activeSubscriptions < subscribers) await new Promise((resolve) => setTimeout(resolve, 50));
 
   for (let round = 0; round < ROUNDS; round++) {
     arrived = 0;

@@ -9,7 +9,7 @@ import { Role } from "../graphql/role.js";
 import type { Config } from "../config/config.js";
 import { Partner } from "../partners/partner.entity.js";
 import { ReferralStatus } from "../referrals/lifecycle.js";
-import { ReferralChanges } from "../referrals/referral-changes.js";
+import { CommittedTransitions } from "../referrals/committed-transitions.js";
 import { ReferralExpiry } from "../referrals/referral-expiry.js";
 import { Referral } from "../referrals/referral.entity.js";
 import { ReferralService } from "../referrals/referral.service.js";
@@ -206,12 +206,12 @@ async function openAndLapsedStories(demo: Demo, [contoso, fabrikam, northwind]: 
 
 async function fill(tools: AdminTools, config: Config): Promise<PrintedKey[]> {
   const { db } = tools;
-  const changes = new ReferralChanges(tools.logger);
+  const transitions = new CommittedTransitions(tools.logger);
   // As the server does: fit scores follow each change (the rest of its consumers are the server's own loops).
   const fitScores = new FitScores(db);
-  changes.listen((committed) => fitScores.refresh(committed));
-  const referrals = new ReferralService(db, config, changes);
-  const lapsing = new ReferralService(db, { newReferralResponseWindowMs: 1, evaluationWindowMs: 1 }, changes);
+  transitions.listen((committed) => fitScores.refresh(committed));
+  const referrals = new ReferralService(db, config, transitions);
+  const lapsing = new ReferralService(db, { newReferralResponseWindowMs: 1, evaluationWindowMs: 1 }, transitions);
   const keys: PrintedKey[] = [];
   const intake = await issueKeys(tools, keys);
   const partnerKeys = await createPartners(tools, keys);
@@ -219,7 +219,7 @@ async function fill(tools: AdminTools, config: Config): Promise<PrintedKey[]> {
   await decidedStories(demo, partnerKeys);
   await openAndLapsedStories(demo, partnerKeys);
   await sleep(20);
-  await new ReferralExpiry(db, config, changes).expireDue(new Date());
+  await new ReferralExpiry(db, config, transitions).expireDue(new Date());
   return keys;
 }
 

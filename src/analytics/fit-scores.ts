@@ -3,7 +3,7 @@ import type { DataSource } from "typeorm";
 import { tagged } from "../db/background.js";
 import type { Queryable } from "../db/entity-rows.js";
 import { openStatuses, ReferralAction, statusBefore, type ReferralStatus } from "../referrals/lifecycle.js";
-import type { ReferralChange } from "../referrals/referral-changes.js";
+import type { Transition } from "../referrals/record-transitions.js";
 import type { Referral } from "../referrals/referral.entity.js";
 import { fitOfOpen, teaches, FitCountKind, type Fit, type FitCounts } from "./fit.js";
 import { allFitCountsOf, featuresOf, fitCountsFor } from "./history-counters.js";
@@ -34,7 +34,7 @@ const scoreText = (fit: Fit | null) => (fit === null ? null : fit.score.toFixed(
 const reasonsText = (fit: Fit | null) => (fit === null ? null : JSON.stringify(fit.reasons));
 
 /** Whether a change taught the fit model something: the partner's other open referrals need new scores. */
-export function teachesFit({ action, referral }: ReferralChange): boolean {
+export function teachesFit({ action, referral }: Transition): boolean {
   return teaches(statusBefore(action, referral.status), referral.status);
 }
 
@@ -52,9 +52,9 @@ export class FitScores {
     this.loop = tagged(db, RESCORING);
   }
 
-  /** A ReferralChanges listener; it also updates the changes' snapshots, so live events carry the scores. */
-  async refresh(changes: readonly ReferralChange[]): Promise<void> {
-    for (const { action, referral } of changes) if (RESHAPING.has(action)) await this.scoreOne(referral);
+  /** A consumer of committed transitions; it also updates their referrals, so that live events carry the scores. */
+  async refresh(transitions: readonly Transition[]): Promise<void> {
+    for (const { action, referral } of transitions) if (RESHAPING.has(action)) await this.scoreOne(referral);
   }
 
   private async scoreOne(referral: Referral): Promise<void> {

@@ -15,7 +15,7 @@ import { Mailer } from "../notifications/mailer.js";
 import { EMAIL_CHANNEL } from "../notifications/notification-kind.js";
 import { writeChangeEmails } from "../notifications/notification-writer.js";
 import { OutboxRelay } from "../outbox/outbox-relay.js";
-import type { ReferralChanges } from "../referrals/referral-changes.js";
+import type { CommittedTransitions } from "../referrals/committed-transitions.js";
 import { ReferralExpiry } from "../referrals/referral-expiry.js";
 import { WebhookChannel } from "../webhooks/webhook-channel.js";
 import { WEBHOOK_CHANNEL, writeWebhookDeliveries } from "../webhooks/webhook-writer.js";
@@ -36,7 +36,7 @@ export interface BackgroundParts {
   config: Config;
   services: Services;
   bus: LiveBus;
-  changes: ReferralChanges;
+  transitions: CommittedTransitions;
   scheduler: Scheduler;
   logger: Logger;
   outboxLeaseMs?: number;
@@ -74,7 +74,7 @@ function sequencerFor({ db, bus, logger }: BackgroundParts, outbox: OutboxRelay)
 }
 
 /**
- * The in-process consumers of committed changes, on the instance that made them, in this order:
+ * The in-process consumers of committed transitions, on the instance that made them, in this order:
  * 1. the sequencer, first: it places the events and derives their e-mails and webhook deliveries in a
  *    transaction of its own (it does not wait here), so that nothing below delays what the outside hears;
  * 2. the fit score of each new referral (or changed estimate), before the live push, so that it carries it;
@@ -83,19 +83,19 @@ function sequencerFor({ db, bus, logger }: BackgroundParts, outbox: OutboxRelay)
  * 5. the live push of `referralReceived` and `referralUpdated` to every instance's sockets.
  * Each is derived data or a plan: a consumer that fails is logged, and the sweeps catch up.
  */
-function listenToChanges({ changes, services }: BackgroundParts, parts: Background, rescoring: FitRescoreJobs): void {
-  changes.listen(() => parts.sequencer.nudge(true));
-  changes.listen((committed) => parts.fitScores.refresh(committed));
-  changes.listen((committed) => rescoring.afterChanges(committed));
-  changes.listen((committed) => parts.deadlines.schedule(committed));
-  changes.listen((committed) => services.feed.publish(committed));
+function listenToTransitions({ transitions, services }: BackgroundParts, parts: Background, rescoring: FitRescoreJobs): void {
+  transitions.listen(() => parts.sequencer.nudge(true));
+  transitions.listen((committed) => parts.fitScores.refresh(committed));
+  transitions.listen((committed) => rescoring.afterTransitions(committed));
+  transitions.listen((committed) => parts.deadlines.schedule(committed));
+  transitions.listen((committed) => services.fanOut.publish(committed));
 }
 
-/** Starts the jobs (on the scheduler, already connected), the relay and the sequencer, and the consumers of changes. */
+/** Starts the jobs (on the scheduler, already connected), the relay and the sequencer, and the consumers of committed transitions. */
 export async function startBackground(parts: BackgroundParts): Promise<Background> {
-  const { db, config, services, changes, scheduler, logger } = parts;
+  const { db, config, services, transitions, scheduler, logger } = parts;
   const lateness = (seconds: number) => services.metrics.deadlineLateness.observe(seconds);
-  const deadlines = new DeadlineJobs(scheduler, new ReferralExpiry(db, config, changes, lateness), config.jobs, logger);
+  const deadlines = new DeadlineJobs(scheduler, new ReferralExpiry(db, config, transitions, lateness), config.jobs, logger);
   const fitScores = new FitScores(db);
   const rescoring = new FitRescoreJobs(scheduler, fitScores, config.jobs.sweepEveryMs, logger);
   const mailer = new Mailer(config.notifications);
@@ -127,6 +127,6 @@ export async function startBackground(parts: BackgroundParts): Promise<Backgroun
       mailer.close();
     },
   };
-  listenToChanges(parts, background, rescoring);
+  listenToTransitions(parts, background, rescoring);
   return background;
 }

@@ -62,7 +62,7 @@ export interface Routes {
 
 /** Probes and the metrics: they have no key, and are never limited. */
 function operationsRoutes(app: Express, { config, db, bus, scheduler, services, live, logger }: Routes): void {
-  const liveFigures = () => ({ sockets: live.sockets, subscriptions: services.feed.activeSubscriptions });
+  const liveFigures = () => ({ sockets: live.sockets, subscriptions: services.fanOut.activeSubscriptions });
   app.get("/healthz", (_req, res) => {
     res.json({ status: "ok", live: liveFigures() });
   });

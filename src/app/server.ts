@@ -12,7 +12,7 @@ import { serveLive, type LiveServer } from "../live/websocket.js";
 import { createLogger, type Logger } from "../logging/logger.js";
 import { chargeOperationCost } from "../rate-limits/http.js";
 import { RateLimits } from "../rate-limits/rate-limits.js";
-import { ReferralChanges } from "../referrals/referral-changes.js";
+import { CommittedTransitions } from "../referrals/committed-transitions.js";
 import { createApollo } from "./apollo.js";
 import { startBackground, type Background } from "./background.js";
 import { ENTITIES } from "./entities.js";
@@ -75,15 +75,15 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     const pool = { poolSize: config.pool.size, acquireTimeoutMs: config.pool.acquireTimeoutMs };
     const db = options.db ?? opened.add(await openDatabase(config.database, ENTITIES, pool), (own) => own.destroy());
     const bus = opened.add(await LiveBus.connect(config.pubsub, logger), (connected) => connected.close());
-    const changes = new ReferralChanges(logger);
-    const services = createServices(db, config, changes, bus, logger);
+    const transitions = new CommittedTransitions(logger);
+    const services = createServices(db, config, transitions, bus, logger);
     const revocations = opened.add(bus.keyRevocations(), async (heard) => void (await heard.return()));
     void services.apiKeys.forgetRevoked(revocations);
     await services.apiKeys.syncEnvironmentAdminKey(config.adminApiKey);
     const scheduler = opened.add(await Scheduler.connect(config.jobs, logger), (connected) => connected.stop());
     // After the job store: by default both are the same Redis, and an unreachable one is named by JOBS_URL.
     const rateLimits = opened.add(await RateLimits.connect(config.rateLimits, services.metrics, logger), (limits) => limits.close());
-    const parts = { db, config, services, bus, changes, scheduler, logger, outboxLeaseMs: options.outboxLeaseMs };
+    const parts = { db, config, services, bus, transitions, scheduler, logger, outboxLeaseMs: options.outboxLeaseMs };
     const background = opened.add(await startBackground(parts), (started) => started.stop());
 
     const production = config.env === "production";
@@ -98,9 +98,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     const apollo = createApollo({ schema, validationRules, formatError, production, httpServer, metrics: services.metrics, plugins });
     await apollo.start();
     opened.add(apollo, (started) => started.stop());
-    const { apiKeys, feed, changeStream } = services;
+    const { apiKeys, fanOut, changeStream } = services;
     const addressOf = (request: Parameters<typeof clientAddress>[0]) => clientAddress(request, trust);
-    const liveOptions = { httpServer, path: GRAPHQL_PATH, schema, resolvers, apiKeys, feed, changeStream, db, bus };
+    const liveOptions = { httpServer, path: GRAPHQL_PATH, schema, resolvers, apiKeys, fanOut, changeStream, db, bus };
     const live = opened.add(serveLive({ ...liveOptions, validationRules, formatError, rateLimits, addressOf, logger }), (s) => s.close());
     await changeStream.start();
     opened.add(changeStream, (started) => started.stop());

@@ -9,8 +9,8 @@ import type { Config } from "../config/config.js";
 import type { ResolverClass, ResolverInstances } from "../graphql/context.js";
 import { ChangeStream } from "../live/change-stream.js";
 import type { LiveBus } from "../live/pubsub.js";
-import { ReferralFeed } from "../live/referral-feed.js";
-import { ReferralFeedResolver } from "../live/referral-feed.resolver.js";
+import { LiveFanOut } from "../live/fan-out.js";
+import { LiveResolver } from "../live/live.resolver.js";
 import type { Logger } from "../logging/logger.js";
 import { Metrics } from "../metrics/metrics.js";
 import { NotificationResolver } from "../notifications/notification.resolver.js";
@@ -18,7 +18,7 @@ import { NotificationService } from "../notifications/notification.service.js";
 import { MarketingProfileResolver } from "../partners/marketing-profile.resolver.js";
 import { PartnerResolver } from "../partners/partner.resolver.js";
 import { PartnerService } from "../partners/partner.service.js";
-import type { ReferralChanges } from "../referrals/referral-changes.js";
+import type { CommittedTransitions } from "../referrals/committed-transitions.js";
 import { ReferralFinder } from "../referrals/referral.finder.js";
 import { ReferralConnectionResolver, ReferralResolver } from "../referrals/referral.resolver.js";
 import { ReferralService } from "../referrals/referral.service.js";
@@ -34,7 +34,8 @@ export interface Services {
   rfis: RfiService;
   referrals: ReferralService;
   referralFinder: ReferralFinder;
-  feed: ReferralFeed;
+  /** `referralReceived` and `referralUpdated`, and the live end of `referralChanged`: one execution per group of subscribers. */
+  fanOut: LiveFanOut;
   changeFeed: ChangeFeedService;
   /** `referralChanged`: the change feed, live. */
   changeStream: ChangeStream;
@@ -45,19 +46,19 @@ export interface Services {
   metrics: Metrics;
 }
 
-export function createServices(db: DataSource, config: Config, changes: ReferralChanges, bus: LiveBus, logger: Logger): Services {
+export function createServices(db: DataSource, config: Config, transitions: CommittedTransitions, bus: LiveBus, logger: Logger): Services {
   const apiKeys = new ApiKeyService(db, (keyId) => bus.publishKeyRevoked(keyId), logger);
-  const referrals = new ReferralService(db, config, changes);
-  const feed = new ReferralFeed(bus, db);
+  const referrals = new ReferralService(db, config, transitions);
+  const fanOut = new LiveFanOut(bus, db);
   return {
     apiKeys,
     partners: new PartnerService(db, apiKeys),
     rfis: new RfiService(db, referrals),
     referrals,
     referralFinder: new ReferralFinder(db),
-    feed,
+    fanOut,
     changeFeed: new ChangeFeedService(db),
-    changeStream: new ChangeStream(bus, feed, new ChangeFeedService(db, "live-changes"), db, logger),
+    changeStream: new ChangeStream(bus, fanOut, new ChangeFeedService(db, "live-changes"), db, logger),
     stats: new StatsService(db, config.stats),
     notifications: new NotificationService(db),
     webhooks: new WebhookService(db, config.webhooks),
@@ -77,7 +78,7 @@ export function resolversOf(services: Services): ResolverInstances {
     [ReferralConnectionResolver, new ReferralConnectionResolver()],
     [StatsResolver, new StatsResolver(services.stats)],
     [PartnerResponsivenessResolver, new PartnerResponsivenessResolver()],
-    [ReferralFeedResolver, new ReferralFeedResolver()],
+    [LiveResolver, new LiveResolver()],
     [NotificationResolver, new NotificationResolver(services.notifications)],
     [ChangeFeedResolver, new ChangeFeedResolver(services.changeFeed)],
     [WebhookEndpointResolver, new WebhookEndpointResolver(services.webhooks)],
@@ -103,7 +104,7 @@ export const RESOLVERS = [
   ReferralConnectionResolver,
   StatsResolver,
   PartnerResponsivenessResolver,
-  ReferralFeedResolver,
+  LiveResolver,
   NotificationResolver,
   ChangeFeedResolver,
   WebhookEndpointResolver,

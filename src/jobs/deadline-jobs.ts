@@ -3,7 +3,7 @@ import type { Agenda, Job } from "agenda";
 import type { Logger } from "pino";
 import type { JobsConfig } from "../config/config.js";
 import { deadlineAction } from "../referrals/lifecycle.js";
-import type { ReferralChange } from "../referrals/referral-changes.js";
+import type { Transition } from "../referrals/record-transitions.js";
 import type { ReferralExpiry } from "../referrals/referral-expiry.js";
 import type { Scheduler } from "./scheduler.js";
 
@@ -76,11 +76,11 @@ export class DeadlineJobs {
     await this.startSweep;
   }
 
-  /** A ReferralChanges listener: a new deadline within the horizon makes its second due (the sweep plans later ones). */
-  async schedule(changes: readonly ReferralChange[]): Promise<void> {
+  /** A CommittedTransitions listener: a new deadline within the horizon makes its second due (the sweep plans later ones). */
+  async schedule(transitions: readonly Transition[]): Promise<void> {
     const horizon = Date.now() + this.horizonMs;
     const seconds = new Set<number>();
-    for (const { referral } of changes) {
+    for (const { referral } of transitions) {
       if (referral.respondBy === null || deadlineAction(referral.status) === undefined || referral.respondBy.getTime() > horizon) continue;
       seconds.add(dueSecondOf(referral.respondBy).getTime());
     }

@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import { teachesFit, type FitScores } from "../analytics/fit-scores.js";
-import type { ReferralChange } from "../referrals/referral-changes.js";
+import type { Transition } from "../referrals/record-transitions.js";
 import type { Scheduler } from "./scheduler.js";
 
 export const FIT_RESCORE_JOB = "fit-rescore";
@@ -56,9 +56,9 @@ export class FitRescoreJobs {
     clearInterval(this.catchingUp);
   }
 
-  /** A ReferralChanges listener: a decision makes the partner's other open referrals due for rescoring. */
-  async afterChanges(changes: readonly ReferralChange[]): Promise<void> {
-    const partners = new Set(changes.filter(teachesFit).map(({ referral }) => referral.partnerId));
+  /** A CommittedTransitions listener: a decision makes the partner's other open referrals due for rescoring. */
+  async afterTransitions(transitions: readonly Transition[]): Promise<void> {
+    const partners = new Set(transitions.filter(teachesFit).map(({ referral }) => referral.partnerId));
     for (const partnerId of partners) await this.rescoreSoon(partnerId);
   }
 

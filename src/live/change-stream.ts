@@ -9,7 +9,7 @@ import { comparePositions, endOfBatch, type Position } from "../change-feed/posi
 import { createLoaders, type Loaders } from "../graphql/loaders.js";
 import { rateLimitedError } from "../rate-limits/rate-limits.js";
 import type { LiveBus, FeedBatchMessage } from "./pubsub.js";
-import type { ReferralFeed, Subscriber } from "./referral-feed.js";
+import type { LiveFanOut, Subscriber } from "./fan-out.js";
 import type { LiveRequest } from "./live-request.js";
 import { LiveCloseCode } from "./close-codes.js";
 import { referralById } from "../referrals/referral.loaders.js";
@@ -44,7 +44,7 @@ export class ChangeStream {
 
   constructor(
     private readonly bus: LiveBus,
-    private readonly feed: ReferralFeed,
+    private readonly fanOut: LiveFanOut,
     private readonly changes: ChangeFeedService,
     private readonly db: DataSource,
     private readonly logger: Logger,
@@ -76,7 +76,7 @@ export class ChangeStream {
   /** A `referralChanged` subscription, replaying from `after` when given. */
   follow(caller: Caller, request: LiveRequest, after: Position | undefined): Subscriber {
     const { spend } = request;
-    const subscriber = this.feed.subscribe(caller, "changed", request);
+    const subscriber = this.fanOut.subscribe(caller, "changed", request);
     if (after === undefined) return subscriber;
     const through = this.watermark;
     // What the replay reads from the database (up to `through`) is never held from the live side too.
@@ -102,11 +102,11 @@ export class ChangeStream {
         if (batch > this.watermark) this.watermark = batch;
         const through = this.watermark;
         if (this.delivered >= through) return;
-        if (this.feed.followsChanges) {
+        if (this.fanOut.followsChanges) {
           let after: Position = endOfBatch(this.delivered);
           for (;;) {
             const page = await this.changes.read({ partnerId: undefined, after, throughBatch: through, limit: PAGE });
-            await this.feed.deliverChanges(page, this.loaded(page));
+            await this.fanOut.deliverChanges(page, this.loaded(page));
             if (page.length < PAGE) break;
             after = page.at(-1)!.position;
           }
@@ -131,14 +131,14 @@ export class ChangeStream {
       if (refusal) return subscriber.end(rateLimitedError(refusal));
       const page = await this.changes.read({ partnerId: partnerScope(group.caller), after: from, throughBatch: through, limit: PAGE });
       const loaders = this.loaded(page);
-      for (const change of page) this.feed.send(subscriber, await this.feed.render(group, change, loaders));
+      for (const change of page) this.fanOut.send(subscriber, await this.fanOut.render(group, change, loaders));
       if (page.length < PAGE) break;
       from = page.at(-1)!.position;
       await this.drained(subscriber.socket);
     }
     const held = subscriber.held ?? [];
     subscriber.held = undefined;
-    for (const { position, message } of held) this.feed.offer(subscriber, position, message);
+    for (const { position, message } of held) this.fanOut.offer(subscriber, position, message);
   }
 
   /** Loaders for one page, holding its referrals (read with the changes) for related fields. */

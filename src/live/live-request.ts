@@ -5,7 +5,7 @@ import type { RateLimitRefusal } from "../rate-limits/rate-limits.js";
 import type { ReferralChangeMessage } from "./pubsub.js";
 
 /** `received` and `updated` as each commit tells them; `changed` in commit order, from the change feed. */
-export type FeedKind = ReferralChangeMessage["kind"] | "changed";
+export type LiveKind = ReferralChangeMessage["kind"] | "changed";
 
 /**
  * A subscribe message as the socket sent it: what decides which subscribers can share an execution.
@@ -22,5 +22,5 @@ export interface LiveRequest {
   /** Spends units of the key's limit for work beyond the subscribe message (a long replay); a refusal when over it. */
   spend(units: number): Promise<RateLimitRefusal | undefined>;
   /** Joins the feed of `kind` (for `changed`, replaying from `after` first): the iterator graphql-ws holds. */
-  subscribe(kind: FeedKind, after?: Position): AsyncIterableIterator<never>;
+  subscribe(kind: LiveKind, after?: Position): AsyncIterableIterator<never>;
 }

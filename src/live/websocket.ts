@@ -26,7 +26,7 @@ import type { LiveBus } from "./pubsub.js";
 import { KeyWatch, type KeyEnd } from "./key-watch.js";
 import { LiveCloseCode } from "./close-codes.js";
 import type { LiveRequest } from "./live-request.js";
-import type { ReferralFeed } from "./referral-feed.js";
+import type { LiveFanOut } from "./fan-out.js";
 import type { ChangeStream } from "./change-stream.js";
 import { attachGraphQLWs, type ConnectionParams, type SocketExtra } from "./ws-adapter.js";
 
@@ -47,7 +47,7 @@ export interface LiveServerOptions {
   /** The server's resolvers, for the operations' contexts. */
   resolvers: ResolverInstances;
   apiKeys: ApiKeyService;
-  feed: ReferralFeed;
+  fanOut: LiveFanOut;
   changeStream: ChangeStream;
   db: DataSource;
   bus: LiveBus;
@@ -183,7 +183,7 @@ type OnSubscribe = NonNullable<ServerOptions<ConnectionParams, LiveExtra>["onSub
  * limits, its cost spent from the key's limit; then the operation with the socket's context.
  */
 function subscribing(options: LiveServerOptions) {
-  const { schema, resolvers, feed, changeStream, db, rateLimits } = options;
+  const { schema, resolvers, fanOut, changeStream, db, rateLimits } = options;
   const onSubscribe: OnSubscribe = async (ctx, id, payload) => {
     // Counted before anything is awaited: graphql-ws registers each operation as its message arrives.
     if (Object.keys(ctx.subscriptions).length > LIMITS.maxOperationsPerSocket) {
@@ -212,7 +212,7 @@ function subscribing(options: LiveServerOptions) {
       variables,
       operationName,
       spend: (units) => rateLimits.forKey(caller.keyId, units),
-      subscribe: (kind, after) => (kind === "changed" ? changeStream.follow(caller, live, after) : feed.subscribe(caller, kind, live)),
+      subscribe: (kind, after) => (kind === "changed" ? changeStream.follow(caller, live, after) : fanOut.subscribe(caller, kind, live)),
     };
     // graphql-ws keeps the message for the subscription's life; the parsed document is shared.
     (payload as { query: string }).query = "";
@@ -225,11 +225,11 @@ function subscribing(options: LiveServerOptions) {
 /**
  * GraphQL over WebSocket (graphql-transport-ws) on the HTTP server's path: a thin adapter that
  * authenticates the socket's key, then runs every operation through the same rules, context and
- * error formatting as HTTP. Subscriptions are served by the live feed, which executes a change once
+ * error formatting as HTTP. Subscriptions are served by the live fan-out (fan-out.ts), which executes a change once
  * per group of subscribers with the same rights and document.
  */
 export function serveLive(options: LiveServerOptions): LiveServer {
-  const { feed, bus } = options;
+  const { fanOut, bus } = options;
   const wss = new WebSocketServer({ server: options.httpServer, path: options.path, maxPayload: LIMITS.maxPayloadBytes });
   const keys = new KeyWatch(
     options.apiKeys,
@@ -240,7 +240,7 @@ export function serveLive(options: LiveServerOptions): LiveServer {
   const { format, formatResult } = errorFormatting(options);
   const dropSlowConsumer = (socket: WebSocket) =>
     socket.close(LiveCloseCode.SlowConsumer, `Slow consumer: over ${LIMITS.maxPendingEvents} events unsent`);
-  feed.start({ schema: options.schema, resolvers: options.resolvers, formatResult, dropSlowConsumer });
+  fanOut.start({ schema: options.schema, resolvers: options.resolvers, formatResult, dropSlowConsumer });
 
   // Each socket's address, for the per-address limits (the upgrade request itself is not kept).
   const addresses = new WeakMap<WebSocket, string>();
@@ -254,7 +254,7 @@ export function serveLive(options: LiveServerOptions): LiveServer {
         if (ctx.extra.caller) keys.remove(ctx.extra.caller.keyId, ctx.extra.socket);
       },
       onSubscribe: subscribing(options),
-      // The feed writes a subscription's results to its socket itself: the source stream is all graphql-ws needs.
+      // The fan-out writes a subscription's results to its socket itself: the source stream is all graphql-ws needs.
       subscribe: (args) => createSourceEventStream(args) as Promise<AsyncIterable<ExecutionResult> | ExecutionResult>,
       onNext: (ctx, _id, _payload, _args, result) =>
         result.errors ? { ...result, errors: result.errors.map((error) => format(error, ctx.extra.socket)) } : result,
@@ -270,7 +270,7 @@ export function serveLive(options: LiveServerOptions): LiveServer {
     },
     async close() {
       await keys.close();
-      await feed.stop();
+      await fanOut.stop();
       await graphqlWs.dispose();
     },
   };

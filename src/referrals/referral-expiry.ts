@@ -9,7 +9,7 @@ import {
   type LifecycleWindows,
   type ReferralStatus,
 } from "./lifecycle.js";
-import type { ReferralChanges } from "./referral-changes.js";
+import type { CommittedTransitions } from "./committed-transitions.js";
 import { Referral } from "./referral.entity.js";
 import { recordTransitions, SYSTEM_LABEL } from "./record-transitions.js";
 
@@ -33,7 +33,7 @@ export class ReferralExpiry {
   constructor(
     private readonly db: DataSource,
     private readonly windows: LifecycleWindows,
-    private readonly changes: ReferralChanges,
+    private readonly transitions: CommittedTransitions,
     /** Hears, once its batch committed, how late each referral was expired (seconds past its deadline). */
     private readonly observeLateness?: (seconds: number) => void,
   ) {
@@ -81,7 +81,7 @@ export class ReferralExpiry {
     if (ids.length === 0) return;
     const action = deadlineAction(status)!;
     const expired = await this.rows.select(this.db, "r", "WHERE r.id IN (?)", [ids]);
-    await this.changes.committed(expired.map((referral) => ({ kind: "updated", action, referral })));
+    await this.transitions.committed(expired.map((referral) => ({ action, referral })));
   }
 
   /** The seconds (each deadline rounded up) in which open referrals' deadlines fall, after `from` and up to `to`. */

@@ -2,7 +2,7 @@ import type { DataSource, EntityManager } from "typeorm";
 import { badInput } from "../graphql/errors.js";
 import type { Rfi } from "../rfis/rfi.entity.js";
 import { ReferralAction, respondByOnEntering, targetStatus, type LifecycleWindows } from "./lifecycle.js";
-import type { ReferralChanges } from "./referral-changes.js";
+import type { CommittedTransitions } from "./committed-transitions.js";
 import { Referral } from "./referral.entity.js";
 import { recordTransitions } from "./record-transitions.js";
 import { changeReferral, type Change } from "./referral-transition.js";
@@ -53,7 +53,7 @@ export class ReferralService {
   constructor(
     private readonly db: DataSource,
     private readonly windows: LifecycleWindows,
-    private readonly changes: ReferralChanges,
+    private readonly transitions: CommittedTransitions,
   ) {}
 
   /** Creates the referrals of a new RFI inside the caller's transaction, each with its arrival event. */
@@ -88,7 +88,7 @@ export class ReferralService {
 
   /** Announces referrals created by `receive`, once their transaction has committed. */
   announceReceived(referrals: Referral[]): Promise<void> {
-    return this.changes.committed(referrals.map((referral) => ({ kind: "received", action: ReferralAction.RECEIVE, referral })));
+    return this.transitions.committed(referrals.map((referral) => ({ action: ReferralAction.RECEIVE, referral })));
   }
 
   expressInterest(caller: Caller, id: string, expectedVersion?: number | null): Promise<Referral> {
@@ -207,7 +207,7 @@ export class ReferralService {
   /** A partner's action: applied, or refused with the reason and nothing written; announced after commit. */
   private async apply(caller: Caller, id: string, change: Change): Promise<Referral> {
     const after = await changeReferral(this.db, this.windows, caller, id, change);
-    await this.changes.committed([{ kind: "updated", action: change.action, referral: after }]);
+    await this.transitions.committed([{ action: change.action, referral: after }]);
     return after;
   }
 }

@@ -162,7 +162,7 @@ describe("live > referral feeds over graphql-ws", () => {
     const referral = await server.current.db.getRepository(Referral).findOneByOrFail({ id });
     // Enough to fill the kernel's socket buffers and then the server's allowance of pending events.
     for (let published = 0; published < 400; published++) {
-      server.current.services.feed.publish([{ kind: "updated", action: ReferralAction.SET_EXTERNAL_REFERENCE, referral }]);
+      server.current.services.fanOut.publish([{ action: ReferralAction.SET_EXTERNAL_REFERENCE, referral }]);
       await new Promise((resolve) => setTimeout(resolve, 2));
     }
     await new Promise((resolve) => setTimeout(resolve, 500));
@@ -233,9 +233,8 @@ describe("live > the same rules over WebSocket as over HTTP", () => {
       const id = await newReferral(server.current, partner);
       const referral = await server.current.db.getRepository(Referral).findOneByOrFail({ id });
       // A change naming a partner that does not exist: resolving it fails inside the server.
-      server.current.services.feed.publish([
+      server.current.services.fanOut.publish([
         {
-          kind: "updated",
           action: ReferralAction.SET_EXTERNAL_REFERENCE,
           referral: Object.assign(new Referral(), referral, { partnerId: "999999999" }),
         },

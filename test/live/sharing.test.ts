@@ -37,9 +37,8 @@ describe("live > one execution per group of subscribers", () => {
     const id = await newReferral(server.current, a);
     const referral = await server.current.db.getRepository(Referral).findOneByOrFail({ id });
     // A change of A's referral whose RFI does not exist: each execution fails, with an error id of its own.
-    server.current.services.feed.publish([
+    server.current.services.fanOut.publish([
       {
-        kind: "updated",
         action: ReferralAction.SET_EXTERNAL_REFERENCE,
         referral: Object.assign(new Referral(), referral, { rfiId: "999999999" }),
       },

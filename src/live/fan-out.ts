@@ -6,21 +6,22 @@ import { partnerScope, type Caller } from "../graphql/caller.js";
 import type { RequestContext, ResolverInstances } from "../graphql/context.js";
 import { LIMITS } from "../graphql/limits.js";
 import { createLoaders } from "../graphql/loaders.js";
-import type { ReferralChange } from "../referrals/referral-changes.js";
+import type { Transition } from "../referrals/record-transitions.js";
+import { ReferralAction } from "../referrals/lifecycle.js";
 import { Referral } from "../referrals/referral.entity.js";
 import type { LiveBus, ReferralChangeMessage } from "./pubsub.js";
-import type { FeedKind, LiveRequest } from "./live-request.js";
-import type { ReferralChange as FeedChange } from "../change-feed/change-feed.types.js";
+import type { LiveKind, LiveRequest } from "./live-request.js";
+import type { ReferralChange } from "../change-feed/change-feed.types.js";
 import { comparePositions, type Position } from "../change-feed/position.js";
 import type { Loaders } from "../graphql/loaders.js";
 
 /** One change as a subscriber's document resolves it: the referral as the change left it. */
-export interface FeedDelivery {
+export interface LiveReferralEvent {
   referral: Referral;
 }
 
 /** How the feed executes a document for a group and shapes its result: as every other operation is. */
-export interface FeedExecution {
+export interface FanOutExecution {
   schema: GraphQLSchema;
   resolvers: ResolverInstances;
   /** Formats the result's errors as the error formatter does for any operation (masking unexpected ones). */
@@ -79,7 +80,7 @@ export class Subscriber implements AsyncIterableIterator<never> {
 /** Subscribers with the same rights (role and partner) and the same document, variables and operation. */
 export interface Group {
   key: string;
-  kind: FeedKind;
+  kind: LiveKind;
   scope: string | undefined;
   caller: Caller;
   request: LiveRequest;
@@ -97,13 +98,13 @@ const HELD_WHILE_REPLAYING = LIMITS.maxPendingEvents * 10;
  * its own partner's referrals only; ADMIN: all), serialised once, and the same text goes to every
  * socket of the group. Subscribers with different rights never share anything.
  */
-export class ReferralFeed {
+export class LiveFanOut {
   private readonly groups = new Map<string, Group>();
   /** kind → scope (partner id, or EVERY_PARTNER) → groups. */
-  private readonly index = new Map<FeedKind, Map<string, Set<Group>>>();
+  private readonly index = new Map<LiveKind, Map<string, Set<Group>>>();
   private subscribers = 0;
   private readonly instantColumns: string[];
-  private execution: FeedExecution | undefined;
+  private execution: FanOutExecution | undefined;
   private incoming: Repeater<ReferralChangeMessage[]> | undefined;
 
   constructor(
@@ -117,13 +118,14 @@ export class ReferralFeed {
   }
 
   /**
-   * Sends committed changes to every instance's subscribers. The referral travels as it is: in
-   * process untouched, through Redis as JSON (instants become ISO strings, restored on delivery).
+   * Sends committed transitions to every instance's subscribers: arrivals to `referralReceived`, the
+   * rest to `referralUpdated`. The referral travels as it is: in process untouched, through Redis as
+   * JSON (instants become ISO strings, restored on delivery).
    */
-  publish(changes: readonly ReferralChange[]): void {
+  publish(transitions: readonly Transition[]): void {
     this.bus.publishReferralChanges(
-      changes.map(({ kind, action, referral }) => ({
-        kind,
+      transitions.map(({ action, referral }) => ({
+        kind: action === ReferralAction.RECEIVE ? "received" : "updated",
         action,
         partnerId: referral.partnerId,
         referral: referral as unknown as Record<string, unknown>,
@@ -132,7 +134,7 @@ export class ReferralFeed {
   }
 
   /** Starts delivering this instance's share of the changes, executed as `execution` says. */
-  start(execution: FeedExecution): void {
+  start(execution: FanOutExecution): void {
     this.execution = execution;
     this.incoming = this.bus.referralChanges();
     const incoming = this.incoming;
@@ -149,7 +151,7 @@ export class ReferralFeed {
    * The changes of one kind that `caller` may see, for one subscription on a socket, until the
    * returned iterator is returned. It yields nothing itself: the feed writes the results to the socket.
    */
-  subscribe(caller: Caller, kind: FeedKind, request: LiveRequest): Subscriber {
+  subscribe(caller: Caller, kind: LiveKind, request: LiveRequest): Subscriber {
     const scope = partnerScope(caller);
     const key = JSON.stringify([kind, caller.role, scope ?? null, request.operationName ?? null, request.variables ?? null, request.query]);
     let group = this.groups.get(key);
@@ -172,7 +174,7 @@ export class ReferralFeed {
     return this.subscribers;
   }
 
-  private indexed(kind: FeedKind, scope: string): Set<Group> {
+  private indexed(kind: LiveKind, scope: string): Set<Group> {
     let byScope = this.index.get(kind);
     if (!byScope) this.index.set(kind, (byScope = new Map()));
     let groups = byScope.get(scope);
@@ -200,7 +202,7 @@ export class ReferralFeed {
       if (groups.length === 0) continue;
       // Related rows are loaded once per change, for every group.
       const loaders = createLoaders(this.db);
-      const rootValue: FeedDelivery = { referral: this.referralOf(message) };
+      const rootValue: LiveReferralEvent = { referral: this.referralOf(message) };
       for (const group of groups) {
         const payload = await this.render(group, rootValue, loaders);
         for (const subscriber of group.subscribers) this.send(subscriber, payload);
@@ -212,7 +214,7 @@ export class ReferralFeed {
    * Sends changes of the change feed, in commit order, to the `changed` subscribers that may see
    * them; a subscriber still replaying holds them until it has caught up (change-stream.ts).
    */
-  async deliverChanges(changes: readonly FeedChange[], loaders: Loaders): Promise<void> {
+  async deliverChanges(changes: readonly ReferralChange[], loaders: Loaders): Promise<void> {
     const byScope = this.index.get("changed");
     if (!byScope) return;
     for (const change of changes) {

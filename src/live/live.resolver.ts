@@ -4,7 +4,7 @@ import { decodeCursor } from "../change-feed/position.js";
 import { Role } from "../graphql/role.js";
 import type { RequestContext } from "../graphql/context.js";
 import { Referral } from "../referrals/referral.entity.js";
-import type { FeedDelivery } from "./referral-feed.js";
+import type { LiveReferralEvent } from "./fan-out.js";
 import type { LiveRequest } from "./live-request.js";
 
 /** The operation as the socket asked for it, taken from the context: the context lives as long as the subscription. */
@@ -17,16 +17,16 @@ function requestOf(context: RequestContext): LiveRequest {
 
 /**
  * The feed executes each change once per group of subscribers with the same rights and document
- * (src/live/referral-feed.ts), in a context of that group's rights: the customer stays hidden in NEW.
+ * (src/live/fan-out.ts), in a context of that group's rights: the customer stays hidden in NEW.
  */
 @Resolver()
-export class ReferralFeedResolver {
+export class LiveResolver {
   @Authorized(Role.PARTNER, Role.ADMIN)
   @Subscription(() => Referral, {
     description: "A new referral routed to the caller's partner (ADMIN: any partner's).",
     subscribe: ({ context }) => requestOf(context as RequestContext).subscribe("received"),
   })
-  referralReceived(@Root() delivery: FeedDelivery): Referral {
+  referralReceived(@Root() delivery: LiveReferralEvent): Referral {
     return delivery.referral;
   }
 
@@ -35,7 +35,7 @@ export class ReferralFeedResolver {
     description: "Any change of state of the caller's referrals, deadline expiry included.",
     subscribe: ({ context }) => requestOf(context as RequestContext).subscribe("updated"),
   })
-  referralUpdated(@Root() delivery: FeedDelivery): Referral {
+  referralUpdated(@Root() delivery: LiveReferralEvent): Referral {
     return delivery.referral;
   }
 
