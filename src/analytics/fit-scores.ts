@@ -52,7 +52,7 @@ export class FitScores {
     this.loop = tagged(db, RESCORING);
   }
 
-  /** A consumer of committed transitions; it also updates their referrals, so that live events carry the scores. */
+  /** A consumer of committed transitions: scores each new referral (or changed estimate) from its partner's counters. */
   async refresh(transitions: readonly Transition[]): Promise<void> {
     for (const { action, referral } of transitions) if (RESHAPING.has(action)) await this.scoreOne(referral);
   }

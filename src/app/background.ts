@@ -75,20 +75,19 @@ function sequencerFor({ db, bus, logger }: BackgroundParts, outbox: OutboxRelay)
 
 /**
  * The in-process consumers of committed transitions, on the instance that made them, in this order:
- * 1. the sequencer, first: it places the events and derives their e-mails and webhook deliveries in a
- *    transaction of its own (it does not wait here), so that nothing below delays what the outside hears;
- * 2. the fit score of each new referral (or changed estimate), before the live push, so that it carries it;
+ * 1. the sequencer, first: it places the events and, in its own transaction, derives their e-mails and
+ *    webhook deliveries, then publishes the batch to every instance's live subscriptions (it does not
+ *    wait here), so that nothing below delays what the outside hears;
+ * 2. the fit score of each new referral (or changed estimate);
  * 3. rescoring of the partner's other open referrals after a decision (a job, coalesced);
- * 4. the deadline job of each new deadline within the planning horizon;
- * 5. the live push of `referralReceived` and `referralUpdated` to every instance's sockets.
+ * 4. the deadline job of each new deadline within the planning horizon.
  * Each is derived data or a plan: a consumer that fails is logged, and the sweeps catch up.
  */
-function listenToTransitions({ transitions, services }: BackgroundParts, parts: Background, rescoring: FitRescoreJobs): void {
+function listenToTransitions({ transitions }: BackgroundParts, parts: Background, rescoring: FitRescoreJobs): void {
   transitions.listen(() => parts.sequencer.nudge(true));
   transitions.listen((committed) => parts.fitScores.refresh(committed));
   transitions.listen((committed) => rescoring.afterTransitions(committed));
   transitions.listen((committed) => parts.deadlines.schedule(committed));
-  transitions.listen((committed) => services.fanOut.publish(committed));
 }
 
 /** Starts the jobs (on the scheduler, already connected), the relay and the sequencer, and the consumers of committed transitions. */

@@ -49,7 +49,7 @@ export interface Services {
 export function createServices(db: DataSource, config: Config, transitions: CommittedTransitions, bus: LiveBus, logger: Logger): Services {
   const apiKeys = new ApiKeyService(db, (keyId) => bus.publishKeyRevoked(keyId), logger);
   const referrals = new ReferralService(db, config, transitions);
-  const fanOut = new LiveFanOut(bus, db);
+  const fanOut = new LiveFanOut();
   return {
     apiKeys,
     partners: new PartnerService(db, apiKeys),

@@ -13,7 +13,13 @@ const POLL_MS = 1000;
  * Called inside the sequencer's transaction, with the batch it is placing: what it writes commits with
  * the batch. Answers how many rows it wrote.
  */
-export type BatchWriter = (q: Queryable, batch: number, now: Date) => Promise<number>;
+export type BatchWriter = (q: Queryable, batch: PlacedEvents, now: Date) => Promise<number>;
+
+/** The events a batch placed: its number, and what each event was (writers skip what calls for nothing). */
+export interface PlacedEvents {
+  batch: number;
+  events: readonly { id: string; action: string; to: string }[];
+}
 /** Called after a batch has committed, with the rows each writer wrote, by the writer's name. */
 export type BatchListener = (batch: number, written: ReadonlyMap<string, number>) => void;
 
@@ -131,15 +137,15 @@ export class ChangeSequencer {
       // The row lock is what orders batches: one sequencer at a time, on every instance. The new
       // number comes back with the UPDATE; one left unused (nothing to place) is a harmless gap.
       const { insertId } = await q.query("UPDATE feed_sequence SET last_batch = LAST_INSERT_ID(last_batch + 1) WHERE id = 1");
-      const found: { id: string }[] = await q.query(
-        `SELECT CAST(id AS CHAR) AS id FROM referral_events WHERE feed_batch IS NULL ORDER BY id LIMIT ${SEQUENCE_BATCH}`,
+      const found: { id: string; action: string; to: string }[] = await q.query(
+        `SELECT CAST(id AS CHAR) AS id, action, to_status AS \`to\` FROM referral_events WHERE feed_batch IS NULL ORDER BY id LIMIT ${SEQUENCE_BATCH}`,
       );
       if (found.length === 0) return undefined;
       const batch = Number(insertId);
       await q.query("UPDATE referral_events SET feed_batch = ? WHERE id IN (?)", [batch, found.map(({ id }) => id)]);
       const now = new Date();
       const written = new Map<string, number>();
-      for (const [name, write] of this.writers) written.set(name, await write(q, batch, now));
+      for (const [name, write] of this.writers) written.set(name, await write(q, { batch, events: found }, now));
       return { batch, count: found.length, written };
     });
   }

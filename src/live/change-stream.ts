@@ -102,7 +102,7 @@ export class ChangeStream {
         if (batch > this.watermark) this.watermark = batch;
         const through = this.watermark;
         if (this.delivered >= through) return;
-        if (this.fanOut.followsChanges) {
+        if (this.fanOut.hasSubscribers) {
           let after: Position = endOfBatch(this.delivered);
           for (;;) {
             const page = await this.changes.read({ partnerId: undefined, after, throughBatch: through, limit: PAGE });

@@ -1,21 +1,16 @@
 import { execute, type ExecutionResult, type GraphQLSchema } from "graphql";
-import type { Repeater } from "@graphql-yoga/subscription";
-import type { DataSource } from "typeorm";
 import type { WebSocket } from "ws";
 import { partnerScope, type Caller } from "../graphql/caller.js";
 import type { RequestContext, ResolverInstances } from "../graphql/context.js";
 import { LIMITS } from "../graphql/limits.js";
-import { createLoaders } from "../graphql/loaders.js";
-import type { Transition } from "../referrals/record-transitions.js";
 import { ReferralAction } from "../referrals/lifecycle.js";
 import { Referral } from "../referrals/referral.entity.js";
-import type { LiveBus, ReferralChangeMessage } from "./pubsub.js";
 import type { LiveKind, LiveRequest } from "./live-request.js";
 import type { ReferralChange } from "../change-feed/change-feed.types.js";
 import { comparePositions, type Position } from "../change-feed/position.js";
 import type { Loaders } from "../graphql/loaders.js";
 
-/** One change as a subscriber's document resolves it: the referral as the change left it. */
+/** One change as `referralReceived` and `referralUpdated` resolve it: the referral, as it is when the change is delivered. */
 export interface LiveReferralEvent {
   referral: Referral;
 }
@@ -92,59 +87,24 @@ const EVERY_PARTNER = "*";
 const HELD_WHILE_REPLAYING = LIMITS.maxPendingEvents * 10;
 
 /**
- * Partner front-ends' live feed. Committed changes go out on the bus; each instance takes them in
- * once and fans them out to the subscribers it holds. Subscribers that share their rights and their
- * document form a group: a change is executed once per group that may see it (a PARTNER key's group:
- * its own partner's referrals only; ADMIN: all), serialised once, and the same text goes to every
- * socket of the group. Subscribers with different rights never share anything.
+ * Partner front-ends' live subscriptions. The live change stream (change-stream.ts) reads each placed
+ * batch once per instance and hands its changes here, in commit order, for every kind of subscription:
+ * `referralReceived`, `referralUpdated` and `referralChanged` see one order, the feed's and the
+ * webhooks'. Subscribers that share their rights and their document form a group: a change is
+ * executed once per group that may see it (a PARTNER key's group: its own partner's referrals only;
+ * ADMIN: all), serialised once, and the same text goes to every socket of the group. Subscribers
+ * with different rights never share anything.
  */
 export class LiveFanOut {
   private readonly groups = new Map<string, Group>();
   /** kind → scope (partner id, or EVERY_PARTNER) → groups. */
   private readonly index = new Map<LiveKind, Map<string, Set<Group>>>();
   private subscribers = 0;
-  private readonly instantColumns: string[];
   private execution: FanOutExecution | undefined;
-  private incoming: Repeater<ReferralChangeMessage[]> | undefined;
 
-  constructor(
-    private readonly bus: LiveBus,
-    private readonly db: DataSource,
-  ) {
-    this.instantColumns = db
-      .getMetadata(Referral)
-      .columns.filter((column) => column.type === "datetime")
-      .map((column) => column.propertyName);
-  }
-
-  /**
-   * Sends committed transitions to every instance's subscribers: arrivals to `referralReceived`, the
-   * rest to `referralUpdated`. The referral travels as it is: in process untouched, through Redis as
-   * JSON (instants become ISO strings, restored on delivery).
-   */
-  publish(transitions: readonly Transition[]): void {
-    this.bus.publishReferralChanges(
-      transitions.map(({ action, referral }) => ({
-        kind: action === ReferralAction.RECEIVE ? "received" : "updated",
-        action,
-        partnerId: referral.partnerId,
-        referral: referral as unknown as Record<string, unknown>,
-      })),
-    );
-  }
-
-  /** Starts delivering this instance's share of the changes, executed as `execution` says. */
+  /** Executes documents as `execution` says, from now on (the live change stream hands it the placed changes). */
   start(execution: FanOutExecution): void {
     this.execution = execution;
-    this.incoming = this.bus.referralChanges();
-    const incoming = this.incoming;
-    void (async () => {
-      for await (const messages of incoming) await this.fanOut(messages);
-    })();
-  }
-
-  async stop(): Promise<void> {
-    await this.incoming?.return();
   }
 
   /**
@@ -193,42 +153,36 @@ export class LiveFanOut {
     if (byScope.get(scope)!.size === 0) byScope.delete(scope);
   };
 
-  private async fanOut(messages: ReferralChangeMessage[]): Promise<void> {
-    for (const message of messages) {
-      const groups = [
-        ...(this.index.get(message.kind)?.get(message.partnerId) ?? []),
-        ...(this.index.get(message.kind)?.get(EVERY_PARTNER) ?? []),
-      ];
-      if (groups.length === 0) continue;
-      // Related rows are loaded once per change, for every group.
-      const loaders = createLoaders(this.db);
-      const rootValue: LiveReferralEvent = { referral: this.referralOf(message) };
-      for (const group of groups) {
-        const payload = await this.render(group, rootValue, loaders);
-        for (const subscriber of group.subscribers) this.send(subscriber, payload);
-      }
-    }
-  }
-
   /**
-   * Sends changes of the change feed, in commit order, to the `changed` subscribers that may see
-   * them; a subscriber still replaying holds them until it has caught up (change-stream.ts).
+   * Sends placed changes, in commit order, to every subscriber that may see them: each change to the
+   * `changed` groups, arrivals to the `received` groups and the rest to the `updated` groups. A
+   * subscriber still replaying holds them until it has caught up (change-stream.ts); one that has a
+   * change already (a delivery tried again) skips it by position.
    */
   async deliverChanges(changes: readonly ReferralChange[], loaders: Loaders): Promise<void> {
-    const byScope = this.index.get("changed");
-    if (!byScope) return;
     for (const change of changes) {
-      const groups = [...(byScope.get(change.partnerId) ?? []), ...(byScope.get(EVERY_PARTNER) ?? [])];
-      for (const group of groups) {
+      const kind = change.action === ReferralAction.RECEIVE ? "received" : "updated";
+      for (const group of this.groupsFor("changed", change.partnerId)) {
         const payload = await this.render(group, change, loaders);
+        for (const subscriber of group.subscribers) this.offer(subscriber, change.position, payload);
+      }
+      const event: LiveReferralEvent = { referral: change.referral };
+      for (const group of this.groupsFor(kind, change.partnerId)) {
+        const payload = await this.render(group, event, loaders);
         for (const subscriber of group.subscribers) this.offer(subscriber, change.position, payload);
       }
     }
   }
 
-  /** Whether the feed holds a `changed` subscription now. */
-  get followsChanges(): boolean {
-    return (this.index.get("changed")?.size ?? 0) > 0;
+  /** Whether the fan-out holds any subscription now (else placed changes need not be read). */
+  get hasSubscribers(): boolean {
+    return this.groups.size > 0;
+  }
+
+  private groupsFor(kind: LiveKind, partnerId: string): Group[] {
+    const byScope = this.index.get(kind);
+    if (!byScope) return [];
+    return [...(byScope.get(partnerId) ?? []), ...(byScope.get(EVERY_PARTNER) ?? [])];
   }
 
   /** The group's document executed on one change, with the group's rights, as the JSON of a result. */
@@ -262,14 +216,5 @@ export class LiveFanOut {
       return;
     }
     socket.send(message);
-  }
-
-  private referralOf(message: ReferralChangeMessage): Referral {
-    const referral = Object.assign(new Referral(), message.referral);
-    for (const column of this.instantColumns) {
-      const value = message.referral[column];
-      Object.assign(referral, { [column]: value instanceof Date ? value : typeof value === "string" ? new Date(value) : null });
-    }
-    return referral;
   }
 }

@@ -2,10 +2,9 @@ import type { DocumentNode } from "graphql";
 import type { WebSocket } from "ws";
 import type { Position } from "../change-feed/position.js";
 import type { RateLimitRefusal } from "../rate-limits/rate-limits.js";
-import type { ReferralChangeMessage } from "./pubsub.js";
 
-/** `received` and `updated` as each commit tells them; `changed` in commit order, from the change feed. */
-export type LiveKind = ReferralChangeMessage["kind"] | "changed";
+/** `referralReceived`, `referralUpdated` and `referralChanged`: all served from the placed changes, in commit order. */
+export type LiveKind = "received" | "updated" | "changed";
 
 /**
  * A subscribe message as the socket sent it: what decides which subscribers can share an execution.

@@ -6,15 +6,7 @@ import type { PubSubConfig } from "../config/config.js";
 import type { Redis } from "ioredis";
 import { connectRedis, UnreachableServiceError } from "../redis/connect.js";
 
-/** What travels between instances: a committed referral change, a batch of the change feed, or a revoked key. */
-export interface ReferralChangeMessage {
-  kind: "received" | "updated";
-  action: string;
-  partnerId: string;
-  /** The referral's columns (instants as ISO strings once they crossed Redis). */
-  referral: Record<string, unknown>;
-}
-
+/** What travels between instances: a batch of the change feed has committed, or a key was revoked. */
 export interface KeyRevokedMessage {
   keyId: string;
 }
@@ -24,10 +16,7 @@ export interface FeedBatchMessage {
   batch: number;
 }
 
-type Topics = Record<string, [ReferralChangeMessage[]] | [KeyRevokedMessage] | [FeedBatchMessage]>;
-
-/** Changes per bus message: one message per change would cost more than the change on a batch of expiries. */
-const CHANGES_PER_MESSAGE = 200;
+type Topics = Record<string, [KeyRevokedMessage] | [FeedBatchMessage]>;
 
 /**
  * The live events bus: in-process when PUBSUB_URL is unset, through Redis when it names one (so a
@@ -71,18 +60,6 @@ export class LiveBus {
         await Promise.all([publishClient.ping(), subscribeClient.ping()]);
       },
     );
-  }
-
-  /** Sends changes, in order, a few hundred per message. */
-  publishReferralChanges(messages: readonly ReferralChangeMessage[]): void {
-    for (let start = 0; start < messages.length; start += CHANGES_PER_MESSAGE) {
-      this.pubSub.publish(this.topic("referral-changes"), messages.slice(start, start + CHANGES_PER_MESSAGE));
-    }
-  }
-
-  /** Every referral change, in groups as published, as long as the returned iterator is not returned. */
-  referralChanges(): Repeater<ReferralChangeMessage[]> {
-    return this.pubSub.subscribe(this.topic("referral-changes")) as Repeater<ReferralChangeMessage[]>;
   }
 
   publishFeedBatch(batch: number): void {

@@ -270,7 +270,6 @@ export function serveLive(options: LiveServerOptions): LiveServer {
     },
     async close() {
       await keys.close();
-      await fanOut.stop();
       await graphqlWs.dispose();
     },
   };

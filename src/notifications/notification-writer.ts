@@ -1,5 +1,6 @@
 import type { EntityManager } from "typeorm";
 import type { Queryable } from "../db/entity-rows.js";
+import type { PlacedEvents } from "../change-feed/sequencer.js";
 import { DeliveryStatus } from "../outbox/outbox-message.entity.js";
 import { customerChoosesAnother, ReferralAction, ReferralStatus } from "../referrals/lifecycle.js";
 import { EMAIL_CHANNEL, emailDedupeKey, endpointEmailDedupeKey, NotificationKind } from "./notification-kind.js";
@@ -50,20 +51,26 @@ const CHOOSING_ANOTHER = Object.values(ReferralStatus).filter(customerChoosesAno
  * its partner passed on or let lapse, in the customer's language. Each kind is one e-mail per
  * referral (its dedupe key), so writing a batch again writes nothing. Answers how many rows it wrote.
  */
-export async function writeChangeEmails(q: Queryable, batch: number, now: Date): Promise<number> {
-  const arrivals: Recipient[] = await q.query(
-    `${TO_CONTACT} JOIN referral_events e ON e.referral_id = r.id WHERE e.feed_batch = ? AND e.action = ? ORDER BY r.id`,
-    [batch, ReferralAction.RECEIVE],
-  );
-  const customers: Recipient[] = await q.query(
-    `SELECT CAST(r.id AS CHAR) AS referralId, f.customer_email AS address, f.locale
+export async function writeChangeEmails(q: Queryable, { batch, events }: PlacedEvents, now: Date): Promise<number> {
+  const arrive = events.some(({ action }) => action === ReferralAction.RECEIVE);
+  const pass = events.some(({ to }) => CHOOSING_ANOTHER.includes(to as ReferralStatus));
+  // Most batches of a partner's answers call for no e-mail: then nothing is read.
+  if (!arrive && !pass) return 0;
+  const recipients: (Recipient & { kind: NotificationKind })[] = await q.query(
+    `SELECT ? AS kind, CAST(r.id AS CHAR) AS referralId, m.contact_email AS address, m.locale
+     FROM referral_events e JOIN referrals r ON r.id = e.referral_id JOIN marketing_profiles m ON m.id = r.profile_id
+     WHERE e.feed_batch = ? AND e.action = ?
+     UNION ALL
+     SELECT ?, CAST(r.id AS CHAR), f.customer_email, f.locale
      FROM referral_events e JOIN referrals r ON r.id = e.referral_id JOIN rfis f ON f.id = r.rfi_id
-     WHERE e.feed_batch = ? AND e.to_status IN (?) ORDER BY r.id`,
-    [batch, CHOOSING_ANOTHER],
+     WHERE e.feed_batch = ? AND e.to_status IN (?)
+     ORDER BY referralId`,
+    [NotificationKind.NEW_REFERRAL, batch, ReferralAction.RECEIVE, NotificationKind.CHOOSE_ANOTHER_PARTNER, batch, CHOOSING_ANOTHER],
   );
+  const ofKind = (kind: NotificationKind) => recipients.filter((recipient) => recipient.kind === kind);
   return (
-    (await write(q, NotificationKind.NEW_REFERRAL, arrivals, now, true)) +
-    (await write(q, NotificationKind.CHOOSE_ANOTHER_PARTNER, customers, now, true))
+    (await write(q, NotificationKind.NEW_REFERRAL, ofKind(NotificationKind.NEW_REFERRAL), now, true)) +
+    (await write(q, NotificationKind.CHOOSE_ANOTHER_PARTNER, ofKind(NotificationKind.CHOOSE_ANOTHER_PARTNER), now, true))
   );
 }
 

@@ -1,4 +1,5 @@
 import type { Queryable } from "../db/entity-rows.js";
+import type { PlacedEvents } from "../change-feed/sequencer.js";
 import { DeliveryStatus } from "../outbox/outbox-message.entity.js";
 import { ReferralAction } from "../referrals/lifecycle.js";
 import { WebhookEventType } from "./webhook-event-type.js";
@@ -29,7 +30,7 @@ interface Delivery {
  * ascending order, like rescoring's (fit-scores.ts), and each referral's deliveries to an endpoint are
  * in change order (the relay keeps them in id order).
  */
-export async function writeWebhookDeliveries(q: Queryable, batch: number, now: Date): Promise<number> {
+export async function writeWebhookDeliveries(q: Queryable, { batch }: PlacedEvents, now: Date): Promise<number> {
   const deliveries: Delivery[] = await q.query(
     `SELECT t.type, CONCAT('webhook:', w.id, ':', t.id) AS dedupeKey, CAST(t.referral_id AS CHAR) AS referralId,
             CAST(w.id AS CHAR) AS endpointId, CAST(t.id AS CHAR) AS eventId

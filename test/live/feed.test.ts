@@ -1,13 +1,11 @@
 import { expect } from "chai";
 import WebSocket from "ws";
 import { LIMITS } from "../../src/graphql/limits.js";
-import { ReferralAction } from "../../src/referrals/lifecycle.js";
-import { Referral } from "../../src/referrals/referral.entity.js";
 import { LiveCloseCode } from "../../src/live/close-codes.js";
 import { CONNECTION_INIT_WAIT_MS } from "../../src/live/websocket.js";
 import { createPartner, issueKeyDetails, newReferral, rfiInput, SUBMIT_RFI, submitRfi, type TestPartner } from "../support/fixtures.js";
 import { ADMIN_KEY, startTestServer, useTestServer } from "../support/harness.js";
-import { liveClient, subscribe, subscriptionsReach, useLiveClients, wsUrl, type LiveClient } from "../support/live.js";
+import { brokenChange, liveClient, subscribe, subscriptionsReach, useLiveClients, wsUrl, type LiveClient } from "../support/live.js";
 
 const RECEIVED = `subscription { referralReceived { id status partner { id } overview { need } customer { email } } }`;
 const UPDATED = `subscription { referralUpdated { id status version customer { email } events { action actor } } }`;
@@ -159,11 +157,16 @@ describe("live > referral feeds over graphql-ws", () => {
         [id],
       );
     }
-    const referral = await server.current.db.getRepository(Referral).findOneByOrFail({ id });
-    // Enough to fill the kernel's socket buffers and then the server's allowance of pending events.
-    for (let published = 0; published < 400; published++) {
-      server.current.services.fanOut.publish([{ action: ReferralAction.SET_EXTERNAL_REFERENCE, referral }]);
-      await new Promise((resolve) => setTimeout(resolve, 2));
+    // Each event above is a change the subscriber is sent, with the whole trail; 400 more, placed in
+    // several batches, fill the kernel's socket buffers and then the server's allowance of pending events.
+    for (let batch = 0; batch < 4; batch++) {
+      await server.current.db.query(
+        `INSERT INTO referral_events (referral_id, partner_id, version, action, at, from_status, to_status, actor, note)
+         SELECT referral_id, partner_id, version, 'SET_EXTERNAL_REFERENCE', NOW(3), 'NEW', 'NEW', 'bulk', 'more' FROM referral_events
+         WHERE referral_id = ? LIMIT 100`,
+        [id],
+      );
+      await new Promise((resolve) => setTimeout(resolve, 50));
     }
     await new Promise((resolve) => setTimeout(resolve, 500));
     // Reading again, the client finds the data the server had sent before it gave up, then the close.
@@ -231,15 +234,10 @@ describe("live > the same rules over WebSocket as over HTTP", () => {
       const feed = subscribe(admin.client, "subscription { referralUpdated { id partner { name } } }");
       await subscriptionsReach(server.current, 1);
       const id = await newReferral(server.current, partner);
-      const referral = await server.current.db.getRepository(Referral).findOneByOrFail({ id });
-      // A change naming a partner that does not exist: resolving it fails inside the server.
-      server.current.services.fanOut.publish([
-        {
-          action: ReferralAction.SET_EXTERNAL_REFERENCE,
-          referral: Object.assign(new Referral(), referral, { partnerId: "999999999" }),
-        },
-      ]);
-      const { data, errors } = await feed.next();
+      await server.current.sequencer.settle();
+      // A change of a referral naming a partner that does not exist: resolving it fails inside the server.
+      const restore = await brokenChange(server.current, id, "partner_id");
+      const { data, errors } = await feed.next().finally(restore);
       expect(data).to.equal(null);
       expect(errors).to.have.length(1);
       const [error] = errors!;

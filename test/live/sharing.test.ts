@@ -1,9 +1,7 @@
 import { expect } from "chai";
-import { ReferralAction } from "../../src/referrals/lifecycle.js";
-import { Referral } from "../../src/referrals/referral.entity.js";
 import { createPartner, issueKeyDetails, newReferral, type TestPartner } from "../support/fixtures.js";
 import { ADMIN_KEY, useTestServer } from "../support/harness.js";
-import { subscribe, subscriptionsReach, useLiveClients } from "../support/live.js";
+import { brokenChange, subscribe, subscriptionsReach, useLiveClients } from "../support/live.js";
 
 const UPDATED = `subscription { referralUpdated { id overview { need } } }`;
 const ERROR_ID = /^Internal server error \(id ([0-9a-f-]{36})\)$/;
@@ -35,16 +33,10 @@ describe("live > one execution per group of subscribers", () => {
     await subscriptionsReach(server.current, 6);
 
     const id = await newReferral(server.current, a);
-    const referral = await server.current.db.getRepository(Referral).findOneByOrFail({ id });
+    await server.current.sequencer.settle();
     // A change of A's referral whose RFI does not exist: each execution fails, with an error id of its own.
-    server.current.services.fanOut.publish([
-      {
-        action: ReferralAction.SET_EXTERNAL_REFERENCE,
-        referral: Object.assign(new Referral(), referral, { rfiId: "999999999" }),
-      },
-    ]);
-
-    const shared = await Promise.all(sameRights.map(errorIdOf));
+    const restore = await brokenChange(server.current, id, "rfi_id");
+    const shared = await Promise.all(sameRights.map(errorIdOf)).finally(restore);
     expect(new Set(shared).size, "the same rights and document share one execution").to.equal(1);
     const separate = [await errorIdOf(otherDocument), await errorIdOf(admin)];
     expect(new Set([...shared, ...separate]).size, "another document or other rights: executions of their own").to.equal(3);

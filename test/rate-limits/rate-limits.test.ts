@@ -202,7 +202,9 @@ describe("rate limits", function () {
     for (let i = 0; i < 2; i++) {
       const response = await send({});
       expect(response.status).to.equal(200);
-      expect(((await response.json()) as Answer["body"]).data).to.deep.equal({ dealSizeStats: [] });
+      // Run, by its hash alone (what the statistics hold depends on the suites before this one).
+      const { data } = (await response.json()) as Answer["body"];
+      expect(data).to.have.property("dealSizeStats").that.is.an("array");
     }
     const refused = await send({});
     expectRateLimited({

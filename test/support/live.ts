@@ -2,6 +2,7 @@ import type { FormattedExecutionResult } from "graphql";
 import { createClient, type Client } from "graphql-ws";
 import WebSocket from "ws";
 import type { TestServer } from "./harness.js";
+import { lockingConnection } from "./locks.js";
 
 export interface Closed {
   code: number;
@@ -120,5 +121,29 @@ export function useLiveClients(server: { current: TestServer }): (key: string | 
     const live = liveClient(server.current, key);
     clients.push(live);
     return live;
+  };
+}
+
+/**
+ * A placed change of `referralId` whose referral names a `column` target that does not exist (foreign
+ * key checks off for that one UPDATE), so that resolving the related field fails inside the server
+ * when the change is delivered. Answers what puts the referral back.
+ */
+export async function brokenChange(server: TestServer, referralId: string, column: "rfi_id" | "partner_id"): Promise<() => Promise<void>> {
+  const connection = await lockingConnection();
+  const [[row]] = (await connection.query(`SELECT CAST(${column} AS CHAR) AS old, partner_id AS partnerId FROM referrals WHERE id = ?`, [
+    referralId,
+  ])) as unknown as [[{ old: string; partnerId: string }]];
+  await connection.query("SET SESSION foreign_key_checks = 0");
+  await connection.query(`UPDATE referrals SET ${column} = 999999999 WHERE id = ?`, [referralId]);
+  await connection.query(
+    `INSERT INTO referral_events (referral_id, partner_id, version, action, at, from_status, to_status, actor)
+     SELECT id, ?, version, 'SET_EXTERNAL_REFERENCE', NOW(3), status, status, 'test' FROM referrals WHERE id = ?`,
+    [row.partnerId, referralId],
+  );
+  server.sequencer.nudge();
+  return async () => {
+    await connection.query(`UPDATE referrals SET ${column} = ? WHERE id = ?`, [row.old, referralId]);
+    await connection.end();
   };
 }
