@@ -41,6 +41,14 @@ module.exports = {
       to: { path: "^src/app/" },
     },
     {
+      name: "live-core-is-transport-neutral",
+      comment:
+        "The live core (fan-out, subscribers, the change stream, key watch) sees a client as a LiveSocket: only the adapters (ws-adapter.ts, websocket.ts) know ws and graphql-ws, and close-codes.ts takes graphql-ws's codes.",
+      severity: "error",
+      from: { path: "^src/live/", pathNot: ["^src/live/(ws-adapter|websocket|close-codes)\\.ts$"] },
+      to: { path: "node_modules/(@types/)?(ws|graphql-ws)/" },
+    },
+    {
       name: "no-orphans",
       comment: "A module nothing imports is dead code (entry points and migrations excepted).",
       severity: "error",
@@ -50,7 +58,7 @@ module.exports = {
   ],
   options: {
     doNotFollow: { path: "node_modules" },
-    exclude: { path: "^(dist|web|node_modules)/" },
+    exclude: { path: "^(dist|web)/" },
     parser: "swc",
     tsPreCompilationDeps: true,
     tsConfig: { fileName: "tsconfig.json" },

@@ -62,8 +62,10 @@ function outboxRelay({ db, config, services, scheduler, logger, outboxLeaseMs }:
  * e-mails and webhook deliveries they call for; after commit it tells every instance of the batch
  * (the live change stream) and starts the relay's lanes that got work.
  */
-function sequencerFor({ db, bus, logger }: BackgroundParts, outbox: OutboxRelay): ChangeSequencer {
+function sequencerFor({ db, bus, logger, services }: BackgroundParts, outbox: OutboxRelay): ChangeSequencer {
   const sequencer = new ChangeSequencer(db, logger);
+  // This instance's own subscribers get its batches without reading them back; the others hear of them on the bus.
+  sequencer.handChangesTo(services.changeStream);
   sequencer.writeWith(EMAIL_CHANNEL, writeChangeEmails);
   sequencer.writeWith(WEBHOOK_CHANNEL, writeWebhookDeliveries);
   sequencer.onBatch((batch, written) => {

@@ -26,6 +26,9 @@ interface ChangeRow {
   version: number;
 }
 
+/** A change's row as read, its referral's columns beside it. */
+type ChangeColumns = Omit<ChangeRow, "referral"> & Record<string, unknown>;
+
 /** Which changes a read takes: one partner's (undefined: every partner's), after a position, up to a batch. */
 export interface ChangeRange {
   partnerId: string | undefined;
@@ -61,9 +64,15 @@ export class ChangeFeedService {
   private readonly referrals: EntityRows<Referral>;
 
   /** `loop`: the background loop that reads through this instance, named in its statements. */
+  private readonly selectChanges: string;
+
   constructor(dataSource: DataSource, loop?: string) {
     this.db = loop === undefined ? poolReader(dataSource) : tagged(poolReader(dataSource), loop);
     this.referrals = new EntityRows(dataSource, Referral);
+    this.selectChanges = `SELECT CAST(e.id AS CHAR) AS id, e.feed_batch AS batch, CAST(e.referral_id AS CHAR) AS referralId,
+              CAST(e.partner_id AS CHAR) AS partnerId, e.action, e.at, e.from_status AS \`from\`, e.to_status AS \`to\`, e.version,
+              ${this.referrals.selectList("r")}
+       FROM referral_events e JOIN referrals r ON r.id = e.referral_id`;
   }
 
   async page(caller: Caller, after: string | null | undefined, first: number | null | undefined): Promise<ReferralChangeConnection> {
@@ -99,14 +108,24 @@ export class ChangeFeedService {
       conditions.push("e.feed_batch <= ?");
       parameters.push(range.throughBatch);
     }
-    const rows: Omit<ChangeRow, "referral">[] = await this.db.query(
-      `SELECT CAST(e.id AS CHAR) AS id, e.feed_batch AS batch, CAST(e.referral_id AS CHAR) AS referralId,
-              CAST(e.partner_id AS CHAR) AS partnerId, e.action, e.at, e.from_status AS \`from\`, e.to_status AS \`to\`, e.version,
-              ${this.referrals.selectList("r")}
-       FROM referral_events e JOIN referrals r ON r.id = e.referral_id
-       WHERE ${conditions.join(" AND ")} ORDER BY e.feed_batch, e.id LIMIT ?`,
+    const rows: ChangeColumns[] = await this.db.query(
+      `${this.selectChanges} WHERE ${conditions.join(" AND ")} ORDER BY e.feed_batch, e.id LIMIT ?`,
       [...parameters, range.limit],
     );
+    return this.changesFrom(rows);
+  }
+
+  /**
+   * The statement that reads the changes of the events a batch places, by their ids, in the sequencer's
+   * transaction once they are marked: the placing instance hands them to its live stream instead of
+   * reading them back after the commit.
+   */
+  placedChanges(eventIds: readonly string[]): [sql: string, parameters: unknown[]] {
+    return [`${this.selectChanges} WHERE e.id IN (?) ORDER BY e.id`, [eventIds]];
+  }
+
+  /** Rows read with `selectChanges` (or `placedChanges`), as changes. */
+  changesFrom(rows: ChangeColumns[]): ReferralChange[] {
     const referrals = this.referrals.map(rows, "r");
     return rows.map((row, index) => changeOf({ ...row, referral: referrals[index] }));
   }

@@ -1,7 +1,10 @@
 import type { Logger } from "pino";
 import type { DataSource } from "typeorm";
-import { backgroundTransaction, LoopHold, tagged } from "../db/background.js";
+import { LoopHold } from "../db/background.js";
 import type { Queryable } from "../db/entity-rows.js";
+import { LoopConnection, type Statement } from "../db/loop-connection.js";
+import { ChangeFeedService } from "./change-feed.service.js";
+import type { ReferralChange } from "./change-feed.types.js";
 import { retryingDeadlocks } from "../db/errors.js";
 
 /** Events one sequencer transaction places at most. */
@@ -11,7 +14,8 @@ const POLL_MS = 1000;
 
 /**
  * Called inside the sequencer's transaction, with the batch it is placing: what it writes commits with
- * the batch. Answers how many rows it wrote.
+ * the batch. The events are marked with their batch only at the commit: a writer finds them by id.
+ * Answers how many rows it wrote.
  */
 export type BatchWriter = (q: Queryable, batch: PlacedEvents, now: Date) => Promise<number>;
 
@@ -23,12 +27,21 @@ export interface PlacedEvents {
 /** Called after a batch has committed, with the rows each writer wrote, by the writer's name. */
 export type BatchListener = (batch: number, written: ReadonlyMap<string, number>) => void;
 
+/** Takes the changes of the batches this instance places, read in their transactions (the live change stream). */
+export interface PlacedChangesTaker {
+  /** Whether the changes are wanted now (else they are not read). */
+  readonly wantsChanges: boolean;
+  /** Called once the batch has committed, before its listeners. */
+  takePlaced(batch: number, changes: readonly ReferralChange[]): void;
+}
+
 const LOOP = "change-feed";
 
 interface PlacedBatch {
   batch: number;
   count: number;
   written: ReadonlyMap<string, number>;
+  changes?: readonly ReferralChange[];
 }
 
 /**
@@ -51,19 +64,26 @@ export class ChangeSequencer {
   private timer: NodeJS.Timeout | undefined;
   private readonly writers = new Map<string, BatchWriter>();
   private readonly listeners: BatchListener[] = [];
+  private handOver: { feed: ChangeFeedService; taker: PlacedChangesTaker } | undefined;
 
-  private readonly q: Queryable;
+  /** Every statement of the sequencer goes through a connection of its own (loop-connection.ts). */
+  private readonly connection: LoopConnection;
 
   constructor(
     private readonly db: DataSource,
     private readonly logger: Logger,
   ) {
-    this.q = tagged(db, LOOP);
+    this.connection = LoopConnection.to(db, LOOP);
   }
 
   /** `writer` runs in every batch's transaction: the batch's e-mails and webhook deliveries are written this way. */
   writeWith(name: string, writer: BatchWriter): void {
     this.writers.set(name, writer);
+  }
+
+  /** `taker` gets the changes of each batch placed here, read in the batch's transaction when it wants them. */
+  handChangesTo(taker: PlacedChangesTaker): void {
+    this.handOver = { feed: new ChangeFeedService(this.db), taker };
   }
 
   /** `listener` hears of each batch once it has committed. */
@@ -81,6 +101,7 @@ export class ChangeSequencer {
     this.stopping = true;
     clearInterval(this.timer);
     await this.running;
+    await this.connection.close();
   }
 
   /** Places what has committed, soon; coalesces with a run already going. Never throws. */
@@ -118,10 +139,12 @@ export class ChangeSequencer {
     const known = this.committed;
     this.committed = false;
     // Cheap when idle: one probe of the index's NULL range, no lock.
-    if (!known && (await this.q.query("SELECT 1 AS found FROM referral_events WHERE feed_batch IS NULL LIMIT 1")).length === 0) return;
+    if (!known && (await this.connection.query("SELECT 1 AS found FROM referral_events WHERE feed_batch IS NULL LIMIT 1")).length === 0)
+      return;
     while (!this.hold.held) {
       const placed = await this.placeBatch();
       if (placed === undefined) return;
+      if (placed.changes) this.handOver?.taker.takePlaced(placed.batch, placed.changes);
       for (const listener of this.listeners) listener(placed.batch, placed.written);
       if (placed.count < SEQUENCE_BATCH) return;
     }
@@ -132,21 +155,31 @@ export class ChangeSequencer {
     return retryingDeadlocks(() => this.placeBatchOnce());
   }
 
+  /**
+   * Three round trips when nothing calls for an e-mail: the batch's number and its events (with the
+   * transaction's start), the writers' reads, then the events marked with the commit.
+   */
   private placeBatchOnce(): Promise<PlacedBatch | undefined> {
-    return backgroundTransaction(this.db, LOOP, async (q) => {
+    return this.connection.transaction<PlacedBatch | undefined>(async (q) => {
       // The row lock is what orders batches: one sequencer at a time, on every instance. The new
-      // number comes back with the UPDATE; one left unused (nothing to place) is a harmless gap.
-      const { insertId } = await q.query("UPDATE feed_sequence SET last_batch = LAST_INSERT_ID(last_batch + 1) WHERE id = 1");
-      const found: { id: string; action: string; to: string }[] = await q.query(
-        `SELECT CAST(id AS CHAR) AS id, action, to_status AS \`to\` FROM referral_events WHERE feed_batch IS NULL ORDER BY id LIMIT ${SEQUENCE_BATCH}`,
-      );
-      if (found.length === 0) return undefined;
+      // number comes back with the UPDATE; an unused one is rolled back with the rest.
+      const [{ insertId }, found] = (await q.batch([
+        ["UPDATE feed_sequence SET last_batch = LAST_INSERT_ID(last_batch + 1) WHERE id = 1"],
+        [
+          `SELECT CAST(id AS CHAR) AS id, action, to_status AS \`to\` FROM referral_events WHERE feed_batch IS NULL ORDER BY id LIMIT ${SEQUENCE_BATCH}`,
+        ],
+      ])) as [{ insertId: number | string }, PlacedEvents["events"]];
+      if (found.length === 0) return { finish: () => undefined };
       const batch = Number(insertId);
-      await q.query("UPDATE referral_events SET feed_batch = ? WHERE id IN (?)", [batch, found.map(({ id }) => id)]);
       const now = new Date();
       const written = new Map<string, number>();
       for (const [name, write] of this.writers) written.set(name, await write(q, { batch, events: found }, now));
-      return { batch, count: found.length, written };
+      const ids = found.map(({ id }) => id);
+      const placed = { batch, count: found.length, written };
+      const mark: Statement = ["UPDATE referral_events SET feed_batch = ? WHERE id IN (?)", [batch, ids]];
+      const handOver = this.handOver?.taker.wantsChanges ? this.handOver.feed : undefined;
+      if (!handOver) return { last: [mark], finish: () => placed };
+      return { last: [mark, handOver.placedChanges(ids)], finish: ([, rows]) => ({ ...placed, changes: handOver.changesFrom(rows) }) };
     });
   }
 }

@@ -1,7 +1,6 @@
 import type { Repeater } from "@graphql-yoga/subscription";
 import type { Logger } from "pino";
 import type { DataSource } from "typeorm";
-import type { WebSocket } from "ws";
 import { partnerScope, type Caller } from "../graphql/caller.js";
 import type { ChangeFeedService } from "../change-feed/change-feed.service.js";
 import type { ReferralChange } from "../change-feed/change-feed.types.js";
@@ -9,7 +8,9 @@ import { comparePositions, endOfBatch, type Position } from "../change-feed/posi
 import { createLoaders, type Loaders } from "../graphql/loaders.js";
 import { rateLimitedError } from "../rate-limits/rate-limits.js";
 import type { LiveBus, FeedBatchMessage } from "./pubsub.js";
-import type { LiveFanOut, Subscriber } from "./fan-out.js";
+import { send, type LiveFanOut } from "./fan-out.js";
+import type { Subscriber } from "./subscriber.js";
+import { LIMITS } from "../graphql/limits.js";
 import type { LiveRequest } from "./live-request.js";
 import { LiveCloseCode } from "./close-codes.js";
 import { referralById } from "../referrals/referral.loaders.js";
@@ -18,9 +19,9 @@ import { referralById } from "../referrals/referral.loaders.js";
 const PAGE = 500;
 /** How often an instance checks that it has heard of every committed batch (a bus message can be lost). */
 const CHECK_MS = 1000;
-/** A replay waits for the socket to write out this much before reading on. */
-const REPLAY_BUFFER_BYTES = 1 << 20;
-const REPLAY_DRAIN_WAIT_MS = 30_000;
+/** A replay waits while this many of its results are unsent (the client reads at its own pace), at most REPLAY_WAIT_MS each time. */
+const REPLAY_PENDING = LIMITS.maxPendingEvents / 2;
+const REPLAY_WAIT_MS = 30_000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -90,12 +91,22 @@ export class ChangeStream {
     return subscriber;
   }
 
+  /** Whether this instance's placed batches should come with their changes (sequencer.ts): only while anyone listens. */
+  get wantsChanges(): boolean {
+    return this.incoming !== undefined && this.fanOut.hasSubscribers;
+  }
+
+  /** A batch this instance placed, with its changes read in its transaction: nothing to read back when it is next in line. */
+  takePlaced(batch: number, changes: readonly ReferralChange[]): void {
+    this.advanceTo(batch, changes);
+  }
+
   /**
-   * Delivers every batch up to `batch` that this instance has not delivered yet. A delivery that fails
-   * is tried again from where it started at the next advance (the check every CHECK_MS): subscribers
-   * skip what they were already sent, by position.
+   * Delivers every batch up to `batch` that this instance has not delivered yet, reading them unless
+   * `placed` holds the one batch missing. A delivery that fails is tried again from where it started at
+   * the next advance (the check every CHECK_MS): subscribers skip what they were already sent, by position.
    */
-  advanceTo(batch: number): void {
+  advanceTo(batch: number, placed?: readonly ReferralChange[]): void {
     this.advancing = this.advancing
       .then(async () => {
         // Raised first: a subscriber joining while these are sent replays them from the database.
@@ -103,17 +114,23 @@ export class ChangeStream {
         const through = this.watermark;
         if (this.delivered >= through) return;
         if (this.fanOut.hasSubscribers) {
-          let after: Position = endOfBatch(this.delivered);
-          for (;;) {
-            const page = await this.changes.read({ partnerId: undefined, after, throughBatch: through, limit: PAGE });
-            await this.fanOut.deliverChanges(page, this.loaded(page));
-            if (page.length < PAGE) break;
-            after = page.at(-1)!.position;
-          }
+          // Batch numbers follow one another (an empty batch still takes its number).
+          if (placed && through === batch && this.delivered === batch - 1) await this.fanOut.deliverChanges(placed, this.loaded(placed));
+          else await this.readAndDeliver(through);
         }
         this.delivered = through;
       })
       .catch((err) => this.logger.error({ err }, "could not deliver change feed batches; retried within a second"));
+  }
+
+  private async readAndDeliver(through: number): Promise<void> {
+    let after: Position = endOfBatch(this.delivered);
+    for (;;) {
+      const page = await this.changes.read({ partnerId: undefined, after, throughBatch: through, limit: PAGE });
+      await this.fanOut.deliverChanges(page, this.loaded(page));
+      if (page.length < PAGE) break;
+      after = page.at(-1)!.position;
+    }
   }
 
   /**
@@ -131,14 +148,16 @@ export class ChangeStream {
       if (refusal) return subscriber.end(rateLimitedError(refusal));
       const page = await this.changes.read({ partnerId: partnerScope(group.caller), after: from, throughBatch: through, limit: PAGE });
       const loaders = this.loaded(page);
-      for (const change of page) this.fanOut.send(subscriber, await this.fanOut.render(group, change, loaders));
+      for (const change of page) {
+        if (!(await this.paced(subscriber))) return;
+        send(subscriber, await this.fanOut.render(group, change, loaders));
+      }
       if (page.length < PAGE) break;
       from = page.at(-1)!.position;
-      await this.drained(subscriber.socket);
     }
     const held = subscriber.held ?? [];
     subscriber.held = undefined;
-    for (const { position, message } of held) this.fanOut.offer(subscriber, position, message);
+    for (const { position, next } of held) this.fanOut.offer(subscriber, position, next);
   }
 
   /** Loaders for one page, holding its referrals (read with the changes) for related fields. */
@@ -148,8 +167,20 @@ export class ChangeStream {
     return loaders;
   }
 
-  private async drained(socket: WebSocket): Promise<void> {
-    const deadline = Date.now() + REPLAY_DRAIN_WAIT_MS;
-    while (socket.readyState === socket.OPEN && socket.bufferedAmount > REPLAY_BUFFER_BYTES && Date.now() < deadline) await sleep(10);
+  /** Whether the client keeps up: false once it has left, or has not taken its results within REPLAY_WAIT_MS (its socket is then closed). */
+  private async paced(subscriber: Subscriber): Promise<boolean> {
+    const { socket } = subscriber;
+    const deadline = Date.now() + REPLAY_WAIT_MS;
+    while (socket.isOpen && !subscriber.left && socket.unsentMessages > REPLAY_PENDING) {
+      if (Date.now() >= deadline) {
+        socket.close(
+          LiveCloseCode.SlowConsumer,
+          `Slow consumer: over ${REPLAY_PENDING} replayed events unsent for ${REPLAY_WAIT_MS / 1000} s`,
+        );
+        return false;
+      }
+      await sleep(10);
+    }
+    return socket.isOpen && !subscriber.left;
   }
 }

@@ -1,5 +1,4 @@
 import { execute, type ExecutionResult, type GraphQLSchema } from "graphql";
-import type { WebSocket } from "ws";
 import { partnerScope, type Caller } from "../graphql/caller.js";
 import type { RequestContext, ResolverInstances } from "../graphql/context.js";
 import { LIMITS } from "../graphql/limits.js";
@@ -9,6 +8,9 @@ import type { LiveKind, LiveRequest } from "./live-request.js";
 import type { ReferralChange } from "../change-feed/change-feed.types.js";
 import { comparePositions, type Position } from "../change-feed/position.js";
 import type { Loaders } from "../graphql/loaders.js";
+import { LiveCloseCode } from "./close-codes.js";
+import { type Group, Subscriber } from "./subscriber.js";
+import type { NextMessage } from "./live-socket.js";
 
 /** One change as `referralReceived` and `referralUpdated` resolve it: the referral, as it is when the change is delivered. */
 export interface LiveReferralEvent {
@@ -21,65 +23,8 @@ export interface FanOutExecution {
   resolvers: ResolverInstances;
   /** Formats the result's errors as the error formatter does for any operation (masking unexpected ones). */
   formatResult(result: ExecutionResult): ExecutionResult;
-  /** Gives up on a socket that does not read its events. */
-  dropSlowConsumer(socket: WebSocket): void;
-}
-
-/**
- * One subscription on a socket, and the iterator graphql-ws holds for it: it yields nothing (the
- * feed writes the results to the socket itself) and leaves its group when returned, or when the
- * server ends it with an error (`end`), which graphql-ws then sends as the operation's `error`.
- */
-export class Subscriber implements AsyncIterableIterator<never> {
-  /** Changes up to this position are not sent (they were, or they precede the subscription's `after`). */
-  floor: Position | undefined;
-  /** Live changes held back while the subscriber replays what it missed; undefined once it is live. */
-  held: { position: Position; message: string }[] | undefined;
-  left = false;
-  /** Rejects the wait graphql-ws holds on `next`. */
-  private fail: ((error: Error) => void) | undefined;
-
-  constructor(
-    readonly socket: WebSocket,
-    /** `{"id":…,"type":"next","payload":` for this subscription: the shared payload and `}` complete it. */
-    readonly prefix: string,
-    readonly group: Group,
-    /** The feed's (one function for all subscribers). */
-    private readonly leave: (group: Group, subscriber: Subscriber) => void,
-  ) {}
-
-  /** Settles only when the server ends the subscription; once returned, nothing refers to the wait any more. */
-  next(): Promise<IteratorResult<never>> {
-    return new Promise((_, reject) => (this.fail = reject));
-  }
-
-  /** Ends the subscription with `error` (the socket stays open): it leaves its group, and graphql-ws sends the error. */
-  end(error: Error): void {
-    if (this.left) return;
-    this.left = true;
-    this.leave(this.group, this);
-    this.fail?.(error);
-  }
-
-  async return(): Promise<IteratorResult<never>> {
-    this.left = true;
-    this.leave(this.group, this);
-    return { done: true, value: undefined };
-  }
-
-  [Symbol.asyncIterator](): this {
-    return this;
-  }
-}
-
-/** Subscribers with the same rights (role and partner) and the same document, variables and operation. */
-export interface Group {
-  key: string;
-  kind: LiveKind;
-  scope: string | undefined;
-  caller: Caller;
-  request: LiveRequest;
-  subscribers: Set<Subscriber>;
+  /** Encodes a result as graphql-ws's `next` message, once for any number of subscriptions. */
+  encodeNext(result: ExecutionResult): NextMessage;
 }
 
 const EVERY_PARTNER = "*";
@@ -87,12 +32,13 @@ const EVERY_PARTNER = "*";
 const HELD_WHILE_REPLAYING = LIMITS.maxPendingEvents * 10;
 
 /**
- * Partner front-ends' live subscriptions. The live change stream (change-stream.ts) reads each placed
- * batch once per instance and hands its changes here, in commit order, for every kind of subscription:
- * `referralReceived`, `referralUpdated` and `referralChanged` see one order, the feed's and the
- * webhooks'. Subscribers that share their rights and their document form a group: a change is
- * executed once per group that may see it (a PARTNER key's group: its own partner's referrals only;
- * ADMIN: all), serialised once, and the same text goes to every socket of the group. Subscribers
+ * Partner front-ends' live subscriptions, whatever carries them (live-socket.ts). The live change
+ * stream (change-stream.ts) reads each placed batch once per instance and hands its changes here, in
+ * commit order, for every kind of subscription: `referralReceived`, `referralUpdated` and
+ * `referralChanged` see one order, the feed's and the webhooks'. Subscribers that share their rights
+ * and their document form a group: a change is executed once per group that may see it (a PARTNER
+ * key's group: its own partner's referrals only; ADMIN: all), encoded once by graphql-ws, and the
+ * same message goes to every subscriber of the group, addressed by its subscription's id. Subscribers
  * with different rights never share anything.
  */
 export class LiveFanOut {
@@ -109,7 +55,7 @@ export class LiveFanOut {
 
   /**
    * The changes of one kind that `caller` may see, for one subscription on a socket, until the
-   * returned iterator is returned. It yields nothing itself: the feed writes the results to the socket.
+   * returned iterator is returned.
    */
   subscribe(caller: Caller, kind: LiveKind, request: LiveRequest): Subscriber {
     const scope = partnerScope(caller);
@@ -120,7 +66,7 @@ export class LiveFanOut {
       this.groups.set(key, group);
       this.indexed(kind, scope ?? EVERY_PARTNER).add(group);
     }
-    const subscriber = new Subscriber(request.socket, `{"id":${JSON.stringify(request.id)},"type":"next","payload":`, group, this.leave);
+    const subscriber = new Subscriber(request.socket, request.id, group, this.leave);
     group.subscribers.add(subscriber);
     this.subscribers += 1;
     // The group keeps what it needs of the request; the subscription's own copy can go.
@@ -163,13 +109,13 @@ export class LiveFanOut {
     for (const change of changes) {
       const kind = change.action === ReferralAction.RECEIVE ? "received" : "updated";
       for (const group of this.groupsFor("changed", change.partnerId)) {
-        const payload = await this.render(group, change, loaders);
-        for (const subscriber of group.subscribers) this.offer(subscriber, change.position, payload);
+        const next = await this.render(group, change, loaders);
+        for (const subscriber of group.subscribers) this.offer(subscriber, change.position, next);
       }
       const event: LiveReferralEvent = { referral: change.referral };
       for (const group of this.groupsFor(kind, change.partnerId)) {
-        const payload = await this.render(group, event, loaders);
-        for (const subscriber of group.subscribers) this.offer(subscriber, change.position, payload);
+        const next = await this.render(group, event, loaders);
+        for (const subscriber of group.subscribers) this.offer(subscriber, change.position, next);
       }
     }
   }
@@ -185,36 +131,35 @@ export class LiveFanOut {
     return [...(byScope.get(partnerId) ?? []), ...(byScope.get(EVERY_PARTNER) ?? [])];
   }
 
-  /** The group's document executed on one change, with the group's rights, as the JSON of a result. */
-  async render(group: Group, rootValue: unknown, loaders: Loaders): Promise<string> {
+  /** The group's document executed on one change, with the group's rights, and encoded: one message for all its subscribers. */
+  async render(group: Group, rootValue: unknown, loaders: Loaders): Promise<NextMessage> {
     const execution = this.execution!;
     const contextValue: RequestContext = { caller: group.caller, resolvers: execution.resolvers, loaders };
     const { document, variables, operationName } = group.request;
     const result = await execute({ schema: execution.schema, document, rootValue, contextValue, variableValues: variables, operationName });
-    return JSON.stringify(execution.formatResult(result));
+    return execution.encodeNext(execution.formatResult(result));
   }
 
   /** Sends a change at `position` unless the subscriber has it already; holds it while the subscriber replays. */
-  offer(subscriber: Subscriber, position: Position, payload: string): void {
+  offer(subscriber: Subscriber, position: Position, next: NextMessage): void {
     if (subscriber.floor && comparePositions(position, subscriber.floor) <= 0) return;
     if (subscriber.held) {
-      subscriber.held.push({ position, message: payload });
-      if (subscriber.held.length > HELD_WHILE_REPLAYING) this.execution!.dropSlowConsumer(subscriber.socket);
+      subscriber.held.push({ position, next });
+      if (subscriber.held.length > HELD_WHILE_REPLAYING) dropSlowConsumer(subscriber);
       return;
     }
     subscriber.floor = position;
-    this.send(subscriber, payload);
+    // More messages waiting for the client than it may have, and it is given up on.
+    if (subscriber.socket.unsentMessages >= LIMITS.maxPendingEvents) dropSlowConsumer(subscriber);
+    else send(subscriber, next);
   }
+}
 
-  send(subscriber: Subscriber, payload: string): void {
-    const { socket } = subscriber;
-    if (socket.readyState !== socket.OPEN) return;
-    const message = `${subscriber.prefix}${payload}}`;
-    // What the socket has not written out yet: more than the allowance of events like this one, and it is given up on.
-    if (socket.bufferedAmount > LIMITS.maxPendingEvents * message.length) {
-      this.execution!.dropSlowConsumer(socket);
-      return;
-    }
-    socket.send(message);
-  }
+/** Writes a message of the subscriber's group to its socket, addressed to its subscription. */
+export function send({ socket, id }: Subscriber, next: NextMessage): void {
+  if (socket.isOpen) socket.send(next(id));
+}
+
+function dropSlowConsumer({ socket }: Subscriber): void {
+  if (socket.isOpen) socket.close(LiveCloseCode.SlowConsumer, `Slow consumer: over ${LIMITS.maxPendingEvents} events unsent`);
 }

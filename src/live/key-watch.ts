@@ -1,8 +1,8 @@
 import type { Logger } from "pino";
-import type { WebSocket } from "ws";
 import type { ApiKeyService } from "../auth/api-key.service.js";
 import { whenExpired, type Caller } from "../graphql/caller.js";
 import type { LiveBus } from "./pubsub.js";
+import type { LiveSocket } from "./live-socket.js";
 
 /** How often the open sockets' keys are read again from the database: a revoked key's sockets close within this (and a query). */
 export const KEY_SWEEP_MS = 2000;
@@ -17,8 +17,8 @@ export type KeyEnd = "revoked" | "expired";
  * retired ADMIN_API_KEY).
  */
 export class KeyWatch {
-  private readonly socketsOfKey = new Map<string, Set<WebSocket>>();
-  private readonly stopExpiry = new WeakMap<WebSocket, () => void>();
+  private readonly socketsOfKey = new Map<string, Set<LiveSocket>>();
+  private readonly stopExpiry = new WeakMap<LiveSocket, () => void>();
   private readonly revocations;
   private readonly timer: NodeJS.Timeout;
   private sweeping = false;
@@ -27,7 +27,7 @@ export class KeyWatch {
     private readonly apiKeys: ApiKeyService,
     bus: LiveBus,
     /** Closes a socket whose key ended (with 4403). */
-    private readonly end: (socket: WebSocket, why: KeyEnd) => void,
+    private readonly end: (socket: LiveSocket, why: KeyEnd) => void,
     private readonly logger?: Logger,
     sweepEveryMs = KEY_SWEEP_MS,
   ) {
@@ -44,7 +44,7 @@ export class KeyWatch {
     return this.socketsOfKey.get(keyId)?.size ?? 0;
   }
 
-  add(caller: Caller, socket: WebSocket): void {
+  add(caller: Caller, socket: LiveSocket): void {
     const sockets = this.socketsOfKey.get(caller.keyId) ?? new Set();
     this.socketsOfKey.set(caller.keyId, sockets.add(socket));
     this.stopExpiry.set(
@@ -53,7 +53,7 @@ export class KeyWatch {
     );
   }
 
-  remove(keyId: string, socket: WebSocket): void {
+  remove(keyId: string, socket: LiveSocket): void {
     this.stopExpiry.get(socket)?.();
     const sockets = this.socketsOfKey.get(keyId);
     sockets?.delete(socket);

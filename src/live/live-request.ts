@@ -1,7 +1,7 @@
 import type { DocumentNode } from "graphql";
-import type { WebSocket } from "ws";
 import type { Position } from "../change-feed/position.js";
 import type { RateLimitRefusal } from "../rate-limits/rate-limits.js";
+import type { LiveSocket } from "./live-socket.js";
 
 /** `referralReceived`, `referralUpdated` and `referralChanged`: all served from the placed changes, in commit order. */
 export type LiveKind = "received" | "updated" | "changed";
@@ -11,7 +11,7 @@ export type LiveKind = "received" | "updated" | "changed";
  * The live server puts it in the operation's context (`RequestContext.live`) for the subscription fields.
  */
 export interface LiveRequest {
-  socket: WebSocket;
+  socket: LiveSocket;
   /** The subscription's id on its socket. */
   id: string;
   document: DocumentNode;

@@ -10,7 +10,7 @@ import {
   type ValidationRule,
 } from "graphql";
 import type { ServerOptions } from "graphql-ws";
-import { WebSocketServer, type WebSocket } from "ws";
+import { WebSocketServer } from "ws";
 import type { DataSource } from "typeorm";
 import { keyHashOf, type ApiKeyService } from "../auth/api-key.service.js";
 import type { Caller } from "../graphql/caller.js";
@@ -26,15 +26,20 @@ import type { LiveBus } from "./pubsub.js";
 import { KeyWatch, type KeyEnd } from "./key-watch.js";
 import { LiveCloseCode } from "./close-codes.js";
 import type { LiveRequest } from "./live-request.js";
+import type { LiveSocket } from "./live-socket.js";
 import type { LiveFanOut } from "./fan-out.js";
 import type { ChangeStream } from "./change-stream.js";
-import { attachGraphQLWs, type ConnectionParams, type SocketExtra } from "./ws-adapter.js";
+import { attachGraphQLWs, encodeNext, type ConnectionParams, type SocketExtra } from "./ws-adapter.js";
 
 /** How long a new socket may wait before `connection_init`; how often the server pings. */
 export const CONNECTION_INIT_WAIT_MS = 3000;
 export const KEEP_ALIVE_MS = 12_000;
 
 interface LiveExtra extends SocketExtra {
+  /** The upgrade request's Authorization header; cleared once read. */
+  authorization: string | undefined;
+  /** The client's address, for the per-address limits. */
+  address: string;
   caller?: Caller;
   /** The hash of the socket's key (never the key), to check it again before every operation. */
   keyHash?: string;
@@ -94,13 +99,13 @@ class SocketContext implements RequestContext {
 
 /** Formats errors as HTTP does, each socket's unexpected errors logged with its own `socketId` (request-scope.ts). */
 function errorFormatting(options: LiveServerOptions) {
-  const socketScopes = new WeakMap<WebSocket, RequestScope>();
-  const scopeOf = (socket: WebSocket, logger: Logger) => {
+  const socketScopes = new WeakMap<LiveSocket, RequestScope>();
+  const scopeOf = (socket: LiveSocket, logger: Logger) => {
     let scope = socketScopes.get(socket);
     if (!scope) socketScopes.set(socket, (scope = { log: logger.child({ socketId: randomUUID() }) }));
     return scope;
   };
-  const format = (error: GraphQLError, socket?: WebSocket) => {
+  const format = (error: GraphQLError, socket?: LiveSocket) => {
     const coded = codeOf(error);
     if (socket && options.logger) tieToScope(coded, scopeOf(socket, options.logger));
     return options.formatError(coded.toJSON(), coded);
@@ -111,12 +116,12 @@ function errorFormatting(options: LiveServerOptions) {
 }
 
 // 4429 rather than the 4403 graphql-ws sends after `false`: that second close finds the socket closing and is dropped.
-const refuse = (socket: WebSocket, reason: string) => void socket.close(LiveCloseCode.RateLimited, reason);
+const refuse = (socket: LiveSocket, reason: string) => void socket.close(LiveCloseCode.RateLimited, reason);
 
 /** The socket's caller under the HTTP rules (no key: the address's anonymous limit; a bad key: a failed authentication). */
 async function authenticateSocket(
   { rateLimits, apiKeys }: LiveServerOptions,
-  socket: WebSocket,
+  socket: LiveSocket,
   address: string,
   authorization: string | undefined,
 ): Promise<{ caller: Caller; keyHash: string } | undefined> {
@@ -154,7 +159,7 @@ async function checkKeyAgain(apiKeys: ApiKeyService, extra: LiveExtra): Promise<
 type OnConnect = NonNullable<ServerOptions<ConnectionParams, LiveExtra>["onConnect"]>;
 
 /** `connection_init`: the socket's key under the HTTP rules, then the key's socket cap; the key is watched from then on. */
-function connecting(options: LiveServerOptions, keys: KeyWatch, addressOf: (socket: WebSocket) => string): OnConnect {
+function connecting(options: LiveServerOptions, keys: KeyWatch): OnConnect {
   return async (ctx) => {
     const authorization = ctx.connectionParams?.authorization ?? ctx.extra.authorization;
     // Read once; graphql-ws would keep both for the socket's life.
@@ -162,7 +167,7 @@ function connecting(options: LiveServerOptions, keys: KeyWatch, addressOf: (sock
     (ctx as { connectionParams?: unknown }).connectionParams = undefined;
     const { socket } = ctx.extra;
     const given = typeof authorization === "string" ? authorization : undefined;
-    const authenticated = await authenticateSocket(options, socket, addressOf(socket), given);
+    const authenticated = await authenticateSocket(options, socket, ctx.extra.address, given);
     if (!authenticated) return false;
     const { caller, keyHash } = authenticated;
     if (options.rateLimits.tooManySockets(keys.count(caller.keyId))) {
@@ -234,33 +239,27 @@ export function serveLive(options: LiveServerOptions): LiveServer {
   const keys = new KeyWatch(
     options.apiKeys,
     bus,
-    (socket: WebSocket, why: KeyEnd) => socket.close(LiveCloseCode.Forbidden, `Forbidden: API key ${why}`),
+    (socket: LiveSocket, why: KeyEnd) => socket.close(LiveCloseCode.Forbidden, `Forbidden: API key ${why}`),
     options.logger,
   );
   const { format, formatResult } = errorFormatting(options);
-  const dropSlowConsumer = (socket: WebSocket) =>
-    socket.close(LiveCloseCode.SlowConsumer, `Slow consumer: over ${LIMITS.maxPendingEvents} events unsent`);
-  fanOut.start({ schema: options.schema, resolvers: options.resolvers, formatResult, dropSlowConsumer });
-
-  // Each socket's address, for the per-address limits (the upgrade request itself is not kept).
-  const addresses = new WeakMap<WebSocket, string>();
-  wss.on("connection", (socket, request) => addresses.set(socket, options.addressOf(request)));
+  fanOut.start({ schema: options.schema, resolvers: options.resolvers, formatResult, encodeNext });
   const graphqlWs = attachGraphQLWs<LiveExtra>(
     wss,
     {
       connectionInitWaitTimeout: CONNECTION_INIT_WAIT_MS,
-      onConnect: connecting(options, keys, (socket) => addresses.get(socket) ?? "unknown"),
+      onConnect: connecting(options, keys),
       onClose: (ctx) => {
         if (ctx.extra.caller) keys.remove(ctx.extra.caller.keyId, ctx.extra.socket);
       },
       onSubscribe: subscribing(options),
-      // The fan-out writes a subscription's results to its socket itself: the source stream is all graphql-ws needs.
+      // The fan-out sends a subscription's results, encoded once per group: the source stream is all graphql-ws needs.
       subscribe: (args) => createSourceEventStream(args) as Promise<AsyncIterable<ExecutionResult> | ExecutionResult>,
       onNext: (ctx, _id, _payload, _args, result) =>
         result.errors ? { ...result, errors: result.errors.map((error) => format(error, ctx.extra.socket)) } : result,
       onError: (ctx, _id, _payload, errors) => errors.map((error) => format(error, ctx.extra.socket)),
     },
-    (socket, authorization) => ({ socket, authorization }),
+    (socket, request) => ({ socket, authorization: request.headers.authorization, address: options.addressOf(request) }),
     KEEP_ALIVE_MS,
   );
 

@@ -1,12 +1,13 @@
-import { CloseCode, handleProtocols, makeServer, type ServerOptions } from "graphql-ws";
+import type { IncomingMessage } from "node:http";
+import type { ExecutionResult } from "graphql";
+import { CloseCode, handleProtocols, makeServer, MessageType, stringifyMessage, type ServerOptions } from "graphql-ws";
 import type { WebSocket, WebSocketServer } from "ws";
 import { serializeError } from "../logging/serializers.js";
+import type { LiveSocket, NextMessage } from "./live-socket.js";
 
-/** What the transport gives graphql-ws about each socket: the socket, and its Authorization header if any. */
+/** What the transport gives graphql-ws about each socket: at least the socket, as the live core sees it. */
 export interface SocketExtra {
-  socket: WebSocket;
-  /** The upgrade request's Authorization header (the request itself is not kept); cleared once read. */
-  authorization: string | undefined;
+  socket: LiveSocket;
 }
 
 export interface AttachedServer {
@@ -14,6 +15,20 @@ export interface AttachedServer {
 }
 
 export type ConnectionParams = Record<string, unknown> | undefined;
+
+/** The id an encoded `next` message is made with, then replaced by each subscription's (JSON escapes it; nothing else is encoded before it). */
+const ID_SLOT = "\u0000";
+const ID_SLOT_JSON = JSON.stringify(ID_SLOT);
+
+/** `result` as graphql-ws's `next` message, encoded by graphql-ws once, for any subscription. */
+export function encodeNext(result: ExecutionResult): NextMessage {
+  const message = stringifyMessage<MessageType.Next>({ id: ID_SLOT, type: MessageType.Next, payload: result });
+  // The id is the message's first field: its slot is the first match.
+  const at = message.indexOf(ID_SLOT_JSON);
+  const head = message.slice(0, at);
+  const tail = message.slice(at + ID_SLOT_JSON.length);
+  return (id) => head + JSON.stringify(id) + tail;
+}
 
 /** How often sockets that have not sent `connection_init` are looked at. */
 const INIT_CHECK_MS = 250;
@@ -37,16 +52,33 @@ function closeOnError(this: WebSocket, err: Error): void {
   this.close(CloseCode.InternalServerError, "Internal server error");
 }
 
-/** What graphql-ws's core sees of a `ws` socket: its methods on the prototype, nothing per socket but the object. */
-class GraphQLWsSocket {
+/**
+ * A `ws` socket as graphql-ws's core and the live core see it: its methods on the prototype, and per
+ * socket nothing but the socket and the average length of the messages it sent.
+ */
+class GraphQLWsSocket implements LiveSocket {
+  /** A moving average (over about 8 messages): one short `complete` does not make the backlog look long. */
+  private messageLength = 0;
+
   constructor(private readonly socket: WebSocket) {}
 
   get protocol(): string {
     return this.socket.protocol;
   }
 
+  get isOpen(): boolean {
+    return this.socket.readyState === this.socket.OPEN;
+  }
+
+  /** What the socket has not written out yet, in messages of the average length. */
+  get unsentMessages(): number {
+    return this.messageLength === 0 ? 0 : Math.ceil(this.socket.bufferedAmount / this.messageLength);
+  }
+
   send(data: string): void {
-    if (this.socket.readyState === this.socket.OPEN) this.socket.send(data);
+    if (!this.isOpen) return;
+    this.messageLength = this.messageLength === 0 ? data.length : this.messageLength + (data.length - this.messageLength) / 8;
+    this.socket.send(data);
   }
 
   close(code: number, reason: string): void {
@@ -66,32 +98,9 @@ class GraphQLWsSocket {
   }
 }
 
-/**
- * graphql-ws on a `ws` server: graphql-ws's own adapter (graphql-ws/use/ws), made light per socket
- * for thousands of them. Timers and listeners are shared: one heartbeat pings every socket and ends
- * those that did not answer the previous ping; one sweep closes sockets that sent no
- * `connection_init` in time (4408, as graphql-ws would); sockets share their pong, error and close
- * listeners. The upgrade request is not kept; sends do not wait for their flush.
- */
-export function attachGraphQLWs<E extends SocketExtra>(
-  wss: WebSocketServer,
-  options: ServerOptions<ConnectionParams, E> & { connectionInitWaitTimeout: number },
-  extraOf: (socket: WebSocket, authorization: string | undefined) => E,
-  keepAliveMs: number,
-): AttachedServer {
-  /** Sockets yet to send `connection_init`, and until when they may. */
-  const awaitingInit = new Map<WebSocket, number>();
-  const server = makeServer<ConnectionParams, E>({
-    ...options,
-    connectionInitWaitTimeout: 0,
-    onConnect: (ctx) => {
-      awaitingInit.delete(ctx.extra.socket);
-      return options.onConnect?.(ctx);
-    },
-  });
-  wss.options.handleProtocols = handleProtocols;
-
-  const heartbeat = setInterval(() => {
+/** One timer for every socket: pings each, and ends those that did not answer the previous ping. */
+function startHeartbeat(wss: WebSocketServer, keepAliveMs: number): NodeJS.Timeout {
+  return setInterval(() => {
     for (const socket of wss.clients) {
       if (!answered.has(socket)) {
         socket.terminate();
@@ -101,35 +110,84 @@ export function attachGraphQLWs<E extends SocketExtra>(
       socket.ping();
     }
   }, keepAliveMs);
-  const initChecks = setInterval(() => {
+}
+
+/** Sockets yet to send `connection_init`, and until when they may: one sweep closes the late ones (4408, as graphql-ws would). */
+class InitDeadlines {
+  private readonly deadlines = new Map<LiveSocket, number>();
+  private readonly timer = setInterval(() => this.sweep(), INIT_CHECK_MS);
+
+  constructor(private readonly waitMs: number) {}
+
+  add(socket: LiveSocket): void {
+    this.deadlines.set(socket, Date.now() + this.waitMs);
+  }
+
+  done(socket: LiveSocket): void {
+    this.deadlines.delete(socket);
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.deadlines.clear();
+  }
+
+  private sweep(): void {
     const now = Date.now();
-    for (const [socket, deadline] of awaitingInit) {
-      if (deadline > now && socket.readyState === socket.OPEN) continue;
-      awaitingInit.delete(socket);
-      if (socket.readyState === socket.OPEN) socket.close(CloseCode.ConnectionInitialisationTimeout, "Connection initialisation timeout");
+    for (const [socket, deadline] of this.deadlines) {
+      if (deadline > now && socket.isOpen) continue;
+      this.deadlines.delete(socket);
+      if (socket.isOpen) socket.close(CloseCode.ConnectionInitialisationTimeout, "Connection initialisation timeout");
     }
-  }, INIT_CHECK_MS);
+  }
+}
+
+/**
+ * graphql-ws on a `ws` server: graphql-ws's own adapter (graphql-ws/use/ws), made light per socket
+ * for thousands of them. Timers and listeners are shared: one heartbeat, one sweep of sockets that
+ * sent no `connection_init` in time, one pong, error and close listener for all. The upgrade request
+ * is not kept; sends do not wait for their flush (the live core counts what is unsent).
+ */
+export function attachGraphQLWs<E extends SocketExtra>(
+  wss: WebSocketServer,
+  options: ServerOptions<ConnectionParams, E> & { connectionInitWaitTimeout: number },
+  /** The socket's extra: what graphql-ws keeps of it for its life (the upgrade request itself is not kept). */
+  extraOf: (socket: LiveSocket, request: IncomingMessage) => E,
+  keepAliveMs: number,
+): AttachedServer {
+  const awaitingInit = new InitDeadlines(options.connectionInitWaitTimeout);
+  const server = makeServer<ConnectionParams, E>({
+    ...options,
+    connectionInitWaitTimeout: 0,
+    onConnect: (ctx) => {
+      awaitingInit.done(ctx.extra.socket);
+      return options.onConnect?.(ctx);
+    },
+  });
+  wss.options.handleProtocols = handleProtocols;
+  const heartbeat = startHeartbeat(wss, keepAliveMs);
 
   wss.on("connection", (socket, request) => {
     // Called inside ws's upgrade callback, where a throw would end the process: this socket ends instead.
     try {
       answered.add(socket);
-      awaitingInit.set(socket, Date.now() + options.connectionInitWaitTimeout);
       socket.on("pong", markAnswered);
       socket.on("error", closeOnError);
       socket.on("close", whenClosed);
-      closers.set(socket, server.opened(new GraphQLWsSocket(socket), extraOf(socket, request.headers.authorization)));
+      const live = new GraphQLWsSocket(socket);
+      awaitingInit.add(live);
+      closers.set(socket, server.opened(live, extraOf(live, request)));
     } catch (err) {
       console.error("Internal error while opening a socket.", serializeError(err));
       socket.terminate();
     }
   });
-  wss.on("close", () => awaitingInit.clear());
+  wss.on("close", () => awaitingInit.stop());
 
   return {
     async dispose() {
       clearInterval(heartbeat);
-      clearInterval(initChecks);
+      awaitingInit.stop();
       for (const socket of wss.clients) socket.close(1001, "Going away");
       wss.removeAllListeners("connection");
       await new Promise<void>((resolve, reject) => wss.close((err) => (err ? reject(err) : resolve())));

@@ -51,21 +51,22 @@ const CHOOSING_ANOTHER = Object.values(ReferralStatus).filter(customerChoosesAno
  * its partner passed on or let lapse, in the customer's language. Each kind is one e-mail per
  * referral (its dedupe key), so writing a batch again writes nothing. Answers how many rows it wrote.
  */
-export async function writeChangeEmails(q: Queryable, { batch, events }: PlacedEvents, now: Date): Promise<number> {
+export async function writeChangeEmails(q: Queryable, { events }: PlacedEvents, now: Date): Promise<number> {
   const arrive = events.some(({ action }) => action === ReferralAction.RECEIVE);
   const pass = events.some(({ to }) => CHOOSING_ANOTHER.includes(to as ReferralStatus));
   // Most batches of a partner's answers call for no e-mail: then nothing is read.
   if (!arrive && !pass) return 0;
+  const ids = events.map(({ id }) => id);
   const recipients: (Recipient & { kind: NotificationKind })[] = await q.query(
     `SELECT ? AS kind, CAST(r.id AS CHAR) AS referralId, m.contact_email AS address, m.locale
      FROM referral_events e JOIN referrals r ON r.id = e.referral_id JOIN marketing_profiles m ON m.id = r.profile_id
-     WHERE e.feed_batch = ? AND e.action = ?
+     WHERE e.id IN (?) AND e.action = ?
      UNION ALL
      SELECT ?, CAST(r.id AS CHAR), f.customer_email, f.locale
      FROM referral_events e JOIN referrals r ON r.id = e.referral_id JOIN rfis f ON f.id = r.rfi_id
-     WHERE e.feed_batch = ? AND e.to_status IN (?)
+     WHERE e.id IN (?) AND e.to_status IN (?)
      ORDER BY referralId`,
-    [NotificationKind.NEW_REFERRAL, batch, ReferralAction.RECEIVE, NotificationKind.CHOOSE_ANOTHER_PARTNER, batch, CHOOSING_ANOTHER],
+    [NotificationKind.NEW_REFERRAL, ids, ReferralAction.RECEIVE, NotificationKind.CHOOSE_ANOTHER_PARTNER, ids, CHOOSING_ANOTHER],
   );
   const ofKind = (kind: NotificationKind) => recipients.filter((recipient) => recipient.kind === kind);
   return (

@@ -30,14 +30,14 @@ interface Delivery {
  * ascending order, like rescoring's (fit-scores.ts), and each referral's deliveries to an endpoint are
  * in change order (the relay keeps them in id order).
  */
-export async function writeWebhookDeliveries(q: Queryable, { batch }: PlacedEvents, now: Date): Promise<number> {
+export async function writeWebhookDeliveries(q: Queryable, { events }: PlacedEvents, now: Date): Promise<number> {
   const deliveries: Delivery[] = await q.query(
     `SELECT t.type, CONCAT('webhook:', w.id, ':', t.id) AS dedupeKey, CAST(t.referral_id AS CHAR) AS referralId,
             CAST(w.id AS CHAR) AS endpointId, CAST(t.id AS CHAR) AS eventId
-     FROM (SELECT e.id, e.referral_id, e.partner_id, IF(e.action = ?, ?, ?) AS type FROM referral_events e WHERE e.feed_batch = ?) t
+     FROM (SELECT e.id, e.referral_id, e.partner_id, IF(e.action = ?, ?, ?) AS type FROM referral_events e WHERE e.id IN (?)) t
      JOIN webhook_endpoints w ON w.partner_id = t.partner_id AND w.enabled = 1 AND FIND_IN_SET(t.type, w.events) > 0
      ORDER BY t.referral_id, t.id, w.id`,
-    [ReferralAction.RECEIVE, WebhookEventType.REFERRAL_RECEIVED, WebhookEventType.REFERRAL_UPDATED, batch],
+    [ReferralAction.RECEIVE, WebhookEventType.REFERRAL_RECEIVED, WebhookEventType.REFERRAL_UPDATED, events.map(({ id }) => id)],
   );
   let written = 0;
   for (let start = 0; start < deliveries.length; start += INSERT_ROWS) {
