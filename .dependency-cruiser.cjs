@@ -4,18 +4,26 @@
  *   src/app/            the composition root: builds the services, the resolvers, the schema and the
  *                       server. Only the entry points (main.ts, the admin tool) import it.
  *   src/<feature>/      referrals, rfis, partners, live, webhooks, outbox, config, …: behaviour that
- *                       changes together. A feature imports the ground floor and other features.
+ *                       changes together. A feature imports the ground floor and other features,
+ *                       never in a circle: .ci/folder-cycles.mjs (run by `npm run deps` after these
+ *                       rules) fails when features depend on each other, directly or around, except
+ *                       referrals and rfis (a referral is an RFI sent to a partner: docs/ARCHITECTURE.md).
+ *                       What a lower feature needs from a higher one is passed in as a port it
+ *                       declares (the outbox's poll, a partner's first key) or named, not imported
+ *                       (the outbox's foreign keys).
  *   ground floor        src/graphql/ (errors, scalars, paging, the request context), src/db/ (data
- *                       source, pool, lock conflicts, migrations), src/logging/ and the lifecycle
- *                       (src/referrals/lifecycle.ts, pure): they import no feature, so that every
- *                       feature can stand on them. What a ground module needs from above (the
- *                       entities, the services behind the resolvers) is passed in by src/app/.
+ *                       source, pool, lock conflicts, migrations), src/logging/ and the domain's
+ *                       pure vocabularies: the lifecycle (src/referrals/lifecycle.ts), company sizes
+ *                       and locales. They import no feature, so that every feature can stand on
+ *                       them. What a ground module needs from above (the entities, the services
+ *                       behind the resolvers) is passed in by src/app/.
  *
  * No import cycle anywhere, type-only imports included: a cycle makes two modules one module that
  * nobody can read alone.
  */
-const GROUND = "^src/(graphql|db|logging)/|^src/referrals/lifecycle\\.ts$";
-const FEATURE = "^src/(?!app/|graphql/|db/|logging/)[^/]+/(?!lifecycle\\.ts$)";
+const VOCABULARY = "^src/(referrals/lifecycle|rfis/company-size|notifications/locale)\\.ts$";
+const GROUND = `^src/(graphql|db|logging)/|${VOCABULARY}`;
+const FEATURE = "^src/(?!app/|graphql/|db/|logging/)[^/]+/(?!(lifecycle|company-size|locale)\\.ts$)";
 
 module.exports = {
   forbidden: [

@@ -3,10 +3,8 @@ import type { DataSource } from "typeorm";
 import { tagged } from "../db/background.js";
 import type { Queryable } from "../db/entity-rows.js";
 import { openStatuses, ReferralAction, statusBefore, type ReferralStatus } from "../referrals/lifecycle.js";
-import type { Transition } from "../referrals/record-transitions.js";
-import type { Referral } from "../referrals/referral.entity.js";
 import { fitOfOpen, teaches, FitCountKind, type Fit, type FitCounts } from "./fit.js";
-import { allFitCountsOf, featuresOf, fitCountsFor } from "./history-counters.js";
+import { allFitCountsOf, featuresOf, fitCountsFor, type CountedChange, type CountedReferral } from "./history-counters.js";
 
 /** Changes that alter what the model reads of the referral itself (it arrived; its deal band moved) without a decision. */
 const RESHAPING = new Set([ReferralAction.RECEIVE, ReferralAction.UPDATE_ESTIMATE]);
@@ -30,11 +28,15 @@ interface ScoredRow {
   fitReasons: string | null;
 }
 
+/** A referral as a transition holds it: its score is written back to it too. */
+type ScoredReferral = CountedReferral & { fitScore: string | null; fitReasons: string[] | null };
+type ScoredChange = CountedChange & { referral: ScoredReferral };
+
 const scoreText = (fit: Fit | null) => (fit === null ? null : fit.score.toFixed(4));
 const reasonsText = (fit: Fit | null) => (fit === null ? null : JSON.stringify(fit.reasons));
 
 /** Whether a change taught the fit model something: the partner's other open referrals need new scores. */
-export function teachesFit({ action, referral }: Transition): boolean {
+export function teachesFit({ action, referral }: CountedChange): boolean {
   return teaches(statusBefore(action, referral.status), referral.status);
 }
 
@@ -53,11 +55,11 @@ export class FitScores {
   }
 
   /** A consumer of committed transitions: scores each new referral (or changed estimate) from its partner's counters. */
-  async refresh(transitions: readonly Transition[]): Promise<void> {
+  async refresh(transitions: readonly ScoredChange[]): Promise<void> {
     for (const { action, referral } of transitions) if (RESHAPING.has(action)) await this.scoreOne(referral);
   }
 
-  private async scoreOne(referral: Referral): Promise<void> {
+  private async scoreOne(referral: ScoredReferral): Promise<void> {
     const [rfi]: { keywords: string }[] = await this.db.query("SELECT keywords FROM rfis WHERE id = ?", [referral.rfiId]);
     const features = featuresOf(referral, JSON.parse(rfi.keywords) as string[]);
     const fit = fitOfOpen(features, referral.status, await fitCountsFor(this.db, referral.partnerId, [features]));

@@ -1,6 +1,5 @@
 import type { EntityManager } from "typeorm";
 import { arrivalAnswer, dealWon, ReferralStatus, statusBefore, statusesWithOutcome, type ReferralAction } from "../referrals/lifecycle.js";
-import type { Referral } from "../referrals/referral.entity.js";
 import { countsLearnedFrom, teaches, DEAL_BANDS, dealBandOf, FitCountKind, FitCounts, type Count, type FitFeatures } from "./fit.js";
 
 /**
@@ -22,10 +21,20 @@ interface CounterChange extends Count {
   value: string;
 }
 
-/** A committed-with-it change of one referral: the action and the referral as it left it. */
+/** What the partner's history reads of a referral as a change left it (a referral's row, as the transition holds it). */
+export interface CountedReferral extends FeatureColumns {
+  id: string;
+  partnerId: string;
+  rfiId: string;
+  status: ReferralStatus;
+  receivedAt: Date;
+  answeredAt: Date | null;
+}
+
+/** A committed-with-it change of one referral: the action and the referral as it left it (a transition). */
 export interface CountedChange {
   action: ReferralAction;
-  referral: Referral;
+  referral: CountedReferral;
 }
 
 const DAY_MS = 86_400_000;

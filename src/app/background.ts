@@ -5,6 +5,7 @@ import { ChangeSequencer } from "../change-feed/sequencer.js";
 import type { Config } from "../config/config.js";
 import { DeadlineJobs } from "../jobs/deadline-jobs.js";
 import { FitRescoreJobs } from "../jobs/fit-jobs.js";
+import { RelayJobs } from "../jobs/relay-jobs.js";
 import { ReminderJobs } from "../jobs/reminder-jobs.js";
 import { RetentionJobs } from "../jobs/retention-jobs.js";
 import type { Scheduler } from "../jobs/scheduler.js";
@@ -43,7 +44,7 @@ export interface BackgroundParts {
 }
 
 /** The relay with its two channels, each attempt counted in the metrics. */
-function outboxRelay({ db, config, services, scheduler, logger, outboxLeaseMs }: BackgroundParts, mailer: Mailer): OutboxRelay {
+function outboxRelay({ db, config, services, logger, outboxLeaseMs }: BackgroundParts, mailer: Mailer): OutboxRelay {
   const attempts: Record<string, Counter<"outcome"> | undefined> = {
     [EMAIL_CHANNEL]: services.metrics.notificationAttempts,
     [WEBHOOK_CHANNEL]: services.metrics.webhookAttempts,
@@ -52,7 +53,7 @@ function outboxRelay({ db, config, services, scheduler, logger, outboxLeaseMs }:
     new EmailChannel(db, mailer, config.notifications, config),
     new WebhookChannel(db, config.webhooks, (message, failure) => services.webhooks.attempted(message, failure)),
   ];
-  const relay = new OutboxRelay(db, scheduler, channels, logger, (channel, outcome) => attempts[channel]?.inc({ outcome }), outboxLeaseMs);
+  const relay = new OutboxRelay(db, channels, logger, (channel, outcome) => attempts[channel]?.inc({ outcome }), outboxLeaseMs);
   services.webhooks.relayWith((channel) => relay.nudge(channel));
   return relay;
 }
@@ -104,12 +105,14 @@ export async function startBackground(parts: BackgroundParts): Promise<Backgroun
   const sequencer = sequencerFor(parts, outbox);
   // A sweep expiring a backlog holds deliveries and placement back on this instance until it is done.
   deadlines.holdDeliveriesWith((work) => outbox.holding(() => sequencer.holding(work)));
+  const relayPoll = new RelayJobs(scheduler, outbox);
   const reminders = new ReminderJobs(scheduler, db, outbox, config.notifications.reminderBeforeMs, config.jobs.sweepEveryMs, logger);
   const retention = new RetentionJobs(scheduler, db, config.retention, logger);
   await scheduler.start();
   await deadlines.start();
   rescoring.start();
-  await outbox.start();
+  await relayPoll.start();
+  outbox.nudge();
   await reminders.start();
   await retention.start();
   sequencer.start();

@@ -63,6 +63,73 @@ function warnAtStart(config: Config, logger: Logger): void {
   }
 }
 
+/** What the requests stand on: the database, the bus, the services, the jobs, the limits and the background. */
+interface Connected {
+  db: DataSource;
+  bus: LiveBus;
+  services: Services;
+  scheduler: Scheduler;
+  rateLimits: RateLimits;
+  background: Background;
+}
+
+/** Opens and starts everything but the HTTP and WebSocket server, each thing added to `opened` for the stop. */
+async function connect(config: Config, options: StartOptions, opened: Opened, logger: Logger): Promise<Connected> {
+  const pool = { poolSize: config.pool.size, acquireTimeoutMs: config.pool.acquireTimeoutMs };
+  const db = options.db ?? opened.add(await openDatabase(config.database, ENTITIES, pool), (own) => own.destroy());
+  const bus = opened.add(await LiveBus.connect(config.pubsub, logger), (connected) => connected.close());
+  const transitions = new CommittedTransitions(logger);
+  const services = createServices(db, config, transitions, bus, logger);
+  const revocations = opened.add(bus.keyRevocations(), async (heard) => void (await heard.return()));
+  void services.apiKeys.forgetRevoked(revocations);
+  await services.apiKeys.syncEnvironmentAdminKey(config.adminApiKey);
+  const scheduler = opened.add(await Scheduler.connect(config.jobs, logger), (connected) => connected.stop());
+  // After the job store: by default both are the same Redis, and an unreachable one is named by JOBS_URL.
+  const rateLimits = opened.add(await RateLimits.connect(config.rateLimits, services.metrics, logger), (limits) => limits.close());
+  const parts = { db, config, services, bus, transitions, scheduler, logger, outboxLeaseMs: options.outboxLeaseMs };
+  const background = opened.add(await startBackground(parts), (started) => started.stop());
+  return { db, bus, services, scheduler, rateLimits, background };
+}
+
+/** GraphQL over HTTP (Apollo) and WebSocket (graphql-ws) with the same rules, the other routes, and the live stream. */
+async function serve(
+  config: Config,
+  connected: Connected,
+  opened: Opened,
+  logger: Logger,
+): Promise<{ httpServer: Server; live: LiveServer }> {
+  const { db, bus, services, scheduler, rateLimits } = connected;
+  const production = config.env === "production";
+  const schema = await buildAppSchema();
+  const resolvers = resolversOf(services);
+  const formatError = createErrorFormatter({ logger, hideSchemaHints: production });
+  const validationRules = validationRulesFor({ introspection: !production });
+  const trust = proxyTrust(config.operations.trustedProxies);
+  const app = createApp(logger, trust);
+  const httpServer = createHttpServer(app);
+  const plugins = [chargeOperationCost(rateLimits)];
+  const apollo = createApollo({ schema, validationRules, formatError, production, httpServer, metrics: services.metrics, plugins });
+  await apollo.start();
+  opened.add(apollo, (started) => started.stop());
+  const { apiKeys, fanOut, changeStream } = services;
+  const addressOf = (request: Parameters<typeof clientAddress>[0]) => clientAddress(request, trust);
+  const liveOptions = { httpServer, path: GRAPHQL_PATH, schema, resolvers, apiKeys, fanOut, changeStream, db, bus };
+  const live = opened.add(serveLive({ ...liveOptions, validationRules, formatError, rateLimits, addressOf, logger }), (s) => s.close());
+  await changeStream.start();
+  opened.add(changeStream, (started) => started.stop());
+  addRoutes(app, { config, db, bus, scheduler, services, resolvers, rateLimits, apollo, live, logger });
+  return { httpServer, live };
+}
+
+/** Listens on `port` (0: any free one) and answers the port taken. */
+async function listen(httpServer: Server, port: number): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once("error", reject);
+    httpServer.listen(port, resolve);
+  });
+  return (httpServer.address() as AddressInfo).port;
+}
+
 /**
  * Opens the database (creating it and applying migrations), makes ADMIN_API_KEY usable, connects the
  * live events bus, the job store and the rate limits, starts what runs beside the requests, and serves
@@ -72,48 +139,13 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const logger = options.logger ?? createLogger(config);
   const opened = new Opened();
   try {
-    const pool = { poolSize: config.pool.size, acquireTimeoutMs: config.pool.acquireTimeoutMs };
-    const db = options.db ?? opened.add(await openDatabase(config.database, ENTITIES, pool), (own) => own.destroy());
-    const bus = opened.add(await LiveBus.connect(config.pubsub, logger), (connected) => connected.close());
-    const transitions = new CommittedTransitions(logger);
-    const services = createServices(db, config, transitions, bus, logger);
-    const revocations = opened.add(bus.keyRevocations(), async (heard) => void (await heard.return()));
-    void services.apiKeys.forgetRevoked(revocations);
-    await services.apiKeys.syncEnvironmentAdminKey(config.adminApiKey);
-    const scheduler = opened.add(await Scheduler.connect(config.jobs, logger), (connected) => connected.stop());
-    // After the job store: by default both are the same Redis, and an unreachable one is named by JOBS_URL.
-    const rateLimits = opened.add(await RateLimits.connect(config.rateLimits, services.metrics, logger), (limits) => limits.close());
-    const parts = { db, config, services, bus, transitions, scheduler, logger, outboxLeaseMs: options.outboxLeaseMs };
-    const background = opened.add(await startBackground(parts), (started) => started.stop());
-
-    const production = config.env === "production";
-    const schema = await buildAppSchema();
-    const resolvers = resolversOf(services);
-    const formatError = createErrorFormatter({ logger, hideSchemaHints: production });
-    const validationRules = validationRulesFor({ introspection: !production });
-    const trust = proxyTrust(config.operations.trustedProxies);
-    const app = createApp(logger, trust);
-    const httpServer = createHttpServer(app);
-    const plugins = [chargeOperationCost(rateLimits)];
-    const apollo = createApollo({ schema, validationRules, formatError, production, httpServer, metrics: services.metrics, plugins });
-    await apollo.start();
-    opened.add(apollo, (started) => started.stop());
-    const { apiKeys, fanOut, changeStream } = services;
-    const addressOf = (request: Parameters<typeof clientAddress>[0]) => clientAddress(request, trust);
-    const liveOptions = { httpServer, path: GRAPHQL_PATH, schema, resolvers, apiKeys, fanOut, changeStream, db, bus };
-    const live = opened.add(serveLive({ ...liveOptions, validationRules, formatError, rateLimits, addressOf, logger }), (s) => s.close());
-    await changeStream.start();
-    opened.add(changeStream, (started) => started.stop());
-    addRoutes(app, { config, db, bus, scheduler, services, resolvers, rateLimits, apollo, live, logger });
-
-    await new Promise<void>((resolve, reject) => {
-      httpServer.once("error", reject);
-      httpServer.listen(config.port, resolve);
-    });
-    const { port } = httpServer.address() as AddressInfo;
+    const connected = await connect(config, options, opened, logger);
+    const { httpServer, live } = await serve(config, connected, opened, logger);
+    const port = await listen(httpServer, config.port);
     const url = `http://localhost:${port}${GRAPHQL_PATH}`;
     logger.info({ url, env: config.env }, "serving GraphQL over HTTP and WebSocket");
     warnAtStart(config, logger);
+    const { db, services, scheduler, background } = connected;
     const { deadlines, fitScores, outbox, sequencer, mailer } = background;
     return {
       deadlines,

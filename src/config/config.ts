@@ -1,4 +1,4 @@
-import { readTrustedProxies, type TrustedProxies } from "../http/client-address.js";
+import { readTrustedProxies, type TrustedProxies } from "./proxies.js";
 import { DELIVERY_DEADLINE_MS } from "../outbox/lease.js";
 import {
   DEFAULT_DATABASE_URL,

@@ -1,7 +1,5 @@
 import { registerEnumType } from "type-graphql";
 import { Column, Entity, ForeignKey, Index, PrimaryGeneratedColumn } from "typeorm";
-import { Referral } from "../referrals/referral.entity.js";
-import { WebhookEndpoint } from "../webhooks/webhook-endpoint.entity.js";
 
 export enum DeliveryStatus {
   PENDING = "PENDING",
@@ -21,7 +19,8 @@ registerEnumType(DeliveryStatus, {
  * A message for the outside world (an e-mail, a webhook call), written in the transaction of the
  * change it reports and delivered after commit by the relay (outbox-relay.ts), at least once.
  * `dedupeKey` makes writing it idempotent; `leaseToken` names the relay run that holds it, until
- * `nextAttemptAt`.
+ * `nextAttemptAt`. Its foreign keys name the entities they point to rather than import them: the
+ * outbox stands under the features whose messages it carries.
  */
 @Entity("outbox_messages")
 @Index("uq_outbox_messages_dedupe", ["dedupeKey"], { unique: true })
@@ -48,12 +47,12 @@ export class OutboxMessage {
 
   /** The referral it is about; null for news of an endpoint (a webhook endpoint disabled). */
   @Column({ name: "referral_id", type: "bigint", unsigned: true, nullable: true })
-  @ForeignKey(() => Referral, { name: "fk_outbox_messages_referral", onDelete: "RESTRICT", onUpdate: "RESTRICT" })
+  @ForeignKey("Referral", { name: "fk_outbox_messages_referral", onDelete: "RESTRICT", onUpdate: "RESTRICT" })
   referralId: string | null;
 
   /** A webhook's endpoint; an e-mail about an endpoint names it too. */
   @Column({ name: "endpoint_id", type: "bigint", unsigned: true, nullable: true })
-  @ForeignKey(() => WebhookEndpoint, { name: "fk_outbox_messages_endpoint", onDelete: "CASCADE", onUpdate: "RESTRICT" })
+  @ForeignKey("WebhookEndpoint", { name: "fk_outbox_messages_endpoint", onDelete: "CASCADE", onUpdate: "RESTRICT" })
   endpointId: string | null;
 
   /** A webhook's change (a referral event), for its body and cursor. */

@@ -1,18 +1,14 @@
 import type { Logger } from "pino";
 import type { DataSource } from "typeorm";
 import { LoopHold } from "../db/background.js";
-import type { Scheduler } from "../jobs/scheduler.js";
 import { LEASE_MS } from "./lease.js";
-import { RELAY_POLL_MS, type OutboxChannel } from "./channel.js";
+import type { OutboxChannel } from "./channel.js";
 import { OutboxLane, type AttemptListener } from "./outbox-lane.js";
-
-const OUTBOX_RELAY_JOB = "outbox-relay";
-const RELAY_JOB_LOCK_MS = 10_000;
 
 /**
  * Delivers the outbox after commit, at least once, from any number of instances: one lane per channel
  * (outbox-lane.ts), so that a slow channel never holds up another. Lanes run after every commit that
- * wrote messages (`nudge`), at their next due retry, and on Agenda every RELAY_POLL_MS.
+ * wrote messages (`nudge`), at their next due retry, and at each poll (src/jobs/relay-jobs.ts).
  */
 export class OutboxRelay {
   private readonly lanes: Map<string, OutboxLane>;
@@ -20,7 +16,6 @@ export class OutboxRelay {
 
   constructor(
     db: DataSource,
-    private readonly scheduler: Scheduler,
     channels: readonly OutboxChannel[],
     logger: Logger,
     /** Hears of each delivery attempt's outcome, by channel name (for the metrics). */
@@ -30,15 +25,6 @@ export class OutboxRelay {
   ) {
     const held = () => this.hold.held;
     this.lanes = new Map(channels.map((channel) => [channel.name, new OutboxLane(db, channel, logger, onAttempt, held, leaseMs)]));
-    // The poll only starts the lanes: the rows' leases, not Agenda's lock, keep runs apart, and a long
-    // drain (a backlog, a busy database) must not outlive the job's short lock, whose timer would also
-    // outlive a stopped server.
-    scheduler.agenda.define(OUTBOX_RELAY_JOB, async () => this.nudge(), { concurrency: 1, lockLifetime: RELAY_JOB_LOCK_MS });
-  }
-
-  async start(): Promise<void> {
-    await this.scheduler.every(RELAY_POLL_MS, OUTBOX_RELAY_JOB);
-    this.nudge();
   }
 
   /** Lets the current runs end, and starts no other. */

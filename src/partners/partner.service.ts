@@ -1,5 +1,4 @@
-import type { DataSource } from "typeorm";
-import type { ApiKeyService } from "../auth/api-key.service.js";
+import type { DataSource, EntityManager } from "typeorm";
 import { canActForPartner, type Caller } from "../graphql/caller.js";
 import { Role } from "../graphql/role.js";
 import { isDuplicateKey } from "../db/errors.js";
@@ -27,10 +26,18 @@ export interface CreatedPartner {
   apiKey: string;
 }
 
+/**
+ * Issues a new partner's first key in the partner's transaction (the API keys' service, passed in by
+ * src/app/: keys know partners, partners need not know keys).
+ */
+export interface FirstKeyIssuer {
+  issue(input: { role: Role; partnerId: string; label: string }, em: EntityManager): Promise<{ secret: string }>;
+}
+
 export class PartnerService {
   constructor(
     private readonly db: DataSource,
-    private readonly apiKeys: ApiKeyService,
+    private readonly apiKeys: FirstKeyIssuer,
   ) {}
 
   /** Partners by name; with a region, those with an active profile there (what a customer may choose from). */
