@@ -4,8 +4,8 @@
  *   src/app/            the composition root: builds the services, the resolvers, the schema and the
  *                       server. Only the entry points (main.ts, the admin tool) import it.
  *   src/<feature>/      referrals, rfis, partners, live, webhooks, outbox, config, …: behaviour that
- *                       changes together. A feature imports the ground floor and other features,
- *                       never in a circle: .ci/folder-cycles.mjs (run by `npm run deps` after these
+ *                       changes together. A feature imports the ground floor and other features'
+ *                       public entries (src/<feature>/index.ts), never in a circle: .ci/folder-cycles.mjs (run by `npm run deps` after these
  *                       rules) fails when features depend on each other, directly or around, except
  *                       referrals and rfis (a referral is an RFI sent to a partner: docs/ARCHITECTURE.md).
  *                       What a lower feature needs from a higher one is passed in as a port it
@@ -47,6 +47,21 @@ module.exports = {
       severity: "error",
       from: { path: "^src/", pathNot: ["^src/app/", "^src/main\\.ts$", "^src/admin/"] },
       to: { path: "^src/app/" },
+    },
+    {
+      name: "features-meet-at-their-entry",
+      comment:
+        "A feature uses another through its public entry (src/<feature>/index.ts), never its files: what is not in the entry is the feature's own. Referrals and rfis, two halves of one thing, use each other's files (next rule); src/app/ wires everything from the files themselves.",
+      severity: "error",
+      from: { path: "^src/([^/]+)/", pathNot: ["^src/(app|admin|graphql|db|logging|referrals|rfis)/"] },
+      to: { path: "^src/[^/]+/", pathNot: ["^src/$1/", "^src/[^/]+/index\\.ts$", GROUND, "^src/app/"] },
+    },
+    {
+      name: "referrals-and-rfis-meet-others-at-their-entry",
+      comment: "Referrals and rfis use each other's files, and every other feature through its entry.",
+      severity: "error",
+      from: { path: "^src/(referrals|rfis)/" },
+      to: { path: "^src/[^/]+/", pathNot: ["^src/(referrals|rfis)/", "^src/[^/]+/index\\.ts$", GROUND, "^src/app/"] },
     },
     {
       name: "live-core-is-transport-neutral",

@@ -1,5 +1,5 @@
 import { Column, Entity, ForeignKey, PrimaryColumn } from "typeorm";
-import { Partner } from "../partners/partner.entity.js";
+import { Partner } from "../partners/index.js";
 
 /**
  * One counter of a partner's history, kept as the partner's referrals change (see

@@ -2,7 +2,7 @@ import { Arg, Authorized, Ctx, FieldResolver, Query, Resolver, Root } from "type
 import { Role } from "../graphql/role.js";
 import type { RequestContext } from "../graphql/context.js";
 import { listCost } from "../graphql/limits.js";
-import { Partner } from "../partners/partner.entity.js";
+import { Partner } from "../partners/index.js";
 import { CloseDateStats, DealSizeStats, Responsiveness, StatsDimension, StatsFilter } from "./stats.types.js";
 import { responsivenessOfPartner } from "./responsiveness.js";
 import { StatsService } from "./stats.service.js";

@@ -1,7 +1,7 @@
 import { E_TIMEOUT, Semaphore, withTimeout, type SemaphoreInterface } from "async-mutex";
 import type { DataSource } from "typeorm";
 import { partnerScope, type Caller } from "../graphql/caller.js";
-import type { StatsConfig } from "../config/config.js";
+import type { StatsConfig } from "../config/index.js";
 import { isRowId } from "../db/ids.js";
 import { serviceUnavailable } from "../graphql/errors.js";
 import type { CloseDateStats, DealSizeStats, StatsFilter, StatsKey } from "./stats.types.js";

@@ -1,7 +1,7 @@
 import { Field, ID, ObjectType } from "type-graphql";
 import { Column, Entity, ForeignKey, Index, PrimaryGeneratedColumn } from "typeorm";
 import { DateTimeScalar } from "../graphql/scalars.js";
-import { Partner } from "../partners/partner.entity.js";
+import { Partner } from "../partners/index.js";
 import { Role } from "../graphql/role.js";
 
 /** Who revoked a key: an admin (revokeApiKey), for good; or ADMIN_API_KEY changing or unset, until it names the key again. */

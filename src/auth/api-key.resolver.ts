@@ -4,11 +4,11 @@ import type { RequestContext } from "../graphql/context.js";
 import { listCost } from "../graphql/limits.js";
 import { DateTimeScalar } from "../graphql/scalars.js";
 import { NotBlank } from "../graphql/validation.js";
-import { Partner } from "../partners/partner.entity.js";
-import { MAX_NAME_LENGTH } from "../partners/partner.inputs.js";
+import { Partner } from "../partners/index.js";
+import { MAX_NAME_LENGTH } from "../partners/index.js";
 import { ApiKey } from "./api-key.entity.js";
 import { Role } from "../graphql/role.js";
-import { partnerById } from "../partners/partner.loaders.js";
+import { partnerById } from "../partners/index.js";
 import { ApiKeyService } from "./api-key.service.js";
 
 /** What the cost limit assumes of the list of keys. */

@@ -8,7 +8,7 @@ import { isRowId } from "../db/ids.js";
 import { poolReader } from "../db/pool.js";
 import { badInput, notFound, unauthenticated } from "../graphql/errors.js";
 import type { Logger } from "../logging/logger.js";
-import { Partner } from "../partners/partner.entity.js";
+import { Partner } from "../partners/index.js";
 import { ApiKey, KeyRevoker } from "./api-key.entity.js";
 import { hasExpired, type Caller } from "../graphql/caller.js";
 import { Role } from "../graphql/role.js";

@@ -1,7 +1,7 @@
 import type { DataSource } from "typeorm";
 import { partnerScope, type Caller } from "../graphql/caller.js";
 import { EntityRows, type Queryable } from "../db/entity-rows.js";
-import { Referral } from "../referrals/referral.entity.js";
+import { Referral } from "../referrals/index.js";
 import { tagged } from "../db/background.js";
 import { poolReader } from "../db/pool.js";
 import { badInput } from "../graphql/errors.js";

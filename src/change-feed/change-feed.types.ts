@@ -2,7 +2,7 @@ import { Field, Int, ObjectType } from "type-graphql";
 import { DateTimeScalar } from "../graphql/scalars.js";
 import { ReferralAction, ReferralStatus } from "../referrals/lifecycle.js";
 import { PageInfo } from "../graphql/paging.js";
-import { Referral } from "../referrals/referral.entity.js";
+import { Referral } from "../referrals/index.js";
 import type { Position } from "./position.js";
 
 @ObjectType({ simpleResolvers: true, description: "One committed change of a referral, in the order changes were committed." })

@@ -1,5 +1,5 @@
 import { readTrustedProxies, type TrustedProxies } from "./proxies.js";
-import { DELIVERY_DEADLINE_MS } from "../outbox/lease.js";
+import { DELIVERY_DEADLINE_MS } from "../outbox/index.js";
 import {
   DEFAULT_DATABASE_URL,
   parseDatabaseUrl,

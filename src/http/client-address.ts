@@ -1,6 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import proxyaddr from "proxy-addr";
-import type { TrustedProxies } from "../config/proxies.js";
+import type { TrustedProxies } from "../config/index.js";
 
 /** Whether the peer at `hop` (0 = the TCP peer) is a trusted proxy; express's `trust proxy` takes the same. */
 export type ProxyTrust = (address: string, hop: number) => boolean;

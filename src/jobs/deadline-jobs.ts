@@ -1,10 +1,10 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Agenda, Job } from "agenda";
 import type { Logger } from "pino";
-import type { JobsConfig } from "../config/config.js";
+import type { JobsConfig } from "../config/index.js";
 import { deadlineAction } from "../referrals/lifecycle.js";
-import type { Transition } from "../referrals/record-transitions.js";
-import type { ReferralExpiry } from "../referrals/referral-expiry.js";
+import type { Transition } from "../referrals/index.js";
+import type { ReferralExpiry } from "../referrals/index.js";
 import type { Scheduler } from "./scheduler.js";
 
 /** A due instant: at this second (ISO), everything due by then expires. */

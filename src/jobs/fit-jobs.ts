@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
-import { teachesFit, type FitScores } from "../analytics/fit-scores.js";
-import type { Transition } from "../referrals/record-transitions.js";
+import { teachesFit, type FitScores } from "../analytics/index.js";
+import type { Transition } from "../referrals/index.js";
 import type { Scheduler } from "./scheduler.js";
 
 export const FIT_RESCORE_JOB = "fit-rescore";

@@ -4,9 +4,9 @@ import { MongoBackend } from "@agendajs/mongo-backend";
 import { RedisBackend } from "@agendajs/redis-backend";
 import { MongoClient } from "mongodb";
 import type { Logger } from "pino";
-import type { JobsConfig } from "../config/config.js";
+import type { JobsConfig } from "../config/index.js";
 import { guarded } from "../logging/guarded.js";
-import { CONNECT_TIMEOUT_MS, connectRedis, UnreachableServiceError, withTimeout } from "../redis/connect.js";
+import { CONNECT_TIMEOUT_MS, connectRedis, UnreachableServiceError, withTimeout } from "../redis/index.js";
 
 /** Agenda's storage, chosen by the scheme of JOBS_URL and namespaced by JOBS_NAMESPACE. */
 export interface JobStore {

@@ -1,5 +1,5 @@
-import { RELAY_POLL_MS } from "../outbox/channel.js";
-import type { OutboxRelay } from "../outbox/outbox-relay.js";
+import { RELAY_POLL_MS } from "../outbox/index.js";
+import type { OutboxRelay } from "../outbox/index.js";
 import type { Scheduler } from "./scheduler.js";
 
 const OUTBOX_RELAY_JOB = "outbox-relay";

@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import type { DataSource } from "typeorm";
-import { writeDueReminders } from "../notifications/notification-writer.js";
-import type { OutboxRelay } from "../outbox/outbox-relay.js";
+import { writeDueReminders } from "../notifications/index.js";
+import type { OutboxRelay } from "../outbox/index.js";
 import type { Scheduler } from "./scheduler.js";
 
 const REMINDERS_JOB = "response-reminders";

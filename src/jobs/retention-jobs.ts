@@ -1,9 +1,9 @@
 import type { Logger } from "pino";
 import type { DataSource } from "typeorm";
-import type { RetentionConfig } from "../config/config.js";
+import type { RetentionConfig } from "../config/index.js";
 import { tagged } from "../db/background.js";
 import { deleteOlderThan, type RetainedTable } from "../db/retention.js";
-import { DeliveryStatus } from "../outbox/outbox-message.entity.js";
+import { DeliveryStatus } from "../outbox/index.js";
 import type { Scheduler } from "./scheduler.js";
 
 const RETENTION_JOB = "retention";

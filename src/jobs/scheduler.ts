@@ -2,7 +2,7 @@ import { hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Agenda, type Job, type JobStateNotification } from "agenda";
 import type { Logger } from "pino";
-import type { JobsConfig } from "../config/config.js";
+import type { JobsConfig } from "../config/index.js";
 import { guarded } from "../logging/guarded.js";
 import { connectJobStore, type JobStore } from "./job-store.js";
 

@@ -2,18 +2,18 @@ import type { Repeater } from "@graphql-yoga/subscription";
 import type { Logger } from "pino";
 import type { DataSource } from "typeorm";
 import { partnerScope, type Caller } from "../graphql/caller.js";
-import type { ChangeFeedService } from "../change-feed/change-feed.service.js";
-import type { ReferralChange } from "../change-feed/change-feed.types.js";
-import { comparePositions, endOfBatch, type Position } from "../change-feed/position.js";
+import type { ChangeFeedService } from "../change-feed/index.js";
+import type { ReferralChange } from "../change-feed/index.js";
+import { comparePositions, endOfBatch, type Position } from "../change-feed/index.js";
 import { createLoaders, type Loaders } from "../graphql/loaders.js";
-import { rateLimitedError } from "../rate-limits/rate-limits.js";
+import { rateLimitedError } from "../rate-limits/index.js";
 import type { LiveBus, FeedBatchMessage } from "./pubsub.js";
 import { send, type LiveFanOut } from "./fan-out.js";
 import type { Subscriber } from "./subscriber.js";
 import { LIMITS } from "../graphql/limits.js";
 import type { LiveRequest } from "./live-request.js";
 import { LiveCloseCode } from "./close-codes.js";
-import { referralById } from "../referrals/referral.loaders.js";
+import { referralById } from "../referrals/index.js";
 
 /** Changes read from the database at once, live or replayed. */
 const PAGE = 500;

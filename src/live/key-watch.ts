@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import type { ApiKeyService } from "../auth/api-key.service.js";
+import type { ApiKeyService } from "../auth/index.js";
 import { whenExpired, type Caller } from "../graphql/caller.js";
 import type { LiveBus } from "./pubsub.js";
 import type { LiveSocket } from "./live-socket.js";

@@ -1,6 +1,6 @@
 import type { DocumentNode } from "graphql";
-import type { Position } from "../change-feed/position.js";
-import type { RateLimitRefusal } from "../rate-limits/rate-limits.js";
+import type { Position } from "../change-feed/index.js";
+import type { RateLimitRefusal } from "../rate-limits/index.js";
 import type { LiveSocket } from "./live-socket.js";
 
 /** `referralReceived`, `referralUpdated` and `referralChanged`: all served from the placed changes, in commit order. */

@@ -1,9 +1,9 @@
 import { Arg, Authorized, Resolver, Root, Subscription } from "type-graphql";
-import { ReferralChange } from "../change-feed/change-feed.types.js";
-import { decodeCursor } from "../change-feed/position.js";
+import { ReferralChange } from "../change-feed/index.js";
+import { decodeCursor } from "../change-feed/index.js";
 import { Role } from "../graphql/role.js";
 import type { RequestContext } from "../graphql/context.js";
-import { Referral } from "../referrals/referral.entity.js";
+import { Referral } from "../referrals/index.js";
 import type { LiveReferralEvent } from "./fan-out.js";
 import type { LiveRequest } from "./live-request.js";
 

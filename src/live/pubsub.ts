@@ -2,9 +2,9 @@ import { setMaxListeners } from "node:events";
 import { createPubSub, type PubSub, type Repeater } from "@graphql-yoga/subscription";
 import { createRedisEventTarget } from "@graphql-yoga/redis-event-target";
 import type { Logger } from "pino";
-import type { PubSubConfig } from "../config/config.js";
+import type { PubSubConfig } from "../config/index.js";
 import type { Redis } from "ioredis";
-import { connectRedis, UnreachableServiceError } from "../redis/connect.js";
+import { connectRedis, UnreachableServiceError } from "../redis/index.js";
 
 /** What travels between instances: a batch of the change feed has committed, or a key was revoked. */
 export interface KeyRevokedMessage {

@@ -1,4 +1,4 @@
-import type { Position } from "../change-feed/position.js";
+import type { Position } from "../change-feed/index.js";
 import type { Caller } from "../graphql/caller.js";
 import type { LiveKind, LiveRequest } from "./live-request.js";
 import type { LiveSocket, NextMessage } from "./live-socket.js";

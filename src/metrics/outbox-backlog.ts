@@ -1,6 +1,6 @@
 import type { DataSource } from "typeorm";
 import { tagged } from "../db/background.js";
-import { DeliveryStatus } from "../outbox/outbox-message.entity.js";
+import { DeliveryStatus } from "../outbox/index.js";
 import type { OutboxBacklog } from "./metrics.js";
 
 /**

@@ -1,7 +1,7 @@
 import { mkdir, rename, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import nodemailer, { type Transporter } from "nodemailer";
-import type { NotificationsConfig } from "../config/config.js";
+import type { NotificationsConfig } from "../config/index.js";
 
 export interface Mail {
   /** The notification's id: the Message-ID derives from it, so a retry sends the same message. */

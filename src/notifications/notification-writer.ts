@@ -1,7 +1,7 @@
 import type { EntityManager } from "typeorm";
 import type { Queryable } from "../db/entity-rows.js";
-import type { PlacedEvents } from "../change-feed/sequencer.js";
-import { DeliveryStatus } from "../outbox/outbox-message.entity.js";
+import type { PlacedEvents } from "../change-feed/index.js";
+import { DeliveryStatus } from "../outbox/index.js";
 import { customerChoosesAnother, ReferralAction, ReferralStatus } from "../referrals/lifecycle.js";
 import { EMAIL_CHANNEL, emailDedupeKey, endpointEmailDedupeKey, NotificationKind } from "./notification-kind.js";
 

@@ -2,10 +2,10 @@ import { Args, ArgsType, Authorized, Ctx, Field, FieldResolver, ID, Int, Query, 
 import { Role } from "../graphql/role.js";
 import type { RequestContext } from "../graphql/context.js";
 import { pagedListCost } from "../graphql/paging.js";
-import { DeliveryStatus } from "../outbox/outbox-message.entity.js";
-import { Referral } from "../referrals/referral.entity.js";
+import { DeliveryStatus } from "../outbox/index.js";
+import { Referral } from "../referrals/index.js";
 import { Notification, NotificationConnection } from "./notification.types.js";
-import { referralById } from "../referrals/referral.loaders.js";
+import { referralById } from "../referrals/index.js";
 import { NotificationService } from "./notification.service.js";
 
 @ArgsType()

@@ -2,7 +2,7 @@ import type { DataSource } from "typeorm";
 import { EntityRows, type Queryable } from "../db/entity-rows.js";
 import { idCursors, isRowId } from "../db/ids.js";
 import { poolReader } from "../db/pool.js";
-import { DeliveryStatus, OutboxMessage } from "../outbox/outbox-message.entity.js";
+import { DeliveryStatus, OutboxMessage } from "../outbox/index.js";
 import { requestedPageSize } from "../graphql/paging.js";
 import { EMAIL_CHANNEL, type NotificationKind } from "./notification-kind.js";
 import type { Notification, NotificationConnection } from "./notification.types.js";

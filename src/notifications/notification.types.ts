@@ -1,8 +1,8 @@
 import { Field, ID, Int, ObjectType } from "type-graphql";
 import { DateTimeScalar, EmailAddressScalar } from "../graphql/scalars.js";
-import { DeliveryStatus } from "../outbox/outbox-message.entity.js";
+import { DeliveryStatus } from "../outbox/index.js";
 import { PageInfo } from "../graphql/paging.js";
-import { Referral } from "../referrals/referral.entity.js";
+import { Referral } from "../referrals/index.js";
 import { NotificationKind } from "./notification-kind.js";
 
 /** An e-mail of the outbox, as operators see it. */

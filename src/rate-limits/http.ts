@@ -1,6 +1,6 @@
 import type { ApolloServerPlugin } from "@apollo/server";
 import type { NextFunction, Request, RequestHandler, Response } from "express";
-import type { ApiKeyService } from "../auth/api-key.service.js";
+import type { ApiKeyService } from "../auth/index.js";
 import type { Caller } from "../graphql/caller.js";
 import type { RequestContext } from "../graphql/context.js";
 import { documentCost } from "./cost.js";

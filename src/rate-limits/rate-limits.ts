@@ -1,11 +1,11 @@
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, RLWrapperTimeouts, type RateLimiterAbstract } from "rate-limiter-flexible";
-import type { RateLimitConfig } from "../config/config.js";
+import type { RateLimitConfig } from "../config/index.js";
 import { ErrorCode } from "../graphql/error-codes.js";
 import { AppError } from "../graphql/errors.js";
-import type { Metrics } from "../metrics/metrics.js";
-import { connectRedis, UnreachableServiceError } from "../redis/connect.js";
+import type { Metrics } from "../metrics/index.js";
+import { connectRedis, UnreachableServiceError } from "../redis/index.js";
 import { STATISTICS_COST } from "./cost.js";
 
 /** What was limited, as the `limit` label of `rate_limited_total` says it. */

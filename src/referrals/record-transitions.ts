@@ -1,4 +1,4 @@
-import { countChanges } from "../analytics/history-counters.js";
+import { countChanges } from "../analytics/index.js";
 import type { Queryable } from "../db/entity-rows.js";
 import { statusBefore, type ReferralAction } from "./lifecycle.js";
 import type { Referral } from "./referral.entity.js";

@@ -1,8 +1,8 @@
 import { Field, ID, Int, ObjectType, registerEnumType } from "type-graphql";
 import { Column, Entity, ForeignKey, Index, PrimaryGeneratedColumn } from "typeorm";
 import { DateTimeScalar, LocalDateScalar } from "../graphql/scalars.js";
-import { MarketingProfile } from "../partners/marketing-profile.entity.js";
-import { Partner } from "../partners/partner.entity.js";
+import { MarketingProfile } from "../partners/index.js";
+import { Partner } from "../partners/index.js";
 import { CompanySize } from "../rfis/company-size.js";
 import { Rfi } from "../rfis/rfi.entity.js";
 import { ReferralAction, ReferralStage, ReferralStatus } from "./lifecycle.js";

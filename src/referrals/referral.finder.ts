@@ -6,7 +6,7 @@ import { isRowId } from "../db/ids.js";
 import { badInput } from "../graphql/errors.js";
 import { requestedPageSize } from "../graphql/paging.js";
 import { statusesInStage, type ReferralStatus } from "./lifecycle.js";
-import { Partner } from "../partners/partner.entity.js";
+import { Partner } from "../partners/index.js";
 import { Rfi } from "../rfis/rfi.entity.js";
 import { Referral, ReferralEvent } from "./referral.entity.js";
 import { OrderDirection, ReferralOrderField, type ReferralConnection, type ReferralFilter, type ReferralOrder } from "./referral.inputs.js";

@@ -2,7 +2,7 @@ import { Field, ID, InputType, ObjectType, registerEnumType } from "type-graphql
 import { CountryCodeScalar, CurrencyScalar, DateTimeScalar, DecimalScalar, LocalDateScalar } from "../graphql/scalars.js";
 import { PageInfo } from "../graphql/paging.js";
 import { ReferralStage, ReferralStatus } from "./lifecycle.js";
-import type { Partner } from "../partners/partner.entity.js";
+import type { Partner } from "../partners/index.js";
 import type { Rfi } from "../rfis/rfi.entity.js";
 import { Referral, type ReferralEvent } from "./referral.entity.js";
 

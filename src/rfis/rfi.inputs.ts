@@ -3,7 +3,7 @@ import { Field, ID, InputType, Int, ObjectType } from "type-graphql";
 import { CountryCodeScalar, EmailAddressScalar } from "../graphql/scalars.js";
 import { listCost } from "../graphql/limits.js";
 import { NotBlank } from "../graphql/validation.js";
-import { MAX_KEYWORD_LENGTH, MAX_KEYWORDS, MAX_NAME_LENGTH } from "../partners/partner.inputs.js";
+import { MAX_KEYWORD_LENGTH, MAX_KEYWORDS, MAX_NAME_LENGTH } from "../partners/index.js";
 import { Referral } from "../referrals/referral.entity.js";
 import { Locale } from "../notifications/locale.js";
 import { CompanySize } from "./company-size.js";

@@ -1,4 +1,4 @@
-import type { MarketingProfile } from "../partners/marketing-profile.entity.js";
+import type { MarketingProfile } from "../partners/index.js";
 import type { CompanySize } from "./company-size.js";
 
 export interface RfiTraits {

@@ -1,8 +1,8 @@
 import type { EntityManager } from "typeorm";
-import { answerCountsOf } from "../analytics/history-counters.js";
-import { responsivenessFrom, responsivenessScore } from "../analytics/responsiveness.js";
-import { MarketingProfile } from "../partners/marketing-profile.entity.js";
-import { Partner } from "../partners/partner.entity.js";
+import { answerCountsOf } from "../analytics/index.js";
+import { responsivenessFrom, responsivenessScore } from "../analytics/index.js";
+import { MarketingProfile } from "../partners/index.js";
+import { Partner } from "../partners/index.js";
 import type { CompanySize } from "./company-size.js";
 import { routeRfi, type RoutedProfile } from "./routing.js";
 

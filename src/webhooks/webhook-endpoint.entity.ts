@@ -1,7 +1,7 @@
 import { Field, ID, ObjectType } from "type-graphql";
 import { Column, Entity, ForeignKey, Index, PrimaryGeneratedColumn } from "typeorm";
 import { DateTimeScalar } from "../graphql/scalars.js";
-import { Partner } from "../partners/partner.entity.js";
+import { Partner } from "../partners/index.js";
 import type { WebhookEventType } from "./webhook-event-type.js";
 
 /** Where a partner's referral changes are posted, signed with the endpoint's own secret. */

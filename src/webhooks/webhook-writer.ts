@@ -1,6 +1,6 @@
 import type { Queryable } from "../db/entity-rows.js";
-import type { PlacedEvents } from "../change-feed/sequencer.js";
-import { DeliveryStatus } from "../outbox/outbox-message.entity.js";
+import type { PlacedEvents } from "../change-feed/index.js";
+import { DeliveryStatus } from "../outbox/index.js";
 import { ReferralAction } from "../referrals/lifecycle.js";
 import { WebhookEventType } from "./webhook-event-type.js";
 

@@ -2,12 +2,12 @@ import { Arg, Args, ArgsType, Authorized, Ctx, Field, FieldResolver, ID, Int, Mu
 import { Role } from "../graphql/role.js";
 import type { RequestContext } from "../graphql/context.js";
 import { pagedListCost } from "../graphql/paging.js";
-import { DeliveryStatus } from "../outbox/outbox-message.entity.js";
-import { Partner } from "../partners/partner.entity.js";
+import { DeliveryStatus } from "../outbox/index.js";
+import { Partner } from "../partners/index.js";
 import { eventTypesOf, WebhookEndpoint } from "./webhook-endpoint.entity.js";
 import { WebhookEventType } from "./webhook-event-type.js";
 import { CreatedWebhookEndpoint, WebhookDelivery, WebhookDeliveryConnection, WebhookEndpointInput } from "./webhook.types.js";
-import { partnerById } from "../partners/partner.loaders.js";
+import { partnerById } from "../partners/index.js";
 import { WebhookService } from "./webhook.service.js";
 
 @ArgsType()

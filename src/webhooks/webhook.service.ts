@@ -1,13 +1,13 @@
 import type { DataSource } from "typeorm";
 import { canActForPartner, partnerScope, type Caller } from "../graphql/caller.js";
-import type { WebhooksConfig } from "../config/config.js";
+import type { WebhooksConfig } from "../config/index.js";
 import { EntityRows, type Queryable } from "../db/entity-rows.js";
 import { idCursors, isRowId } from "../db/ids.js";
 import { poolReader } from "../db/pool.js";
 import { badInput, forbidden, notFound } from "../graphql/errors.js";
-import { EMAIL_CHANNEL } from "../notifications/notification-kind.js";
-import { writeWebhookDisabledNotices } from "../notifications/notification-writer.js";
-import { DeliveryStatus, OutboxMessage } from "../outbox/outbox-message.entity.js";
+import { EMAIL_CHANNEL } from "../notifications/index.js";
+import { writeWebhookDisabledNotices } from "../notifications/index.js";
+import { DeliveryStatus, OutboxMessage } from "../outbox/index.js";
 import { requestedPageSize } from "../graphql/paging.js";
 import { checkWebhookUrl } from "./safe-url.js";
 import { newSigningSecret } from "./webhook-channel.js";

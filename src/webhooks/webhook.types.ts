@@ -1,7 +1,7 @@
 import { ArrayMaxSize, ArrayMinSize, MaxLength } from "class-validator";
 import { Field, ID, InputType, Int, ObjectType } from "type-graphql";
 import { DateTimeScalar } from "../graphql/scalars.js";
-import { DeliveryStatus } from "../outbox/outbox-message.entity.js";
+import { DeliveryStatus } from "../outbox/index.js";
 import { PageInfo } from "../graphql/paging.js";
 import { WebhookEndpoint } from "./webhook-endpoint.entity.js";
 import { WebhookEventType } from "./webhook-event-type.js";
