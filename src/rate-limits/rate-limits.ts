@@ -7,6 +7,7 @@ import { AppError } from "../graphql/errors.js";
 import type { Metrics } from "../metrics/index.js";
 import { connectRedis, UnreachableServiceError } from "../redis/index.js";
 import { STATISTICS_COST } from "./cost.js";
+import { LocalAllowance } from "./local-allowance.js";
 
 /** What was limited, as the `limit` label of `rate_limited_total` says it. */
 export type LimitName = "key" | "anonymous" | "failed_auth" | "sockets";
@@ -50,6 +51,10 @@ const STORE_TIMEOUT_MS = 200;
  * for failed authentications. On Redis (RATE_LIMIT_STORE, keys prefixed by RATE_LIMIT_NAMESPACE) every
  * instance shares the counts; with `memory` each instance counts alone.
  *
+ * A key's units are counted in this instance's memory and settled with Redis in batches
+ * (local-allowance.ts): N instances together may let a key through at most N × 1 % over its limit in
+ * a minute, and a request within the allowance costs no round trip.
+ *
  * A Redis that fails never fails or holds a request: each limiter is wrapped in a 200 ms timeout, and
  * any error, timeout, or a connection that is not ready (answered at once, not queued) falls back to
  * an in-memory limiter with the same points (rate-limiter-flexible's insuranceLimiter). During an
@@ -61,7 +66,7 @@ export class RateLimits {
 
   private constructor(
     private readonly config: RateLimitConfig,
-    private readonly perKey: RateLimiterAbstract,
+    private readonly perKey: RateLimiterAbstract | LocalAllowance,
     private readonly anonymous: RateLimiterAbstract,
     private readonly failedAuth: RateLimiterAbstract,
     private readonly metrics: Metrics,
@@ -88,7 +93,7 @@ export class RateLimits {
     };
     return new RateLimits(
       config,
-      limiter("key", config.perKeyPerMinute),
+      redis ? new LocalAllowance(limiter("key", config.perKeyPerMinute), config.perKeyPerMinute) : limiter("key", config.perKeyPerMinute),
       limiter("anonymous", config.anonymousPerMinute),
       limiter("failed-auth", config.failedAuthPerMinute),
       metrics,
@@ -106,7 +111,14 @@ export class RateLimits {
   async forKey(keyId: string, units: number): Promise<RateLimitRefusal | undefined> {
     const limit = this.config.perKeyPerMinute;
     const rule = `this API key may make ${limit} requests a minute (statistics count ${STATISTICS_COST})`;
-    return this.consume(this.perKey, keyId, units, "key", rule);
+    if (!(this.perKey instanceof LocalAllowance)) return this.consume(this.perKey, keyId, units, "key", rule);
+    try {
+      const outcome = await this.perKey.consume(keyId, units);
+      return outcome && this.refused("key", `rate limit exceeded: ${rule}`, outcome.retryInMs);
+    } catch (error) {
+      this.logger.warn({ err: error, limit: "key" }, "rate limits: could not count a request; letting it through");
+      return undefined;
+    }
   }
 
   /** Spends `units` of the address's minute for requests without a key. */
@@ -166,6 +178,7 @@ export class RateLimits {
   async close(): Promise<void> {
     const redis = this.redis;
     if (!redis) return;
+    if (this.perKey instanceof LocalAllowance) await this.perKey.close().catch(() => undefined);
     let timer: NodeJS.Timeout | undefined;
     const gaveUp = new Promise<void>((resolve) => (timer = setTimeout(resolve, STORE_TIMEOUT_MS * 5)));
     await Promise.race([redis.quit().catch(() => undefined), gaveUp]);

@@ -99,6 +99,18 @@ describe("rate limits", function () {
     expect((await post(elsewhere, key)).status, "another deployment's namespace").to.equal(200);
   });
 
+  it("lets instances sharing a key's limit through at most 1 % each over it (the allowance they count in memory)", async () => {
+    const shared = namespace();
+    const a = await start({ RATE_LIMIT: "300", RATE_LIMIT_NAMESPACE: shared });
+    const b = await start({ RATE_LIMIT: "300", RATE_LIMIT_NAMESPACE: shared });
+    const key = await newKey(a);
+    const answers: Answer[] = [];
+    for (let i = 0; i < 200; i++) answers.push(...(await Promise.all([post(a, key), post(b, key)])));
+    const allowed = answers.filter(({ status }) => status === 200).length;
+    expect(allowed, "at least the limit, at most 2 instances × 3 units over it").to.be.within(300, 306);
+    for (const refused of answers.filter(({ status }) => status !== 200)) expectRateLimited(refused);
+  });
+
   it("limits requests without a key per address (RATE_LIMIT_ANONYMOUS), apart from keyed ones", async () => {
     const server = await start({ RATE_LIMIT_ANONYMOUS: "3" });
     for (let i = 0; i < 3; i++) expect((await post(server, undefined)).status).to.equal(401);
@@ -298,6 +310,8 @@ describe("rate limits", function () {
     let proxy: Server;
     let silent = false;
     const connections = new Set<Socket>();
+    /** What the servers sent Redis through the proxy, chunk by chunk. */
+    const commands: string[] = [];
 
     before(async () => {
       // Between the server and Redis: forwards, or (silent) swallows every command, as a hung Redis would.
@@ -305,7 +319,10 @@ describe("rate limits", function () {
       proxy = createServer((client) => {
         const upstream = connect(Number(redis.port || 6379), redis.hostname);
         connections.add(client).add(upstream);
-        client.on("data", (chunk) => silent || upstream.write(chunk));
+        client.on("data", (chunk) => {
+          commands.push(String(chunk));
+          if (!silent) upstream.write(chunk);
+        });
         upstream.pipe(client);
         client.on("error", () => upstream.destroy()).on("close", () => upstream.destroy());
         upstream.on("error", () => client.destroy()).on("close", () => client.destroy());
@@ -316,6 +333,18 @@ describe("rate limits", function () {
     after(async () => {
       for (const socket of connections) socket.destroy();
       await new Promise((resolve) => proxy.close(resolve));
+    });
+
+    it("settles a key's units with Redis in batches: 60 requests within the allowance cost a few round trips, not 60", async () => {
+      const { port } = proxy.address() as { port: number };
+      const counted = namespace();
+      const server = await start({ RATE_LIMIT: "100000", RATE_LIMIT_STORE: `redis://127.0.0.1:${port}`, RATE_LIMIT_NAMESPACE: counted });
+      const key = await newKey(server);
+      commands.length = 0;
+      for (let i = 0; i < 60; i++) expect((await post(server, key)).status).to.equal(200);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const counts = commands.filter((command) => command.includes(`${counted}:rl:key`));
+      expect(counts.length, "settlements (one every 100 ms at most)").to.be.within(1, 20);
     });
 
     it("answers at once and counts in this instance's memory instead", async () => {
