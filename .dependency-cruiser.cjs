@@ -21,9 +21,8 @@
  * No import cycle anywhere, type-only imports included: a cycle makes two modules one module that
  * nobody can read alone.
  */
-const VOCABULARY = "^src/(referrals/lifecycle|rfis/company-size|notifications/locale)\\.ts$";
-const GROUND = `^src/(graphql|db|logging)/|${VOCABULARY}`;
-const FEATURE = "^src/(?!app/|graphql/|db/|logging/)[^/]+/(?!(lifecycle|company-size|locale)\\.ts$)";
+const { GROUND, TWINS } = require("./.ci/layers.cjs");
+const TWIN = `^src/(${TWINS.join("|")})/`;
 
 module.exports = {
   forbidden: [
@@ -39,7 +38,7 @@ module.exports = {
       comment: "graphql/, db/ and the lifecycle stand under every feature: they never import one (nor the app).",
       severity: "error",
       from: { path: GROUND },
-      to: { path: ["^src/app/", FEATURE] },
+      to: { path: "^src/[^/]+/", pathNot: GROUND },
     },
     {
       name: "only-entry-points-import-the-app",
@@ -53,15 +52,15 @@ module.exports = {
       comment:
         "A feature uses another through its public entry (src/<feature>/index.ts), never its files: what is not in the entry is the feature's own. Referrals and rfis, two halves of one thing, use each other's files (next rule); src/app/ wires everything from the files themselves.",
       severity: "error",
-      from: { path: "^src/([^/]+)/", pathNot: ["^src/(app|admin|graphql|db|logging|referrals|rfis)/"] },
+      from: { path: "^src/([^/]+)/", pathNot: ["^src/(app|admin)/", GROUND, TWIN] },
       to: { path: "^src/[^/]+/", pathNot: ["^src/$1/", "^src/[^/]+/index\\.ts$", GROUND, "^src/app/"] },
     },
     {
       name: "referrals-and-rfis-meet-others-at-their-entry",
       comment: "Referrals and rfis use each other's files, and every other feature through its entry.",
       severity: "error",
-      from: { path: "^src/(referrals|rfis)/" },
-      to: { path: "^src/[^/]+/", pathNot: ["^src/(referrals|rfis)/", "^src/[^/]+/index\\.ts$", GROUND, "^src/app/"] },
+      from: { path: TWIN },
+      to: { path: "^src/[^/]+/", pathNot: [TWIN, "^src/[^/]+/index\\.ts$", GROUND, "^src/app/"] },
     },
     {
       name: "live-core-is-transport-neutral",

@@ -3,11 +3,13 @@
 // dependency-cruiser finds cycles between modules, not between folders; this reads its graph
 // (JSON on stdin) and fails when features form a circle.
 import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 
+const { GROUND, TWINS } = createRequire(import.meta.url)("./layers.cjs");
 /** Features that are two halves of one thing and say so in docs/ARCHITECTURE.md. */
-const ALLOWED = [["referrals", "rfis"]];
-/** The ground floor and the composition root are not features (see .dependency-cruiser.cjs). */
-const NOT_A_FEATURE = /^src\/(app|admin|graphql|db|logging)\/|^src\/[^/]+\.ts$|^src\/(referrals\/lifecycle|rfis\/company-size|notifications\/locale)\.ts$/;
+const ALLOWED = [TWINS];
+/** The ground floor, the composition root and the entry points are not features. */
+const NOT_A_FEATURE = new RegExp(`^src/(app|admin)/|^src/[^/]+\\.ts$|${GROUND}`);
 
 const graph = JSON.parse(readFileSync(0, "utf8"));
 const featureOf = (path) => (path.startsWith("src/") && !NOT_A_FEATURE.test(path) ? path.split("/")[1] : undefined);
