@@ -156,7 +156,7 @@ export class LiveFanOut {
 
 /** Writes a message of the subscriber's group to its socket, addressed to its subscription. */
 export function send({ socket, id }: Subscriber, next: NextMessage): void {
-  if (socket.isOpen) socket.send(next(id));
+  socket.send(next(id));
 }
 
 function dropSlowConsumer({ socket }: Subscriber): void {

@@ -9,7 +9,7 @@ export interface LiveSocket {
   readonly isOpen: boolean;
   /** Messages handed to the transport and not yet written out to the client (an estimate is enough). */
   readonly unsentMessages: number;
-  /** Sends an encoded message as it is. */
+  /** Sends an encoded message as it is; nothing once the socket is closing or closed. */
   send(message: string): void;
   close(code: LiveCloseCode | number, reason: string): void;
 }
