@@ -56,3 +56,14 @@ export function followersCaughtUp(db: mysql.Pool, sockets: readonly FeedSocket[]
     1000,
   );
 }
+
+/** The outbox's pending messages per channel, the events not yet placed and the batches placed, for the progress line. */
+export async function backlog(db: mysql.Pool): Promise<string> {
+  const [channels] = await db.query<mysql.RowDataPacket[]>(
+    "SELECT channel, COUNT(*) AS n FROM outbox_messages WHERE status = 'PENDING' GROUP BY channel ORDER BY channel",
+  );
+  const unplaced = await count(db, "SELECT COUNT(*) AS n FROM referral_events WHERE feed_batch IS NULL");
+  const batches = await count(db, "SELECT last_batch AS n FROM feed_sequence");
+  const pending = channels.map((row) => `${row.channel} ${row.n}`).join(", ") || "none";
+  return `outbox pending: ${pending}; ${unplaced} events unplaced; ${batches} batches`;
+}

@@ -3,7 +3,7 @@ import mysql from "mysql2/promise";
 import { dropTestDatabase } from "../database.js";
 import { feedEvents, type Check, type Evidence } from "./checks.js";
 import { emailsSent, heldByKilled, noCrash, noDuplicates, webhooksDelivered } from "./delivery-checks.js";
-import { decisionsSettled, followersCaughtUp, outboxSettled } from "./drain.js";
+import { backlog, decisionsSettled, followersCaughtUp, outboxSettled } from "./drain.js";
 import { FaultLog, runFaults, type ScheduledFault } from "./faults.js";
 import {
   adminFeedIsEventTable,
@@ -152,10 +152,10 @@ export async function runCluster(options: ClusterOptions): Promise<ClusterRun> {
     say(`${sockets.length} sockets subscribed; load starts (${options.load.rfisPerSecond} RFIs/s for ${options.loadMs / 1000} s)`);
     const submitting = load.run();
     const faulting = runFaults(options.schedule(instances), { instances, services, db, log: faults }, loadStartedAt);
-    const progress = setInterval(() => {
+    const progress = setInterval(async () => {
       const reconnections = sockets.reduce((n, socket) => n + socket.seams.length, 0);
       say(
-        `[${Math.round((Date.now() - loadStartedAt) / 1000)} s] submitRfi: ${tally.describe("submitRfi")}; ${reconnections} socket reconnections; ${readers.reads.length} list reads; last fault: ${faults.steps.at(-1)?.what ?? "none"}`,
+        `[${Math.round((Date.now() - loadStartedAt) / 1000)} s] submitRfi: ${tally.describe("submitRfi")}; ${reconnections} socket reconnections; ${readers.reads.length} list reads; ${await backlog(db)}; last fault: ${faults.steps.at(-1)?.what ?? "none"}`,
       );
     }, 30_000);
     stops.unshift(async () => clearInterval(progress));
