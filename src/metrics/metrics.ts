@@ -40,6 +40,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly executions = new Counter({
+    name: "graphql_executions_total",
+    help: "GraphQL operations executed over HTTP, by path: compiled (a query seen often, graphql-jit) or interpreted (graphql-js).",
+    labelNames: ["path"] as const,
+    registers: [this.registry],
+  });
+
   readonly poolConnections = new Gauge({
     name: "db_pool_connections",
     help: "MySQL pool connections of this instance, by state (in_use, idle, waiting: operations waiting for one).",

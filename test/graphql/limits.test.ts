@@ -418,6 +418,7 @@ describe("graphql > production mode (NODE_ENV=production)", () => {
       expect(JSON.stringify(errors)).not.to.match(/Connection|mysql|Context/);
     });
 
+    // The second request runs the query's compiled plan (src/graphql/compiled-execution.ts): masked alike.
     it("gets a new id each time", async () => {
       const first = await broken.admin.request(`{ referrals { totalCount } }`);
       const second = await broken.admin.request(`{ referrals { totalCount } }`);
