@@ -55,7 +55,18 @@ export class LoopConnection {
   /** A connection to the data source's database, as its pool's connections are made (UTC, big numbers as strings). */
   static to(db: DataSource, loop: string): LoopConnection {
     const { host, port, username, password, database, charset, timezone } = db.options as PoolOptions;
-    const options = { host, port, user: username, password, database, charset, timezone, supportBigNumbers: true, bigNumberStrings: true };
+    const options = {
+      host,
+      port,
+      user: username,
+      password,
+      database,
+      charset,
+      timezone,
+      supportBigNumbers: true,
+      bigNumberStrings: true,
+      trace: false,
+    };
     return new LoopConnection({ ...options, multipleStatements: true }, loop);
   }
 
