@@ -41,10 +41,15 @@ function deliveryOf(message: OutboxMessage): WebhookDelivery {
  * only; another partner's endpoint or delivery is NOT_FOUND, as an unknown one is. Deliveries are
  * written by the change feed's sequencer (webhook-writer.ts) and sent by the outbox relay.
  */
+/** How often successes clear an endpoint's failure record at most, per instance. */
+const HEALTH_RECHECK_MS = 1000;
+
 export class WebhookService {
   private readonly endpoints: EntityRows<WebhookEndpoint>;
   private readonly messages: EntityRows<OutboxMessage>;
   private readonly reader: Queryable;
+  /** When a success last cleared each endpoint's failure record on this instance. */
+  private readonly clearedAt = new Map<string, number>();
   /** Starts the relay of a channel (set once the relay exists). */
   private nudge: (channel: string) => void = () => undefined;
 
@@ -186,11 +191,16 @@ export class WebhookService {
    */
   async attempted(message: OutboxMessage, failure: unknown): Promise<void> {
     const id = message.endpointId!;
+    const now = new Date();
     if (failure === undefined) {
+      // A busy endpoint succeeds many times a second: its record is cleared once per HEALTH_RECHECK_MS
+      // at most (a failure noted meanwhile on another instance is cleared at the next), not each time.
+      if ((this.clearedAt.get(id) ?? 0) > now.getTime() - HEALTH_RECHECK_MS) return;
       await this.db.query("UPDATE webhook_endpoints SET failing_since = NULL WHERE id = ? AND failing_since IS NOT NULL", [id]);
+      this.clearedAt.set(id, now.getTime());
       return;
     }
-    const now = new Date();
+    this.clearedAt.delete(id);
     await this.db.query("UPDATE webhook_endpoints SET failing_since = COALESCE(failing_since, ?) WHERE id = ?", [now, id]);
     const [endpoint] = await this.endpoints.select(this.reader, "w", "WHERE w.id = ?", [id]);
     if (!endpoint?.enabled || endpoint.failingSince === null) return;
