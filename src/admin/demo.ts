@@ -208,7 +208,7 @@ async function fill(tools: AdminTools, config: Config): Promise<PrintedKey[]> {
   const { db } = tools;
   const transitions = new CommittedTransitions(tools.logger);
   // As the server does: fit scores follow each change (the rest of its consumers are the server's own loops).
-  const fitScores = new FitScores(db);
+  const fitScores = new FitScores(db, tools.logger);
   transitions.listen((committed) => fitScores.refresh(committed));
   const referrals = new ReferralService(db, config, transitions);
   const lapsing = new ReferralService(db, { newReferralResponseWindowMs: 1, evaluationWindowMs: 1 }, transitions);
@@ -220,6 +220,7 @@ async function fill(tools: AdminTools, config: Config): Promise<PrintedKey[]> {
   await openAndLapsedStories(demo, partnerKeys);
   await sleep(20);
   await new ReferralExpiry(db, config, transitions).expireDue(new Date());
+  await fitScores.settled();
   return keys;
 }
 

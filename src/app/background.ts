@@ -81,7 +81,7 @@ function sequencerFor({ db, bus, logger, services }: BackgroundParts, outbox: Ou
  * 1. the sequencer, first: it places the events and, in its own transaction, derives their e-mails and
  *    webhook deliveries, then publishes the batch to every instance's live subscriptions (it does not
  *    wait here), so that nothing below delays what the outside hears;
- * 2. the fit score of each new referral (or changed estimate);
+ * 2. the fit score of each new referral (or changed estimate): queued, scored in batches off the request path;
  * 3. rescoring of the partner's other open referrals after a decision (a job, coalesced);
  * 4. the deadline job of each new deadline within the planning horizon.
  * Each is derived data or a plan: a consumer that fails is logged, and the sweeps catch up.
@@ -98,7 +98,7 @@ export async function startBackground(parts: BackgroundParts): Promise<Backgroun
   const { db, config, services, transitions, scheduler, logger } = parts;
   const lateness = (seconds: number) => services.metrics.deadlineLateness.observe(seconds);
   const deadlines = new DeadlineJobs(scheduler, new ReferralExpiry(db, config, transitions, lateness), config.jobs, logger);
-  const fitScores = new FitScores(db);
+  const fitScores = new FitScores(db, logger);
   const rescoring = new FitRescoreJobs(scheduler, fitScores, config.jobs.sweepEveryMs, logger);
   const mailer = new Mailer(config.notifications);
   const outbox = outboxRelay(parts, mailer);
@@ -126,6 +126,7 @@ export async function startBackground(parts: BackgroundParts): Promise<Backgroun
     async stop() {
       rescoring.stop();
       await sequencer.stop();
+      await fitScores.stop();
       await outbox.stop();
       await deadlines.stop();
       mailer.close();

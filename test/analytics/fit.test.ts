@@ -95,6 +95,8 @@ describe("analytics > fit score on referrals", () => {
   const retail = { industry: "Retail", companySize: "SIZE_1_TO_9", keywords: ["pos"] };
 
   async function fitsOf(api: TestServer["admin"], ids: string[]) {
+    // Arrivals are scored off the request path.
+    await server.current.fitScores.settled();
     return Promise.all(
       ids.map(async (id) => (await api.data(`query($id: ID!) { referral(id: $id) { fitScore fitReasons } }`, { id })).referral),
     );

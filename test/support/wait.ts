@@ -24,6 +24,8 @@ export async function eventually(
  * (a job left in the store by a stopped server may name a partner that is long settled).
  */
 export async function fitScoresSettled(server: TestServer, timeoutMs = 10_000): Promise<void> {
+  // New referrals and changed estimates are scored off the request path, queued on this server.
+  await server.fitScores.settled();
   await eventually(
     "the fit scores are rescored",
     async () => {
