@@ -37,6 +37,25 @@ export class EntityRows<T extends object> {
     return this.map(await q.query(`SELECT ${this.selectList(alias)} FROM ${this.table} ${alias} ${rest}`, parameters), alias);
   }
 
+  /**
+   * Inserts one row (every column but a generated key; absent values are NULL) and answers it as the
+   * entity a read would give, its generated key a string: no read back, no TypeORM persistence.
+   */
+  async insert(q: Queryable, values: Partial<T>): Promise<T> {
+    const given = values as Row;
+    const written = this.columns.filter((column) => !column.isGenerated);
+    const row = written.map((column) => {
+      const value = given[column.propertyName] ?? null;
+      return value === null || AS_READ.has(String(column.type)) ? value : this.db.driver.preparePersistentValue(value, column);
+    });
+    const columns = written.map((column) => `\`${column.databaseName}\``).join(", ");
+    const { insertId } = await q.query(`INSERT INTO \`${this.table}\` (${columns}) VALUES (?)`, [row]);
+    const entity = new this.entity() as Row;
+    for (const column of written) entity[column.propertyName] = given[column.propertyName] ?? null;
+    for (const column of this.columns.filter(({ isGenerated }) => isGenerated)) entity[column.propertyName] = String(insertId);
+    return entity as T;
+  }
+
   /** Rows selected with `selectList(alias)` (maybe beside other tables' columns), as entities. */
   map(rows: Row[], alias: string): T[] {
     let mapper = this.mappers.get(alias);

@@ -5,6 +5,7 @@ import { ReferralAction, respondByOnEntering, targetStatus, type LifecycleWindow
 import type { CommittedTransitions } from "./committed-transitions.js";
 import { Referral } from "./referral.entity.js";
 import { recordTransitions } from "./record-transitions.js";
+import { EntityRows } from "../db/entity-rows.js";
 import { changeReferral, type Change } from "./referral-transition.js";
 import type { Caller } from "../graphql/caller.js";
 
@@ -50,11 +51,15 @@ function estimateNote(referral: Referral): string {
  * referral-transition.ts; deadlines expire referrals in sets (referral-expiry.ts).
  */
 export class ReferralService {
+  private readonly rows: EntityRows<Referral>;
+
   constructor(
     private readonly db: DataSource,
     private readonly windows: LifecycleWindows,
     private readonly transitions: CommittedTransitions,
-  ) {}
+  ) {
+    this.rows = new EntityRows(db, Referral);
+  }
 
   /** Creates the referrals of a new RFI inside the caller's transaction, each with its arrival event. */
   async receive(em: EntityManager, rfi: Rfi, targets: ReferralTarget[], caller: Caller): Promise<Referral[]> {
@@ -62,7 +67,7 @@ export class ReferralService {
     const status = targetStatus(ReferralAction.RECEIVE)!;
     const referrals: Referral[] = [];
     for (const target of targets) {
-      const referral = em.create(Referral, {
+      const referral = await this.rows.insert(em, {
         ...target,
         rfiId: rfi.id,
         region: rfi.region,
@@ -74,8 +79,7 @@ export class ReferralService {
         updatedAt: now,
         respondBy: respondByOnEntering(status, now, this.windows),
       });
-      await em.insert(Referral, referral);
-      referrals.push(await em.findOneByOrFail(Referral, { id: referral.id }));
+      referrals.push(referral);
     }
     await recordTransitions(
       em,

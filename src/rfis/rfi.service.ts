@@ -3,6 +3,7 @@ import { In, type DataSource, type EntityManager } from "typeorm";
 import type { Caller } from "../graphql/caller.js";
 import { isDuplicateKey, retryingDeadlocks } from "../db/errors.js";
 import { isRowId } from "../db/ids.js";
+import { EntityRows } from "../db/entity-rows.js";
 import { badInput, notFound } from "../graphql/errors.js";
 import { Locale } from "../notifications/locale.js";
 import { normaliseKeywords } from "../partners/index.js";
@@ -64,10 +65,14 @@ function hashOf(rfi: NormalisedRfi): string {
 }
 
 export class RfiService {
+  private readonly rfiRows: EntityRows<Rfi>;
+
   constructor(
     private readonly db: DataSource,
     private readonly referrals: ReferralService,
-  ) {}
+  ) {
+    this.rfiRows = new EntityRows(db, Rfi);
+  }
 
   /**
    * One RFI and one referral per targeted partner, in one transaction. With an idempotency key, the
@@ -122,7 +127,7 @@ export class RfiService {
 
   private async create(em: EntityManager, caller: Caller, input: NormalisedRfi): Promise<SubmittedRfi> {
     const targets = await this.targets(em, input);
-    const rfi = em.create(Rfi, {
+    const rfi = await this.rfiRows.insert(em, {
       need: input.need,
       companySize: input.companySize,
       industry: input.industry,
@@ -136,7 +141,6 @@ export class RfiService {
       submittedAt: new Date(),
       submittedByKeyId: caller.keyId,
     });
-    await em.insert(Rfi, rfi);
     const referrals = await this.referrals.receive(em, rfi, targets, caller);
     return { rfi, referrals };
   }
