@@ -28,6 +28,8 @@ export class EmailChannel implements OutboxChannel {
   private readonly reader: Queryable;
   private readonly referrals: EntityRows<Referral>;
   private readonly rfis: EntityRows<Rfi>;
+  /** What `prepare` read for each claimed message, until its delivery takes it. */
+  private readonly prepared = new Map<string, { referral: Referral; rfi: Rfi }>();
 
   constructor(
     private readonly db: DataSource,
@@ -68,15 +70,32 @@ export class EmailChannel implements OutboxChannel {
     };
   }
 
+  /** The referrals (and their RFIs) the claim's e-mails are about, read together. */
+  async prepare(messages: readonly OutboxMessage[]): Promise<void> {
+    const about = messages.filter((message) => message.kind !== NotificationKind.WEBHOOK_DISABLED && message.referralId !== null);
+    if (about.length === 0) return;
+    const read = await this.referralsWithRfis([...new Set(about.map((message) => message.referralId!))]);
+    for (const message of about) {
+      const found = read.get(message.referralId!);
+      if (found) this.prepared.set(message.id, found);
+    }
+  }
+
   private async referralContent(kind: NotificationKind, message: OutboxMessage): Promise<EmailContent | undefined> {
     if (message.referralId === null) return undefined;
+    const prepared = this.prepared.get(message.id);
+    this.prepared.delete(message.id);
+    const found = prepared ?? (await this.referralsWithRfis([message.referralId])).get(message.referralId);
+    return found && this.contentOf(kind, found.referral, found.rfi);
+  }
+
+  private async referralsWithRfis(ids: readonly string[]): Promise<Map<string, { referral: Referral; rfi: Rfi }>> {
     const rows = await this.reader.query(
-      `SELECT ${this.referrals.selectList("r")}, ${this.rfis.selectList("f")} FROM referrals r JOIN rfis f ON f.id = r.rfi_id WHERE r.id = ?`,
-      [message.referralId],
+      `SELECT ${this.referrals.selectList("r")}, ${this.rfis.selectList("f")} FROM referrals r JOIN rfis f ON f.id = r.rfi_id WHERE r.id IN (?)`,
+      [ids],
     );
-    const [referral] = this.referrals.map(rows, "r");
-    const [rfi] = this.rfis.map(rows, "f");
-    return this.contentOf(kind, referral, rfi);
+    const rfis = this.rfis.map(rows, "f");
+    return new Map(this.referrals.map(rows, "r").map((referral, i) => [referral.id, { referral, rfi: rfis[i] }]));
   }
 
   private async contentOf(kind: NotificationKind, referral: Referral, rfi: Rfi): Promise<EmailContent | undefined> {

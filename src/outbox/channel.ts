@@ -33,6 +33,11 @@ export interface OutboxChannel {
    * may complete afterwards, as the message will be sent again.
    */
   deliver(message: OutboxMessage, deadline: AbortSignal): Promise<DeliveryResult>;
+  /**
+   * Reads what the messages of one claim will need, in one statement rather than one per message,
+   * just before they are delivered; `deliver` reads what was not prepared itself.
+   */
+  prepare?(messages: readonly OutboxMessage[]): Promise<void>;
   /** Hears of each attempt once its outcome is recorded: `failure` is undefined after a success. */
   attempted?(message: OutboxMessage, failure: unknown): Promise<void>;
 }

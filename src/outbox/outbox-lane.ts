@@ -120,6 +120,8 @@ export class OutboxLane {
       if ((dueLeft || this.again) && free > 0) {
         this.again = false;
         const claim = await this.claim(free);
+        // What the claim's deliveries will read, in one statement; each reads its own if this fails.
+        if (claim.claimed.length > 1) await this.channel.prepare?.(claim.claimed).catch(() => undefined);
         for (const message of claim.claimed) inFlight.add(this.start(message, inFlight));
         dueLeft = claim.more;
         capped = claim.capped;

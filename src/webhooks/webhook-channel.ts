@@ -24,6 +24,7 @@ export function newSigningSecret(): string {
 }
 
 interface Target {
+  endpointId: string;
   url: string;
   secret: string;
   referralId: string;
@@ -65,6 +66,8 @@ export class WebhookChannel implements OutboxChannel {
                     AND p.status = '${DeliveryStatus.PENDING}' AND p.id < o.id)`;
   readonly retryDelaysMs: readonly number[];
   private readonly reader: Queryable;
+  /** What `prepare` read for each claimed delivery, until its attempt takes it. */
+  private readonly prepared = new Map<string, Target>();
 
   constructor(
     db: DataSource,
@@ -76,13 +79,19 @@ export class WebhookChannel implements OutboxChannel {
     this.reader = poolReader(db);
   }
 
+  /** The endpoints and events of the claim's deliveries, read together. */
+  async prepare(messages: readonly OutboxMessage[]): Promise<void> {
+    const targets = await this.targets(messages);
+    for (const message of messages) {
+      const target = targets.find((found) => found.eventId === message.eventId && found.endpointId === message.endpointId);
+      if (target) this.prepared.set(message.id, target);
+    }
+  }
+
   async deliver(message: OutboxMessage, deadline: AbortSignal): Promise<DeliveryResult> {
-    const [target]: Target[] = await this.reader.query(
-      `SELECT w.url, w.secret, CAST(e.referral_id AS CHAR) AS referralId, e.to_status AS status, e.version,
-              CAST(e.feed_batch AS CHAR) AS batch, CAST(e.id AS CHAR) AS eventId, e.at
-       FROM webhook_endpoints w JOIN referral_events e ON e.id = ? WHERE w.id = ?`,
-      [message.eventId, message.endpointId],
-    );
+    const prepared = this.prepared.get(message.id);
+    this.prepared.delete(message.id);
+    const [target] = prepared ? [prepared] : await this.targets([message]);
     // The endpoint was deleted meanwhile.
     if (!target) return "obsolete";
     const body = webhookBody(message.kind as WebhookEventType, target);
@@ -104,6 +113,15 @@ export class WebhookChannel implements OutboxChannel {
    * POSTs and answers the response's status; throws when there is none within the timeout. The request
    * is destroyed when `deadline` aborts, whatever the timeout.
    */
+  private targets(messages: readonly OutboxMessage[]): Promise<Target[]> {
+    return this.reader.query(
+      `SELECT CAST(w.id AS CHAR) AS endpointId, w.url, w.secret, CAST(e.referral_id AS CHAR) AS referralId, e.to_status AS status,
+              e.version, CAST(e.feed_batch AS CHAR) AS batch, CAST(e.id AS CHAR) AS eventId, e.at
+       FROM webhook_endpoints w JOIN referral_events e ON e.id IN (?) WHERE w.id IN (?)`,
+      [[...new Set(messages.map((message) => message.eventId))], [...new Set(messages.map((message) => message.endpointId))]],
+    );
+  }
+
   private post(url: string, headers: Record<string, string>, body: string, deadline: AbortSignal): Promise<number> {
     const target = new URL(url);
     const strict = !this.config.allowPrivateUrls;
