@@ -155,7 +155,7 @@ export async function runCluster(options: ClusterOptions): Promise<ClusterRun> {
     const progress = setInterval(async () => {
       const reconnections = sockets.reduce((n, socket) => n + socket.seams.length, 0);
       say(
-        `[${Math.round((Date.now() - loadStartedAt) / 1000)} s] submitRfi: ${tally.describe("submitRfi")}; ${reconnections} socket reconnections; ${readers.reads.length} list reads; ${await backlog(db)}; last fault: ${faults.steps.at(-1)?.what ?? "none"}`,
+        `[${Math.round((Date.now() - loadStartedAt) / 1000)} s] submitRfi: ${tally.describe("submitRfi")}; ${reconnections} socket reconnections; ${readers.reads.length} list reads; ${await backlog(db)}; RSS ${instances.map((i) => `${Math.round((i.rss() ?? 0) / 1e6)}`).join("/")} MB; last fault: ${faults.steps.at(-1)?.what ?? "none"}`,
       );
     }, 30_000);
     stops.unshift(async () => clearInterval(progress));
