@@ -1,6 +1,7 @@
 import mysql from "mysql2/promise";
 import type { DataSource } from "typeorm";
 import { backgroundTag } from "./background.js";
+import { PREPARED_STATEMENTS } from "./pool.js";
 import type { Queryable } from "./entity-rows.js";
 
 /** A statement and its parameters. */
@@ -66,6 +67,7 @@ export class LoopConnection {
       supportBigNumbers: true,
       bigNumberStrings: true,
       trace: false,
+      maxPreparedStatements: PREPARED_STATEMENTS,
     };
     return new LoopConnection({ ...options, multipleStatements: true }, loop);
   }

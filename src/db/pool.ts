@@ -1,6 +1,9 @@
 import { QueryFailedError, type DataSource } from "typeorm";
 import { AppError, serviceUnavailable } from "../graphql/errors.js";
 
+/** The size of each connection's prepared-statement cache: mysql2 preallocates its default of 16,000 slots (half a megabyte), and plain queries use none. */
+export const PREPARED_STATEMENTS = 16;
+
 /** What TypeORM's MySQL driver holds: mysql2's callback pool, with the counters it keeps. */
 interface Mysql2Pool {
   getConnection(callback: (error: Error | null, connection?: { release(): void }) => void): void;
