@@ -105,7 +105,11 @@ export class FitScores {
     const keywords = new Map(rows.map((row) => [row.id, JSON.parse(row.keywords) as string[]]));
     const fits: { id: string; fit: Fit | null }[] = [];
     const byPartner = new Map<string, CountedReferral[]>();
-    for (const referral of referrals) byPartner.set(referral.partnerId, [...(byPartner.get(referral.partnerId) ?? []), referral]);
+    for (const referral of referrals) {
+      const own = byPartner.get(referral.partnerId);
+      if (own) own.push(referral);
+      else byPartner.set(referral.partnerId, [referral]);
+    }
     for (const [partnerId, own] of byPartner) {
       const features = own.map((referral) => featuresOf(referral, keywords.get(referral.rfiId) ?? []));
       const counts = await fitCountsFor(this.loop, partnerId, features);

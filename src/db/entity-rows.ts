@@ -17,6 +17,8 @@ export class EntityRows<T extends object> {
   private readonly columns: ColumnMetadata[];
   private readonly table: string;
   private readonly mappers = new Map<string, (row: Row) => T>();
+  /** What `insert` writes (every column but a generated key) and what it fills in from the insert's id. */
+  private readonly inserts: { written: ColumnMetadata[]; generated: ColumnMetadata[]; insertSql: string };
 
   constructor(
     private readonly db: DataSource,
@@ -25,6 +27,13 @@ export class EntityRows<T extends object> {
     const metadata = db.getMetadata(entity);
     this.columns = metadata.columns;
     this.table = metadata.tableName;
+    const written = this.columns.filter((column) => !column.isGenerated);
+    const names = written.map((column) => `\`${column.databaseName}\``).join(", ");
+    this.inserts = {
+      written,
+      generated: this.columns.filter((column) => column.isGenerated),
+      insertSql: `INSERT INTO \`${this.table}\` (${names}) VALUES (?)`,
+    };
   }
 
   /** The SELECT list for the entity's table under `alias`: every column, named `<alias>.<property>` (joins keep apart). */
@@ -43,16 +52,15 @@ export class EntityRows<T extends object> {
    */
   async insert(q: Queryable, values: Partial<T>): Promise<T> {
     const given = values as Row;
-    const written = this.columns.filter((column) => !column.isGenerated);
+    const { written, generated, insertSql } = this.inserts;
     const row = written.map((column) => {
       const value = given[column.propertyName] ?? null;
       return value === null || AS_READ.has(String(column.type)) ? value : this.db.driver.preparePersistentValue(value, column);
     });
-    const columns = written.map((column) => `\`${column.databaseName}\``).join(", ");
-    const { insertId } = await q.query(`INSERT INTO \`${this.table}\` (${columns}) VALUES (?)`, [row]);
+    const { insertId } = await q.query(insertSql, [row]);
     const entity = new this.entity() as Row;
     for (const column of written) entity[column.propertyName] = given[column.propertyName] ?? null;
-    for (const column of this.columns.filter(({ isGenerated }) => isGenerated)) entity[column.propertyName] = String(insertId);
+    for (const column of generated) entity[column.propertyName] = String(insertId);
     return entity as T;
   }
 

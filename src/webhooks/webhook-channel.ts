@@ -109,10 +109,7 @@ export class WebhookChannel implements OutboxChannel {
     return { responseStatus: status };
   }
 
-  /**
-   * POSTs and answers the response's status; throws when there is none within the timeout. The request
-   * is destroyed when `deadline` aborts, whatever the timeout.
-   */
+  /** The endpoint and event of each message (read together for a claim; rows of other pairs are ignored). */
   private targets(messages: readonly OutboxMessage[]): Promise<Target[]> {
     return this.reader.query(
       `SELECT CAST(w.id AS CHAR) AS endpointId, w.url, w.secret, CAST(e.referral_id AS CHAR) AS referralId, e.to_status AS status,
@@ -122,6 +119,10 @@ export class WebhookChannel implements OutboxChannel {
     );
   }
 
+  /**
+   * POSTs and answers the response's status; throws when there is none within the timeout. The request
+   * is destroyed when `deadline` aborts, whatever the timeout.
+   */
   private post(url: string, headers: Record<string, string>, body: string, deadline: AbortSignal): Promise<number> {
     const target = new URL(url);
     const strict = !this.config.allowPrivateUrls;

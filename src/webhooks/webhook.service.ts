@@ -36,14 +36,14 @@ function deliveryOf(message: OutboxMessage): WebhookDelivery {
   } as WebhookDelivery;
 }
 
+/** How often successes clear an endpoint's failure record at most, per instance. */
+const HEALTH_RECHECK_MS = 1000;
+
 /**
  * Partners' webhook endpoints and their deliveries. A PARTNER key sees and manages its own partner's
  * only; another partner's endpoint or delivery is NOT_FOUND, as an unknown one is. Deliveries are
  * written by the change feed's sequencer (webhook-writer.ts) and sent by the outbox relay.
  */
-/** How often successes clear an endpoint's failure record at most, per instance. */
-const HEALTH_RECHECK_MS = 1000;
-
 export class WebhookService {
   private readonly endpoints: EntityRows<WebhookEndpoint>;
   private readonly messages: EntityRows<OutboxMessage>;
