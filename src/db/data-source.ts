@@ -84,7 +84,13 @@ export async function ensureDatabase(db: DatabaseConfig): Promise<ServerFlavour>
   });
   try {
     await connection.query(`CREATE DATABASE IF NOT EXISTS \`${db.database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
-    const [rows] = await connection.query<mysql.RowDataPacket[]>("SELECT VERSION() AS version");
+    const [rows] = await connection.query<mysql.RowDataPacket[]>("SELECT VERSION() AS version, @@auto_increment_increment AS step");
+    if (Number(rows[0].step) !== 1) {
+      // Multi-row inserts number their rows from the first key they were given (entity-rows.ts).
+      throw new Error(
+        `the database server hands out AUTO_INCREMENT keys in steps of ${rows[0].step}; this server needs auto_increment_increment = 1`,
+      );
+    }
     return /mariadb/i.test(String(rows[0].version)) ? "mariadb" : "mysql";
   } finally {
     await connection.end();

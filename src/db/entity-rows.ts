@@ -32,7 +32,7 @@ export class EntityRows<T extends object> {
     this.inserts = {
       written,
       generated: this.columns.filter((column) => column.isGenerated),
-      insertSql: `INSERT INTO \`${this.table}\` (${names}) VALUES (?)`,
+      insertSql: `INSERT INTO \`${this.table}\` (${names}) VALUES ?`,
     };
   }
 
@@ -51,17 +51,31 @@ export class EntityRows<T extends object> {
    * entity a read would give, its generated key a string: no read back, no TypeORM persistence.
    */
   async insert(q: Queryable, values: Partial<T>): Promise<T> {
-    const given = values as Row;
+    const [entity] = await this.insertAll(q, [values]);
+    return entity;
+  }
+
+  /**
+   * Inserts the rows in one statement, their keys numbered from the first one the statement was
+   * given: a multi-row INSERT … VALUES takes consecutive AUTO_INCREMENT values under every
+   * innodb_autoinc_lock_mode (openDatabase refuses a server whose auto_increment_increment is not 1).
+   */
+  async insertAll(q: Queryable, values: readonly Partial<T>[]): Promise<T[]> {
+    if (values.length === 0) return [];
     const { written, generated, insertSql } = this.inserts;
-    const row = written.map((column) => {
-      const value = given[column.propertyName] ?? null;
-      return value === null || AS_READ.has(String(column.type)) ? value : this.db.driver.preparePersistentValue(value, column);
+    const rows = values.map((given: Row) =>
+      written.map((column) => {
+        const value = given[column.propertyName] ?? null;
+        return value === null || AS_READ.has(String(column.type)) ? value : this.db.driver.preparePersistentValue(value, column);
+      }),
+    );
+    const { insertId } = await q.query(insertSql, [rows]);
+    return values.map((given: Row, index) => {
+      const entity = new this.entity() as Row;
+      for (const column of written) entity[column.propertyName] = given[column.propertyName] ?? null;
+      for (const column of generated) entity[column.propertyName] = String(BigInt(insertId) + BigInt(index));
+      return entity as T;
     });
-    const { insertId } = await q.query(insertSql, [row]);
-    const entity = new this.entity() as Row;
-    for (const column of written) entity[column.propertyName] = given[column.propertyName] ?? null;
-    for (const column of generated) entity[column.propertyName] = String(insertId);
-    return entity as T;
   }
 
   /** Rows selected with `selectList(alias)` (maybe beside other tables' columns), as entities. */

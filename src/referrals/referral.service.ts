@@ -65,9 +65,10 @@ export class ReferralService {
   async receive(em: EntityManager, rfi: Rfi, targets: ReferralTarget[], caller: Caller): Promise<Referral[]> {
     const now = new Date();
     const status = targetStatus(ReferralAction.RECEIVE)!;
-    const referrals: Referral[] = [];
-    for (const target of targets) {
-      const referral = await this.rows.insert(em, {
+    const respondBy = respondByOnEntering(status, now, this.windows);
+    const referrals = await this.rows.insertAll(
+      em,
+      targets.map((target) => ({
         ...target,
         rfiId: rfi.id,
         region: rfi.region,
@@ -77,10 +78,9 @@ export class ReferralService {
         version: 1,
         receivedAt: now,
         updatedAt: now,
-        respondBy: respondByOnEntering(status, now, this.windows),
-      });
-      referrals.push(referral);
-    }
+        respondBy,
+      })),
+    );
     await recordTransitions(
       em,
       referrals.map((referral) => ({ action: ReferralAction.RECEIVE, referral })),

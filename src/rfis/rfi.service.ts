@@ -14,7 +14,8 @@ import { IdempotencyRecord } from "./idempotency-record.entity.js";
 import { Rfi } from "./rfi.entity.js";
 import { DEFAULT_MAX_PARTNERS, MAX_PARTNERS, type SubmitRfiInput } from "./rfi.inputs.js";
 import { bestProfilePerPartner } from "./routing.js";
-import { rankProfiles, suggestPartners, type Suggestion } from "./suggestions.js";
+import { CandidateReads } from "./candidate-reads.js";
+import { rankCandidates, suggestPartners, type Suggestion } from "./suggestions.js";
 
 export interface SubmittedRfi {
   rfi: Rfi;
@@ -66,46 +67,48 @@ function hashOf(rfi: NormalisedRfi): string {
 
 export class RfiService {
   private readonly rfiRows: EntityRows<Rfi>;
+  private readonly candidates: CandidateReads;
 
   constructor(
     private readonly db: DataSource,
     private readonly referrals: ReferralService,
   ) {
     this.rfiRows = new EntityRows(db, Rfi);
+    this.candidates = new CandidateReads(db);
   }
 
   /**
-   * One RFI and one referral per targeted partner, in one transaction. With an idempotency key, the
-   * key's record is inserted first: concurrent retries wait on its unique index, then return the
-   * first submission (or are refused when their input differs).
+   * One RFI and one referral per targeted partner. The targets are found before the transaction, which
+   * holds only the inserts: the RFI, its referrals and their events, then the idempotency key's
+   * record. Concurrent retries of a key wait on the record's unique index for the first submission's
+   * commit, then return it (or are refused when their input differs).
    */
   async submit(caller: Caller, input: SubmitRfiInput): Promise<SubmittedRfi> {
     const rfi = normalise(input);
     const key = input.idempotencyKey?.trim();
-    // InnoDB may roll a submission back in a lock conflict (with a decision's outgoing messages, say,
-    // or a waiting retry of the same key when the first submission rolls back): it runs again.
-    if (!key) return this.announced(await retryingDeadlocks(() => this.db.transaction((em) => this.create(em, caller, rfi))));
-
-    const requestHash = hashOf(rfi);
+    const targets = await this.targets(rfi);
+    const requestHash = key ? hashOf(rfi) : "";
     try {
+      // InnoDB may roll a submission back in a lock conflict (with a decision's outgoing messages, say,
+      // or a waiting retry of the same key when the first submission rolls back): it runs again.
       const submitted = await retryingDeadlocks(() =>
         this.db.transaction(async (em) => {
-          const record = em.create(IdempotencyRecord, {
-            apiKeyId: caller.keyId,
-            idempotencyKey: key,
-            requestHash,
-            rfiId: null,
-            createdAt: new Date(),
-          });
-          await em.insert(IdempotencyRecord, record);
-          const submitted = await this.create(em, caller, rfi);
-          await em.update(IdempotencyRecord, { id: record.id }, { rfiId: submitted.rfi.id });
+          const submitted = await this.create(em, caller, rfi, targets);
+          if (key) {
+            await em.insert(IdempotencyRecord, {
+              apiKeyId: caller.keyId,
+              idempotencyKey: key,
+              requestHash,
+              rfiId: submitted.rfi.id,
+              createdAt: new Date(),
+            });
+          }
           return submitted;
         }),
       );
       return await this.announced(submitted);
     } catch (error) {
-      if (isDuplicateKey(error, "uq_idempotency_records_key")) return this.replay(caller, key, requestHash);
+      if (key && isDuplicateKey(error, "uq_idempotency_records_key")) return this.replay(caller, key, requestHash);
       throw error;
     }
   }
@@ -125,8 +128,7 @@ export class RfiService {
     return { rfi, referrals };
   }
 
-  private async create(em: EntityManager, caller: Caller, input: NormalisedRfi): Promise<SubmittedRfi> {
-    const targets = await this.targets(em, input);
+  private async create(em: EntityManager, caller: Caller, input: NormalisedRfi, targets: ReferralTarget[]): Promise<SubmittedRfi> {
     const rfi = await this.rfiRows.insert(em, {
       need: input.need,
       companySize: input.companySize,
@@ -145,18 +147,14 @@ export class RfiService {
     return { rfi, referrals };
   }
 
-  /** The named partners' best active profiles in the region, or the best-matching profiles there. */
-  private async targets(em: EntityManager, input: NormalisedRfi): Promise<ReferralTarget[]> {
-    if (input.partnerIds === null) {
-      // In this transaction: never a second connection, never the history.
-      const routed = await rankProfiles(em, input, input.maxPartners);
-      if (routed.length === 0) {
-        throw badInput("input.region", `no active marketing profile in ${input.region} takes this RFI`);
-      }
-      return routed.map(({ profile }) => ({ partnerId: profile.partnerId, profileId: profile.id }));
+  /** The named partners' best active profiles in the region, or the best-ranked profiles there. */
+  private async targets(input: NormalisedRfi): Promise<ReferralTarget[]> {
+    if (input.partnerIds !== null) return namedTargets(this.db.manager, input, input.partnerIds, "input.partnerIds");
+    const routed = rankCandidates(await this.candidates.of(input.region), input, input.maxPartners);
+    if (routed.length === 0) {
+      throw badInput("input.region", `no active marketing profile in ${input.region} takes this RFI`);
     }
-
-    return namedTargets(em, input, input.partnerIds, "input.partnerIds");
+    return routed.map(({ profile }) => ({ partnerId: profile.partnerId, profileId: profile.id }));
   }
 
   /** Every referral the RFI became, oldest first. */

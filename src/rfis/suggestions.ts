@@ -1,5 +1,5 @@
 import type { EntityManager } from "typeorm";
-import { answerCountsOf } from "../analytics/index.js";
+import { answerCountsOf, type AnswerCounts } from "../analytics/index.js";
 import { responsivenessFrom, responsivenessScore } from "../analytics/index.js";
 import { MarketingProfile } from "../partners/index.js";
 import { Partner } from "../partners/index.js";
@@ -15,21 +15,29 @@ export interface RankedRfi {
   keywords: readonly string[];
 }
 
+/** What ranking reads of a region: its active profiles and their partners' answer counters (never their history). */
+export interface RegionCandidates {
+  profiles: MarketingProfile[];
+  answers: Map<string, AnswerCounts>;
+}
+
+export async function readCandidates(q: Reader, region: string): Promise<RegionCandidates> {
+  const profiles = await q.findBy(MarketingProfile, { region, active: true });
+  return { profiles, answers: await answerCountsOf(q, [...new Set(profiles.map((profile) => profile.partnerId))]) };
+}
+
 /**
- * The best active profiles of the RFI's region, one per partner, ranked as automatic routing ranks
- * them, leaving out `excludedPartnerIds`. Reads the partners' counters, never their history.
+ * The best of a region's profiles, one per partner, ranked as automatic routing ranks them, leaving
+ * out `excludedPartnerIds`. Reads nothing: the candidates may be shared by concurrent requests.
  */
-export async function rankProfiles(
-  q: Reader,
+export function rankCandidates(
+  { profiles, answers }: RegionCandidates,
   rfi: RankedRfi,
   limit: number,
   excludedPartnerIds: ReadonlySet<string> = new Set(),
-): Promise<RoutedProfile[]> {
-  const profiles = (await q.findBy(MarketingProfile, { region: rfi.region, active: true })).filter(
-    (profile) => !excludedPartnerIds.has(profile.partnerId),
-  );
-  const answers = await answerCountsOf(q, [...new Set(profiles.map((profile) => profile.partnerId))]);
-  return routeRfi(profiles, rfi, limit, (partnerId) => responsivenessScore(responsivenessFrom(answers.get(partnerId)!)));
+): RoutedProfile[] {
+  const open = excludedPartnerIds.size === 0 ? profiles : profiles.filter((profile) => !excludedPartnerIds.has(profile.partnerId));
+  return routeRfi(open, rfi, limit, (partnerId) => responsivenessScore(responsivenessFrom(answers.get(partnerId)!)));
 }
 
 export interface Suggestion {
@@ -46,7 +54,8 @@ export async function suggestPartners(q: Reader, rfi: RankedRfi & { id: string }
   const targeted: { partnerId: string }[] = await q.query("SELECT CAST(partner_id AS CHAR) AS partnerId FROM referrals WHERE rfi_id = ?", [
     rfi.id,
   ]);
-  const ranked = await rankProfiles(q, rfi, SUGGESTIONS, new Set(targeted.map(({ partnerId }) => partnerId)));
+  const candidates = await readCandidates(q, rfi.region);
+  const ranked = rankCandidates(candidates, rfi, SUGGESTIONS, new Set(targeted.map(({ partnerId }) => partnerId)));
   if (ranked.length === 0) return [];
   const partners: Partner[] = await q.findBy(
     Partner,

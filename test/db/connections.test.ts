@@ -20,3 +20,24 @@ describe("db > pooled connections", () => {
     }
   });
 });
+
+describe("db > opening the database", () => {
+  it("refuses a server that hands out AUTO_INCREMENT keys in steps other than 1, naming the setting", async () => {
+    // Multi-row inserts number their rows from the statement's first key (entity-rows.ts).
+    const db = createDataSource(testDatabase, ENTITIES);
+    await db.initialize();
+    try {
+      await db.query("SET GLOBAL auto_increment_increment = 2");
+      try {
+        await ensureDatabase(testDatabase);
+        expect.fail("ensureDatabase accepted a step of 2");
+      } catch (error) {
+        expect(String(error)).to.include("steps of 2").and.include("auto_increment_increment = 1");
+      }
+    } finally {
+      await db.query("SET GLOBAL auto_increment_increment = 1");
+      await db.destroy();
+    }
+    expect(await ensureDatabase(testDatabase)).to.be.oneOf(["mariadb", "mysql"]);
+  });
+});

@@ -143,9 +143,9 @@ describe("notifications > e-mails through SMTP", () => {
     );
     await expectTablesUnchanged(mailing, before);
 
-    // The idempotency record is completed after the referrals and their events are written: fail it there.
+    // The idempotency record is written after the referrals and their events: fail it there.
     await mailing.db.query(
-      `CREATE TRIGGER test_fail_after_outbox BEFORE UPDATE ON idempotency_records FOR EACH ROW
+      `CREATE TRIGGER test_fail_after_outbox BEFORE INSERT ON idempotency_records FOR EACH ROW
        SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'test: fails after the referrals are written'`,
     );
     try {

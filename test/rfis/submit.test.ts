@@ -12,6 +12,7 @@ import {
   type RoutedReferral,
   type TestPartner,
 } from "../support/fixtures.js";
+import { CandidateReads } from "../../src/rfis/candidate-reads.js";
 import { useTestServer, type TestServer } from "../support/harness.js";
 
 const SUBMIT = `mutation($input: SubmitRfiInput!) {
@@ -219,6 +220,46 @@ describe("rfis > submitRfi", () => {
       const submitted = await submit(intake, { region: "AT", keywords: ["iot", "edge"], maxPartners: 2 });
       expect(submitted.referrals).to.have.length(2);
       expect(targetsOf(submitted)).to.deep.equal({ [multi.id]: multiBest, [other.id]: other.profileId });
+    });
+
+    it("answers each of 30 concurrent RFIs with the referrals stored for it: ids, partners and profiles", async () => {
+      const partners = await Promise.all([["erp"], ["erp", "sap"], ["erp", "sap", "cloud"]].map((keywords) => partnerIn("MT", keywords)));
+      const answers = await Promise.all(
+        Array.from({ length: 30 }, () => submit(intake, { region: "MT", keywords: ["erp", "sap", "cloud"], maxPartners: 3 })),
+      );
+      const rows: { id: string; rfiId: string; partnerId: string; profileId: string }[] = await server.current.db.query(
+        `SELECT CAST(id AS CHAR) AS id, CAST(rfi_id AS CHAR) AS rfiId, CAST(partner_id AS CHAR) AS partnerId,
+           CAST(profile_id AS CHAR) AS profileId FROM referrals WHERE rfi_id IN (?)`,
+        [answers.map((answer) => answer.rfi.id)],
+      );
+      const answered = answers.flatMap((answer) =>
+        answer.referrals.map((referral) => ({
+          id: referral.id,
+          rfiId: answer.rfi.id,
+          partnerId: referral.partner.id,
+          profileId: referral.profile.id,
+        })),
+      );
+      const byId = (a: { id: string }, b: { id: string }) => Number(a.id) - Number(b.id);
+      expect(answered.sort(byId)).to.deep.equal(rows.sort(byId));
+      expect(new Set(rows.map((row) => row.partnerId))).to.deep.equal(new Set(partners.map((partner) => partner.id)));
+    });
+
+    it("shares a region's read among RFIs arriving together, and keeps nothing once it is done", async () => {
+      const reads = new CandidateReads(server.current.db);
+      const first = reads.of("MT");
+      expect(reads.of("MT")).to.equal(first);
+      expect(reads.of("BE")).to.not.equal(first);
+      await first;
+      expect(reads.of("MT")).to.not.equal(first);
+    });
+
+    it("routes on the profiles as they are when the RFI arrives: one deactivated since the last RFI gets nothing", async () => {
+      const kept = await partnerIn("CY", ["erp"]);
+      const dropped = await partnerIn("CY", ["erp", "sap"]);
+      expect(targetsOf(await submit(intake, { region: "CY", keywords: ["erp", "sap"] }))).to.have.keys(kept.id, dropped.id);
+      await server.current.db.query("UPDATE marketing_profiles SET active = 0 WHERE id = ?", [dropped.profileId]);
+      expect(targetsOf(await submit(intake, { region: "CY", keywords: ["erp", "sap"] }))).to.have.keys(kept.id);
     });
 
     it("refuses an RFI no active profile in the region takes with BAD_USER_INPUT, and creates nothing", async () => {
