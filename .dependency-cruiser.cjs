@@ -65,10 +65,17 @@ module.exports = {
     {
       name: "live-core-is-transport-neutral",
       comment:
-        "The live core (fan-out, subscribers, the change stream, key watch) sees a client as a LiveSocket: only the adapters (ws-adapter.ts, websocket.ts) know ws and graphql-ws, and close-codes.ts takes graphql-ws's codes.",
+        "The live core (fan-out, subscribers, the change stream, key watch) sees a client as a LiveSocket: only the protocol (protocol.ts, graphql-ws's messages) and the adapters (ws-adapter.ts, websocket.ts) know graphql-ws, and close-codes.ts takes graphql-ws's codes.",
       severity: "error",
-      from: { path: "^src/live/", pathNot: ["^src/live/(ws-adapter|websocket|close-codes)\\.ts$"] },
+      from: { path: "^src/live/", pathNot: ["^src/live/(ws-adapter|websocket|close-codes|protocol)\\.ts$"] },
       to: { path: "node_modules/(@types/)?(ws|graphql-ws)/" },
+    },
+    {
+      name: "protocol-knows-no-transport",
+      comment: "graphql-transport-ws (protocol.ts) works on any socket: ws-adapter.ts alone puts it on `ws`.",
+      severity: "error",
+      from: { path: "^src/live/protocol\\.ts$" },
+      to: { path: "node_modules/(@types/)?ws/" },
     },
     {
       name: "no-orphans",

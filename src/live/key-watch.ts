@@ -17,8 +17,8 @@ export type KeyEnd = "revoked" | "expired";
  * retired ADMIN_API_KEY).
  */
 export class KeyWatch {
-  private readonly socketsOfKey = new Map<string, Set<LiveSocket>>();
-  private readonly stopExpiry = new WeakMap<LiveSocket, () => void>();
+  /** By key: its hash (what checks it again), its open sockets, and what cancels the one timer that closes them at its expiry. */
+  private readonly socketsOfKey = new Map<string, { keyHash: string; sockets: Set<LiveSocket>; stopExpiry: () => void }>();
   private readonly revocations;
   private readonly timer: NodeJS.Timeout;
   private sweeping = false;
@@ -41,23 +41,30 @@ export class KeyWatch {
 
   /** Sockets open with this key on this instance. */
   count(keyId: string): number {
-    return this.socketsOfKey.get(keyId)?.size ?? 0;
+    return this.socketsOfKey.get(keyId)?.sockets.size ?? 0;
   }
 
-  add(caller: Caller, socket: LiveSocket): void {
-    const sockets = this.socketsOfKey.get(caller.keyId) ?? new Set();
-    this.socketsOfKey.set(caller.keyId, sockets.add(socket));
-    this.stopExpiry.set(
-      socket,
-      whenExpired(caller, () => this.end(socket, "expired")),
-    );
+  /** The hash of a key that holds sockets open here: one string for all of them. */
+  hashOf(keyId: string): string {
+    const held = this.socketsOfKey.get(keyId);
+    if (!held) throw new Error(`key ${keyId} holds no socket on this instance`);
+    return held.keyHash;
+  }
+
+  add(caller: Caller, keyHash: string, socket: LiveSocket): void {
+    let held = this.socketsOfKey.get(caller.keyId);
+    if (!held) {
+      held = { keyHash, sockets: new Set(), stopExpiry: whenExpired(caller, () => this.ended(caller.keyId, "expired")) };
+      this.socketsOfKey.set(caller.keyId, held);
+    }
+    held.sockets.add(socket);
   }
 
   remove(keyId: string, socket: LiveSocket): void {
-    this.stopExpiry.get(socket)?.();
-    const sockets = this.socketsOfKey.get(keyId);
-    sockets?.delete(socket);
-    if (sockets?.size === 0) this.socketsOfKey.delete(keyId);
+    const held = this.socketsOfKey.get(keyId);
+    if (!held?.sockets.delete(socket) || held.sockets.size > 0) return;
+    held.stopExpiry();
+    this.socketsOfKey.delete(keyId);
   }
 
   async close(): Promise<void> {
@@ -80,6 +87,6 @@ export class KeyWatch {
   }
 
   private ended(keyId: string, why: KeyEnd): void {
-    for (const socket of this.socketsOfKey.get(keyId) ?? []) this.end(socket, why);
+    for (const socket of this.socketsOfKey.get(keyId)?.sockets ?? []) this.end(socket, why);
   }
 }

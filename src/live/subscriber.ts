@@ -1,3 +1,4 @@
+import type { GraphQLError } from "graphql";
 import type { Position } from "../change-feed/index.js";
 import type { Caller } from "../graphql/caller.js";
 import type { LiveKind, LiveRequest } from "./live-request.js";
@@ -14,12 +15,12 @@ export interface Group {
 }
 
 /**
- * One subscription on a socket, and the iterator graphql-ws holds for it. Its results are encoded by
- * graphql-ws once for the whole group and written to the socket by the fan-out (each subscriber of a
- * group of 5,000 would otherwise pay for serialising the same result: fan-out.ts), so it yields
- * nothing itself. It leaves its group when graphql-ws returns it (the client completed, or the socket
- * closed), or when the server ends it with an error (`end`), which graphql-ws then sends as the
- * operation's `error`.
+ * One subscription on a socket. Its results are encoded by graphql-ws once for the whole group and
+ * written to the socket by the fan-out (each subscriber of a group of 5,000 would otherwise pay for
+ * serialising the same result: fan-out.ts). It is an async iterable only because graphql-js wants a
+ * subscription's source stream to be one: nothing iterates it, and it holds no pending promise. It
+ * leaves its group when it is returned (the client completed, or the socket closed), or when the
+ * server ends it with an error (`end`), which the socket then sends as the operation's `error`.
  */
 export class Subscriber implements AsyncIterableIterator<never> {
   /** Changes up to this position are not sent (they were, or they precede the subscription's `after`). */
@@ -27,8 +28,6 @@ export class Subscriber implements AsyncIterableIterator<never> {
   /** Live changes held back while the subscriber replays what it missed; undefined once it is live. */
   held: { position: Position; next: NextMessage }[] | undefined;
   left = false;
-  /** Rejects the wait graphql-ws holds on `next`. */
-  private fail: ((error: Error) => void) | undefined;
 
   constructor(
     readonly socket: LiveSocket,
@@ -39,23 +38,25 @@ export class Subscriber implements AsyncIterableIterator<never> {
     private readonly leave: (group: Group, subscriber: Subscriber) => void,
   ) {}
 
-  /** Settles only when the server ends the subscription; once returned, nothing refers to the wait any more. */
   next(): Promise<IteratorResult<never>> {
-    return new Promise((_, reject) => (this.fail = reject));
+    return Promise.reject(new Error("a live subscription is sent by the fan-out, not iterated"));
   }
 
-  /** Ends the subscription with `error` (the socket stays open): it leaves its group, and graphql-ws sends the error. */
-  end(error: Error): void {
+  /** Ends the subscription with `error` (the socket stays open): it leaves its group, and the socket sends the error. */
+  end(error: GraphQLError): void {
     if (this.left) return;
-    this.left = true;
-    this.leave(this.group, this);
-    this.fail?.(error);
+    this.quit();
+    this.socket.fail(this.id, error);
   }
 
   async return(): Promise<IteratorResult<never>> {
+    this.quit();
+    return { done: true, value: undefined };
+  }
+
+  private quit(): void {
     this.left = true;
     this.leave(this.group, this);
-    return { done: true, value: undefined };
   }
 
   [Symbol.asyncIterator](): this {

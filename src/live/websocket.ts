@@ -1,16 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, Server } from "node:http";
 import type { Logger } from "pino";
-import {
-  createSourceEventStream,
-  GraphQLError,
-  type ExecutionResult,
-  type GraphQLFormattedError,
-  type GraphQLSchema,
-  type ValidationRule,
-} from "graphql";
-import type { ServerOptions } from "graphql-ws";
-import { WebSocketServer } from "ws";
+import { GraphQLError, type ExecutionResult, type GraphQLFormattedError, type GraphQLSchema, type ValidationRule } from "graphql";
+import type { SubscribePayload } from "graphql-ws";
 import type { DataSource } from "typeorm";
 import { keyHashOf, type ApiKeyService } from "../auth/index.js";
 import type { Caller } from "../graphql/caller.js";
@@ -29,20 +21,20 @@ import type { LiveRequest } from "./live-request.js";
 import type { LiveSocket } from "./live-socket.js";
 import type { LiveFanOut } from "./fan-out.js";
 import type { ChangeStream } from "./change-stream.js";
-import { attachGraphQLWs, encodeNext, type ConnectionParams, type SocketExtra } from "./ws-adapter.js";
+import type { Connection, ProtocolServer } from "./protocol.js";
+import { encodeNext, serveProtocol } from "./ws-adapter.js";
 
 /** How long a new socket may wait before `connection_init`; how often the server pings. */
 export const CONNECTION_INIT_WAIT_MS = 3000;
 export const KEEP_ALIVE_MS = 12_000;
 
-interface LiveExtra extends SocketExtra {
-  /** The upgrade request's Authorization header; cleared once read. */
+/** What the live server keeps of a socket: until `connection_init`, what the upgrade request said; then its caller. */
+interface LiveExtra {
+  /** The upgrade request's Authorization header. */
   authorization: string | undefined;
-  /** The client's address, for the per-address limits. */
-  address: string;
+  /** The client's address, for the per-address limits at `connection_init`. */
+  address: string | undefined;
   caller?: Caller;
-  /** The hash of the socket's key (never the key), to check it again before every operation. */
-  keyHash?: string;
 }
 
 export interface LiveServerOptions {
@@ -145,53 +137,51 @@ async function authenticateSocket(
 }
 
 /** Undefined while the socket's key is valid; else the refusal, and the socket is closing with 4403. */
-async function checkKeyAgain(apiKeys: ApiKeyService, extra: LiveExtra): Promise<GraphQLError | undefined> {
+async function checkKeyAgain(apiKeys: ApiKeyService, keys: KeyWatch, connection: LiveConnection): Promise<GraphQLError | undefined> {
   try {
-    await apiKeys.authenticateHash(extra.keyHash!);
+    await apiKeys.authenticateHash(keys.hashOf(connection.extra.caller!.keyId));
     return undefined;
   } catch (error) {
-    if (isRefusedKey(error)) extra.socket.close(LiveCloseCode.Forbidden, "Forbidden: API key revoked");
+    if (isRefusedKey(error)) connection.close(LiveCloseCode.Forbidden, "Forbidden: API key revoked");
     // A database that failed to answer: this operation fails (masked and logged), the socket stays.
     return error instanceof GraphQLError ? error : new GraphQLError("could not check the API key", { originalError: error as Error });
   }
 }
 
-type OnConnect = NonNullable<ServerOptions<ConnectionParams, LiveExtra>["onConnect"]>;
+type LiveConnection = Connection<LiveExtra>;
 
 /** `connection_init`: the socket's key under the HTTP rules, then the key's socket cap; the key is watched from then on. */
-function connecting(options: LiveServerOptions, keys: KeyWatch): OnConnect {
-  return async (ctx) => {
-    const authorization = ctx.connectionParams?.authorization ?? ctx.extra.authorization;
-    // Read once; graphql-ws would keep both for the socket's life.
-    ctx.extra.authorization = undefined;
-    (ctx as { connectionParams?: unknown }).connectionParams = undefined;
-    const { socket } = ctx.extra;
+function connecting(options: LiveServerOptions, keys: KeyWatch) {
+  return async (connection: LiveConnection, params: Record<string, unknown> | undefined): Promise<boolean> => {
+    const { extra } = connection;
+    const authorization = params?.authorization ?? extra.authorization;
+    const address = extra.address!;
+    // Read once: not kept for the socket's life.
+    extra.authorization = extra.address = undefined;
     const given = typeof authorization === "string" ? authorization : undefined;
-    const authenticated = await authenticateSocket(options, socket, ctx.extra.address, given);
+    const authenticated = await authenticateSocket(options, connection, address, given);
     if (!authenticated) return false;
     const { caller, keyHash } = authenticated;
     if (options.rateLimits.tooManySockets(keys.count(caller.keyId))) {
-      refuse(socket, `Too many sockets for this key (at most ${options.rateLimits.maxSocketsPerKey})`);
+      refuse(connection, `Too many sockets for this key (at most ${options.rateLimits.maxSocketsPerKey})`);
       return false;
     }
-    Object.assign(ctx.extra, { caller, keyHash });
+    extra.caller = caller;
     // Revoked or expired from now on, the key closes the socket (key-watch.ts).
-    keys.add(caller, socket);
+    keys.add(caller, keyHash, connection);
     return true;
   };
 }
-
-type OnSubscribe = NonNullable<ServerOptions<ConnectionParams, LiveExtra>["onSubscribe"]>;
 
 /**
  * A subscribe message under the HTTP rules: the key as it is now, the document's validation and
  * limits, its cost spent from the key's limit; then the operation with the socket's context.
  */
-function subscribing(options: LiveServerOptions) {
+function subscribing(options: LiveServerOptions, keys: KeyWatch) {
   const { schema, resolvers, fanOut, changeStream, db, rateLimits } = options;
-  const onSubscribe: OnSubscribe = async (ctx, id, payload) => {
-    // Counted before anything is awaited: graphql-ws registers each operation as its message arrives.
-    if (Object.keys(ctx.subscriptions).length > LIMITS.maxOperationsPerSocket) {
+  return async (connection: LiveConnection, id: string, payload: SubscribePayload) => {
+    // Counted before anything is awaited: each operation is registered as its message arrives.
+    if (connection.operationCount > LIMITS.maxOperationsPerSocket) {
       return [
         new GraphQLError(`At most ${LIMITS.maxOperationsPerSocket} operations may run at once on one socket`, {
           extensions: { code: "BAD_REQUEST" },
@@ -199,18 +189,18 @@ function subscribing(options: LiveServerOptions) {
       ];
     }
     // The key as it is now, not as it was at connect: through the cache HTTP uses, so refused as soon as HTTP refuses it.
-    const refused = await checkKeyAgain(options.apiKeys, ctx.extra);
+    const refused = await checkKeyAgain(options.apiKeys, keys, connection);
     if (refused) return [refused];
     const prepared = prepareOperation(schema, payload, options.validationRules);
     // Every subscribe message spends the key's limit, as an HTTP request would (a refused document too);
     // over it, this operation fails and the socket stays open.
-    const caller = ctx.extra.caller!;
+    const caller = connection.extra.caller!;
     const refusal = await rateLimits.forKey(caller.keyId, "errors" in prepared ? 1 : documentCost(prepared.document));
     if (refusal) return [rateLimitedError(refusal)];
     if ("errors" in prepared) return prepared.errors;
     const { query, variables, operationName } = payload;
     const live: LiveRequest = {
-      socket: ctx.extra.socket,
+      socket: connection,
       id,
       document: prepared.document,
       query,
@@ -219,12 +209,9 @@ function subscribing(options: LiveServerOptions) {
       spend: (units) => rateLimits.forKey(caller.keyId, units),
       subscribe: (kind, after) => (kind === "changed" ? changeStream.follow(caller, live, after) : fanOut.subscribe(caller, kind, live)),
     };
-    // graphql-ws keeps the message for the subscription's life; the parsed document is shared.
-    (payload as { query: string }).query = "";
     const contextValue = new SocketContext(caller, resolvers, db, live);
     return { schema, document: prepared.document, variableValues: variables, operationName, contextValue };
   };
-  return onSubscribe;
 }
 
 /**
@@ -235,7 +222,6 @@ function subscribing(options: LiveServerOptions) {
  */
 export function serveLive(options: LiveServerOptions): LiveServer {
   const { fanOut, bus } = options;
-  const wss = new WebSocketServer({ server: options.httpServer, path: options.path, maxPayload: LIMITS.maxPayloadBytes });
   const keys = new KeyWatch(
     options.apiKeys,
     bus,
@@ -244,32 +230,29 @@ export function serveLive(options: LiveServerOptions): LiveServer {
   );
   const { format, formatResult } = errorFormatting(options);
   fanOut.start({ schema: options.schema, resolvers: options.resolvers, formatResult, encodeNext });
-  const graphqlWs = attachGraphQLWs<LiveExtra>(
-    wss,
-    {
-      connectionInitWaitTimeout: CONNECTION_INIT_WAIT_MS,
-      onConnect: connecting(options, keys),
-      onClose: (ctx) => {
-        if (ctx.extra.caller) keys.remove(ctx.extra.caller.keyId, ctx.extra.socket);
-      },
-      onSubscribe: subscribing(options),
-      // The fan-out sends a subscription's results, encoded once per group: the source stream is all graphql-ws needs.
-      subscribe: (args) => createSourceEventStream(args) as Promise<AsyncIterable<ExecutionResult> | ExecutionResult>,
-      onNext: (ctx, _id, _payload, _args, result) =>
-        result.errors ? { ...result, errors: result.errors.map((error) => format(error, ctx.extra.socket)) } : result,
-      onError: (ctx, _id, _payload, errors) => errors.map((error) => format(error, ctx.extra.socket)),
+  const server: ProtocolServer<LiveExtra> = {
+    connect: connecting(options, keys),
+    prepare: subscribing(options, keys),
+    formatErrors: (connection, errors) => errors.map((error) => format(error, connection)),
+    closed: (connection) => {
+      if (connection.extra.caller) keys.remove(connection.extra.caller.keyId, connection);
     },
-    (socket, request) => ({ socket, authorization: request.headers.authorization, address: options.addressOf(request) }),
-    KEEP_ALIVE_MS,
+  };
+  const attached = serveProtocol(
+    { server: options.httpServer, path: options.path, maxPayload: LIMITS.maxPayloadBytes },
+    server,
+    // Every field from the start: the object keeps them inside, with no properties array added at connect.
+    (request) => ({ authorization: request.headers.authorization, address: options.addressOf(request), caller: undefined }),
+    { initWaitMs: CONNECTION_INIT_WAIT_MS, keepAliveMs: KEEP_ALIVE_MS },
   );
 
   return {
     get sockets() {
-      return wss.clients.size;
+      return attached.sockets;
     },
     async close() {
       await keys.close();
-      await graphqlWs.dispose();
+      await attached.dispose();
     },
   };
 }

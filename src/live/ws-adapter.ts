@@ -1,20 +1,10 @@
 import type { IncomingMessage } from "node:http";
 import type { ExecutionResult } from "graphql";
-import { CloseCode, handleProtocols, makeServer, MessageType, stringifyMessage, type ServerOptions } from "graphql-ws";
-import type { WebSocket, WebSocketServer } from "ws";
+import { CloseCode, handleProtocols, MessageType, stringifyMessage } from "graphql-ws";
+import { WebSocket, WebSocketServer, type RawData, type ServerOptions } from "ws";
 import { serializeError } from "../logging/serializers.js";
 import type { LiveSocket, NextMessage } from "./live-socket.js";
-
-/** What the transport gives graphql-ws about each socket: at least the socket, as the live core sees it. */
-export interface SocketExtra {
-  socket: LiveSocket;
-}
-
-export interface AttachedServer {
-  dispose(): Promise<void>;
-}
-
-export type ConnectionParams = Record<string, unknown> | undefined;
+import { Connection, type ProtocolServer } from "./protocol.js";
 
 /** The id an encoded `next` message is made with, then replaced by each subscription's (JSON escapes it; nothing else is encoded before it). */
 const ID_SLOT = "\u0000";
@@ -33,34 +23,53 @@ export function encodeNext(result: ExecutionResult): NextMessage {
 /** How often sockets that have not sent `connection_init` are looked at. */
 const INIT_CHECK_MS = 250;
 
-/** Sockets that answered the last ping; set by the one 'pong' listener all sockets share (`this` is the socket). */
-const answered = new WeakSet<WebSocket>();
-function markAnswered(this: WebSocket): void {
-  answered.add(this);
-}
+/**
+ * A `ws` socket that carries its protocol connection and its heartbeat mark in fields of its own,
+ * and whose listeners are its methods: every socket shares them, and they find what they need
+ * through `this`, with no closure or table entry per socket.
+ */
+class ProtocolSocket extends WebSocket {
+  connection: WsConnection<unknown> | undefined = undefined;
+  /** Whether it answered the last ping. */
+  answered = true;
 
-/** graphql-ws's end of each socket, for the one 'close' listener all sockets share. */
-const closers = new WeakMap<WebSocket, (code: number, reason: string) => Promise<void>>();
-function whenClosed(this: WebSocket, code: number, reason: Buffer): void {
-  closers
-    .get(this)?.(code, String(reason))
-    .catch((err: unknown) => console.error("Internal error while closing a socket.", serializeError(err)));
-}
+  markAnswered(): void {
+    this.answered = true;
+  }
 
-function closeOnError(this: WebSocket, err: Error): void {
-  console.error("Internal error emitted on a WebSocket socket. Please check your implementation.", serializeError(err));
-  this.close(CloseCode.InternalServerError, "Internal server error");
+  whenClosed(): void {
+    this.connection?.closed();
+  }
+
+  closeOnError(err: Error): void {
+    console.error("Internal error emitted on a WebSocket socket. Please check your implementation.", serializeError(err));
+    this.close(CloseCode.InternalServerError, "Internal server error");
+  }
+
+  whenMessage(data: RawData): void {
+    this.connection?.receive(String(data)).catch((err: unknown) => {
+      // Scrubbed like every logged error (log-serializers.ts): a database error's values never reach stderr.
+      console.error("Internal error occurred during message handling. Please check your implementation.", serializeError(err));
+      this.close(CloseCode.InternalServerError, "Internal server error");
+    });
+  }
 }
 
 /**
- * A `ws` socket as graphql-ws's core and the live core see it: its methods on the prototype, and per
- * socket nothing but the socket and the average length of the messages it sent.
+ * The protocol (protocol.ts) on a `ws` socket: per socket nothing but the socket, the average length
+ * of the messages it sent and what the server keeps of it.
  */
-class GraphQLWsSocket implements LiveSocket {
+class WsConnection<E> extends Connection<E> {
   /** A moving average (over about 8 messages): one short `complete` does not make the backlog look long. */
   private messageLength = 0;
 
-  constructor(private readonly socket: WebSocket) {}
+  constructor(
+    private readonly socket: WebSocket,
+    server: ProtocolServer<E>,
+    extra: E,
+  ) {
+    super(server, extra);
+  }
 
   get protocol(): string {
     return this.socket.protocol;
@@ -84,29 +93,17 @@ class GraphQLWsSocket implements LiveSocket {
   close(code: number, reason: string): void {
     this.socket.close(code, reason);
   }
-
-  onMessage(handle: (data: string) => Promise<void>): void {
-    const socket = this.socket;
-    const failed = (err: unknown) => {
-      // Scrubbed like every logged error (log-serializers.ts): a database error's values never reach stderr.
-      console.error("Internal error occurred during message handling. Please check your implementation.", serializeError(err));
-      socket.close(CloseCode.InternalServerError, "Internal server error");
-    };
-    // Not an async function: a subscription's handling lasts as long as the subscription, and an
-    // awaiting wrapper would hold a suspended frame for each.
-    socket.on("message", (data) => void handle(String(data)).catch(failed));
-  }
 }
 
 /** One timer for every socket: pings each, and ends those that did not answer the previous ping. */
-function startHeartbeat(wss: WebSocketServer, keepAliveMs: number): NodeJS.Timeout {
+function startHeartbeat(sockets: Set<ProtocolSocket>, keepAliveMs: number): NodeJS.Timeout {
   return setInterval(() => {
-    for (const socket of wss.clients) {
-      if (!answered.has(socket)) {
+    for (const socket of sockets) {
+      if (!socket.answered) {
         socket.terminate();
         continue;
       }
-      answered.delete(socket);
+      socket.answered = false;
       socket.ping();
     }
   }, keepAliveMs);
@@ -142,41 +139,47 @@ class InitDeadlines {
   }
 }
 
+export interface ProtocolServerHandle {
+  /** Open sockets. */
+  readonly sockets: number;
+  dispose(): Promise<void>;
+}
+
 /**
- * graphql-ws on a `ws` server: graphql-ws's own adapter (graphql-ws/use/ws), made light per socket
- * for thousands of them. Timers and listeners are shared: one heartbeat, one sweep of sockets that
- * sent no `connection_init` in time, one pong, error and close listener for all. The upgrade request
- * is not kept; sends do not wait for their flush (the live core counts what is unsent).
+ * The live protocol on a `ws` server, light per socket for thousands of them: one heartbeat, one sweep
+ * of sockets that sent no `connection_init` in time, one pong, error, message and close listener for
+ * all. The upgrade request is not kept; sends do not wait for their flush (the live core counts what
+ * is unsent).
  */
-export function attachGraphQLWs<E extends SocketExtra>(
-  wss: WebSocketServer,
-  options: ServerOptions<ConnectionParams, E> & { connectionInitWaitTimeout: number },
-  /** The socket's extra: what graphql-ws keeps of it for its life (the upgrade request itself is not kept). */
-  extraOf: (socket: LiveSocket, request: IncomingMessage) => E,
-  keepAliveMs: number,
-): AttachedServer {
-  const awaitingInit = new InitDeadlines(options.connectionInitWaitTimeout);
-  const server = makeServer<ConnectionParams, E>({
-    ...options,
-    connectionInitWaitTimeout: 0,
-    onConnect: (ctx) => {
-      awaitingInit.done(ctx.extra.socket);
-      return options.onConnect?.(ctx);
+export function serveProtocol<E>(
+  options: Pick<ServerOptions, "server" | "path" | "maxPayload">,
+  server: ProtocolServer<E>,
+  /** What the server keeps of the socket for its life (the upgrade request itself is not kept). */
+  extraOf: (request: IncomingMessage) => E,
+  { initWaitMs, keepAliveMs }: { initWaitMs: number; keepAliveMs: number },
+): ProtocolServerHandle {
+  const wss = new WebSocketServer<typeof ProtocolSocket>({ ...options, WebSocket: ProtocolSocket, handleProtocols });
+  const awaitingInit = new InitDeadlines(initWaitMs);
+  const protocol: ProtocolServer<E> = {
+    ...server,
+    connect: (connection, params) => {
+      awaitingInit.done(connection);
+      return server.connect(connection, params);
     },
-  });
-  wss.options.handleProtocols = handleProtocols;
-  const heartbeat = startHeartbeat(wss, keepAliveMs);
+  };
+  const heartbeat = startHeartbeat(wss.clients, keepAliveMs);
 
   wss.on("connection", (socket, request) => {
     // Called inside ws's upgrade callback, where a throw would end the process: this socket ends instead.
     try {
-      answered.add(socket);
-      socket.on("pong", markAnswered);
-      socket.on("error", closeOnError);
-      socket.on("close", whenClosed);
-      const live = new GraphQLWsSocket(socket);
-      awaitingInit.add(live);
-      closers.set(socket, server.opened(live, extraOf(live, request)));
+      socket.on("pong", socket.markAnswered);
+      socket.on("error", socket.closeOnError);
+      socket.on("close", socket.whenClosed);
+      socket.on("message", socket.whenMessage);
+      const connection = new WsConnection(socket, protocol, extraOf(request));
+      socket.connection = connection as WsConnection<unknown>;
+      awaitingInit.add(connection);
+      connection.opened();
     } catch (err) {
       console.error("Internal error while opening a socket.", serializeError(err));
       socket.terminate();
@@ -185,6 +188,9 @@ export function attachGraphQLWs<E extends SocketExtra>(
   wss.on("close", () => awaitingInit.stop());
 
   return {
+    get sockets() {
+      return wss.clients.size;
+    },
     async dispose() {
       clearInterval(heartbeat);
       awaitingInit.stop();
