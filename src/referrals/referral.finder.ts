@@ -86,6 +86,8 @@ export interface PageRequest {
   after?: string | null;
   /** Read the page's events with it (one more statement, instead of one when the first is asked for). */
   withEvents?: boolean;
+  /** Count the matching referrals while the page is read (on another pooled connection), not after it. */
+  withTotal?: boolean;
 }
 
 /** A WHERE clause being built: conditions joined by AND, and their parameters in order. */
@@ -144,6 +146,9 @@ export class ReferralFinder {
         countAll: async () => 0,
       };
     }
+    const counting = request.withTotal ? this.count(filtered) : undefined;
+    // Handled here too: a page that fails leaves nobody to await the count.
+    counting?.catch(() => undefined);
     const conditions = { sql: [...filtered.sql], parameters: [...filtered.parameters] };
     if (request.after) this.startAfter(conditions, sort, order.direction, decodeCursor(request.after, order));
     const direction = order.direction === OrderDirection.ASC ? "ASC" : "DESC";
@@ -175,11 +180,13 @@ export class ReferralFinder {
         partners: this.partners.map(shown, "p"),
         events: request.withEvents ? events : new Map(),
       },
-      countAll: async () => {
-        const [{ total }] = await this.db.query(`SELECT COUNT(*) AS total FROM referrals r ${where(filtered)}`, filtered.parameters);
-        return Number(total);
-      },
+      countAll: () => counting ?? this.count(filtered),
     };
+  }
+
+  private async count(filtered: Conditions): Promise<number> {
+    const [{ total }] = await this.db.query(`SELECT COUNT(*) AS total FROM referrals r ${where(filtered)}`, filtered.parameters);
+    return Number(total);
   }
 
   /** The caller's scope and the filter as conditions; undefined when they cannot match anything. */

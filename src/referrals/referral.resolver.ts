@@ -77,7 +77,11 @@ export class ReferralResolver {
     @Ctx() { caller, loaders }: RequestContext,
     @Info() info: GraphQLResolveInfo,
   ): Promise<ReferralConnection> {
-    const page = await this.referralFinder.page(caller, { ...args, withEvents: selects(info, ["edges", "node", "events"]) });
+    const page = await this.referralFinder.page(caller, {
+      ...args,
+      withEvents: selects(info, ["edges", "node", "events"]),
+      withTotal: selects(info, ["totalCount"]),
+    });
     // What the page read with it resolves without waiting.
     for (const rfi of page.related.rfis) loaders.of(rfiById).prime(rfi.id, rfi);
     for (const partner of page.related.partners) loaders.of(partnerById).prime(partner.id, partner);
