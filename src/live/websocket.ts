@@ -160,7 +160,8 @@ function connecting(options: LiveServerOptions, keys: KeyWatch) {
     extra.authorization = extra.address = undefined;
     const given = typeof authorization === "string" ? authorization : undefined;
     const authenticated = await authenticateSocket(options, connection, address, given);
-    if (!authenticated) return false;
+    // Closed while its key was checked: it has been told goodbye already, and must hold no place under its key.
+    if (!authenticated || !connection.isOpen) return false;
     const { caller, keyHash } = authenticated;
     if (options.rateLimits.tooManySockets(keys.count(caller.keyId))) {
       refuse(connection, `Too many sockets for this key (at most ${options.rateLimits.maxSocketsPerKey})`);

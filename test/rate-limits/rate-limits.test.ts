@@ -7,7 +7,8 @@ import type { LimitName } from "../../src/rate-limits/rate-limits.js";
 import { testDatabase } from "../support/database.js";
 import { createPartner, newReferral } from "../support/fixtures.js";
 import { startTestServer, type TestServer } from "../support/harness.js";
-import { liveClient, subscribe, subscriptionsReach, type LiveClient } from "../support/live.js";
+import WebSocket from "ws";
+import { liveClient, subscribe, subscriptionsReach, wsUrl, type LiveClient } from "../support/live.js";
 import { purgeNamespace, TEST_REDIS_URL } from "../support/redis.js";
 
 const ME = "{ me { role } }";
@@ -246,6 +247,20 @@ describe("rate limits", function () {
     await subscriptionsReach(server, 2);
     subscribe(open(server, key).client, RECEIVED);
     await subscriptionsReach(server, 3);
+  });
+
+  it("holds no place for a socket that closed while its key was being checked", async () => {
+    const server = await start({ MAX_SOCKETS_PER_KEY: "1", RATE_LIMIT_STORE: "memory" });
+    const key = await newKey(server);
+    for (let i = 0; i < 5; i++) {
+      const socket = new WebSocket(wsUrl(server), "graphql-transport-ws");
+      await new Promise((resolve) => socket.once("open", resolve));
+      socket.send(JSON.stringify({ type: "connection_init", payload: { authorization: `Bearer ${key}` } }));
+      socket.terminate();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    subscribe(open(server, key).client, RECEIVED);
+    await subscriptionsReach(server, 1);
   });
 
   it("counts every subscribe message against the key's limit; over it the operation fails and the socket stays open", async () => {
