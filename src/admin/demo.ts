@@ -12,6 +12,7 @@ import { ReferralStatus } from "../referrals/lifecycle.js";
 import { CommittedTransitions } from "../referrals/committed-transitions.js";
 import { ReferralExpiry } from "../referrals/referral-expiry.js";
 import { Referral } from "../referrals/referral.entity.js";
+import { ReasonCode } from "../referrals/reason-code.js";
 import { ReferralService } from "../referrals/referral.service.js";
 import { CompanySize } from "../rfis/company-size.js";
 import { Rfi } from "../rfis/rfi.entity.js";
@@ -108,7 +109,10 @@ async function decidedStories({ referrals, rfis, intake }: Demo, [contoso, fabri
   await referrals.accept(contoso, erp(contoso), estimate("120000.00"));
   await referrals.markWon(contoso, erp(contoso), { dealValue: "135000.00", closeDate: inDays(0) });
   await referrals.expressInterest(fabrikam, erp(fabrikam));
-  await referrals.decline(fabrikam, erp(fabrikam), "No consultant free before next quarter");
+  await referrals.decline(fabrikam, erp(fabrikam), {
+    reason: "No consultant free before next quarter",
+    reasonCode: ReasonCode.NO_CAPACITY,
+  });
   // A network in Germany: Northwind negotiates (its CRM id recorded); Contoso has not answered yet.
   const network = await submit(
     rfis,
@@ -142,8 +146,8 @@ async function decidedStories({ referrals, rfis, intake }: Demo, [contoso, fabri
   );
   await referrals.expressInterest(fabrikam, crm(fabrikam));
   await referrals.accept(fabrikam, crm(fabrikam), estimate("24000.00"));
-  await referrals.markLost(fabrikam, crm(fabrikam), "The customer built it in house");
-  await referrals.ignore(northwind, crm(northwind), "Too small for us");
+  await referrals.markLost(fabrikam, crm(fabrikam), { reason: "The customer built it in house", reasonCode: ReasonCode.OTHER });
+  await referrals.ignore(northwind, crm(northwind), { reason: "Too small for us", reasonCode: ReasonCode.NOT_A_FIT });
 }
 
 /** Referrals still open (being evaluated, NEW, routed by the server), and two whose deadlines passed. */

@@ -17,6 +17,7 @@ const DIMENSIONS: Record<StatsDimension, string> = {
   STATUS: "r.status",
   COMPANY_SIZE: "r.company_size",
   INDUSTRY: "COALESCE(r.industry, '')",
+  REASON_CODE: "COALESCE(r.reason_code, '')",
 };
 
 /**

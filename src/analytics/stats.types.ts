@@ -11,6 +11,8 @@ export enum StatsDimension {
   STATUS = "STATUS",
   COMPANY_SIZE = "COMPANY_SIZE",
   INDUSTRY = "INDUSTRY",
+  /** The coded reason a referral was ignored, declined or lost (empty without one). */
+  REASON_CODE = "REASON_CODE",
 }
 registerEnumType(StatsDimension, {
   name: "StatsDimension",

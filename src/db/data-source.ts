@@ -9,6 +9,7 @@ import { Outbox1764300000000 } from "./migrations/1764300000000-Outbox.js";
 import { ChangeFeed1764400000000 } from "./migrations/1764400000000-ChangeFeed.js";
 import { ApiKeyLifecycle1764500000000 } from "./migrations/1764500000000-ApiKeyLifecycle.js";
 import { OutboxClaims1764600000000 } from "./migrations/1764600000000-OutboxClaims.js";
+import { ReasonCodes1764700000000 } from "./migrations/1764700000000-ReasonCodes.js";
 
 export const migrations = [
   InitialSchema1764000000000,
@@ -18,6 +19,7 @@ export const migrations = [
   ChangeFeed1764400000000,
   ApiKeyLifecycle1764500000000,
   OutboxClaims1764600000000,
+  ReasonCodes1764700000000,
 ];
 
 /** Where the database is (DATABASE_URL, read by src/config/). */

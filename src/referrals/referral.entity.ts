@@ -6,6 +6,7 @@ import { Partner } from "../partners/index.js";
 import { CompanySize } from "../rfis/company-size.js";
 import { Rfi } from "../rfis/rfi.entity.js";
 import { ReferralAction, ReferralStage, ReferralStatus } from "./lifecycle.js";
+import { ReasonCode } from "./reason-code.js";
 
 registerEnumType(ReferralStatus, {
   name: "ReferralStatus",
@@ -143,6 +144,10 @@ export class Referral {
   @Field(() => String, { nullable: true, description: "Why it was ignored, declined or lost, when given." })
   @Column({ type: "varchar", length: 1000, nullable: true })
   reason: string | null;
+
+  @Field(() => ReasonCode, { nullable: true, description: "The coded reason it was ignored, declined or lost, when given." })
+  @Column({ name: "reason_code", type: "varchar", length: 32, nullable: true })
+  reasonCode: ReasonCode | null;
 
   @Field(() => String, { nullable: true, description: "The partner's own id for this referral in its CRM." })
   @Column({ name: "external_reference_id", type: "varchar", length: 200, nullable: true })

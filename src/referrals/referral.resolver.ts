@@ -27,6 +27,7 @@ import { Partner } from "../partners/index.js";
 import { CustomerDetails, customerOf, overviewOf, RfiOverview } from "../rfis/rfi.entity.js";
 import { isArchived, partnerSeesCustomer, ReferralStage, stageOf } from "./lifecycle.js";
 import { Money, moneyOf } from "./money.js";
+import { ReasonCode } from "./reason-code.js";
 import { Referral, ReferralEvent } from "./referral.entity.js";
 import { AcceptReferralInput, ReferralConnection, ReferralFilter, ReferralOrder, WonReferralInput } from "./referral.inputs.js";
 import { rfiById } from "../rfis/rfi.loaders.js";
@@ -55,6 +56,7 @@ const TYPICAL_EVENTS = 10;
 const PARTNER_OR_ADMIN = [Role.PARTNER, Role.ADMIN];
 const expectedVersionArg = { nullable: true, description: "Refuse the change with STALE_VERSION unless the referral is at this version." };
 const reasonArg = { nullable: true, description: "Why, in words (at most 1,000 characters)." };
+const reasonCodeArg = { nullable: true, description: "Why, coded for statistics (beside the words, or instead of them)." };
 
 @Resolver(() => Referral)
 export class ReferralResolver {
@@ -104,10 +106,11 @@ export class ReferralResolver {
   ignoreReferral(
     @Arg("id", () => ID) id: string,
     @Arg("reason", () => String, reasonArg) reason: string | null,
+    @Arg("reasonCode", () => ReasonCode, reasonCodeArg) reasonCode: ReasonCode | null,
     @Arg("expectedVersion", () => Int, expectedVersionArg) expectedVersion: number | null,
     @Ctx() { caller }: RequestContext,
   ): Promise<Referral> {
-    return this.referralService.ignore(caller, id, reason, expectedVersion);
+    return this.referralService.ignore(caller, id, { reason, reasonCode }, expectedVersion);
   }
 
   @Authorized(...PARTNER_OR_ADMIN)
@@ -126,10 +129,11 @@ export class ReferralResolver {
   declineReferral(
     @Arg("id", () => ID) id: string,
     @Arg("reason", () => String, reasonArg) reason: string | null,
+    @Arg("reasonCode", () => ReasonCode, reasonCodeArg) reasonCode: ReasonCode | null,
     @Arg("expectedVersion", () => Int, expectedVersionArg) expectedVersion: number | null,
     @Ctx() { caller }: RequestContext,
   ): Promise<Referral> {
-    return this.referralService.decline(caller, id, reason, expectedVersion);
+    return this.referralService.decline(caller, id, { reason, reasonCode }, expectedVersion);
   }
 
   @Authorized(...PARTNER_OR_ADMIN)
@@ -161,10 +165,11 @@ export class ReferralResolver {
   markReferralLost(
     @Arg("id", () => ID) id: string,
     @Arg("reason", () => String, reasonArg) reason: string | null,
+    @Arg("reasonCode", () => ReasonCode, reasonCodeArg) reasonCode: ReasonCode | null,
     @Arg("expectedVersion", () => Int, expectedVersionArg) expectedVersion: number | null,
     @Ctx() { caller }: RequestContext,
   ): Promise<Referral> {
-    return this.referralService.markLost(caller, id, reason, expectedVersion);
+    return this.referralService.markLost(caller, id, { reason, reasonCode }, expectedVersion);
   }
 
   @Authorized(Role.PARTNER)

@@ -8,6 +8,7 @@ import { recordTransitions } from "./record-transitions.js";
 import { EntityRows } from "../db/entity-rows.js";
 import { changeReferral, type Change } from "./referral-transition.js";
 import type { Caller } from "../graphql/caller.js";
+import type { PassReason } from "./reason-code.js";
 
 export interface DealEstimate {
   estimatedDealValue: string;
@@ -103,14 +104,8 @@ export class ReferralService {
     });
   }
 
-  ignore(caller: Caller, id: string, reason?: string | null, expectedVersion?: number | null): Promise<Referral> {
-    const why = optionalText("reason", reason, MAX_REASON_LENGTH);
-    return this.apply(caller, id, {
-      action: ReferralAction.IGNORE,
-      expectedVersion,
-      set: (now) => ({ answeredAt: now, reason: why }),
-      note: () => why,
-    });
+  ignore(caller: Caller, id: string, why: PassReason = {}, expectedVersion?: number | null): Promise<Referral> {
+    return this.pass(ReferralAction.IGNORE, caller, id, why, expectedVersion, (now) => ({ answeredAt: now }));
   }
 
   accept(caller: Caller, id: string, estimate: DealEstimate, expectedVersion?: number | null): Promise<Referral> {
@@ -123,14 +118,8 @@ export class ReferralService {
     });
   }
 
-  decline(caller: Caller, id: string, reason?: string | null, expectedVersion?: number | null): Promise<Referral> {
-    const why = optionalText("reason", reason, MAX_REASON_LENGTH);
-    return this.apply(caller, id, {
-      action: ReferralAction.DECLINE,
-      expectedVersion,
-      set: () => ({ reason: why }),
-      note: () => why,
-    });
+  decline(caller: Caller, id: string, why: PassReason = {}, expectedVersion?: number | null): Promise<Referral> {
+    return this.pass(ReferralAction.DECLINE, caller, id, why, expectedVersion);
   }
 
   updateEstimate(caller: Caller, id: string, estimate: DealEstimate, expectedVersion?: number | null): Promise<Referral> {
@@ -169,13 +158,25 @@ export class ReferralService {
     });
   }
 
-  markLost(caller: Caller, id: string, reason?: string | null, expectedVersion?: number | null): Promise<Referral> {
-    const why = optionalText("reason", reason, MAX_REASON_LENGTH);
+  markLost(caller: Caller, id: string, why: PassReason = {}, expectedVersion?: number | null): Promise<Referral> {
+    return this.pass(ReferralAction.MARK_LOST, caller, id, why, expectedVersion);
+  }
+
+  /** No thanks, a decline or a lost deal: the reason's text (also the event's note) and its code, with what else the action sets. */
+  private pass(
+    action: ReferralAction,
+    caller: Caller,
+    id: string,
+    { reason, reasonCode }: PassReason,
+    expectedVersion: number | null | undefined,
+    also: (now: Date) => Partial<Referral> = () => ({}),
+  ): Promise<Referral> {
+    const text = optionalText("reason", reason, MAX_REASON_LENGTH);
     return this.apply(caller, id, {
-      action: ReferralAction.MARK_LOST,
+      action,
       expectedVersion,
-      set: () => ({ reason: why }),
-      note: () => why,
+      set: (now) => ({ ...also(now), reason: text, reasonCode: reasonCode ?? null }),
+      note: () => text,
     });
   }
 

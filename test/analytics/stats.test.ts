@@ -10,8 +10,20 @@ import { random } from "../support/random.js";
  * out by hand. Decimals are compared as exact strings; money is added in BigInt cents.
  */
 
-type Dimension = "MONTH" | "QUARTER" | "CLOSE_MONTH" | "REGION" | "PARTNER" | "STATUS" | "COMPANY_SIZE" | "INDUSTRY";
-const DIMENSIONS: Dimension[] = ["MONTH", "QUARTER", "CLOSE_MONTH", "REGION", "PARTNER", "STATUS", "COMPANY_SIZE", "INDUSTRY"];
+type Dimension = "MONTH" | "QUARTER" | "CLOSE_MONTH" | "REGION" | "PARTNER" | "STATUS" | "COMPANY_SIZE" | "INDUSTRY" | "REASON_CODE";
+const DIMENSIONS: Dimension[] = [
+  "MONTH",
+  "QUARTER",
+  "CLOSE_MONTH",
+  "REGION",
+  "PARTNER",
+  "STATUS",
+  "COMPANY_SIZE",
+  "INDUSTRY",
+  "REASON_CODE",
+];
+/** The coded reasons a LOST row is seeded with, in turn. */
+const LOST_REASONS = ["BUDGET", "LOST_TO_COMPETITOR", "TIMING"];
 
 type Status = "NEW" | "EVALUATING" | "NEGOTIATING" | "WON" | "LOST" | "IGNORED" | "MISSED" | "DECLINED" | "EXPIRED";
 const VALUED: Status[] = ["NEGOTIATING", "WON", "LOST"];
@@ -52,6 +64,7 @@ interface Row {
   estimate: Deal | null;
   acceptedCloseDate: string | null;
   final: Deal | null;
+  reasonCode: string | null;
 }
 
 /** The deal as statistics count it: the final one when WON, else the latest estimate. */
@@ -62,7 +75,7 @@ function dealOf(row: Row): Deal | null {
 /** Inserts one RFI and one referral per spec, straight into the tables; returns the rows with their ids. */
 async function seed(server: TestServer, specs: Spec[]): Promise<Row[]> {
   const marker = uniqueName("stats");
-  const rows: Omit<Row, "id">[] = specs.map((spec) => {
+  const rows: Omit<Row, "id">[] = specs.map((spec, i) => {
     const valued = VALUED.includes(spec.status);
     if (valued !== (spec.estimate !== undefined))
       throw new Error(`a ${spec.status} referral ${valued ? "needs" : "cannot have"} an estimate`);
@@ -77,6 +90,7 @@ async function seed(server: TestServer, specs: Spec[]): Promise<Row[]> {
       estimate: spec.estimate ?? null,
       acceptedCloseDate: spec.estimate ? (spec.acceptedCloseDate ?? spec.estimate.closeDate) : null,
       final: spec.final ?? null,
+      reasonCode: spec.status === "LOST" ? LOST_REASONS[i % LOST_REASONS.length] : null,
     };
   });
   await server.db.query(
@@ -91,8 +105,8 @@ async function seed(server: TestServer, specs: Spec[]): Promise<Row[]> {
   await server.db.query(
     `INSERT INTO referrals (rfi_id, partner_id, profile_id, region, company_size, industry, status, version, received_at, updated_at,
        estimated_deal_value, estimated_currency, estimated_close_date, accepted_close_date,
-       final_deal_value, final_currency, final_close_date, deal_value, deal_currency, deal_close_date)
-     VALUES ${rows.map(() => "(?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)").join(", ")}`,
+       final_deal_value, final_currency, final_close_date, deal_value, deal_currency, deal_close_date, reason_code)
+     VALUES ${rows.map(() => "(?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)").join(", ")}`,
     rows.flatMap((row, i) => {
       const deal = dealOf(row as Row);
       const receivedAt = new Date(row.receivedAt);
@@ -116,6 +130,7 @@ async function seed(server: TestServer, specs: Spec[]): Promise<Row[]> {
         deal?.value ?? null,
         deal?.currency ?? null,
         deal?.closeDate ?? null,
+        row.reasonCode,
       ];
     }),
   );
@@ -247,6 +262,7 @@ const KEY_OF: Record<Dimension, (row: Row) => string> = {
   STATUS: (row) => row.status,
   COMPANY_SIZE: (row) => row.companySize,
   INDUSTRY: (row) => row.industry ?? "",
+  REASON_CODE: (row) => row.reasonCode ?? "",
 };
 
 function matches(row: Row, filter: Filter): boolean {

@@ -161,6 +161,36 @@ describe("referrals > transitions over GraphQL", () => {
     ]);
   });
 
+  it("records the coded reason of ignore, decline and loss beside the words, each of them optional", async () => {
+    const pass = async (mutation: string, id: string) =>
+      (await partner.api.data(`mutation($id: ID!) { result: ${mutation} { status reason reasonCode events { note } } }`, { id })).result;
+    const ids = [
+      await newReferral(server.current, partner),
+      await referralIn(server.current, partner, "EVALUATING"),
+      await referralIn(server.current, partner, "NEGOTIATING"),
+    ];
+    const ignored = await pass(`ignoreReferral(id: $id, reasonCode: OUT_OF_REGION)`, ids[0]);
+    expect(ignored).to.deep.include({ status: "IGNORED", reason: null, reasonCode: "OUT_OF_REGION" });
+    const declined = await pass(`declineReferral(id: $id, reason: "Booked until June", reasonCode: NO_CAPACITY)`, ids[1]);
+    expect(declined).to.deep.include({ status: "DECLINED", reason: "Booked until June", reasonCode: "NO_CAPACITY" });
+    expect(declined.events.at(-1).note).to.equal("Booked until June");
+    const lost = await pass(`markReferralLost(id: $id, reason: "Price")`, ids[2]);
+    expect(lost).to.deep.include({ status: "LOST", reason: "Price", reasonCode: null });
+    const stored: { id: string; reasonCode: string | null }[] = await server.current.db.query(
+      "SELECT CAST(id AS CHAR) AS id, reason_code AS reasonCode FROM referrals WHERE id IN (?)",
+      [ids],
+    );
+    expect(ids.map((id) => stored.find((row) => row.id === id)?.reasonCode)).to.deep.equal(["OUT_OF_REGION", "NO_CAPACITY", null]);
+  });
+
+  it("refuses a reason code that is not one of ReasonCode's, changing nothing", async () => {
+    const id = await newReferral(server.current, partner);
+    const before = await read(partner.api, id);
+    const { errors } = await partner.api.request(`mutation($id: ID!) { ignoreReferral(id: $id, reasonCode: TOO_BUSY) { id } }`, { id });
+    expect(errors?.[0].extensions?.code).to.equal("GRAPHQL_VALIDATION_FAILED");
+    expect(await read(partner.api, id)).to.deep.equal(before);
+  });
+
   it("refuses a stale expectedVersion with STALE_VERSION and changes nothing", async () => {
     const id = await newReferral(server.current, partner);
     await act(partner.api, ReferralAction.SET_EXTERNAL_REFERENCE, id, 1);
