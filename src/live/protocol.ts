@@ -64,7 +64,7 @@ class Operations {
     return true;
   }
 
-  /** Removes every operation, answering the subscriptions among them. */
+  /** Removes every operation; returns the subscriptions among them. */
   clear(): HeldSubscription[] {
     const held = [this.first, ...(this.more?.values() ?? [])].filter((operation) => operation !== null);
     this.firstId = undefined;
@@ -88,7 +88,7 @@ const isAsyncIterable = (value: object): value is AsyncIterable<unknown> => Symb
  * or promises per subscription: a subscription is an entry in `operations`, and the live fan-out
  * sends its results. Thousands of sockets each hold this one object beside the transport's own
  * (graphql-ws's server held some 2 KiB more per subscribed socket). Transport-neutral: an adapter
- * (ws-adapter.ts) supplies the socket's four primitives.
+ * (ws-adapter.ts) supplies what the socket is and does (protocol, open, unsent, send, close).
  */
 export abstract class Connection<E> implements LiveSocket {
   private stage = Stage.AwaitingInit;
