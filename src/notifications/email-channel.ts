@@ -20,7 +20,13 @@ import { renderEmail, type EmailContent } from "./templates.js";
  * are the partners available when it is sent; a disabled endpoint's notice is dropped once the endpoint
  * is enabled again or deleted.
  */
-export class EmailChannel implements OutboxChannel {
+/** What an e-mail about a referral is written from. */
+interface ReferralWithRfi {
+  referral: Referral;
+  rfi: Rfi;
+}
+
+export class EmailChannel implements OutboxChannel<ReferralWithRfi> {
   readonly name = EMAIL_CHANNEL;
   readonly retryDelaysMs: readonly number[];
   /** One send per SMTP connection of the mailer's pool: a send never waits for a connection, which would eat its deadline. */
@@ -28,8 +34,6 @@ export class EmailChannel implements OutboxChannel {
   private readonly reader: Queryable;
   private readonly referrals: EntityRows<Referral>;
   private readonly rfis: EntityRows<Rfi>;
-  /** What `prepare` read for each claimed message, until its delivery takes it. */
-  private readonly prepared = new Map<string, { referral: Referral; rfi: Rfi }>();
 
   constructor(
     private readonly db: DataSource,
@@ -44,10 +48,12 @@ export class EmailChannel implements OutboxChannel {
     this.rfis = new EntityRows(db, Rfi);
   }
 
-  async deliver(message: OutboxMessage, deadline: AbortSignal): Promise<"delivered" | "obsolete"> {
+  async deliver(message: OutboxMessage, deadline: AbortSignal, prepared?: ReferralWithRfi): Promise<"delivered" | "obsolete"> {
     const kind = message.kind as NotificationKind;
     const content =
-      kind === NotificationKind.WEBHOOK_DISABLED ? await this.endpointContent(message) : await this.referralContent(kind, message);
+      kind === NotificationKind.WEBHOOK_DISABLED
+        ? await this.endpointContent(message)
+        : await this.referralContent(kind, message, prepared);
     if (content === undefined) return "obsolete";
     const { subject, text, html } = renderEmail(content, message.locale as Locale);
     await this.mailer.send({ notificationId: message.id, to: message.recipient, subject, text, html }, deadline);
@@ -70,26 +76,29 @@ export class EmailChannel implements OutboxChannel {
     };
   }
 
-  /** The referrals (and their RFIs) the claim's e-mails are about, read together. */
-  async prepare(messages: readonly OutboxMessage[]): Promise<void> {
+  /** The referrals (and their RFIs) the claim's e-mails are about, read together: by message id. */
+  async prepare(messages: readonly OutboxMessage[]): Promise<Map<string, ReferralWithRfi>> {
     const about = messages.filter((message) => message.kind !== NotificationKind.WEBHOOK_DISABLED && message.referralId !== null);
-    if (about.length === 0) return;
-    const read = await this.referralsWithRfis([...new Set(about.map((message) => message.referralId!))]);
+    const read = about.length === 0 ? new Map() : await this.referralsWithRfis([...new Set(about.map((message) => message.referralId!))]);
+    const prepared = new Map<string, ReferralWithRfi>();
     for (const message of about) {
       const found = read.get(message.referralId!);
-      if (found) this.prepared.set(message.id, found);
+      if (found) prepared.set(message.id, found);
     }
+    return prepared;
   }
 
-  private async referralContent(kind: NotificationKind, message: OutboxMessage): Promise<EmailContent | undefined> {
+  private async referralContent(
+    kind: NotificationKind,
+    message: OutboxMessage,
+    prepared: ReferralWithRfi | undefined,
+  ): Promise<EmailContent | undefined> {
     if (message.referralId === null) return undefined;
-    const prepared = this.prepared.get(message.id);
-    this.prepared.delete(message.id);
     const found = prepared ?? (await this.referralsWithRfis([message.referralId])).get(message.referralId);
     return found && this.contentOf(kind, found.referral, found.rfi);
   }
 
-  private async referralsWithRfis(ids: readonly string[]): Promise<Map<string, { referral: Referral; rfi: Rfi }>> {
+  private async referralsWithRfis(ids: readonly string[]): Promise<Map<string, ReferralWithRfi>> {
     const rows = await this.reader.query(
       `SELECT ${this.referrals.selectList("r")}, ${this.rfis.selectList("f")} FROM referrals r JOIN rfis f ON f.id = r.rfi_id WHERE r.id IN (?)`,
       [ids],

@@ -15,8 +15,11 @@ export class DeliveryFailure extends Error {
   }
 }
 
-/** What delivers one channel's messages (e-mail, webhooks). */
-export interface OutboxChannel {
+/**
+ * What delivers one channel's messages (e-mail, webhooks). `P` is what `prepare` reads for a claim's
+ * messages at once, handed to each delivery.
+ */
+export interface OutboxChannel<P = unknown> {
   readonly name: string;
   /** The delays between attempts; once used up, a message is FAILED. */
   readonly retryDelaysMs: readonly number[];
@@ -30,14 +33,15 @@ export interface OutboxChannel {
    * Delivers the message, or throws why it could not (it is retried). "obsolete" when there is nothing
    * to send any more (a reminder for a referral answered meanwhile): the message is dropped. When
    * `deadline` aborts, the delivery stops at once for real (its connection closed): nothing it sent
-   * may complete afterwards, as the message will be sent again.
+   * may complete afterwards, as the message will be sent again. `prepared`: what `prepare` read for
+   * it; without it, the delivery reads what it needs itself.
    */
-  deliver(message: OutboxMessage, deadline: AbortSignal): Promise<DeliveryResult>;
+  deliver(message: OutboxMessage, deadline: AbortSignal, prepared?: P): Promise<DeliveryResult>;
   /**
    * Reads what the messages of one claim will need, in one statement rather than one per message,
-   * just before they are delivered; `deliver` reads what was not prepared itself.
+   * just before they are delivered: by message id (a message may be missing).
    */
-  prepare?(messages: readonly OutboxMessage[]): Promise<void>;
+  prepare?(messages: readonly OutboxMessage[]): Promise<Map<string, P>>;
   /** Hears of each attempt once its outcome is recorded: `failure` is undefined after a success. */
   attempted?(message: OutboxMessage, failure: unknown): Promise<void>;
 }

@@ -121,8 +121,8 @@ export class OutboxLane {
         this.again = false;
         const claim = await this.claim(free);
         // What the claim's deliveries will read, in one statement; each reads its own if this fails.
-        if (claim.claimed.length > 1) await this.channel.prepare?.(claim.claimed).catch(() => undefined);
-        for (const message of claim.claimed) inFlight.add(this.start(message, inFlight));
+        const prepared = claim.claimed.length > 1 ? await this.channel.prepare?.(claim.claimed).catch(() => undefined) : undefined;
+        for (const message of claim.claimed) inFlight.add(this.start(message, inFlight, prepared?.get(message.id)));
         dueLeft = claim.more;
         capped = claim.capped;
         continue;
@@ -137,12 +137,12 @@ export class OutboxLane {
     await this.planNextRetry();
   }
 
-  private start(message: OutboxMessage, inFlight: Set<Promise<void>>): Promise<void> {
+  private start(message: OutboxMessage, inFlight: Set<Promise<void>>, prepared: unknown): Promise<void> {
     const { id, recipient } = message;
     this.inFlightIds.add(id);
     this.inFlightTo.set(recipient, (this.inFlightTo.get(recipient) ?? 0) + 1);
     // deliver never throws: a rejection here would outlive the drain that started it, unhandled.
-    const delivery: Promise<void> = this.deliver(message).finally(() => {
+    const delivery: Promise<void> = this.deliver(message, prepared).finally(() => {
       inFlight.delete(delivery);
       this.inFlightIds.delete(id);
       const left = this.inFlightTo.get(recipient)! - 1;
@@ -201,10 +201,10 @@ export class OutboxLane {
   }
 
   /** Attempts the message, then records the outcome. Never throws: an outcome it cannot record leaves the message to its lease. */
-  private async deliver(message: OutboxMessage): Promise<void> {
+  private async deliver(message: OutboxMessage, prepared: unknown): Promise<void> {
     let outcome: Outcome;
     try {
-      const result = await this.attempt(message);
+      const result = await this.attempt(message, prepared);
       outcome = result === "obsolete" ? { obsolete: true } : { responseStatus: typeof result === "object" ? result.responseStatus : null };
     } catch (error) {
       const attempts = message.attempts + 1;
@@ -252,11 +252,11 @@ export class OutboxLane {
    * The channel's delivery of `message`, aborted at its deadline: the channel stops it for real (closes
    * its connection), and the attempt is a failure that says so, retried on the schedule.
    */
-  private async attempt(message: OutboxMessage): Promise<DeliveryResult> {
+  private async attempt(message: OutboxMessage, prepared: unknown): Promise<DeliveryResult> {
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(), this.deadlineMs);
     try {
-      return await this.channel.deliver(message, deadline.signal);
+      return await this.channel.deliver(message, deadline.signal, prepared);
     } catch (error) {
       if (!deadline.signal.aborted) throw error;
       throw new DeliveryFailure(`aborted at the delivery's deadline: no outcome within ${this.deadlineMs} ms`);

@@ -24,7 +24,8 @@ export function newSigningSecret(): string {
 }
 
 interface Target {
-  endpointId: string;
+  /** The delivery (outbox message) it is for. */
+  messageId: string;
   url: string;
   secret: string;
   referralId: string;
@@ -36,7 +37,7 @@ interface Target {
 }
 
 /** What the endpoint is told: a thin body; the receiver reads the details through the API with its key. */
-export function webhookBody(type: WebhookEventType, target: Omit<Target, "url" | "secret">): string {
+export function webhookBody(type: WebhookEventType, target: Omit<Target, "messageId" | "url" | "secret">): string {
   return JSON.stringify({
     type: bodyTypeOf(type),
     timestamp: target.at.toISOString(),
@@ -57,7 +58,7 @@ export function webhookBody(type: WebhookEventType, target: Omit<Target, "url" |
  * endpoint go in order (the next waits while one is pending), and an endpoint has at most PER_ENDPOINT
  * in flight per instance, so a slow one never holds the others up.
  */
-export class WebhookChannel implements OutboxChannel {
+export class WebhookChannel implements OutboxChannel<Target> {
   readonly name = WEBHOOK_CHANNEL;
   readonly inFlight = IN_FLIGHT;
   readonly perRecipient = PER_ENDPOINT;
@@ -66,8 +67,6 @@ export class WebhookChannel implements OutboxChannel {
                     AND p.status = '${DeliveryStatus.PENDING}' AND p.id < o.id)`;
   readonly retryDelaysMs: readonly number[];
   private readonly reader: Queryable;
-  /** What `prepare` read for each claimed delivery, until its attempt takes it. */
-  private readonly prepared = new Map<string, Target>();
 
   constructor(
     db: DataSource,
@@ -79,18 +78,12 @@ export class WebhookChannel implements OutboxChannel {
     this.reader = poolReader(db);
   }
 
-  /** The endpoints and events of the claim's deliveries, read together. */
-  async prepare(messages: readonly OutboxMessage[]): Promise<void> {
-    const targets = await this.targets(messages);
-    for (const message of messages) {
-      const target = targets.find((found) => found.eventId === message.eventId && found.endpointId === message.endpointId);
-      if (target) this.prepared.set(message.id, target);
-    }
+  /** The endpoints and events of the claim's deliveries, read together: by message id. */
+  async prepare(messages: readonly OutboxMessage[]): Promise<Map<string, Target>> {
+    return new Map((await this.targets(messages)).map((target) => [target.messageId, target]));
   }
 
-  async deliver(message: OutboxMessage, deadline: AbortSignal): Promise<DeliveryResult> {
-    const prepared = this.prepared.get(message.id);
-    this.prepared.delete(message.id);
+  async deliver(message: OutboxMessage, deadline: AbortSignal, prepared?: Target): Promise<DeliveryResult> {
     const [target] = prepared ? [prepared] : await this.targets([message]);
     // The endpoint was deleted meanwhile.
     if (!target) return "obsolete";
@@ -109,13 +102,14 @@ export class WebhookChannel implements OutboxChannel {
     return { responseStatus: status };
   }
 
-  /** The endpoint and event of each message (read together for a claim; rows of other pairs are ignored). */
+  /** The endpoint and event of each message, one row per message whose endpoint still exists. */
   private targets(messages: readonly OutboxMessage[]): Promise<Target[]> {
     return this.reader.query(
-      `SELECT CAST(w.id AS CHAR) AS endpointId, w.url, w.secret, CAST(e.referral_id AS CHAR) AS referralId, e.to_status AS status,
+      `SELECT CAST(o.id AS CHAR) AS messageId, w.url, w.secret, CAST(e.referral_id AS CHAR) AS referralId, e.to_status AS status,
               e.version, CAST(e.feed_batch AS CHAR) AS batch, CAST(e.id AS CHAR) AS eventId, e.at
-       FROM webhook_endpoints w JOIN referral_events e ON e.id IN (?) WHERE w.id IN (?)`,
-      [[...new Set(messages.map((message) => message.eventId))], [...new Set(messages.map((message) => message.endpointId))]],
+       FROM outbox_messages o JOIN webhook_endpoints w ON w.id = o.endpoint_id JOIN referral_events e ON e.id = o.event_id
+       WHERE o.id IN (?)`,
+      [messages.map((message) => message.id)],
     );
   }
 
