@@ -150,8 +150,8 @@ export abstract class Connection<E> implements LiveSocket {
 
   /** Ends a subscription from the server's side: the client gets the error; the socket stays open. */
   fail(id: string, error: GraphQLError): void {
-    if (!this.operations.delete(id)) return;
-    this.send(stringifyMessage({ id, type: MessageType.Error, payload: this.server.formatErrors(this, [error]) }));
+    this.error(id, [error]);
+    this.operations.delete(id);
   }
 
   private async initialise(payload: unknown): Promise<void> {
