@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { createPartner, rfiInput } from "../support/fixtures.js";
+import { answeredAndStored, createPartner, rfiInput } from "../support/fixtures.js";
 import { startTestServer, type TestServer } from "../support/harness.js";
 import { startOwnMariaDb, type OwnMariaDb } from "../support/mariadb.js";
 
@@ -40,15 +40,8 @@ describe("db > multi-row inserts under innodb_autoinc_lock_mode 2 (MySQL 8.4's d
         return submitRfi;
       }),
     );
-    const rows: { id: string; rfiId: string; partnerId: string; profileId: string }[] = await server.db.query(
-      `SELECT CAST(id AS CHAR) AS id, CAST(rfi_id AS CHAR) AS rfiId, CAST(partner_id AS CHAR) AS partnerId,
-         CAST(profile_id AS CHAR) AS profileId FROM referrals`,
-    );
-    const answered = answers.flatMap(({ rfi, referrals }) =>
-      referrals.map((referral) => ({ id: referral.id, rfiId: rfi.id, partnerId: referral.partner.id, profileId: referral.profile.id })),
-    );
-    const byId = (a: { id: string }, b: { id: string }) => Number(a.id) - Number(b.id);
+    const { answered, stored } = await answeredAndStored(server, answers);
     expect(answered).to.have.length(180);
-    expect(answered.sort(byId)).to.deep.equal(rows.sort(byId));
+    expect(answered).to.deep.equal(stored);
   });
 });

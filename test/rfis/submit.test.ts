@@ -2,6 +2,7 @@ import { expect } from "chai";
 import type { GraphQLClient } from "../support/client.js";
 import {
   addProfile,
+  answeredAndStored,
   createPartner,
   issueKey,
   issueKeyDetails,
@@ -227,22 +228,9 @@ describe("rfis > submitRfi", () => {
       const answers = await Promise.all(
         Array.from({ length: 30 }, () => submit(intake, { region: "MT", keywords: ["erp", "sap", "cloud"], maxPartners: 3 })),
       );
-      const rows: { id: string; rfiId: string; partnerId: string; profileId: string }[] = await server.current.db.query(
-        `SELECT CAST(id AS CHAR) AS id, CAST(rfi_id AS CHAR) AS rfiId, CAST(partner_id AS CHAR) AS partnerId,
-           CAST(profile_id AS CHAR) AS profileId FROM referrals WHERE rfi_id IN (?)`,
-        [answers.map((answer) => answer.rfi.id)],
-      );
-      const answered = answers.flatMap((answer) =>
-        answer.referrals.map((referral) => ({
-          id: referral.id,
-          rfiId: answer.rfi.id,
-          partnerId: referral.partner.id,
-          profileId: referral.profile.id,
-        })),
-      );
-      const byId = (a: { id: string }, b: { id: string }) => Number(a.id) - Number(b.id);
-      expect(answered.sort(byId)).to.deep.equal(rows.sort(byId));
-      expect(new Set(rows.map((row) => row.partnerId))).to.deep.equal(new Set(partners.map((partner) => partner.id)));
+      const { answered, stored } = await answeredAndStored(server.current, answers);
+      expect(answered).to.deep.equal(stored);
+      expect(new Set(stored.map((row) => row.partnerId))).to.deep.equal(new Set(partners.map((partner) => partner.id)));
     });
 
     it("shares a region's read among RFIs arriving together, and keeps nothing once it is done", async () => {

@@ -267,3 +267,31 @@ export async function expectTablesUnchanged(server: TestServer, before: Record<s
     expect(JSON.stringify(after[table]), `${table} changed`).to.equal(JSON.stringify(before[table]));
   }
 }
+
+/** A referral as submitRfi answered it, or as the table holds it. */
+interface ReferralRow {
+  id: string;
+  rfiId: string;
+  partnerId: string;
+  profileId: string;
+}
+
+/**
+ * What submitRfi answered for each referral of `answers`, and what the table holds for the same RFIs,
+ * both in id order: equal when every referral was answered with its own row.
+ */
+export async function answeredAndStored(
+  server: TestServer,
+  answers: readonly { rfi: { id: string }; referrals: readonly { id: string; partner: { id: string }; profile: { id: string } }[] }[],
+): Promise<{ answered: ReferralRow[]; stored: ReferralRow[] }> {
+  const stored: ReferralRow[] = await server.db.query(
+    `SELECT CAST(id AS CHAR) AS id, CAST(rfi_id AS CHAR) AS rfiId, CAST(partner_id AS CHAR) AS partnerId,
+       CAST(profile_id AS CHAR) AS profileId FROM referrals WHERE rfi_id IN (?)`,
+    [answers.map(({ rfi }) => rfi.id)],
+  );
+  const answered = answers.flatMap(({ rfi, referrals }) =>
+    referrals.map((referral) => ({ id: referral.id, rfiId: rfi.id, partnerId: referral.partner.id, profileId: referral.profile.id })),
+  );
+  const byId = (a: ReferralRow, b: ReferralRow) => Number(a.id) - Number(b.id);
+  return { answered: answered.sort(byId), stored: stored.sort(byId) };
+}
