@@ -1,24 +1,35 @@
 // A burst of RFIs: N concurrent submitRfi without partnerIds (automatic routing) over GraphQL/HTTP to
-// a real server with the default pool (20 connections, 5 s bounded wait), 5 partners with FR
-// profiles. Every call must be answered (data or SERVICE_UNAVAILABLE) and `me` must answer at once
-// afterwards. Baseline, in the same process: the same N RFIs written by hand-written transactions
+// a real server in its own process, as `npm start` runs it (production mode, access log on), with
+// the default pool (20 connections, 5 s bounded wait), 5 partners with FR profiles. Every call must
+// be answered (data or SERVICE_UNAVAILABLE) and `me` must answer at once afterwards. Baseline, in the same process: the same N RFIs written by hand-written transactions
 // (one RFI, three referrals, three events) on a plain mysql2 pool of the same size.
 // Usage: npm run bench:burst [-- <count>]
 import "reflect-metadata";
 import { randomBytes } from "node:crypto";
 import mysql from "mysql2/promise";
-import { startServer } from "../src/app/server.js";
 import { GraphQLClient } from "../test/support/client.js";
-import { dropDatabase, freshConfig, percentiles, purgeNamespace, table } from "./support.js";
+import { dropDatabase, percentiles, purgeNamespace, startServerProcess, table } from "./support.js";
 
 const COUNT = Number(process.argv[2] ?? 300);
 const PARTNERS = 5;
 const DATABASE = "partner_referrals_bench_burst";
+const PORT = 4713;
+/** The server's pool (its default size), and the baseline's. */
+const POOL_SIZE = 20;
 const adminKey = randomBytes(32).toString("base64url");
 
-const config = await freshConfig(DATABASE, adminKey);
-const server = await startServer(config);
-const admin = new GraphQLClient(server.url, adminKey);
+await dropDatabase(DATABASE);
+await purgeNamespace(DATABASE);
+// PROFILE=<dir> writes the server's CPU profile there.
+const server = await startServerProcess(
+  PORT,
+  DATABASE,
+  adminKey,
+  process.env.PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${process.env.PROFILE}`] : [],
+  { LOG_LEVEL: "info", DATABASE_POOL_SIZE: String(POOL_SIZE) },
+);
+const url = `http://127.0.0.1:${PORT}/graphql`;
+const admin = new GraphQLClient(url, adminKey);
 for (let i = 0; i < PARTNERS; i++) {
   const { createPartner } = await admin.data(`mutation($name: String!) { createPartner(input: { name: $name }) { partner { id } } }`, {
     name: `Burst partner ${i + 1}`,
@@ -30,7 +41,7 @@ for (let i = 0; i < PARTNERS; i++) {
   );
 }
 const { issueApiKey } = await admin.data(`mutation { issueApiKey(input: { role: INTAKE, label: "burst" }) { secret } }`);
-const intake = new GraphQLClient(server.url, issueApiKey.secret);
+const intake = new GraphQLClient(url, issueApiKey.secret);
 
 const input = {
   customer: { companyName: "Fabrikam", contactName: "Ann Lee", email: "ann@fabrikam.example", phone: "+33 1 23 45 67 89" },
@@ -61,11 +72,12 @@ const meStarted = performance.now();
 const { me } = await admin.data(`{ me { role } }`);
 const meMs = performance.now() - meStarted;
 if (me.role !== "ADMIN") throw new Error("me did not answer");
-const [{ rfis }] = await server.db.query("SELECT COUNT(*) AS rfis FROM rfis");
-await server.stop();
+server.kill("SIGTERM");
+await new Promise((resolve) => server.once("exit", resolve));
 
 // The baseline: the same writes, hand-written, on a plain pool of the same size.
-const pool = mysql.createPool({ host: "127.0.0.1", port: 3306, user: "root", database: DATABASE, connectionLimit: config.pool.size });
+const pool = mysql.createPool({ host: "127.0.0.1", port: 3306, user: "root", database: DATABASE, connectionLimit: POOL_SIZE });
+const [[{ rfis }]] = await pool.query<mysql.RowDataPacket[]>("SELECT COUNT(*) AS rfis FROM rfis");
 const [partners] = await pool.query<mysql.RowDataPacket[]>(
   "SELECT partner_id AS partnerId, id AS profileId FROM marketing_profiles LIMIT 3",
 );

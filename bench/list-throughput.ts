@@ -40,6 +40,8 @@ const server = await startServerProcess(
   DATABASE,
   adminKey,
   process.env.PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${process.env.PROFILE}`] : [],
+  // The access log on, as in production: one line per request.
+  { LOG_LEVEL: "info" },
 );
 const url = `http://127.0.0.1:${SERVER_PORT}/graphql`;
 const admin = new GraphQLClient(url, adminKey);

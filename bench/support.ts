@@ -1,5 +1,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
+import { openSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Request, Response } from "express";
 import mysql from "mysql2/promise";
@@ -105,6 +108,8 @@ export async function startServerProcess(
   env: Record<string, string> = {},
 ): Promise<ChildProcess> {
   const inspected = flags.some((flag) => flag.startsWith("--inspect"));
+  // With the access log on (LOG_LEVEL=info), stdout goes to a file, as production sends it to a collector.
+  const logFile = env.LOG_LEVEL && env.LOG_LEVEL !== "warn" ? join(tmpdir(), `bench-server-${port}.log`) : undefined;
   const server = spawn(process.execPath, [...SERVER_NODE_FLAGS, ...flags, fileURLToPath(new URL("../src/main.js", import.meta.url))], {
     env: {
       PATH: process.env.PATH,
@@ -117,7 +122,7 @@ export async function startServerProcess(
       ...env,
     },
     // With an inspector, stderr is read for its address (then echoed).
-    stdio: ["inherit", "inherit", inspected ? "pipe" : "inherit"],
+    stdio: ["inherit", logFile ? openSync(logFile, "w") : "inherit", inspected ? "pipe" : "inherit"],
   });
   if (inspected) {
     void inspectorUrl(server);

@@ -53,7 +53,13 @@ describe("config > loadConfig", () => {
         maxSocketsPerKey: 20,
       },
       retention: { outboxMs: 30 * DAY, idempotencyMs: 30 * DAY },
-      operations: { metricsToken: undefined, shutdownTimeoutMs: 30_000, corsOrigins: [], trustedProxies: [] },
+      operations: {
+        metricsToken: undefined,
+        shutdownTimeoutMs: 30_000,
+        corsOrigins: [],
+        trustedProxies: [],
+        burstYield: { from: 16, atMostMs: 2_000 },
+      },
       logLevel: "info",
     });
   });
@@ -99,6 +105,8 @@ describe("config > loadConfig", () => {
         IDEMPOTENCY_RETENTION: "24h",
         CORS_ORIGINS: "https://app.example.com, https://crm.example.com/",
         TRUST_PROXY: "10.0.0.0/8, loopback",
+        BACKGROUND_YIELD_AT: "64",
+        BACKGROUND_YIELD_MAX: "500ms",
         LOG_LEVEL: "warn",
       }),
     ).to.deep.equal({
@@ -135,6 +143,7 @@ describe("config > loadConfig", () => {
         shutdownTimeoutMs: 10_000,
         corsOrigins: ["https://app.example.com", "https://crm.example.com"],
         trustedProxies: ["10.0.0.0/8", "loopback"],
+        burstYield: { from: 64, atMostMs: 500 },
       },
       logLevel: "warn",
     });
@@ -156,6 +165,10 @@ describe("config > loadConfig", () => {
   it("names the job store's namespace after the database unless JOBS_NAMESPACE is set", () => {
     expect(loadConfig({ DATABASE_URL: "mysql://root@127.0.0.1:3306/tenant_a" }).jobs.namespace).to.equal("tenant_a");
     expect(loadConfig({ JOBS_URL: "rediss://cache.internal:6380" }).jobs.url).to.equal("rediss://cache.internal:6380");
+  });
+
+  it("never holds the background for a burst when BACKGROUND_YIELD_AT is 0", () => {
+    expect(loadConfig({ BACKGROUND_YIELD_AT: "0" }).operations.burstYield).to.equal(undefined);
   });
 
   it("takes a number of hops for TRUST_PROXY", () => {
@@ -215,6 +228,9 @@ describe("config > loadConfig", () => {
     ["TRUST_PROXY", "true"],
     ["TRUST_PROXY", "proxy.internal"],
     ["TRUST_PROXY", "10.0.0.0/33"],
+    ["BACKGROUND_YIELD_AT", "-1"],
+    ["BACKGROUND_YIELD_AT", "some"],
+    ["BACKGROUND_YIELD_MAX", "0s"],
   ];
   for (const [variable, value] of BAD_VALUES) {
     it(`refuses ${variable}=${JSON.stringify(value)} with one line naming ${variable}`, () => {

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import type { DataSource } from "typeorm";
-import { tagged } from "../db/background.js";
+import { LoopHold, tagged } from "../db/background.js";
 import type { Queryable } from "../db/entity-rows.js";
 import { openStatuses, ReferralAction, statusBefore, type ReferralStatus } from "../referrals/lifecycle.js";
 import { fitOfOpen, teaches, FitCountKind, type Fit, type FitCounts } from "./fit.js";
@@ -53,6 +53,7 @@ export class FitScores {
   private readonly waiting = new Map<string, CountedReferral>();
   private scoring: Promise<void> | undefined;
   private stopping = false;
+  private readonly hold = new LoopHold(() => this.scoreSoon());
 
   constructor(
     private readonly db: DataSource,
@@ -68,7 +69,17 @@ export class FitScores {
    */
   refresh(transitions: readonly CountedChange[]): void {
     for (const { action, referral } of transitions) if (RESHAPING.has(action)) this.waiting.set(referral.id, referral);
-    if (this.waiting.size > 0 && !this.stopping) this.scoring ??= this.scoreWaiting().finally(() => (this.scoring = undefined));
+    this.scoreSoon();
+  }
+
+  /** Runs `work` with scoring held back (what is queued meanwhile waits), then scores what waited. */
+  holding<T>(work: () => Promise<T>): Promise<T> {
+    return this.hold.during(work);
+  }
+
+  private scoreSoon(): void {
+    if (this.waiting.size > 0 && !this.stopping && !this.hold.held)
+      this.scoring ??= this.scoreWaiting().finally(() => (this.scoring = undefined));
   }
 
   /** Resolves once every referral queued so far is scored (what tests and the demo await). */
@@ -83,7 +94,7 @@ export class FitScores {
   }
 
   private async scoreWaiting(): Promise<void> {
-    while (this.waiting.size > 0) {
+    while (this.waiting.size > 0 && !this.hold.held) {
       const batch = [...this.waiting.values()].slice(0, SCORE_BATCH);
       for (const referral of batch) this.waiting.delete(referral.id);
       try {

@@ -29,6 +29,8 @@ export interface Background {
   outbox: OutboxRelay;
   sequencer: ChangeSequencer;
   mailer: Mailer;
+  /** Runs `work` with placement, deliveries and fit scoring held back on this instance, then lets them catch up. */
+  holdLoops<T>(work: () => Promise<T>): Promise<T>;
   stop(): Promise<void>;
 }
 
@@ -103,8 +105,9 @@ export async function startBackground(parts: BackgroundParts): Promise<Backgroun
   const mailer = new Mailer(config.notifications);
   const outbox = outboxRelay(parts, mailer);
   const sequencer = sequencerFor(parts, outbox);
+  const holdDeliveries = <T>(work: () => Promise<T>) => outbox.holding(() => sequencer.holding(work));
   // A sweep expiring a backlog holds deliveries and placement back on this instance until it is done.
-  deadlines.holdDeliveriesWith((work) => outbox.holding(() => sequencer.holding(work)));
+  deadlines.holdDeliveriesWith(holdDeliveries);
   const relayPoll = new RelayJobs(scheduler, outbox);
   const reminders = new ReminderJobs(scheduler, db, outbox, config.notifications.reminderBeforeMs, config.jobs.sweepEveryMs, logger);
   const retention = new RetentionJobs(scheduler, db, config.retention, logger);
@@ -123,6 +126,7 @@ export async function startBackground(parts: BackgroundParts): Promise<Backgroun
     outbox,
     sequencer,
     mailer,
+    holdLoops: (work) => fitScores.holding(() => holdDeliveries(work)),
     async stop() {
       rescoring.stop();
       await sequencer.stop();

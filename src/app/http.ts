@@ -1,7 +1,8 @@
 import { expressMiddleware } from "@as-integrations/express5";
 import type { ApolloServer } from "@apollo/server";
-import express, { type Express, type ErrorRequestHandler } from "express";
+import express, { type Express, type ErrorRequestHandler, type RequestHandler } from "express";
 import type { DataSource } from "typeorm";
+import type { BurstYield } from "../db/background.js";
 import type { Config } from "../config/config.js";
 import { poolUsage } from "../db/pool.js";
 import type { RequestContext, ResolverInstances } from "../graphql/context.js";
@@ -58,6 +59,8 @@ export interface Routes {
   apollo: ApolloServer<RequestContext>;
   live: LiveServer;
   logger: Logger;
+  /** Told of each GraphQL request from its arrival to its answer; undefined when BACKGROUND_YIELD_AT is 0. */
+  burst: BurstYield | undefined;
 }
 
 /** Probes and the metrics: they have no key, and are never limited. */
@@ -86,12 +89,21 @@ function operationsRoutes(app: Express, { config, db, bus, scheduler, services, 
   app.get("/metrics", metricsEndpoint(services.metrics, config.operations.metricsToken));
 }
 
+/** Tells `burst` of each GraphQL request, from its arrival to its answer. */
+function countedIn(burst: BurstYield | undefined): RequestHandler {
+  return (_req, res, next) => {
+    if (burst) res.once("close", burst.begin());
+    next();
+  };
+}
+
 /** /healthz, /readyz, /metrics, GraphQL over HTTP, then the web dashboard at `/`. */
 export function addRoutes(app: Express, routes: Routes): void {
-  const { config, db, services, resolvers, rateLimits, apollo } = routes;
+  const { config, db, services, resolvers, rateLimits, apollo, burst } = routes;
   operationsRoutes(app, routes);
   app.use(
     GRAPHQL_PATH,
+    countedIn(burst),
     corsFor(config.operations.corsOrigins),
     express.json({ limit: LIMITS.maxPayloadBytes }),
     bodyErrors,

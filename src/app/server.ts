@@ -15,12 +15,13 @@ import { RateLimits } from "../rate-limits/rate-limits.js";
 import { CommittedTransitions } from "../referrals/committed-transitions.js";
 import { createApollo } from "./apollo.js";
 import { startBackground, type Background } from "./background.js";
+import { BurstYield } from "../db/background.js";
 import { ENTITIES } from "./entities.js";
 import { addRoutes, createApp, GRAPHQL_PATH } from "./http.js";
 import { buildAppSchema } from "./schema.js";
 import { createServices, resolversOf, type Services } from "./services.js";
 
-export interface RunningServer extends Omit<Background, "stop"> {
+export interface RunningServer extends Omit<Background, "stop" | "holdLoops"> {
   url: string;
   port: number;
   httpServer: Server;
@@ -117,7 +118,9 @@ async function serve(
   const live = opened.add(serveLive({ ...liveOptions, validationRules, formatError, rateLimits, addressOf, logger }), (s) => s.close());
   await changeStream.start();
   opened.add(changeStream, (started) => started.stop());
-  addRoutes(app, { config, db, bus, scheduler, services, resolvers, rateLimits, apollo, live, logger });
+  const { burstYield } = config.operations;
+  const burst = burstYield && new BurstYield(connected.background.holdLoops, burstYield);
+  addRoutes(app, { config, db, bus, scheduler, services, resolvers, rateLimits, apollo, live, logger, burst });
   return { httpServer, live };
 }
 

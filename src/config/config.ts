@@ -11,6 +11,7 @@ import {
   readSmtpUrl,
 } from "./addresses.js";
 import type { DatabaseConfig } from "../db/data-source.js";
+import type { BurstYieldOptions } from "../db/background.js";
 import {
   ConfigError,
   readBoolean,
@@ -123,6 +124,11 @@ export interface OperationsConfig {
   corsOrigins: string[];
   /** The proxies whose X-Forwarded-For names the client (TRUST_PROXY); none by default. */
   trustedProxies: TrustedProxies;
+  /**
+   * From how many GraphQL requests in flight the sequencer, the outbox relay and fit scoring give way to them
+   * (BACKGROUND_YIELD_AT, 0: never), for at most BACKGROUND_YIELD_MAX at a time.
+   */
+  burstYield: BurstYieldOptions | undefined;
 }
 
 export interface Config {
@@ -185,6 +191,11 @@ function readDeliveries(env: Env, port: number): Pick<Config, "notifications" | 
   };
 }
 
+function readBurstYield(env: Env): BurstYieldOptions | undefined {
+  if (env.BACKGROUND_YIELD_AT?.trim() === "0") return undefined;
+  return { from: readInteger(env, "BACKGROUND_YIELD_AT", 16, 100_000), atMostMs: readDuration(env, "BACKGROUND_YIELD_MAX", "2s") };
+}
+
 /** What operators tune: limits, retention, metrics, shutdown, CORS and proxies. */
 function readOperations(env: Env, namespaceDefault: string): Pick<Config, "rateLimits" | "retention" | "operations"> {
   return {
@@ -205,6 +216,7 @@ function readOperations(env: Env, namespaceDefault: string): Pick<Config, "rateL
       shutdownTimeoutMs: readDuration(env, "SHUTDOWN_TIMEOUT", "30s"),
       corsOrigins: readOrigins(env, "CORS_ORIGINS"),
       trustedProxies: readTrustedProxies(env),
+      burstYield: readBurstYield(env),
     },
   };
 }

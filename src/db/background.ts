@@ -63,3 +63,72 @@ export class LoopHold {
     }
   }
 }
+
+export interface BurstYieldOptions {
+  /** Requests in flight from which the loops are held. */
+  from: number;
+  /** How long one hold may last. */
+  atMostMs: number;
+}
+
+/** How long a burst must stay down before the loops resume: arrivals come in waves, not all at once. */
+const CALM_MS = 500;
+
+/**
+ * The background loops give way to a burst of requests: from `from` requests in flight, `hold` keeps
+ * them back until the burst has stayed below a quarter of that for CALM_MS, so that a burst is
+ * answered before the e-mails, webhooks, live pushes and fit scores it calls for (they wait, and go
+ * at least once as ever). A hold never lasts longer than `atMostMs`; after one that did, none starts again
+ * until the burst has ended, so that a sustained load never starves the loops.
+ */
+export class BurstYield {
+  private inFlight = 0;
+  private release: (() => void) | undefined;
+  /** A hold of this burst reached its bound. */
+  private spent = false;
+  private calm: NodeJS.Timeout | undefined;
+  private readonly until: number;
+
+  constructor(
+    private readonly hold: <T>(work: () => Promise<T>) => Promise<T>,
+    private readonly options: BurstYieldOptions,
+  ) {
+    this.until = Math.floor(options.from / 4);
+  }
+
+  /** A request has started: answers the function to call, once, when it has ended. */
+  begin(): () => void {
+    this.inFlight += 1;
+    if (this.inFlight > this.until) this.calm = void clearTimeout(this.calm);
+    if (this.inFlight >= this.options.from && this.release === undefined && !this.spent) this.startHold();
+    let ended = false;
+    return () => {
+      if (ended) return;
+      ended = true;
+      this.inFlight -= 1;
+      if (this.inFlight <= this.until && this.calm === undefined && (this.release !== undefined || this.spent)) {
+        this.calm = setTimeout(() => this.calmed(), CALM_MS).unref();
+      }
+    };
+  }
+
+  private calmed(): void {
+    this.calm = undefined;
+    this.spent = false;
+    this.release?.();
+  }
+
+  private startHold(): void {
+    const over = new Promise<void>((resolve) => {
+      const bound = setTimeout(() => {
+        this.spent = true;
+        resolve();
+      }, this.options.atMostMs).unref();
+      this.release = () => {
+        clearTimeout(bound);
+        resolve();
+      };
+    });
+    void this.hold(() => over).finally(() => (this.release = undefined));
+  }
+}

@@ -8,7 +8,7 @@ import { ReferralAction } from "../../src/referrals/lifecycle.js";
 import { testDatabase } from "../support/database.js";
 import { createPartner, daysFromToday, rfiInput, SUBMIT_RFI, type TestPartner } from "../support/fixtures.js";
 import { useTestServer } from "../support/harness.js";
-import { fitScoresSettled } from "../support/wait.js";
+import { eventually, fitScoresSettled } from "../support/wait.js";
 
 /** Records every statement of a data source (background ones included). */
 class AllStatements {
@@ -100,5 +100,30 @@ describe("analytics > fit scores of arrivals, off the request path", () => {
     expect(await scoresOf(arrived)).to.deep.equal(expected);
     // The keywords once, each partner's counters once, one short transaction for the writes: not three per referral.
     expect(recorder.statements.length, recorder.statements.join("\n")).to.be.at.most(8);
+  });
+
+  it("scores nothing while held (a burst of requests), and what queued meanwhile once the hold ends", async () => {
+    const expected = await scoresOf(arrived);
+    await server.current.db.query("UPDATE referrals SET fit_score = NULL, fit_reasons = NULL WHERE id IN (?)", [arrived]);
+    const rows = await server.current.db.query(
+      `SELECT CAST(id AS CHAR) AS id, CAST(partner_id AS CHAR) AS partnerId, CAST(rfi_id AS CHAR) AS rfiId, status, received_at AS receivedAt,
+              answered_at AS answeredAt, industry, company_size AS companySize, region, deal_value AS dealValue, deal_currency AS dealCurrency
+       FROM referrals WHERE id IN (?)`,
+      [arrived],
+    );
+    const scores = new FitScores(db, pino({ level: "silent" }));
+    let release = () => {};
+    const held = scores.holding(() => new Promise<void>((resolve) => (release = resolve)));
+    scores.refresh(rows.map((referral: never) => ({ action: ReferralAction.RECEIVE, referral })));
+    await scores.settled();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(
+      (await scoresOf(arrived)).filter(({ score }) => score !== null),
+      "scored during the hold",
+    ).to.deep.equal([]);
+    release();
+    await held;
+    await eventually("the queued arrivals are scored", async () => (await scoresOf(arrived)).every(({ score }) => score !== null));
+    expect(await scoresOf(arrived)).to.deep.equal(expected);
   });
 });

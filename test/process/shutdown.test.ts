@@ -44,6 +44,17 @@ describe("process > shutdown deadline", function () {
     expect(logLines(stdout, 50), stdout).to.deep.equal([]);
   });
 
+  it("writes every access line before it exits, those of the last requests included (logs go out asynchronously)", async () => {
+    server = await startServing({ SHUTDOWN_TIMEOUT: "10s" });
+    const ids = Array.from({ length: 200 }, (_, n) => `last-lines-${n}`);
+    await Promise.all(ids.map((id) => fetch(`http://127.0.0.1:${server!.port}/healthz/nothing-here`, { headers: { "x-request-id": id } })));
+    server.child.kill("SIGTERM");
+    const { code, stdout } = await server.exited;
+    expect(code).to.equal(0);
+    const logged = new Set(logLines(stdout, 30).map((line) => line.requestId));
+    expect(ids.filter((id) => !logged.has(id))).to.deep.equal([]);
+  });
+
   it("exits 1 once SHUTDOWN_TIMEOUT has passed, naming the request still open", async () => {
     server = await startServing({ SHUTDOWN_TIMEOUT: "1s" });
     holder = await connectTo();
