@@ -1,8 +1,9 @@
 // A burst of RFIs: N concurrent submitRfi without partnerIds (automatic routing) over GraphQL/HTTP to
 // a real server in its own process, as `npm start` runs it (production mode, access log on), with
 // the default pool (20 connections, 5 s bounded wait), 5 partners with FR profiles. Every call must
-// be answered (data or SERVICE_UNAVAILABLE) and `me` must answer at once afterwards. Baseline, in the same process: the same N RFIs written by hand-written transactions
-// (one RFI, three referrals, three events) on a plain mysql2 pool of the same size.
+// be answered (data or SERVICE_UNAVAILABLE) and `me` must answer at once afterwards. Baseline, in
+// this process: the same N RFIs written by hand-written transactions (one RFI, three referrals,
+// three events) on a plain mysql2 pool of the same size.
 // Usage: npm run bench:burst [-- <count>]
 import "reflect-metadata";
 import { randomBytes } from "node:crypto";
