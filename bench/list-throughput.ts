@@ -8,12 +8,11 @@ import { fork } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { deepStrictEqual } from "node:assert";
-import { readFile } from "node:fs/promises";
 import autocannon from "autocannon";
 import mysql from "mysql2/promise";
 import { GraphQLClient } from "../test/support/client.js";
 import { random } from "../test/support/random.js";
-import { dropDatabase, purgeNamespace, SERVER_NODE_FLAGS, startServerProcess, table } from "./support.js";
+import { cpuMsOf, dropDatabase, purgeNamespace, SERVER_NODE_FLAGS, startServerProcess, table } from "./support.js";
 
 const SECONDS = Number(process.argv[2] ?? 10);
 const ROUNDS = 2;
@@ -135,15 +134,9 @@ interface Run {
   cpu: number;
 }
 
-/** User + system CPU time of a process so far, in ms (Linux). */
-async function cpuOf(pid: number): Promise<number> {
-  const fields = (await readFile(`/proc/${pid}/stat`, "utf8")).split(") ")[1].split(" ");
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-}
-
 async function load(target: string, query: string, first: number): Promise<Run> {
   const pid = target === url ? server.pid! : baseline.pid!;
-  const cpuBefore = await cpuOf(pid);
+  const cpuBefore = await cpuMsOf(pid);
   const result = await autocannon({
     url: target,
     connections: CONNECTIONS,
@@ -153,7 +146,7 @@ async function load(target: string, query: string, first: number): Promise<Run> 
     body: JSON.stringify({ query, variables: { first } }),
   });
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`${target}: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
-  const cpu = ((await cpuOf(pid)) - cpuBefore) / result.requests.total;
+  const cpu = ((await cpuMsOf(pid)) - cpuBefore) / result.requests.total;
   return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, cpu };
 }
 

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { openSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -46,6 +47,12 @@ export async function freshConfig(database: string, adminKey: string, overrides:
  * still count every request), not the limit.
  */
 const BENCH_LIMITS = { RATE_LIMIT: "1000000", MAX_SOCKETS_PER_KEY: "10000" };
+
+/** User + system CPU time of a process so far, in ms (Linux). */
+export async function cpuMsOf(pid: number): Promise<number> {
+  const fields = (await readFile(`/proc/${pid}/stat`, "utf8")).split(") ")[1].split(" ");
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
 
 /** A Markdown table. */
 export function table(header: string[], rows: (string | number)[][]): string {

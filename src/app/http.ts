@@ -2,7 +2,7 @@ import { expressMiddleware } from "@as-integrations/express5";
 import type { ApolloServer } from "@apollo/server";
 import express, { type Express, type ErrorRequestHandler, type RequestHandler } from "express";
 import type { DataSource } from "typeorm";
-import type { BurstYield } from "../db/background.js";
+import type { BurstYield } from "../db/burst-yield.js";
 import type { Config } from "../config/config.js";
 import { poolUsage } from "../db/pool.js";
 import type { RequestContext, ResolverInstances } from "../graphql/context.js";

@@ -15,7 +15,7 @@ import { RateLimits } from "../rate-limits/rate-limits.js";
 import { CommittedTransitions } from "../referrals/committed-transitions.js";
 import { createApollo } from "./apollo.js";
 import { startBackground, type Background } from "./background.js";
-import { BurstYield } from "../db/background.js";
+import { BurstYield } from "../db/burst-yield.js";
 import { ENTITIES } from "./entities.js";
 import { addRoutes, createApp, GRAPHQL_PATH } from "./http.js";
 import { buildAppSchema } from "./schema.js";

@@ -11,7 +11,7 @@ import {
   readSmtpUrl,
 } from "./addresses.js";
 import type { DatabaseConfig } from "../db/data-source.js";
-import type { BurstYieldOptions } from "../db/background.js";
+import type { BurstYieldOptions } from "../db/burst-yield.js";
 import {
   ConfigError,
   readBoolean,
@@ -125,7 +125,7 @@ export interface OperationsConfig {
   /** The proxies whose X-Forwarded-For names the client (TRUST_PROXY); none by default. */
   trustedProxies: TrustedProxies;
   /**
-   * From how many GraphQL requests in flight the sequencer, the outbox relay and fit scoring give way to them
+   * From how many GraphQL requests (in flight, or just started) the sequencer, the outbox relay and fit scoring give way to them
    * (BACKGROUND_YIELD_AT, 0: never), for at most BACKGROUND_YIELD_MAX at a time.
    */
   burstYield: BurstYieldOptions | undefined;

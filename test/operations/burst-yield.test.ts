@@ -7,12 +7,12 @@ import { useTestServer } from "../support/harness.js";
 import { lockingConnection } from "../support/locks.js";
 import { eventually } from "../support/wait.js";
 
-/** The calm a burst must keep before the loops resume (src/db/background.ts), with room. */
+/** The calm a burst must keep before the loops resume (src/db/burst-yield.ts), with room. */
 const AFTER_CALM_MS = 700;
 
 describe("operations > the background gives way to a burst of requests", function () {
   this.timeout(30_000);
-  const server = useTestServer({ BACKGROUND_YIELD_AT: "4", BACKGROUND_YIELD_MAX: "2s" });
+  const server = useTestServer({ BACKGROUND_YIELD_AT: "8", BACKGROUND_YIELD_MAX: "2s" });
   let partner: TestPartner;
   let holder: mysql.Connection;
   let hanging: Promise<unknown>[] = [];
@@ -67,15 +67,15 @@ describe("operations > the background gives way to a burst of requests", functio
     return Number(n);
   }
 
-  it("places changes at once while fewer than BACKGROUND_YIELD_AT requests are in flight", async () => {
-    // Two hanging, and the submission itself: three.
+  it("places changes at once while fewer than BACKGROUND_YIELD_AT requests are in flight or have just started", async () => {
+    // Two hanging and the submission: three in flight; five started (the key's two included) within 250 ms.
     const intake = await hangRequests(2);
     const { referralIds } = await submitRfi(intake, { partnerIds: [partner.id] });
     await eventually("the arrival is placed", async () => (await unplacedEventsOf(referralIds[0])) === 0, 1_000);
   });
 
   it("holds placement from BACKGROUND_YIELD_AT requests in flight, and places what waited once the burst has ended", async () => {
-    const intake = await hangRequests(4);
+    const intake = await hangRequests(8);
     const { referralIds } = await submitRfi(intake, { partnerIds: [partner.id] });
     await sleep(800);
     expect(await unplacedEventsOf(referralIds[0]), "placed during the burst").to.equal(1);
@@ -84,8 +84,18 @@ describe("operations > the background gives way to a burst of requests", functio
     await eventually("the arrival is placed after the burst", async () => (await unplacedEventsOf(referralIds[0])) === 0, 3_000);
   });
 
+  it("holds for a burst of short requests too: those started within 250 ms count, not only those in flight", async () => {
+    const intake = await issueKey(server.current, "INTAKE");
+    await sleep(AFTER_CALM_MS);
+    await Promise.all(Array.from({ length: 8 }, () => intake.data("{ me { role } }")));
+    const { referralIds } = await submitRfi(intake, { partnerIds: [partner.id] });
+    await sleep(150);
+    expect(await unplacedEventsOf(referralIds[0]), "placed during the burst").to.equal(1);
+    await eventually("the arrival is placed once the burst is calm", async () => (await unplacedEventsOf(referralIds[0])) === 0, 3_000);
+  });
+
   it("never holds longer than BACKGROUND_YIELD_MAX, however long the burst lasts, nor again until it has ended", async () => {
-    const intake = await hangRequests(4);
+    const intake = await hangRequests(8);
     const started = Date.now();
     const first = await submitRfi(intake, { partnerIds: [partner.id] });
     await eventually(
