@@ -86,9 +86,12 @@ export interface PageRequest {
   after?: string | null;
   /** Read the page's events with it (one more statement, instead of one when the first is asked for). */
   withEvents?: boolean;
-  /** Count the matching referrals while the page is read (on another pooled connection), not after it. */
+  /** Count the matching referrals in the page's own statement, not after it. */
   withTotal?: boolean;
 }
+
+/** The column that carries the page's count (PageRequest.withTotal). */
+const TOTAL = "page_total";
 
 /** A WHERE clause being built: conditions joined by AND, and their parameters in order. */
 interface Conditions {
@@ -146,19 +149,19 @@ export class ReferralFinder {
         countAll: async () => 0,
       };
     }
-    const counting = request.withTotal ? this.count(filtered) : undefined;
-    // Handled here too: a page that fails leaves nobody to await the count.
-    counting?.catch(() => undefined);
     const conditions = { sql: [...filtered.sql], parameters: [...filtered.parameters] };
     if (request.after) this.startAfter(conditions, sort, order.direction, decodeCursor(request.after, order));
     const direction = order.direction === OrderDirection.ASC ? "ASC" : "DESC";
     const orderBy = `${sort.nullable ? `${sort.column} IS NULL, ` : ""}${sort.column} ${direction}, r.id ${direction}`;
+    // The count rides along as a subquery, run once for the statement (it names no outer column): one
+    // statement and one round trip where two would take two connections.
+    const total = request.withTotal ? `, (SELECT COUNT(*) FROM referrals r ${where(filtered)}) AS ${TOTAL}` : "";
     // With each referral's RFI and partner: what a page shows of them costs no further query.
     const raw: Record<string, unknown>[] = await this.db.query(
-      `SELECT ${this.rows.selectList("r")}, ${this.rfis.selectList("f")}, ${this.partners.selectList("p")}
+      `SELECT ${this.rows.selectList("r")}, ${this.rfis.selectList("f")}, ${this.partners.selectList("p")}${total}
        FROM referrals r JOIN rfis f ON f.id = r.rfi_id JOIN partners p ON p.id = r.partner_id
        ${where(conditions)} ORDER BY ${orderBy} LIMIT ?`,
-      [...conditions.parameters, size + 1],
+      [...(request.withTotal ? filtered.parameters : []), ...conditions.parameters, size + 1],
     );
     const found = this.rows.map(raw, "r");
 
@@ -180,7 +183,8 @@ export class ReferralFinder {
         partners: this.partners.map(shown, "p"),
         events: request.withEvents ? events : new Map(),
       },
-      countAll: () => counting ?? this.count(filtered),
+      // A page past the end has no row to carry the count.
+      countAll: async () => (raw.length > 0 && raw[0][TOTAL] !== undefined ? Number(raw[0][TOTAL]) : this.count(filtered)),
     };
   }
 

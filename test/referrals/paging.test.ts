@@ -264,6 +264,16 @@ describe("referrals > paging and filters", () => {
     }
   });
 
+  it("still counts every matching referral on a page past the last one, which has no row to carry the count", async () => {
+    const orderBy = { field: "UPDATED_AT", direction: "ASC" } as const;
+    let current = await page(server.current.admin, { orderBy, first: 100 });
+    while (current.pageInfo.hasNextPage)
+      current = await page(server.current.admin, { orderBy, first: 100, after: current.pageInfo.endCursor });
+    const beyond = await page(server.current.admin, { orderBy, first: 100, after: current.pageInfo.endCursor });
+    expect(beyond.edges).to.deep.equal([]);
+    expect(beyond.totalCount).to.equal(TOTAL);
+  });
+
   it("refuses a negative first with BAD_USER_INPUT", async () => {
     const refused = await server.current.admin.error(PAGE, { first: -1 });
     expect(refused).to.include({ code: "BAD_USER_INPUT", message: "first: must not be negative" });
