@@ -63,6 +63,19 @@ export const EmailAddressScalar = refine<string>(GraphQLEmailAddress, "An e-mail
   return email;
 });
 
-export const DateTimeScalar = refine<Date>(GraphQLDateTime, "An instant, ISO-8601 with offset, e.g. 2026-11-25T10:00:00.000Z.");
+const dateTime = refine<Date>(GraphQLDateTime, "An instant, ISO-8601 with offset, e.g. 2026-11-25T10:00:00.000Z.");
+const serializeDateTime = dateTime.serialize;
+
+/**
+ * Serialized as the ISO string JSON would give the Date graphql-scalars answers: an answer holding
+ * Date objects leaves V8's fast path of JSON.stringify (each one calls toJSON), a fifth of a page's CPU.
+ */
+export const DateTimeScalar = new GraphQLScalarType({
+  ...dateTime.toConfig(),
+  serialize: (value) => {
+    const serialized = serializeDateTime(value);
+    return serialized instanceof Date ? serialized.toISOString() : serialized;
+  },
+});
 
 export const LocalDateScalar = refine<string>(GraphQLLocalDate, "A calendar date, YYYY-MM-DD.");

@@ -6,6 +6,7 @@ import { CONNECTION_INIT_WAIT_MS } from "../../src/live/websocket.js";
 import { createPartner, issueKeyDetails, newReferral, rfiInput, SUBMIT_RFI, submitRfi, type TestPartner } from "../support/fixtures.js";
 import { ADMIN_KEY, startTestServer, useTestServer } from "../support/harness.js";
 import { brokenChange, liveClient, subscribe, subscriptionsReach, useLiveClients, wsUrl, type LiveClient } from "../support/live.js";
+import { eventually } from "../support/wait.js";
 
 const RECEIVED = `subscription { referralReceived { id status partner { id } overview { need } customer { email } } }`;
 const UPDATED = `subscription { referralUpdated { id status version customer { email } events { action actor } } }`;
@@ -93,6 +94,8 @@ describe("live > referral feeds over graphql-ws", () => {
     await a.api.data(`mutation($id: ID!) { ignoreReferral(id: $id) { id } }`, { id });
     const refused = await a.api.error(`mutation($id: ID!) { expressInterest(id: $id) { id } }`, { id });
     expect(refused.code).to.equal("INVALID_TRANSITION");
+    // The 20 submissions are a burst: the pushes follow once it is calm (BACKGROUND_YIELD_AT), then nothing more.
+    await eventually("the IGNORED push arrives", async () => updated.received.length > 0);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(received.received.map(({ data }) => data!.referralReceived.id)).to.deep.equal([id]);
     expect(updated.received.map(({ data }) => data!.referralUpdated.status)).to.deep.equal(["IGNORED"]);
