@@ -68,6 +68,7 @@ export class FitScores {
    * next, together: a burst of arrivals costs a few statements per batch rather than three per referral.
    */
   refresh(transitions: readonly CountedChange[]): void {
+    if (this.stopping) return;
     for (const { action, referral } of transitions) if (RESHAPING.has(action)) this.waiting.set(referral.id, referral);
     this.scoreSoon();
   }
@@ -82,19 +83,25 @@ export class FitScores {
       this.scoring ??= this.scoreWaiting().finally(() => (this.scoring = undefined));
   }
 
-  /** Resolves once every referral queued so far is scored (what tests and the demo await). */
+  /** Resolves once every referral queued so far is scored, once any hold has ended (what tests and the demo await). */
   async settled(): Promise<void> {
-    while (this.scoring) await this.scoring;
+    for (;;) {
+      if (this.scoring) await this.scoring;
+      else if (this.waiting.size === 0 || this.stopping) return;
+      else if (this.hold.held) await this.hold.released();
+      else this.scoreSoon();
+    }
   }
 
-  /** Scores what is queued, and takes no more. */
+  /** Scores what is queued, held or not, and takes no more. */
   async stop(): Promise<void> {
     this.stopping = true;
+    this.scoreSoon();
     await this.settled();
   }
 
   private async scoreWaiting(): Promise<void> {
-    while (this.waiting.size > 0 && !this.hold.held) {
+    while (this.waiting.size > 0 && (this.stopping || !this.hold.held)) {
       const batch = [...this.waiting.values()].slice(0, SCORE_BATCH);
       for (const referral of batch) this.waiting.delete(referral.id);
       try {

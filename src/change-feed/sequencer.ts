@@ -129,10 +129,14 @@ export class ChangeSequencer {
     return this.hold.during(work);
   }
 
-  /** Runs until nothing is left to place (what tests and jobs await). */
+  /** Runs until nothing is left to place, once any hold has ended (what tests await). */
   async settle(): Promise<void> {
     this.nudge();
-    while (this.running) await this.running;
+    for (;;) {
+      if (this.running) await this.running;
+      else if (this.hold.held) await this.hold.released();
+      else return;
+    }
   }
 
   private async drain(): Promise<void> {

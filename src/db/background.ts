@@ -45,6 +45,7 @@ export async function backgroundTransaction<T>(db: DataSource, loop: string, wor
  */
 export class LoopHold {
   private holds = 0;
+  private waiting: (() => void)[] = [];
 
   /** @param resume starts the loop again once nothing holds it. */
   constructor(private readonly resume: () => void) {}
@@ -53,13 +54,21 @@ export class LoopHold {
     return this.holds > 0;
   }
 
+  /** Resolves once nothing holds the loop (at once if nothing does), after it has resumed. */
+  released(): Promise<void> {
+    return this.held ? new Promise((resolve) => this.waiting.push(resolve)) : Promise.resolve();
+  }
+
   async during<T>(work: () => Promise<T>): Promise<T> {
     this.holds += 1;
     try {
       return await work();
     } finally {
       this.holds -= 1;
-      if (this.holds === 0) this.resume();
+      if (this.holds === 0) {
+        this.resume();
+        for (const resolve of this.waiting.splice(0)) resolve();
+      }
     }
   }
 }

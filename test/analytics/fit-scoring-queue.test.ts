@@ -8,7 +8,7 @@ import { ReferralAction } from "../../src/referrals/lifecycle.js";
 import { testDatabase } from "../support/database.js";
 import { createPartner, daysFromToday, rfiInput, SUBMIT_RFI, type TestPartner } from "../support/fixtures.js";
 import { useTestServer } from "../support/harness.js";
-import { eventually, fitScoresSettled } from "../support/wait.js";
+import { fitScoresSettled } from "../support/wait.js";
 
 /** Records every statement of a data source (background ones included). */
 class AllStatements {
@@ -115,7 +115,7 @@ describe("analytics > fit scores of arrivals, off the request path", () => {
     let release = () => {};
     const held = scores.holding(() => new Promise<void>((resolve) => (release = resolve)));
     scores.refresh(rows.map((referral: never) => ({ action: ReferralAction.RECEIVE, referral })));
-    await scores.settled();
+    const settled = scores.settled();
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(
       (await scoresOf(arrived)).filter(({ score }) => score !== null),
@@ -123,7 +123,8 @@ describe("analytics > fit scores of arrivals, off the request path", () => {
     ).to.deep.equal([]);
     release();
     await held;
-    await eventually("the queued arrivals are scored", async () => (await scoresOf(arrived)).every(({ score }) => score !== null));
+    // settled() waited for the hold to end, then for the scoring.
+    await settled;
     expect(await scoresOf(arrived)).to.deep.equal(expected);
   });
 });

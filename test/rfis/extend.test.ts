@@ -411,6 +411,8 @@ describe("rfis > rfi(id), suggestedPartners and extendRfi", () => {
       const [{ events }] = await server.current.db.query("SELECT COUNT(*) AS events FROM referral_events WHERE referral_id = ?", [
         winner.id,
       ]);
+      // The alert is derived from the arrival once it is placed (after the burst of 10, which holds placement).
+      await server.current.sequencer.settle();
       const [{ alerts }] = await server.current.db.query(
         "SELECT COUNT(*) AS alerts FROM outbox_messages WHERE kind = 'NEW_REFERRAL' AND referral_id = ?",
         [winner.id],
