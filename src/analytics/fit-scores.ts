@@ -31,6 +31,16 @@ interface ScoredRow {
   fitReasons: string | null;
 }
 
+/**
+ * A score to write. `unscored`: written only over no score, for a referral that arrived since it was
+ * queued: a rescoring that ran meanwhile wrote one from counters at least as new.
+ */
+interface ScoredFit {
+  id: string;
+  fit: Fit | null;
+  unscored?: boolean;
+}
+
 const scoreText = (fit: Fit | null) => (fit === null ? null : fit.score.toFixed(4));
 const reasonsText = (fit: Fit | null) => (fit === null ? null : JSON.stringify(fit.reasons));
 
@@ -49,8 +59,11 @@ export class FitScores {
   /** Rescoring is a loop of its own: its statements say so (src/db/background.ts). */
   private readonly loop: Queryable;
 
-  /** Referrals waiting to be scored, by id: a later change of one replaces the earlier. */
-  private readonly waiting = new Map<string, CountedReferral>();
+  /**
+   * Referrals waiting to be scored, by id: a later change of one replaces the earlier. `unscored`: it
+   * arrived since its last scoring, so that it has no score yet.
+   */
+  private readonly waiting = new Map<string, { referral: CountedReferral; unscored: boolean }>();
   private scoring: Promise<void> | undefined;
   private stopping = false;
   private readonly hold = new LoopHold(() => this.scoreSoon());
@@ -69,7 +82,11 @@ export class FitScores {
    */
   refresh(transitions: readonly CountedChange[]): void {
     if (this.stopping) return;
-    for (const { action, referral } of transitions) if (RESHAPING.has(action)) this.waiting.set(referral.id, referral);
+    for (const { action, referral } of transitions) {
+      if (!RESHAPING.has(action)) continue;
+      const unscored = action === ReferralAction.RECEIVE || this.waiting.get(referral.id)?.unscored === true;
+      this.waiting.set(referral.id, { referral, unscored });
+    }
     this.scoreSoon();
   }
 
@@ -78,9 +95,14 @@ export class FitScores {
     return this.hold.during(work);
   }
 
+  /** Scores what waits, unless held (a stop scores it anyway). */
   private scoreSoon(): void {
-    if (this.waiting.size > 0 && !this.stopping && !this.hold.held)
-      this.scoring ??= this.scoreWaiting().finally(() => (this.scoring = undefined));
+    if (this.waiting.size === 0 || (this.hold.held && !this.stopping)) return;
+    // What was queued while a run was ending is scored by the next.
+    this.scoring ??= this.scoreWaiting().finally(() => {
+      this.scoring = undefined;
+      this.scoreSoon();
+    });
   }
 
   /** Resolves once every referral queued so far is scored, once any hold has ended (what tests and the demo await). */
@@ -103,7 +125,7 @@ export class FitScores {
   private async scoreWaiting(): Promise<void> {
     while (this.waiting.size > 0 && (this.stopping || !this.hold.held)) {
       const batch = [...this.waiting.values()].slice(0, SCORE_BATCH);
-      for (const referral of batch) this.waiting.delete(referral.id);
+      for (const { referral } of batch) this.waiting.delete(referral.id);
       try {
         await this.score(batch);
       } catch (err) {
@@ -114,46 +136,66 @@ export class FitScores {
   }
 
   /** One read of the RFIs' keywords, one of each partner's counters, then the writes. */
-  private async score(referrals: readonly CountedReferral[]): Promise<void> {
+  private async score(queued: readonly { referral: CountedReferral; unscored: boolean }[]): Promise<void> {
+    const referrals = queued.map(({ referral }) => referral);
+    const unscored = new Set(queued.filter((entry) => entry.unscored).map(({ referral }) => referral.id));
     const rfiIds = [...new Set(referrals.map((referral) => referral.rfiId))];
     const rows: { id: string; keywords: string }[] = await this.loop.query(
       "SELECT CAST(id AS CHAR) AS id, keywords FROM rfis WHERE id IN (?)",
       [rfiIds],
     );
     const keywords = new Map(rows.map((row) => [row.id, JSON.parse(row.keywords) as string[]]));
-    const fits: { id: string; fit: Fit | null }[] = [];
+    const fits: ScoredFit[] = [];
     const byPartner = new Map<string, CountedReferral[]>();
     for (const referral of referrals) {
       const own = byPartner.get(referral.partnerId);
       if (own) own.push(referral);
       else byPartner.set(referral.partnerId, [referral]);
     }
+    const revisions = new Map<string, number>();
     for (const [partnerId, own] of byPartner) {
       const features = own.map((referral) => featuresOf(referral, keywords.get(referral.rfiId) ?? []));
       const counts = await fitCountsFor(this.loop, partnerId, features);
-      own.forEach((referral, i) => fits.push({ id: referral.id, fit: fitOfOpen(features[i], referral.status, counts) }));
+      revisions.set(partnerId, counts.revision);
+      own.forEach((referral, i) =>
+        fits.push({ id: referral.id, fit: fitOfOpen(features[i], referral.status, counts), unscored: unscored.has(referral.id) }),
+      );
     }
     // One referral is written by one statement, which holds nothing else while it waits (see store).
     if (fits.length === 1) await this.write(this.loop, fits);
     else await this.store(fits);
+    // A decision that came meanwhile may have been rescored before these writes, which then put back
+    // scores from the older counters: the partner's open referrals are rescored once more.
+    for (const partnerId of await this.revisedSince(revisions)) await this.rescorePartner(partnerId, undefined, true);
+  }
+
+  /** The partners whose counters learned a decision since `revisions` were read, in one statement. */
+  private async revisedSince(revisions: ReadonlyMap<string, number>): Promise<string[]> {
+    const rows: { partnerId: string; revision: string }[] = await this.loop.query(
+      `SELECT CAST(partner_id AS CHAR) AS partnerId, SUM(total) AS revision FROM partner_counters
+       WHERE partner_id IN (?) AND kind IN (?) GROUP BY partner_id`,
+      [[...revisions.keys()], [FitCountKind.DECIDED, FitCountKind.CLOSED]],
+    );
+    return rows.filter((row) => Number(row.revision) !== revisions.get(row.partnerId)).map((row) => row.partnerId);
   }
 
   /**
    * Rescores every open referral of a partner from its counters, unless another run holds the
    * partner (that run looks for news once it lets go). Runs again while decisions came in meanwhile.
-   * Answers how many referrals got a new score or new reasons.
+   * `force`: reads every open referral even if the scores reflect the counters' revision (some were
+   * written from older counters). Answers how many referrals got a new score or new reasons.
    */
-  async rescorePartner(partnerId: string, progress: () => Promise<void> = async () => undefined): Promise<number> {
+  async rescorePartner(partnerId: string, progress: () => Promise<void> = async () => undefined, force = false): Promise<number> {
     await this.loop.query("INSERT IGNORE INTO fit_rescoring (partner_id) VALUES (?)", [partnerId]);
     let rewritten = 0;
-    for (;;) {
+    for (let first = true; ; first = false) {
       const token = randomUUID();
       const scored = await this.claim(partnerId, token);
       if (scored === undefined) return rewritten;
       let revision: number | null = null;
       try {
         const counts = await allFitCountsOf(this.loop, partnerId);
-        if (counts.revision !== scored) {
+        if ((force && first) || counts.revision !== scored) {
           rewritten += await this.rescoreOpen(partnerId, counts, async () => {
             await this.renew(partnerId, token);
             await progress();
@@ -243,7 +285,7 @@ export class FitScores {
    * with them. The rows skipped are written afterwards one statement each, which holds nothing else
    * while it waits. A referral archived meanwhile keeps the score it had.
    */
-  private async store(fits: { id: string; fit: Fit | null }[]): Promise<void> {
+  private async store(fits: ScoredFit[]): Promise<void> {
     const byId = new Map(fits.map((scored) => [scored.id, scored]));
     const ids = [...byId.keys()].sort((a, b) => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0));
     const skipped: string[] = [];
@@ -266,16 +308,19 @@ export class FitScores {
     for (const id of skipped) await this.write(this.loop, [byId.get(id)!]);
   }
 
-  /** One UPDATE of the referrals' scores, for those still open. */
-  private async write(q: Queryable, fits: { id: string; fit: Fit | null }[]): Promise<void> {
+  /** One UPDATE of the referrals' scores, for those still open (and still unscored, where said). */
+  private async write(q: Queryable, fits: ScoredFit[]): Promise<void> {
     const cases = fits.map(() => "WHEN ? THEN ?").join(" ");
+    const scoredBefore = fits.filter((scored) => !scored.unscored).map(({ id }) => id);
+    const guard = scoredBefore.length === fits.length ? "" : ` AND (fit_score IS NULL${scoredBefore.length > 0 ? " OR id IN (?)" : ""})`;
     await q.query(
-      `UPDATE referrals SET fit_score = CASE id ${cases} END, fit_reasons = CASE id ${cases} END WHERE id IN (?) AND status IN (?)`,
+      `UPDATE referrals SET fit_score = CASE id ${cases} END, fit_reasons = CASE id ${cases} END WHERE id IN (?) AND status IN (?)${guard}`,
       [
         ...fits.flatMap(({ id, fit }) => [id, scoreText(fit)]),
         ...fits.flatMap(({ id, fit }) => [id, reasonsText(fit)]),
         fits.map(({ id }) => id),
         openStatuses(),
+        ...(guard !== "" && scoredBefore.length > 0 ? [scoredBefore] : []),
       ],
     );
   }
