@@ -10,6 +10,7 @@ import { ChangeFeed1764400000000 } from "./migrations/1764400000000-ChangeFeed.j
 import { ApiKeyLifecycle1764500000000 } from "./migrations/1764500000000-ApiKeyLifecycle.js";
 import { OutboxClaims1764600000000 } from "./migrations/1764600000000-OutboxClaims.js";
 import { ReasonCodes1764700000000 } from "./migrations/1764700000000-ReasonCodes.js";
+import { ProfileCapacity1764800000000 } from "./migrations/1764800000000-ProfileCapacity.js";
 
 export const migrations = [
   InitialSchema1764000000000,
@@ -20,6 +21,7 @@ export const migrations = [
   ApiKeyLifecycle1764500000000,
   OutboxClaims1764600000000,
   ReasonCodes1764700000000,
+  ProfileCapacity1764800000000,
 ];
 
 /** Where the database is (DATABASE_URL, read by src/config/). */

@@ -1,6 +1,6 @@
-import { Field, ID, ObjectType } from "type-graphql";
+import { Field, ID, Int, ObjectType } from "type-graphql";
 import { Column, Entity, ForeignKey, Index, PrimaryGeneratedColumn } from "typeorm";
-import { CountryCodeScalar, EmailAddressScalar } from "../graphql/scalars.js";
+import { CountryCodeScalar, DateTimeScalar, EmailAddressScalar } from "../graphql/scalars.js";
 import { Locale } from "../notifications/locale.js";
 import { CompanySize } from "../rfis/company-size.js";
 import { Partner } from "./partner.entity.js";
@@ -48,6 +48,24 @@ export class MarketingProfile {
   @Field(() => Boolean, { description: "Only active profiles receive referrals." })
   @Column({ type: "boolean" })
   active: boolean;
+
+  @Field(() => Int, {
+    nullable: true,
+    description: "Automatic routing skips the profile while it holds this many open (NEW or EVALUATING) referrals; null: no limit.",
+  })
+  @Column({ name: "max_open_referrals", type: "int", nullable: true })
+  maxOpenReferrals: number | null;
+
+  @Field(() => DateTimeScalar, {
+    nullable: true,
+    description: "Automatic routing skips the profile until this instant (holidays); null: not paused.",
+  })
+  @Column({ name: "paused_until", type: "datetime", precision: 3, nullable: true })
+  pausedUntil: Date | null;
+
+  @Field(() => Int, { description: "The profile's referrals that are NEW or EVALUATING now." })
+  @Column({ name: "open_referrals", type: "int", default: 0 })
+  openReferrals: number;
 
   @Column({ name: "created_at", type: "datetime", precision: 3 })
   createdAt: Date;

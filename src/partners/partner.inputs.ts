@@ -1,6 +1,6 @@
-import { ArrayMaxSize, IsOptional, MaxLength } from "class-validator";
-import { Field, InputType, ObjectType } from "type-graphql";
-import { CountryCodeScalar, EmailAddressScalar } from "../graphql/scalars.js";
+import { ArrayMaxSize, IsOptional, Max, MaxLength, Min } from "class-validator";
+import { Field, InputType, Int, ObjectType } from "type-graphql";
+import { CountryCodeScalar, DateTimeScalar, EmailAddressScalar } from "../graphql/scalars.js";
 import { NotBlank, SingleLine } from "../graphql/validation.js";
 import { Locale } from "../notifications/locale.js";
 import { CompanySize } from "../rfis/company-size.js";
@@ -9,6 +9,7 @@ import { Partner } from "./partner.entity.js";
 export const MAX_NAME_LENGTH = 200;
 export const MAX_KEYWORDS = 50;
 export const MAX_KEYWORD_LENGTH = 50;
+export const MAX_OPEN_REFERRALS_LIMIT = 10_000;
 
 @InputType()
 export class CreatePartnerInput {
@@ -59,4 +60,17 @@ export class MarketingProfileInput {
   @Field(() => Locale, { nullable: true, description: "Default EN for a new profile, unchanged on update." })
   @IsOptional()
   locale?: Locale | null;
+
+  @Field(() => Int, { nullable: true, description: "Omitted: unchanged on update; null: no limit. 1 to 10,000." })
+  @IsOptional()
+  @Min(1)
+  @Max(MAX_OPEN_REFERRALS_LIMIT)
+  maxOpenReferrals?: number | null;
+
+  @Field(() => DateTimeScalar, {
+    nullable: true,
+    description: "Omitted: unchanged on update; null: not paused. In the future, at most a year ahead.",
+  })
+  @IsOptional()
+  pausedUntil?: Date | null;
 }

@@ -11,6 +11,24 @@ import { Partner } from "./partner.entity.js";
 import { MAX_NAME_LENGTH, type MarketingProfileInput } from "./partner.inputs.js";
 
 const FIRST_KEY_SUFFIX = " (first key)";
+/** How far ahead a profile may be paused. */
+const LONGEST_PAUSE_MS = 366 * 86_400_000;
+
+/** A pause as given: null (none), or an instant in the future at most a year ahead. */
+function checkedPause(until: Date | null, now: Date): Date | null {
+  if (until === null) return null;
+  if (until.getTime() <= now.getTime()) throw badInput("input.pausedUntil", "must be in the future (null ends a pause)");
+  if (until.getTime() > now.getTime() + LONGEST_PAUSE_MS) throw badInput("input.pausedUntil", "must be at most a year ahead");
+  return until;
+}
+
+/** What an update changes of the profile's capacity: only what the input names (null clears it). */
+function capacityChanges(input: MarketingProfileInput, now: Date): Partial<Pick<MarketingProfile, "maxOpenReferrals" | "pausedUntil">> {
+  return {
+    ...(input.maxOpenReferrals === undefined ? {} : { maxOpenReferrals: input.maxOpenReferrals }),
+    ...(input.pausedUntil === undefined ? {} : { pausedUntil: checkedPause(input.pausedUntil, now) }),
+  };
+}
 
 /** The first key's label: the partner's name, cut (by characters) so the label fits a label column like any other. */
 function firstKeyLabel(name: string): string {
@@ -84,11 +102,16 @@ export class PartnerService {
       keywords: normaliseKeywords(input.keywords),
       preferredCompanySizes: [...new Set(input.preferredCompanySizes)],
       updatedAt: now,
+      ...capacityChanges(input, now),
     };
     try {
       if (id === null || id === undefined) {
         if (!(await this.db.getRepository(Partner).existsBy({ id: partnerId }))) throw notFound(`partner ${partnerId}`);
         const profile = repository.create({
+          // A new profile has no limit and no pause unless the input sets them (in `fields`, checked).
+          maxOpenReferrals: null,
+          pausedUntil: null,
+          openReferrals: 0,
           ...fields,
           partnerId,
           active: input.active ?? true,

@@ -170,6 +170,15 @@ export function statusesWithDeadline(): ReferralStatus[] {
 }
 
 /**
+ * Whether a referral in `status` takes up room on its marketing profile (maxOpenReferrals): while it
+ * awaits the partner's answer, the statuses with a deadline (NEW, EVALUATING). The API calls these
+ * the profile's open referrals (`openReferrals`).
+ */
+export function holdsCapacity(status: ReferralStatus | null): boolean {
+  return status !== null && deadlineAction(status) !== undefined;
+}
+
+/**
  * Whether the partner may see who the customer is: only once it has said it is interested, and
  * from then on. IGNORED and MISSED are reached from NEW only, so they never reveal it.
  */

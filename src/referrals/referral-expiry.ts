@@ -104,8 +104,9 @@ export class ReferralExpiry {
     // READ COMMITTED: locking the batch takes no gap locks, so new referrals never wait for it.
     const expired = await retryingDeadlocks(() =>
       this.db.transaction("READ COMMITTED", async (em) => {
-        const due: { id: string; partnerId: string; version: number; respondBy: Date }[] = await em.query(
-          `SELECT CAST(r.id AS CHAR) AS id, CAST(r.partner_id AS CHAR) AS partnerId, r.version, r.respond_by AS respondBy FROM referrals r
+        const due: { id: string; partnerId: string; profileId: string; version: number; respondBy: Date }[] = await em.query(
+          `SELECT CAST(r.id AS CHAR) AS id, CAST(r.partner_id AS CHAR) AS partnerId, CAST(r.profile_id AS CHAR) AS profileId, r.version,
+             r.respond_by AS respondBy FROM referrals r
            WHERE r.status = ? AND r.respond_by <= ? ORDER BY r.respond_by LIMIT ${EXPIRY_BATCH_SIZE} FOR UPDATE SKIP LOCKED`,
           [status, now],
         );
@@ -121,14 +122,15 @@ export class ReferralExpiry {
         // The rows are locked by this transaction: anything else is a bug, and rolls the batch back.
         if (affectedRows !== due.length) throw new Error(`expected to expire ${due.length} locked referrals, changed ${affectedRows}`);
         // The rows are locked: each one's version is the one read, plus the UPDATE's one. A deadline
-        // answers nothing: the counters need only whose referral it was.
+        // answers nothing: the counters need only whose referral it was, and its profile.
         await recordTransitions(
           em,
-          due.map(({ id, partnerId, version }) => ({
+          due.map(({ id, partnerId, profileId, version }) => ({
             action,
             referral: Object.assign(new Referral(), {
               id,
               partnerId,
+              profileId,
               version: Number(version) + 1,
               status: entering.status,
               answeredAt: null,

@@ -4,7 +4,7 @@ import type { Rfi } from "../rfis/rfi.entity.js";
 import { ReferralAction, respondByOnEntering, targetStatus, type LifecycleWindows } from "./lifecycle.js";
 import type { CommittedTransitions } from "./committed-transitions.js";
 import { Referral } from "./referral.entity.js";
-import { recordTransitions } from "./record-transitions.js";
+import { recordTransitions, takeProfilePlaces } from "./record-transitions.js";
 import { EntityRows } from "../db/entity-rows.js";
 import { changeReferral, type Change } from "./referral-transition.js";
 import type { Caller } from "../graphql/caller.js";
@@ -62,9 +62,18 @@ export class ReferralService {
     this.rows = new EntityRows(db, Referral);
   }
 
-  /** Creates the referrals of a new RFI inside the caller's transaction, each with its arrival event. */
-  async receive(em: EntityManager, rfi: Rfi, targets: ReferralTarget[], caller: Caller): Promise<Referral[]> {
+  /**
+   * Creates the referrals of a new RFI inside the caller's transaction, each with its arrival event.
+   * `withinCapacity` (automatic routing): each profile must have room and not be paused (AtCapacity).
+   */
+  async receive(em: EntityManager, rfi: Rfi, targets: ReferralTarget[], caller: Caller, withinCapacity = false): Promise<Referral[]> {
     const now = new Date();
+    await takeProfilePlaces(
+      em,
+      targets.map((target) => target.profileId),
+      now,
+      withinCapacity,
+    );
     const status = targetStatus(ReferralAction.RECEIVE)!;
     const respondBy = respondByOnEntering(status, now, this.windows);
     const referrals = await this.rows.insertAll(

@@ -4,18 +4,22 @@ import type { Caller } from "../graphql/caller.js";
 import { isDuplicateKey, retryingDeadlocks } from "../db/errors.js";
 import { isRowId } from "../db/ids.js";
 import { EntityRows } from "../db/entity-rows.js";
-import { badInput, notFound } from "../graphql/errors.js";
+import { badInput, notFound, serviceUnavailable } from "../graphql/errors.js";
 import { Locale } from "../notifications/locale.js";
 import { normaliseKeywords } from "../partners/index.js";
 import { MarketingProfile } from "../partners/index.js";
 import { Referral } from "../referrals/referral.entity.js";
 import type { ReferralService, ReferralTarget } from "../referrals/referral.service.js";
+import { AtCapacity } from "../referrals/record-transitions.js";
 import { IdempotencyRecord } from "./idempotency-record.entity.js";
 import { Rfi } from "./rfi.entity.js";
 import { DEFAULT_MAX_PARTNERS, MAX_PARTNERS, type SubmitRfiInput } from "./rfi.inputs.js";
 import { bestProfilePerPartner } from "./routing.js";
 import { CandidateReads } from "./candidate-reads.js";
 import { rankCandidates, suggestPartners, type Suggestion } from "./suggestions.js";
+
+/** Routings of one submission, each reading the profiles again, before it gives up on a race with their capacity. */
+const CAPACITY_ATTEMPTS = 3;
 
 export interface SubmittedRfi {
   rfi: Rfi;
@@ -86,8 +90,25 @@ export class RfiService {
   async submit(caller: Caller, input: SubmitRfiInput): Promise<SubmittedRfi> {
     const rfi = normalise(input);
     const key = input.idempotencyKey?.trim();
-    const targets = await this.targets(rfi);
     const requestHash = key ? hashOf(rfi) : "";
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.submitTo(caller, rfi, await this.targets(rfi), key, requestHash);
+      } catch (error) {
+        // A profile routing chose filled up (or paused) meanwhile: routing reads again, without it.
+        if (!(error instanceof AtCapacity)) throw error;
+        if (attempt === CAPACITY_ATTEMPTS) throw serviceUnavailable("the partners' capacity changed while routing; try again");
+      }
+    }
+  }
+
+  private async submitTo(
+    caller: Caller,
+    rfi: NormalisedRfi,
+    targets: ReferralTarget[],
+    key: string | undefined,
+    requestHash: string,
+  ): Promise<SubmittedRfi> {
     try {
       // InnoDB may roll a submission back in a lock conflict (with a decision's outgoing messages, say,
       // or a waiting retry of the same key when the first submission rolls back): it runs again.
@@ -143,7 +164,8 @@ export class RfiService {
       submittedAt: new Date(),
       submittedByKeyId: caller.keyId,
     });
-    const referrals = await this.referrals.receive(em, rfi, targets, caller);
+    // Automatic routing fills no profile past its capacity; a customer's own choice is never refused.
+    const referrals = await this.referrals.receive(em, rfi, targets, caller, input.partnerIds === null);
     return { rfi, referrals };
   }
 

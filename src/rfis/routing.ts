@@ -21,6 +21,17 @@ export function acceptsCompanySize(profile: MarketingProfile, size: CompanySize)
 }
 
 /**
+ * Whether automatic routing (and a hand-off, and the suggestions) may give the profile a referral at
+ * `at`: it holds fewer open referrals than its maxOpenReferrals and is not paused. A customer may
+ * still name it.
+ */
+export function hasRoom(profile: MarketingProfile, at: Date): boolean {
+  const full = profile.maxOpenReferrals !== null && profile.openReferrals >= profile.maxOpenReferrals;
+  const paused = profile.pausedUntil !== null && profile.pausedUntil.getTime() > at.getTime();
+  return !full && !paused;
+}
+
+/**
  * How well a profile matches an RFI: keyword overlap (case-insensitive) and company-size preference.
  * A stated preference that includes the size beats no preference.
  */
@@ -56,8 +67,8 @@ export interface RoutedProfile extends RankedProfile {
 }
 
 /**
- * Automatic routing: among active profiles in the region that accept the company size, each
- * partner's best profile, ranked by 0.75 × match + 0.25 × the partner's responsiveness score
+ * Automatic routing: among active profiles in the region that accept the company size and have room
+ * at `at` (hasRoom), each partner's best profile, ranked by 0.75 × match + 0.25 × the partner's responsiveness score
  * (0..1, see src/analytics/responsiveness.ts); the first `maxPartners`. Suggestions to a customer
  * whose partner passed rank the same way.
  */
@@ -66,8 +77,9 @@ export function routeRfi(
   rfi: RfiTraits,
   maxPartners: number,
   responsivenessOf: (partnerId: string) => number,
+  at: Date,
 ): RoutedProfile[] {
-  const eligible = profiles.filter((profile) => profile.active && acceptsCompanySize(profile, rfi.companySize));
+  const eligible = profiles.filter((profile) => profile.active && acceptsCompanySize(profile, rfi.companySize) && hasRoom(profile, at));
   return bestProfilePerPartner(eligible, rfi)
     .map((ranked) => ({ ...ranked, rank: MATCH_SHARE * ranked.match + RESPONSIVENESS_SHARE * responsivenessOf(ranked.profile.partnerId) }))
     .sort((a, b) => b.rank - a.rank || Number(a.profile.id) - Number(b.profile.id))

@@ -37,7 +37,7 @@ export function rankCandidates(
   excludedPartnerIds: ReadonlySet<string> = new Set(),
 ): RoutedProfile[] {
   const open = excludedPartnerIds.size === 0 ? profiles : profiles.filter((profile) => !excludedPartnerIds.has(profile.partnerId));
-  return routeRfi(open, rfi, limit, (partnerId) => responsivenessScore(responsivenessFrom(answers.get(partnerId)!)));
+  return routeRfi(open, rfi, limit, (partnerId) => responsivenessScore(responsivenessFrom(answers.get(partnerId)!)), new Date());
 }
 
 export interface Suggestion {
@@ -49,7 +49,7 @@ export interface Suggestion {
 /** How many partners a customer is offered instead of one that passed. */
 export const SUGGESTIONS = 3;
 
-/** Other partners a customer may choose for this RFI: active in its region, not yet targeted, best first. */
+/** Other partners a customer may choose for this RFI: active in its region with room, not yet targeted, best first. */
 export async function suggestPartners(q: Reader, rfi: RankedRfi & { id: string }): Promise<Suggestion[]> {
   const targeted: { partnerId: string }[] = await q.query("SELECT CAST(partner_id AS CHAR) AS partnerId FROM referrals WHERE rfi_id = ?", [
     rfi.id,

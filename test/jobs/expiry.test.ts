@@ -66,6 +66,8 @@ describe("jobs > expiry in sets", () => {
     expect(matching(/^UPDATE referrals /)).to.equal(3);
     expect(matching(/^INSERT INTO referral_events /)).to.equal(3);
     expect(matching(/^INSERT INTO partner_counters/)).to.equal(3);
+    // Each batch lets go of its profiles' open referrals in one statement, whatever its size.
+    expect(matching(/^UPDATE marketing_profiles SET open_referrals/)).to.equal(3);
     // The batches write no e-mail themselves: the customers are told once the sequencer places their events.
     expect(matching(/^INSERT INTO outbox_messages /)).to.equal(0);
     await server.sequencer.settle();
