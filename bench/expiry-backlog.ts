@@ -65,7 +65,16 @@ async function insertReferrals(first: number, count: number, respondBy: (n: numb
 // Deadlines spread over the last day, to the millisecond.
 await insertReferrals(1, COUNT, (id) => `NOW(3) - INTERVAL ${1000 + ((id * 7919) % 86_400_000)} * 1000 MICROSECOND`);
 await recountCounters(db);
+await recountOpen();
 await db.query("ANALYZE TABLE referrals, referral_events");
+
+/** The profiles' open counts, as the arrivals would have left them. */
+async function recountOpen(): Promise<void> {
+  await db.query(
+    `UPDATE marketing_profiles m
+     SET open_referrals = (SELECT COUNT(*) FROM referrals r WHERE r.profile_id = m.id AND r.status IN ('NEW', 'EVALUATING'))`,
+  );
+}
 
 async function reset(): Promise<void> {
   await db.query(
@@ -76,6 +85,7 @@ async function reset(): Promise<void> {
   // What the previous run's expiry wrote for the outside world (e-mails to customers and partners).
   await db.query("DELETE FROM outbox_messages");
   await recountCounters(db);
+  await recountOpen();
   await new Promise((resolve) => setTimeout(resolve, 5000));
 }
 
