@@ -26,6 +26,7 @@ describe("config > loadConfig", () => {
       adminApiKey: undefined,
       newReferralResponseWindowMs: 72 * HOUR,
       evaluationWindowMs: 7 * DAY,
+      duplicateWindowMs: 30 * DAY,
       jobs: { url: "redis://127.0.0.1:6379", namespace: "partner_referrals", processEveryMs: 1000, sweepEveryMs: 60_000 },
       pubsub: { url: undefined, namespace: "partner_referrals" },
       notifications: {
@@ -77,6 +78,7 @@ describe("config > loadConfig", () => {
         STATS_WAIT_TIMEOUT: "1 minute",
         NEW_REFERRAL_RESPONSE_WINDOW: "2s",
         EVALUATION_WINDOW: "90 minutes",
+        DUPLICATE_WINDOW: "14d",
         JOBS_URL: "mongodb://mongo:27017/jobs",
         JOBS_NAMESPACE: "eu-west",
         JOBS_PROCESS_EVERY: "500ms",
@@ -118,6 +120,7 @@ describe("config > loadConfig", () => {
       adminApiKey: "a".repeat(32),
       newReferralResponseWindowMs: 2_000,
       evaluationWindowMs: 90 * 60_000,
+      duplicateWindowMs: 14 * DAY,
       jobs: { url: "mongodb://mongo:27017/jobs", namespace: "eu-west", processEveryMs: 500, sweepEveryMs: 120_000 },
       pubsub: { url: "redis://cache.internal:6379", namespace: "eu-west-live" },
       notifications: {
@@ -192,6 +195,7 @@ describe("config > loadConfig", () => {
     ["NEW_REFERRAL_RESPONSE_WINDOW", "soon"],
     ["EVALUATION_WINDOW", "0"],
     ["EVALUATION_WINDOW", "-5s"],
+    ["DUPLICATE_WINDOW", "a month"],
     ["LOG_LEVEL", "loud"],
     ["DATABASE_POOL_SIZE", "0"],
     ["DATABASE_POOL_SIZE", "many"],

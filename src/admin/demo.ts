@@ -7,6 +7,7 @@ import { ApiKey } from "../auth/api-key.entity.js";
 import type { Caller } from "../graphql/caller.js";
 import { Role } from "../graphql/role.js";
 import type { Config } from "../config/config.js";
+import { DuplicateFinder } from "../rfis/duplicates.js";
 import { Partner } from "../partners/partner.entity.js";
 import { ReferralStatus } from "../referrals/lifecycle.js";
 import { CommittedTransitions } from "../referrals/committed-transitions.js";
@@ -219,7 +220,14 @@ async function fill(tools: AdminTools, config: Config): Promise<PrintedKey[]> {
   const keys: PrintedKey[] = [];
   const intake = await issueKeys(tools, keys);
   const partnerKeys = await createPartners(tools, keys);
-  const demo = { referrals, rfis: new RfiService(db, referrals), lapsing, lapsingRfis: new RfiService(db, lapsing), intake };
+  const duplicates = new DuplicateFinder(db, config.duplicateWindowMs);
+  const demo = {
+    referrals,
+    rfis: new RfiService(db, referrals, duplicates),
+    lapsing,
+    lapsingRfis: new RfiService(db, lapsing, duplicates),
+    intake,
+  };
   await decidedStories(demo, partnerKeys);
   await openAndLapsedStories(demo, partnerKeys);
   await sleep(20);

@@ -24,6 +24,7 @@ import { ReferralConnectionResolver, ReferralResolver } from "../referrals/refer
 import { ReferralService } from "../referrals/referral.service.js";
 import { RfiResolver } from "../rfis/rfi.resolver.js";
 import { RfiService } from "../rfis/rfi.service.js";
+import { DuplicateFinder } from "../rfis/duplicates.js";
 import { WebhookDeliveryResolver, WebhookEndpointResolver } from "../webhooks/webhook.resolver.js";
 import { WebhookService } from "../webhooks/webhook.service.js";
 
@@ -53,7 +54,7 @@ export function createServices(db: DataSource, config: Config, transitions: Comm
   return {
     apiKeys,
     partners: new PartnerService(db, apiKeys),
-    rfis: new RfiService(db, referrals),
+    rfis: new RfiService(db, referrals, new DuplicateFinder(db, config.duplicateWindowMs)),
     referrals,
     referralFinder: new ReferralFinder(db),
     fanOut,

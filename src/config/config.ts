@@ -143,6 +143,8 @@ export interface Config {
   newReferralResponseWindowMs: number;
   /** How long a partner has to accept or decline an EVALUATING referral (from interest). */
   evaluationWindowMs: number;
+  /** RFIs of the same customer submitted this close together are possible duplicates (DUPLICATE_WINDOW). */
+  duplicateWindowMs: number;
   jobs: JobsConfig;
   pubsub: PubSubConfig;
   notifications: NotificationsConfig;
@@ -252,6 +254,7 @@ export function loadConfig(env: Env = process.env): Config {
     adminApiKey,
     newReferralResponseWindowMs: readDuration(env, "NEW_REFERRAL_RESPONSE_WINDOW", "72h"),
     evaluationWindowMs: readDuration(env, "EVALUATION_WINDOW", "7d"),
+    duplicateWindowMs: readDuration(env, "DUPLICATE_WINDOW", "30d"),
     ...readDeliveries(env, port),
     ...readOperations(env, database.database),
     jobs: {

@@ -11,6 +11,7 @@ import { ApiKeyLifecycle1764500000000 } from "./migrations/1764500000000-ApiKeyL
 import { OutboxClaims1764600000000 } from "./migrations/1764600000000-OutboxClaims.js";
 import { ReasonCodes1764700000000 } from "./migrations/1764700000000-ReasonCodes.js";
 import { ProfileCapacity1764800000000 } from "./migrations/1764800000000-ProfileCapacity.js";
+import { PossibleDuplicates1764900000000 } from "./migrations/1764900000000-PossibleDuplicates.js";
 
 export const migrations = [
   InitialSchema1764000000000,
@@ -22,6 +23,7 @@ export const migrations = [
   OutboxClaims1764600000000,
   ReasonCodes1764700000000,
   ProfileCapacity1764800000000,
+  PossibleDuplicates1764900000000,
 ];
 
 /** Where the database is (DATABASE_URL, read by src/config/). */

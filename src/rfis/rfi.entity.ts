@@ -8,6 +8,8 @@ import { CompanySize } from "./company-size.js";
 @ObjectType({ simpleResolvers: true, description: "A customer's request for information, sent to one or more partners." })
 @Entity("rfis")
 @Index("ix_rfis_submitted_at", ["submittedAt"])
+@Index("ix_rfis_customer_email", ["customerEmailNormalised", "submittedAt"])
+@Index("ix_rfis_customer_domain", ["customerDomain", "region", "submittedAt"])
 export class Rfi {
   @Field(() => ID)
   @PrimaryGeneratedColumn({ type: "bigint", unsigned: true })
@@ -36,6 +38,14 @@ export class Rfi {
 
   @Column({ name: "customer_email", type: "varchar", length: 254 })
   customerEmail: string;
+
+  /** The e-mail as possible duplicates compare it (src/rfis/duplicates.ts). */
+  @Column({ name: "customer_email_normalised", type: "varchar", length: 254, default: "" })
+  customerEmailNormalised: string;
+
+  /** The e-mail's domain, in lower case (public mailbox providers' too: duplicates never look those up). */
+  @Column({ name: "customer_domain", type: "varchar", length: 254, nullable: true })
+  customerDomain: string | null;
 
   @Column({ name: "customer_phone", type: "varchar", length: 40, nullable: true })
   customerPhone: string | null;

@@ -10,6 +10,7 @@ import { overviewOf, Rfi, RfiOverview } from "./rfi.entity.js";
 import { MAX_PARTNERS, SubmitRfiInput, SubmitRfiPayload } from "./rfi.inputs.js";
 import { SUGGESTIONS } from "./suggestions.js";
 import { rfiById } from "./rfi.loaders.js";
+import { MAX_DUPLICATES } from "./duplicates.js";
 import { RfiService } from "./rfi.service.js";
 
 @ObjectType({ simpleResolvers: true, description: "Other active partners the customer may choose instead, best match first." })
@@ -69,6 +70,16 @@ export class RfiResolver {
   })
   referrals(@Root() rfi: Rfi): Promise<Referral[]> {
     return this.rfis.referralsOf(rfi.id);
+  }
+
+  @Authorized(Role.INTAKE, Role.ADMIN)
+  @FieldResolver(() => [Rfi], {
+    complexity: listCost(() => MAX_DUPLICATES),
+    description:
+      "INTAKE and ADMIN: other RFIs of the same customer (same e-mail, or same e-mail domain and region; public mailbox domains do not count) within DUPLICATE_WINDOW, newest first.",
+  })
+  possibleDuplicates(@Root() rfi: Rfi): Promise<Rfi[]> {
+    return this.rfis.possibleDuplicatesOf(rfi);
   }
 
   @Authorized(Role.INTAKE, Role.ADMIN)

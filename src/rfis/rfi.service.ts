@@ -16,6 +16,7 @@ import { Rfi } from "./rfi.entity.js";
 import { DEFAULT_MAX_PARTNERS, MAX_PARTNERS, type SubmitRfiInput } from "./rfi.inputs.js";
 import { bestProfilePerPartner } from "./routing.js";
 import { CandidateReads } from "./candidate-reads.js";
+import { emailDomain, normalisedEmail, type DuplicateFinder } from "./duplicates.js";
 import { rankCandidates, suggestPartners, type Suggestion } from "./suggestions.js";
 
 /** Routings of one submission, each reading the profiles again, before it gives up on a race with their capacity. */
@@ -76,6 +77,7 @@ export class RfiService {
   constructor(
     private readonly db: DataSource,
     private readonly referrals: ReferralService,
+    private readonly duplicates: DuplicateFinder,
   ) {
     this.rfiRows = new EntityRows(db, Rfi);
     this.candidates = new CandidateReads(db);
@@ -159,6 +161,8 @@ export class RfiService {
       customerCompanyName: input.customer.companyName,
       customerContactName: input.customer.contactName,
       customerEmail: input.customer.email,
+      customerEmailNormalised: normalisedEmail(input.customer.email),
+      customerDomain: emailDomain(input.customer.email),
       customerPhone: input.customer.phone,
       locale: input.locale,
       submittedAt: new Date(),
@@ -182,6 +186,10 @@ export class RfiService {
   /** Every referral the RFI became, oldest first. */
   referralsOf(rfiId: string): Promise<Referral[]> {
     return this.db.getRepository(Referral).find({ where: { rfiId }, order: { id: "ASC" } });
+  }
+
+  possibleDuplicatesOf(rfi: Rfi): Promise<Rfi[]> {
+    return this.duplicates.ofRfi(rfi);
   }
 
   suggestionsFor(rfi: Rfi): Promise<Suggestion[]> {
