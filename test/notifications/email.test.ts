@@ -131,6 +131,8 @@ describe("notifications > e-mails through SMTP", () => {
       `mutation($id: ID!) { acceptReferral(id: $id, input: { estimatedDealValue: "1000.00", currency: "EUR", estimatedCloseDate: "2099-01-01" }) { id } }`,
       { id: accepted },
     );
+    // E-mails are derived once the events are placed (later, when these requests made a burst).
+    await mailing.sequencer.settle();
     expect((await outboxOf(mailing, accepted)).map(({ kind }) => kind)).to.deep.equal(["NEW_REFERRAL"]);
   });
 
