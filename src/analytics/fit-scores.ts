@@ -4,17 +4,22 @@ import type { DataSource } from "typeorm";
 import { LoopHold, tagged } from "../db/background.js";
 import type { Queryable } from "../db/entity-rows.js";
 import { openStatuses, ReferralAction, statusBefore, type ReferralStatus } from "../referrals/lifecycle.js";
-import { fitOfOpen, teaches, FitCountKind, type Fit, type FitCounts } from "./fit.js";
-import { allFitCountsOf, featuresOf, fitCountsFor, type CountedChange, type CountedReferral } from "./history-counters.js";
+import { fitOfOpen, teaches, FitCountKind, type FitCounts } from "./fit.js";
+import { reasonsText, RESCORING, scoreText, storeFits, writeFits, type ScoredFit } from "./fit-score-writes.js";
+import {
+  allFitCountsOf,
+  featuresOf,
+  fitCountsFor,
+  historyRevisionsOf,
+  type CountedChange,
+  type CountedReferral,
+} from "./history-counters.js";
 
 /** Changes that alter what the model reads of the referral itself (it arrived; its deal band moved) without a decision. */
 const RESHAPING = new Set([ReferralAction.RECEIVE, ReferralAction.UPDATE_ESTIMATE]);
 const CHUNK = 1000;
-/** Referrals one rescoring transaction locks at most. */
-const WRITE_BATCH = 100;
 /** How long a rescoring run holds a partner; renewed after every chunk, freed at the end. */
 const LEASE_SECONDS = 60;
-const RESCORING = "fit rescoring";
 /** Queued referrals scored together at most. */
 const SCORE_BATCH = 500;
 
@@ -30,19 +35,6 @@ interface ScoredRow {
   fitScore: string | null;
   fitReasons: string | null;
 }
-
-/**
- * A score to write. `unscored`: written only over no score, for a referral that arrived since it was
- * queued: a rescoring that ran meanwhile wrote one from counters at least as new.
- */
-interface ScoredFit {
-  id: string;
-  fit: Fit | null;
-  unscored?: boolean;
-}
-
-const scoreText = (fit: Fit | null) => (fit === null ? null : fit.score.toFixed(4));
-const reasonsText = (fit: Fit | null) => (fit === null ? null : JSON.stringify(fit.reasons));
 
 /** Whether a change taught the fit model something: the partner's other open referrals need new scores. */
 export function teachesFit({ action, referral }: CountedChange): boolean {
@@ -162,8 +154,8 @@ export class FitScores {
       );
     }
     // One referral is written by one statement, which holds nothing else while it waits (see store).
-    if (fits.length === 1) await this.write(this.loop, fits);
-    else await this.store(fits);
+    if (fits.length === 1) await writeFits(this.loop, fits);
+    else await storeFits(this.db, fits);
     // A decision that came meanwhile may have been rescored before these writes, which then put back
     // scores from the older counters: the partner's open referrals are rescored once more.
     for (const partnerId of await this.revisedSince(revisions)) await this.rescorePartner(partnerId, undefined, true);
@@ -171,12 +163,8 @@ export class FitScores {
 
   /** The partners whose counters learned a decision since `revisions` were read, in one statement. */
   private async revisedSince(revisions: ReadonlyMap<string, number>): Promise<string[]> {
-    const rows: { partnerId: string; revision: string }[] = await this.loop.query(
-      `SELECT CAST(partner_id AS CHAR) AS partnerId, SUM(total) AS revision FROM partner_counters
-       WHERE partner_id IN (?) AND kind IN (?) GROUP BY partner_id`,
-      [[...revisions.keys()], [FitCountKind.DECIDED, FitCountKind.CLOSED]],
-    );
-    return rows.filter((row) => Number(row.revision) !== revisions.get(row.partnerId)).map((row) => row.partnerId);
+    const now = await historyRevisionsOf(this.loop, [...revisions.keys()]);
+    return [...revisions].filter(([partnerId, revision]) => now.get(partnerId) !== revision).map(([partnerId]) => partnerId);
   }
 
   /**
@@ -209,7 +197,7 @@ export class FitScores {
           [revision, partnerId, token],
         );
       }
-      if ((await this.revisionOf(partnerId)) === revision) return rewritten;
+      if ((await historyRevisionsOf(this.loop, [partnerId])).get(partnerId) === revision) return rewritten;
     }
   }
 
@@ -245,14 +233,6 @@ export class FitScores {
     if (affectedRows !== 1) throw new Error(`rescoring partner ${partnerId} outlived its ${LEASE_SECONDS} s lease; another run took over`);
   }
 
-  private async revisionOf(partnerId: string): Promise<number> {
-    const [{ revision }] = await this.loop.query(
-      "SELECT COALESCE(SUM(total), 0) AS revision FROM partner_counters WHERE partner_id = ? AND kind IN (?)",
-      [partnerId, [FitCountKind.DECIDED, FitCountKind.CLOSED]],
-    );
-    return Number(revision);
-  }
-
   private async rescoreOpen(partnerId: string, counts: FitCounts, progress: () => Promise<void>): Promise<number> {
     const open = openStatuses();
     const ids: { id: string }[] = await this.loop.query(
@@ -271,57 +251,10 @@ export class FitScores {
         .map((row) => ({ row, fit: fitOfOpen(featuresOf(row, JSON.parse(row.keywords) as string[]), row.status, counts) }))
         .filter(({ row, fit }) => row.fitScore !== scoreText(fit) || row.fitReasons !== reasonsText(fit))
         .map(({ row, fit }) => ({ id: row.id, fit }));
-      await this.store(changed);
+      await storeFits(this.db, changed);
       rewritten += changed.length;
       await progress();
     }
     return rewritten;
-  }
-
-  /**
-   * Writes scores in small batches, a short READ COMMITTED transaction each, locking in ascending id
-   * order and never waiting for a referral that something else holds (a request changing it, the
-   * sequencer's foreign-key checks): waiting while holding a batch is how rescoring closed lock cycles
-   * with them. The rows skipped are written afterwards one statement each, which holds nothing else
-   * while it waits. A referral archived meanwhile keeps the score it had.
-   */
-  private async store(fits: ScoredFit[]): Promise<void> {
-    const byId = new Map(fits.map((scored) => [scored.id, scored]));
-    const ids = [...byId.keys()].sort((a, b) => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0));
-    const skipped: string[] = [];
-    for (let start = 0; start < ids.length; start += WRITE_BATCH) {
-      const batch = ids.slice(start, start + WRITE_BATCH);
-      const written = await this.db.transaction("READ COMMITTED", async (manager) => {
-        // The same transaction as TypeORM runs it; only its statements are tagged.
-        const em = tagged(manager, RESCORING);
-        const locked: { id: string }[] = await em.query(
-          "SELECT CAST(id AS CHAR) AS id FROM referrals WHERE id IN (?) AND status IN (?) ORDER BY id FOR UPDATE SKIP LOCKED",
-          [batch, openStatuses()],
-        );
-        const lockedFits = locked.map(({ id }) => byId.get(id)!);
-        if (lockedFits.length > 0) await this.write(em, lockedFits);
-        return new Set(locked.map(({ id }) => id));
-      });
-      skipped.push(...batch.filter((id) => !written.has(id)));
-    }
-    // Mostly referrals archived since they were read, which the status condition leaves alone.
-    for (const id of skipped) await this.write(this.loop, [byId.get(id)!]);
-  }
-
-  /** One UPDATE of the referrals' scores, for those still open (and still unscored, where said). */
-  private async write(q: Queryable, fits: ScoredFit[]): Promise<void> {
-    const cases = fits.map(() => "WHEN ? THEN ?").join(" ");
-    const scoredBefore = fits.filter((scored) => !scored.unscored).map(({ id }) => id);
-    const guard = scoredBefore.length === fits.length ? "" : ` AND (fit_score IS NULL${scoredBefore.length > 0 ? " OR id IN (?)" : ""})`;
-    await q.query(
-      `UPDATE referrals SET fit_score = CASE id ${cases} END, fit_reasons = CASE id ${cases} END WHERE id IN (?) AND status IN (?)${guard}`,
-      [
-        ...fits.flatMap(({ id, fit }) => [id, scoreText(fit)]),
-        ...fits.flatMap(({ id, fit }) => [id, reasonsText(fit)]),
-        fits.map(({ id }) => id),
-        openStatuses(),
-        ...(guard !== "" && scoredBefore.length > 0 ? [scoredBefore] : []),
-      ],
-    );
   }
 }

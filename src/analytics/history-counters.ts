@@ -143,6 +143,18 @@ export async function fitCountsFor(q: Queryable, partnerId: string, referrals: r
   return fitCountsFrom(rows);
 }
 
+/** Each partner's history revision (FitCounts.revision: its decided and closed referrals), in one statement; 0 without history. */
+export async function historyRevisionsOf(q: Queryable, partnerIds: readonly string[]): Promise<Map<string, number>> {
+  const rows: { partnerId: string; revision: string }[] = await q.query(
+    `SELECT CAST(partner_id AS CHAR) AS partnerId, SUM(total) AS revision FROM partner_counters
+     WHERE partner_id IN (?) AND kind IN (?) GROUP BY partner_id`,
+    [partnerIds, [FitCountKind.DECIDED, FitCountKind.CLOSED]],
+  );
+  const revisions = new Map(partnerIds.map((partnerId) => [partnerId, 0]));
+  for (const row of rows) revisions.set(row.partnerId, Number(row.revision));
+  return revisions;
+}
+
 /** Every fit counter of a partner (to rescore all its open referrals at once). */
 export async function allFitCountsOf(q: Queryable, partnerId: string): Promise<FitCounts> {
   const rows: CounterRow[] = await q.query("SELECT kind, value, total, hits FROM partner_counters WHERE partner_id = ? AND kind IN (?)", [

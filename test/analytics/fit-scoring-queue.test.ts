@@ -83,15 +83,20 @@ describe("analytics > fit scores of arrivals, off the request path", () => {
     }
   });
 
-  it(`scores ${ARRIVALS} queued arrivals of two partners in a handful of statements, to the same scores`, async () => {
-    const expected = await scoresOf(arrived);
+  /** The arrivals with their scores erased, as the queue receives them. */
+  async function unscoredArrivals(): Promise<never[]> {
     await server.current.db.query("UPDATE referrals SET fit_score = NULL, fit_reasons = NULL WHERE id IN (?)", [arrived]);
-    const rows = await server.current.db.query(
+    return server.current.db.query(
       `SELECT CAST(id AS CHAR) AS id, CAST(partner_id AS CHAR) AS partnerId, CAST(rfi_id AS CHAR) AS rfiId, status, received_at AS receivedAt,
               answered_at AS answeredAt, industry, company_size AS companySize, region, deal_value AS dealValue, deal_currency AS dealCurrency
        FROM referrals WHERE id IN (?)`,
       [arrived],
     );
+  }
+
+  it(`scores ${ARRIVALS} queued arrivals of two partners in a handful of statements, to the same scores`, async () => {
+    const expected = await scoresOf(arrived);
+    const rows = await unscoredArrivals();
     const scores = new FitScores(db, pino({ level: "silent" }));
     recorder.statements = [];
     scores.refresh(rows.map((referral: never) => ({ action: ReferralAction.RECEIVE, referral })));
@@ -105,13 +110,7 @@ describe("analytics > fit scores of arrivals, off the request path", () => {
 
   it("scores nothing while held (a burst of requests), and what queued meanwhile once the hold ends", async () => {
     const expected = await scoresOf(arrived);
-    await server.current.db.query("UPDATE referrals SET fit_score = NULL, fit_reasons = NULL WHERE id IN (?)", [arrived]);
-    const rows = await server.current.db.query(
-      `SELECT CAST(id AS CHAR) AS id, CAST(partner_id AS CHAR) AS partnerId, CAST(rfi_id AS CHAR) AS rfiId, status, received_at AS receivedAt,
-              answered_at AS answeredAt, industry, company_size AS companySize, region, deal_value AS dealValue, deal_currency AS dealCurrency
-       FROM referrals WHERE id IN (?)`,
-      [arrived],
-    );
+    const rows = await unscoredArrivals();
     const scores = new FitScores(db, pino({ level: "silent" }));
     let release = () => {};
     const held = scores.holding(() => new Promise<void>((resolve) => (release = resolve)));
