@@ -74,19 +74,19 @@ export class DuplicateFinder {
     this.rfis = new EntityRows(db, Rfi);
   }
 
-  async ofRfi(rfi: Rfi): Promise<Rfi[]> {
+  /** Newest first, MAX_DUPLICATES at most, in one statement. */
+  ofRfi(rfi: Rfi): Promise<Rfi[]> {
     const from = new Date(rfi.submittedAt.getTime() - this.windowMs);
     const to = new Date(rfi.submittedAt.getTime() + this.windowMs);
     const domain = companyDomain(rfi.customerEmail);
-    const within = "f.submitted_at BETWEEN ? AND ? AND f.id <> ?";
-    const sameEmail = `SELECT f.id FROM rfis f WHERE f.customer_email_normalised = ? AND ${within}`;
-    const sameDomain = `SELECT f.id FROM rfis f WHERE f.customer_domain = ? AND f.region = ? AND ${within}`;
-    const ids: { id: string }[] = await this.db.query(
-      `SELECT CAST(id AS CHAR) AS id FROM (${sameEmail}${domain === null ? "" : ` UNION ${sameDomain}`}) found ORDER BY id DESC LIMIT ${MAX_DUPLICATES}`,
+    const within = "submitted_at BETWEEN ? AND ? AND id <> ?";
+    const sameEmail = `SELECT id FROM rfis WHERE customer_email_normalised = ? AND ${within}`;
+    const sameDomain = domain === null ? "" : ` UNION SELECT id FROM rfis WHERE customer_domain = ? AND region = ? AND ${within}`;
+    return this.rfis.select(
+      this.db,
+      "f",
+      `JOIN (${sameEmail}${sameDomain}) found ON found.id = f.id ORDER BY f.submitted_at DESC, f.id DESC LIMIT ${MAX_DUPLICATES}`,
       [normalisedEmail(rfi.customerEmail), from, to, rfi.id, ...(domain === null ? [] : [domain, rfi.region, from, to, rfi.id])],
     );
-    if (ids.length === 0) return [];
-    const found = await this.rfis.select(this.db, "f", "WHERE f.id IN (?)", [ids.map(({ id }) => id)]);
-    return found.sort((a, b) => b.submittedAt.getTime() - a.submittedAt.getTime() || Number(b.id) - Number(a.id));
   }
 }
