@@ -227,8 +227,10 @@ const STABLE_COLUMNS: Record<string, [columns: string, order: string]> = {
 
 /** Every row of the application's tables, in key order: compare two of them to prove nothing changed. */
 export async function snapshotTables(server: TestServer, tables: string[] = APPLICATION_TABLES): Promise<Record<string, unknown[]>> {
-  // Rescoring after earlier decisions runs in the background: let it finish first.
+  // Rescoring after earlier decisions, and placing earlier changes (with the e-mails they call for),
+  // run in the background, held back after a burst of requests: let them finish first.
   await fitScoresSettled(server);
+  await server.sequencer.settle();
   const snapshot: Record<string, unknown[]> = {};
   for (const table of tables) {
     const [columns, order] = STABLE_COLUMNS[table] ?? ["*", "1, 2, 3"];
