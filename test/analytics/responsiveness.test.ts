@@ -20,8 +20,10 @@ async function answeredAfter(server: TestServer, partner: TestPartner, hours: nu
 /** A referral of `partner` MISSED at its deadline, moved into the past and expired by the sweep. */
 async function missed(server: TestServer, partner: TestPartner) {
   const id = await newReferral(server, partner);
-  // Placed first: the sequencer deriving its arrival's e-mail holds the row (a foreign key), and the sweep skips held rows.
+  // Placed and scored first: the sequencer deriving its arrival's e-mail (a foreign key) and the arrival's
+  // scoring hold the row for a moment, the later after a burst of requests, and the sweep skips held rows.
   await server.sequencer.settle();
+  await server.fitScores.settled();
   await server.db.query("UPDATE referrals SET respond_by = NOW(3) - INTERVAL 1 SECOND WHERE id = ?", [id]);
   await server.deadlines.sweep();
   const [{ status }] = await server.db.query("SELECT status FROM referrals WHERE id = ?", [id]);
